@@ -1,0 +1,67 @@
+"""Recording and reading audit events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspection_api.audit.models import AuditEvent
+from inspection_api.auth.permissions import Permission, require
+from inspection_api.auth.principal import Principal, Role
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, for the audit trail."""
+
+    ip: str = ""
+    user_agent: str = ""
+
+
+def record(
+    session: AsyncSession,
+    action: str,
+    *,
+    origin: Origin,
+    actor: Principal | None = None,
+    actor_username: str = "",
+    org_path: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    """Add an event to the session; it commits with the change it describes."""
+    event = AuditEvent(
+        action=action,
+        actor_user_id=actor.user_id if actor else None,
+        actor_username=actor.username if actor else actor_username,
+        org_path=org_path if org_path is not None else (actor.org_path if actor else None),
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+        detail=detail,
+    )
+    session.add(event)
+    return event
+
+
+async def list_events(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """Newest first, inside the caller's jurisdiction."""
+    require(principal, Permission.AUDIT_READ)
+    scope = AuditEvent.org_path.startswith(principal.org_path, autoescape=True)
+    if principal.has(Role.SYSTEM_ADMIN):
+        scope = or_(scope, AuditEvent.org_path.is_(None))
+    query = select(AuditEvent).where(scope)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if before_id:
+        query = query.where(AuditEvent.id < before_id)
+    query = query.order_by(AuditEvent.id.desc()).limit(limit)
+    return list((await session.scalars(query)).all())

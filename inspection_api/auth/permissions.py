@@ -1,0 +1,66 @@
+"""The permission matrix: which role may do what, always inside the caller's jurisdiction.
+
+docs/permissions.md shows this table to people; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from inspection_api.auth.principal import Principal, Role
+from inspection_api.errors import Forbidden, OutsideJurisdiction
+
+
+class Permission(StrEnum):
+    ORG_READ = "org.read"  # see orgs in jurisdiction
+    ORG_MANAGE = "org.manage"  # create/rename orgs below one's own
+    USER_READ = "user.read"  # see users in jurisdiction
+    USER_MANAGE = "user.manage"  # create/edit users, grant roles, reset passwords
+    AUDIT_READ = "audit.read"  # read the audit log of the jurisdiction
+
+
+PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
+    Permission.ORG_READ: ("查看机构", "read organisations"),
+    Permission.ORG_MANAGE: ("管理机构", "manage organisations"),
+    Permission.USER_READ: ("查看用户", "read users"),
+    Permission.USER_MANAGE: ("管理用户", "manage users"),
+    Permission.AUDIT_READ: ("查看审计日志", "read the audit log"),
+}
+
+_STAFF = frozenset({Permission.ORG_READ, Permission.USER_READ})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SYSTEM_ADMIN: frozenset(Permission),
+    Role.ORG_ADMIN: frozenset(Permission),
+    Role.INSPECTOR: _STAFF,
+    Role.REVIEWER: _STAFF | {Permission.AUDIT_READ},
+    Role.EXCEPTION_HANDLER: _STAFF,
+    Role.ENTERPRISE_CONTACT: frozenset(),
+}
+
+
+def permissions_of(principal: Principal) -> frozenset[Permission]:
+    granted: frozenset[Permission] = frozenset()
+    for role in principal.roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return granted
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if permission not in permissions_of(principal):
+        raise Forbidden(action=PERMISSION_LABELS[permission])
+
+
+def require_governs(principal: Principal, org_path: str, resource: str, ident: object) -> None:
+    """Refuse (as not found) anything outside the caller's jurisdiction."""
+    if not principal.governs(org_path):
+        raise OutsideJurisdiction(resource=resource, id=ident)
+
+
+def grantable_roles(principal: Principal) -> frozenset[Role]:
+    """Roles the caller may hand out: never more than an administrator holds."""
+    if principal.has(Role.SYSTEM_ADMIN):
+        return frozenset(Role)
+    if principal.has(Role.ORG_ADMIN):
+        return frozenset(Role) - {Role.SYSTEM_ADMIN}
+    return frozenset()

@@ -1,0 +1,370 @@
+"""Authentication: password login, browser sessions, API tokens, password change.
+
+Session and token secrets are 256-bit random values; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspection_api.audit.service import Origin, record
+from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
+from inspection_api.auth.principal import Principal
+from inspection_api.db import utcnow
+from inspection_api.errors import InvalidCredentials, InvalidField, NotFound, RateLimited
+from inspection_api.orgs.models import Org
+from inspection_api.users.models import User
+from loancheck.settings import Settings
+
+COOKIE_BASE = "loancheck_session"
+TOKEN_PREFIX = "lct_"
+TOUCH_EVERY = timedelta(seconds=60)
+BACKOFF_CAP_SECONDS = 15 * 60
+IP_FAILURE_FACTOR = 4
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()  # stateless parameters (RFC 9106 low-memory profile)
+# Verified against when the username is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("loancheck-dummy-password")
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """``__Host-`` needs Secure, which browsers refuse on plain http://localhost."""
+    return f"__Host-{COOKIE_BASE}" if settings.secure_cookies else COOKIE_BASE
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+def check_password_rules(password: str, username: str, field: str) -> None:
+    """At least 10 characters, letters and digits, not containing the username."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidField(
+            field,
+            f"密码长度至少 {MIN_PASSWORD_LENGTH} 位",
+            f"must be at least {MIN_PASSWORD_LENGTH} characters",
+        )
+    if not (any(c.isalpha() for c in password) and any(c.isdigit() for c in password)):
+        raise InvalidField(field, "密码须同时包含字母和数字", "must contain letters and digits")
+    if username and username.lower() in password.lower():
+        raise InvalidField(field, "密码不能包含用户名", "must not contain the username")
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    session_id: int
+    user: User
+    expires_at: datetime
+
+
+async def _failures_since(
+    session: AsyncSession, column: Any, value: str, since: datetime
+) -> tuple[int, datetime | None]:
+    row = (
+        await session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(
+                column == value, LoginAttempt.success.is_(False), LoginAttempt.at > since
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
+def _wait(failures: int, limit: int, last: datetime | None, base: float, now: datetime) -> float:
+    if failures < limit or last is None:
+        return 0.0
+    backoff = min(base * 2 ** (failures - limit), BACKOFF_CAP_SECONDS)
+    return max(0.0, (last - now).total_seconds() + backoff)
+
+
+async def _check_rate_limit(
+    session: AsyncSession, settings: Settings, username: str, ip: str, now: datetime
+) -> None:
+    """Exponential backoff per account (since its last success) and per IP (last hour)."""
+    last_success = await session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+        )
+    )
+    since = max(last_success or now - timedelta(days=1), now - timedelta(days=1))
+    base = settings.login_backoff_base_seconds
+    limit = settings.login_max_failures
+    count, last = await _failures_since(session, LoginAttempt.username, username, since)
+    wait = _wait(count, limit, last, base, now)
+    ip_count, ip_last = await _failures_since(
+        session, LoginAttempt.ip, ip, now - timedelta(hours=1)
+    )
+    wait = max(wait, _wait(ip_count, limit * IP_FAILURE_FACTOR, ip_last, base, now))
+    if wait > 0:
+        raise RateLimited(retry_after=math.ceil(wait))
+
+
+async def _user_by_username(session: AsyncSession, username: str) -> tuple[User, Org] | None:
+    row = (
+        await session.execute(
+            select(User, Org).join(Org, User.org_id == Org.id).where(User.username == username)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def login(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    origin: Origin,
+    replaces_token: str | None = None,
+) -> LoginResult:
+    """Verify the password and open a new session (a fresh id at every login)."""
+    now = utcnow()
+    try:
+        await _check_rate_limit(session, settings, username, origin.ip, now)
+    except RateLimited:
+        record(session, "login_rate_limited", origin=origin, actor_username=username)
+        await session.commit()
+        raise
+    found = await _user_by_username(session, username)
+    valid = await _verify(found[0].password_hash if found else _DUMMY_HASH, password)
+    ok = bool(found and valid and found[0].is_active)
+    session.add(LoginAttempt(username=username, ip=origin.ip, success=ok, at=now))
+    if not ok or found is None:
+        record(
+            session,
+            "login_failed",
+            origin=origin,
+            actor_username=username,
+            org_path=found[1].path if found else None,
+            reason="inactive" if found and valid else "bad_credentials",
+        )
+        await session.commit()
+        raise InvalidCredentials()
+    user, org = found
+    if replaces_token:
+        await _revoke_by_token(session, replaces_token, now)
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(hours=settings.session_max_hours)
+    auth_session = AuthSession(
+        token_hash=_digest(token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=expires_at,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
+    )
+    session.add(auth_session)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+    await session.flush()
+    record(
+        session,
+        "login_succeeded",
+        origin=origin,
+        actor=_principal(user, org, session_id=auth_session.id),
+        session_id=auth_session.id,
+    )
+    return LoginResult(token=token, session_id=auth_session.id, user=user, expires_at=expires_at)
+
+
+def _principal(
+    user: User, org: Org, *, session_id: int | None = None, token_id: int | None = None
+) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        org_id=org.id,
+        org_path=org.path,
+        roles=user.roles,
+        session_id=session_id,
+        token_id=token_id,
+    )
+
+
+async def _revoke_by_token(session: AsyncSession, token: str, now: datetime) -> None:
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.token_hash == _digest(token), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def principal_from_session_token(
+    session: AsyncSession, settings: Settings, token: str
+) -> Principal | None:
+    """The principal of a live browser session, or None (unknown, revoked, idle or expired)."""
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(AuthSession, User, Org)
+            .join(User, AuthSession.user_id == User.id)
+            .join(Org, User.org_id == Org.id)
+            .where(AuthSession.token_hash == _digest(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    auth_session, user, org = row
+    idle_limit = timedelta(minutes=settings.session_idle_minutes)
+    if (
+        auth_session.revoked_at is not None
+        or not user.is_active
+        or now >= auth_session.expires_at
+        or now - auth_session.last_seen_at >= idle_limit
+    ):
+        return None
+    if now - auth_session.last_seen_at >= TOUCH_EVERY:
+        auth_session.last_seen_at = now
+    return _principal(user, org, session_id=auth_session.id)
+
+
+async def principal_from_api_token(session: AsyncSession, token: str) -> Principal | None:
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(ApiToken, User, Org)
+            .join(User, ApiToken.user_id == User.id)
+            .join(Org, User.org_id == Org.id)
+            .where(ApiToken.token_hash == _digest(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    api_token, user, org = row
+    if (
+        api_token.revoked_at is not None
+        or not user.is_active
+        or (api_token.expires_at is not None and now >= api_token.expires_at)
+    ):
+        return None
+    if api_token.last_used_at is None or now - api_token.last_used_at >= TOUCH_EVERY:
+        api_token.last_used_at = now
+    return _principal(user, org, token_id=api_token.id)
+
+
+async def logout(session: AsyncSession, principal: Principal, origin: Origin) -> None:
+    if principal.session_id is not None:
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == principal.session_id)
+            .values(revoked_at=utcnow())
+        )
+    record(session, "logout", origin=origin, actor=principal)
+
+
+async def revoke_sessions(
+    session: AsyncSession, user_id: int, *, keep_session_id: int | None = None
+) -> list[int]:
+    """Revoke the user's live sessions (but ``keep_session_id``); return the revoked ids."""
+    query = select(AuthSession.id).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if keep_session_id is not None:
+        query = query.where(AuthSession.id != keep_session_id)
+    ids = list((await session.scalars(query)).all())
+    if ids:
+        await session.execute(
+            update(AuthSession).where(AuthSession.id.in_(ids)).values(revoked_at=utcnow())
+        )
+    return ids
+
+
+async def change_password(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    origin: Origin,
+) -> list[int]:
+    """Change one's own password; every other session of the user ends (ids returned)."""
+    user = await session.get(User, principal.user_id)
+    if user is None:
+        raise NotFound(resource="user", id=principal.user_id)
+    await _check_rate_limit(session, settings, user.username, origin.ip, utcnow())
+    if not await _verify(user.password_hash, current_password):
+        session.add(LoginAttempt(username=user.username, ip=origin.ip, success=False))
+        record(session, "password_change_failed", origin=origin, actor=principal)
+        await session.commit()
+        raise InvalidField("body.current_password", "当前密码不正确", "current password is wrong")
+    check_password_rules(new_password, user.username, "body.new_password")
+    if await _verify(user.password_hash, new_password):
+        raise InvalidField(
+            "body.new_password", "新密码不能与当前密码相同", "must differ from the current one"
+        )
+    user.password_hash = await hash_password(new_password)
+    user.password_changed_at = utcnow()
+    revoked = await revoke_sessions(session, user.id, keep_session_id=principal.session_id)
+    record(session, "password_changed", origin=origin, actor=principal, sessions_ended=len(revoked))
+    return revoked
+
+
+async def create_api_token(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    name: str,
+    expires_in_days: int | None,
+    origin: Origin,
+) -> tuple[str, ApiToken]:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(
+        token_hash=_digest(token),
+        user_id=principal.user_id,
+        name=name,
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    session.add(row)
+    await session.flush()
+    record(session, "token_created", origin=origin, actor=principal, token_id=row.id, name=name)
+    return token, row
+
+
+async def list_api_tokens(session: AsyncSession, principal: Principal) -> list[ApiToken]:
+    query = (
+        select(ApiToken)
+        .where(ApiToken.user_id == principal.user_id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def revoke_api_token(
+    session: AsyncSession, principal: Principal, token_id: int, origin: Origin
+) -> None:
+    row = await session.get(ApiToken, token_id)
+    if row is None or row.user_id != principal.user_id or row.revoked_at is not None:
+        raise NotFound(resource="token", id=token_id)
+    row.revoked_at = utcnow()
+    record(session, "token_revoked", origin=origin, actor=principal, token_id=token_id)

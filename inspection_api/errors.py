@@ -1,0 +1,147 @@
+"""Domain errors. One base, subclasses that carry fields and a zh-CN/English message.
+
+The web layer turns any ``InspectionError`` into an RFC 9457 problem+json response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+# Resource names as users read them, for messages that name a resource.
+RESOURCES: dict[str, tuple[str, str]] = {
+    "org": ("机构", "organisation"),
+    "user": ("用户", "user"),
+    "token": ("API 令牌", "API token"),
+    "object": ("文件", "object"),
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    zh: str
+    en: str
+
+    def message(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class InspectionError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    zh: ClassVar[str] = "请求无效"
+    en: ClassVar[str] = "Bad request"
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def _format_params(self, lang: str) -> dict[str, Any]:
+        """Params may be (zh, en) pairs; ``resource`` may name an entry of RESOURCES."""
+        index = 0 if lang == "zh" else 1
+        params: dict[str, Any] = {}
+        for name, value in self.params.items():
+            if name == "resource" and value in RESOURCES:
+                value = RESOURCES[value]
+            params[name] = value[index] if isinstance(value, tuple) else value
+        return params
+
+    def message(self, lang: str) -> str:
+        template = self.zh if lang == "zh" else self.en
+        return template.format(**self._format_params(lang))
+
+    def extra(self, lang: str) -> dict[str, Any]:
+        """Additional problem members (RFC 9457 extensions)."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class Unauthenticated(InspectionError):
+    status = 401
+    code = "unauthenticated"
+    zh = "请先登录"
+    en = "Authentication required"
+
+
+class InvalidCredentials(InspectionError):
+    status = 401
+    code = "invalid_credentials"
+    zh = "用户名或密码错误"
+    en = "Wrong username or password"
+
+
+class Forbidden(InspectionError):
+    status = 403
+    code = "forbidden"
+    zh = "无权执行此操作：{action}"
+    en = "Not allowed: {action}"
+
+
+class OutsideJurisdiction(InspectionError):
+    # 404, not 403: a user must not learn that another sub-branch's record exists.
+    status = 404
+    code = "not_found"
+    zh = "{resource}不存在：{id}"
+    en = "{resource} {id} not found"
+
+
+class NotFound(OutsideJurisdiction):
+    pass
+
+
+class OriginRejected(InspectionError):
+    status = 403
+    code = "origin_rejected"
+    zh = "请求来源不被允许：{origin}"
+    en = "Request origin not allowed: {origin}"
+
+
+class Conflict(InspectionError):
+    status = 409
+    code = "conflict"
+    zh = "{label}已存在：{value}"
+    en = "{label} already exists: {value}"
+
+    def extra(self, lang: str) -> dict[str, Any]:
+        return {"errors": [{"field": self.params["field"], "message": self.message(lang)}]}
+
+
+class RateLimited(InspectionError):
+    status = 429
+    code = "rate_limited"
+    zh = "尝试次数过多，请 {retry_after} 秒后再试"
+    en = "Too many attempts, try again in {retry_after} s"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.params["retry_after"])}
+
+
+class PayloadTooLarge(InspectionError):
+    status = 413
+    code = "payload_too_large"
+    zh = "请求内容过大（上限 {limit} 字节）"
+    en = "Request body too large (limit {limit} bytes)"
+
+
+class ValidationFailed(InspectionError):
+    status = 422
+    code = "validation_failed"
+    zh = "请求数据有误：{fields}"
+    en = "Invalid request data: {fields}"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__(fields=", ".join(e.field for e in errors))
+
+    def extra(self, lang: str) -> dict[str, Any]:
+        return {"errors": [{"field": e.field, "message": e.message(lang)} for e in self.errors]}
+
+
+class InvalidField(ValidationFailed):
+    """One field with a domain-level problem (e.g. a parent org of the wrong kind)."""
+
+    def __init__(self, field: str, zh: str, en: str) -> None:
+        super().__init__([FieldError(field, zh, en)])

@@ -1,0 +1,74 @@
+"""Language choice (zh-CN first, English available) and pydantic error translation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from inspection_api.errors import FieldError
+
+LANGS = ("zh", "en")
+
+
+def negotiate(accept_language: str | None, override: str | None = None) -> str:
+    """``?lang=`` wins; else the best of Accept-Language between zh and en; else zh."""
+    if override in LANGS:
+        return override
+    best, best_q = "zh", -1.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGS and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+_ZH: dict[str, str] = {
+    "missing": "必填",
+    "string_too_short": "长度至少为 {min_length}",
+    "string_too_long": "长度不能超过 {max_length}",
+    "string_type": "应为文本",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than_equal": "应不大于 {le}",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "extra_forbidden": "不允许的字段",
+    "json_invalid": "不是有效的 JSON",
+    "model_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+    "date_from_datetime_parsing": "应为日期 (YYYY-MM-DD)",
+    "date_parsing": "应为日期 (YYYY-MM-DD)",
+    "datetime_parsing": "应为时间 (ISO 8601)",
+    "value_error": "{msg}",
+}
+
+
+def field_errors(exc: ValidationError, location: str) -> list[FieldError]:
+    """Name each bad field as ``location.path`` with a zh-CN and an English message."""
+    result = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"])
+        field = f"{location}.{path}" if path else location
+        ctx: dict[str, Any] = dict(err.get("ctx") or {})
+        ctx.setdefault("msg", err["msg"])
+        template = _ZH.get(err["type"])
+        try:
+            zh = template.format(**ctx) if template else err["msg"]
+        except (KeyError, IndexError):
+            zh = err["msg"]
+        result.append(FieldError(field=field, zh=zh, en=err["msg"]))
+    return result

@@ -1,0 +1,18 @@
+"""Every mapped model, imported once so ``Base.metadata`` is complete (migrations, tests)."""
+
+from inspection_api.audit.models import AuditEvent
+from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
+from inspection_api.db import Base
+from inspection_api.orgs.models import Org
+from inspection_api.users.models import User, UserRole
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "LoginAttempt",
+    "Org",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,90 @@
+"""Bank users in the caller's jurisdiction."""
+
+from __future__ import annotations
+
+from inspection_api.auth.endpoints import origin_of
+from inspection_api.users import service
+from inspection_api.users.models import User
+from inspection_api.users.schemas import UserCreate, UserOut, UserQuery, UserUpdate
+from inspection_api.web.keys import NOTIFIER
+from inspection_api.web.routing import ApiRoutes, Ctx
+
+api = ApiRoutes(tag="users")
+
+
+def _out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        org_id=user.org_id,
+        roles=sorted(user.roles),
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
+@api.route(
+    "GET",
+    "/api/v1/users",
+    summary="辖区内用户 Users in my jurisdiction",
+    query=UserQuery,
+    response=list[UserOut],
+)
+async def list_users(ctx: Ctx, *, query: UserQuery) -> list[UserOut]:
+    users = await service.list_users(
+        ctx.session, ctx.user, org_id=query.org_id, role=query.role, q=query.q
+    )
+    return [_out(u) for u in users]
+
+
+@api.route("GET", "/api/v1/users/{user_id}", summary="用户详情 One user", response=UserOut)
+async def get_user(ctx: Ctx, *, user_id: int) -> UserOut:
+    return _out(await service.get_user(ctx.session, ctx.user, user_id))
+
+
+@api.route(
+    "POST",
+    "/api/v1/users",
+    summary="新建用户 Create a user",
+    body=UserCreate,
+    response=UserOut,
+    status=201,
+)
+async def create_user(ctx: Ctx, *, body: UserCreate) -> UserOut:
+    user = await service.create_user(
+        ctx.session,
+        ctx.user,
+        username=body.username,
+        display_name=body.display_name,
+        password=body.password,
+        org_id=body.org_id,
+        roles=body.roles,
+        origin=origin_of(ctx),
+    )
+    return _out(user)
+
+
+@api.route(
+    "PATCH",
+    "/api/v1/users/{user_id}",
+    summary="修改用户 Edit a user",
+    body=UserUpdate,
+    response=UserOut,
+)
+async def update_user(ctx: Ctx, *, user_id: int, body: UserUpdate) -> UserOut:
+    """Resetting the password, removing roles or deactivating ends the user's sessions."""
+    user, ended = await service.update_user(
+        ctx.session,
+        ctx.user,
+        user_id,
+        display_name=body.display_name,
+        org_id=body.org_id,
+        roles=body.roles,
+        is_active=body.is_active,
+        password=body.password,
+        origin=origin_of(ctx),
+    )
+    await ctx.session.commit()
+    await ctx.app[NOTIFIER].sessions_revoked(ended)
+    return _out(user)

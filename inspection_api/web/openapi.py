@@ -1,0 +1,132 @@
+"""OpenAPI 3.1 document built from the declared routes, and the browsable docs page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter
+from swagger_ui import api_doc
+
+from inspection_api.web.routing import ApiRoutes, Operation
+
+REF = "#/components/schemas/{model}"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `detail` is zh-CN unless English is asked for.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _schema(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema = TypeAdapter(tp).json_schema(ref_template=REF, mode="serialization")
+    components.update(schema.pop("$defs", {}))
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        components[tp.__name__] = schema
+        return {"$ref": REF.format(model=tp.__name__)}
+    return schema
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}},
+    }
+
+
+def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in op.path_types
+    ]
+    if op.query is not None:
+        query_schema = op.query.model_json_schema(ref_template=REF)
+        required = set(query_schema.get("required", []))
+        for name, prop in query_schema.get("properties", {}).items():
+            parameters.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
+    responses: dict[str, Any] = {}
+    if op.response is not None:
+        responses[str(op.status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": _schema(op.response, components)}},
+        }
+    else:
+        responses["204" if op.status == 200 else str(op.status)] = {"description": "Done"}
+    if op.body is not None or op.query is not None or op.path_types:
+        responses["422"] = _problem("Invalid input; `errors` names each bad field")
+    if not op.public:
+        responses["401"] = _problem("Not logged in")
+        responses["403"] = _problem("Not allowed for this role")
+    if op.path_types:
+        responses["404"] = _problem("Not found or outside the caller's jurisdiction")
+    result: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if op.handler.__doc__:
+        result["description"] = op.handler.__doc__.strip()
+    if op.body is not None:
+        result["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema(op.body, components)}},
+        }
+    if op.public:
+        result["security"] = []
+    return result
+
+
+def build_openapi(tables: Iterable[ApiRoutes], *, version: str, server_url: str) -> dict[str, Any]:
+    components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    for table in tables:
+        for op in table.operations:
+            paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "LoanCheck 贷后检查远程巡检平台 API",
+            "version": version,
+            "description": "JSON API. Errors are RFC 9457 problem+json; send "
+            "`Accept-Language: en` (or `?lang=en`) for English messages.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "loancheck_session"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+        "security": [{"session": []}, {"bearer": []}],
+    }
+
+
+def setup_openapi(app: web.Application, document: dict[str, Any]) -> None:
+    async def openapi_json(_request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get("/api/openapi.json", openapi_json, name="openapi")
+    api_doc(app, config_rel_url="/api/openapi.json", url_prefix="/api/docs", title="LoanCheck API")

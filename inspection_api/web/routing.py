@@ -1,0 +1,198 @@
+"""Typed JSON routes: one declaration validates the request, runs the handler in a
+unit of work, serialises the response and describes the operation in OpenAPI.
+
+Each domain's ``endpoints.py`` declares ``api = ApiRoutes(tag=...)`` (a declarative table,
+like aiohttp's ``RouteTableDef``); the app factory registers the tables it composes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspection_api.auth.principal import Principal
+from inspection_api.errors import FieldError, PayloadTooLarge, Unauthenticated, ValidationFailed
+from inspection_api.i18n import field_errors
+from inspection_api.web.keys import AUTHENTICATOR, SESSIONMAKER
+
+MAX_JSON_BODY = 256 * 1024
+PATH_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the request, its database session and (on protected routes)
+    the authenticated principal."""
+
+    request: web.Request
+    session: AsyncSession
+    principal: Principal | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[Callable[[web.StreamResponse], None]] = field(default_factory=list)
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:  # only public routes have none, and they don't ask
+            raise Unauthenticated()
+        return self.principal
+
+    @property
+    def app(self) -> web.Application:
+        return self.request.app
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote or ""
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("User-Agent", "")[:300]
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    public: bool
+    path_types: dict[str, type] = field(default_factory=dict)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+class ApiRoutes:
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        public: bool = False,
+        path_types: dict[str, type] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Declare ``handler(ctx, *, body=..., query=..., **path_params)``."""
+
+        def decorate(handler: Handler) -> Handler:
+            self.operations.append(
+                Operation(
+                    method=method.upper(),
+                    path=path,
+                    handler=handler,
+                    summary=summary,
+                    tag=self.tag,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    public=public,
+                    path_types=path_types or {name: int for name in PATH_PARAM.findall(path)},
+                )
+            )
+            return handler
+
+        return decorate
+
+    def register(self, app: web.Application) -> None:
+        for op in self.operations:
+            app.router.add_route(op.method, op.path, _endpoint(op), name=op.operation_id)
+
+
+def _validate(model: type[BaseModel], data: Any, location: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc, location)) from None
+
+
+async def _read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise PayloadTooLarge(limit=MAX_JSON_BODY)
+    raw = await request.content.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise PayloadTooLarge(limit=MAX_JSON_BODY)
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        detail = str(exc)
+        raise ValidationFailed(
+            [FieldError("body", f"不是有效的 JSON：{detail}", f"Not valid JSON: {detail}")]
+        ) from None
+
+
+def _path_params(op: Operation, request: web.Request) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, kind in op.path_types.items():
+        raw = request.match_info[name]
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            zh, en = f"应为整数，收到 {raw!r}", f"must be an integer, got {raw!r}"
+            raise ValidationFailed([FieldError(f"path.{name}", zh, en)]) from None
+    return values
+
+
+def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    adapter = TypeAdapter(op.response) if op.response is not None else None
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        async with request.app[SESSIONMAKER]() as session:
+            ctx = Ctx(request=request, session=session)
+            if not op.public:
+                # Before validation: an anonymous caller learns nothing about the input.
+                ctx.principal = await request.app[AUTHENTICATOR](ctx)
+                if ctx.principal is None:
+                    raise Unauthenticated()
+            kwargs: dict[str, Any] = _path_params(op, request)
+            if op.query is not None:
+                kwargs["query"] = _validate(op.query, dict(request.query), "query")
+            if op.body is not None:
+                kwargs["body"] = _validate(op.body, await _read_json(request), "body")
+            result = await op.handler(ctx, **kwargs)
+            await session.commit()
+        if isinstance(result, web.StreamResponse):
+            response = result
+        elif result is None or adapter is None:
+            response = web.Response(status=204 if op.status == 200 else op.status)
+        else:
+            payload = adapter.dump_python(result, mode="json", by_alias=True)
+            response = web.json_response(payload, status=op.status, dumps=_dumps)
+        response.headers.update(ctx.response_headers)
+        for set_cookie in ctx.cookies:
+            set_cookie(response)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    endpoint.__name__ = op.operation_id
+    return endpoint
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

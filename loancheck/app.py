@@ -1,0 +1,113 @@
+"""Composition root: ``create_app(settings)`` wires every package into one aiohttp app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from importlib.metadata import version
+
+from aiohttp import web
+
+from inspection_api.audit import endpoints as audit_endpoints
+from inspection_api.auth import endpoints as auth_endpoints
+from inspection_api.auth.endpoints import authenticate_request
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.health import endpoints as health_endpoints
+from inspection_api.orgs import endpoints as org_endpoints
+from inspection_api.users import endpoints as user_endpoints
+from inspection_api.web.keys import (
+    AUTHENTICATOR,
+    ENGINE,
+    NOTIFIER,
+    READINESS,
+    REDIS,
+    SESSIONMAKER,
+    SETTINGS,
+    STORE,
+)
+from inspection_api.web.openapi import build_openapi, setup_openapi
+from inspection_api.web.problems import problem_middleware
+from inspection_api.web.security import origin_middleware, security_headers_middleware
+from loancheck.settings import Settings
+from signaling.server import setup_signaling
+from loancheck.resources import open_store
+from storage.web import setup_object_routes
+from web_client import setup_web_client
+
+log = logging.getLogger(__name__)
+
+API_TABLES = (
+    auth_endpoints.api,
+    org_endpoints.api,
+    user_endpoints.api,
+    audit_endpoints.api,
+)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = create_sessionmaker(engine)
+
+    async def check() -> None:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    app[READINESS]["database"] = check
+    yield
+    await engine.dispose()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    """Redis, when configured: readiness now; cross-process locks use the same client."""
+    import redis.asyncio as aioredis
+
+    url = app[SETTINGS].redis_url
+    assert url is not None
+    client = aioredis.from_url(url)
+
+    async def check() -> None:
+        await client.ping()
+
+    app[REDIS] = client
+    app[READINESS]["redis"] = check
+    yield
+    await client.aclose()
+
+
+async def _object_store(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = await open_store(settings)
+    app[STORE] = store
+    app[READINESS]["object_store"] = store.check
+    yield
+    await store.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the whole platform: API, Socket.IO signaling, object URLs and the web client."""
+    if not settings.secret_key:
+        raise ValueError("settings need a secret key; use load_settings() or with_secret()")
+    app = web.Application(
+        middlewares=[security_headers_middleware, problem_middleware, origin_middleware],
+        client_max_size=64 * 1024 * 1024,
+    )
+    app[SETTINGS] = settings
+    app[READINESS] = {}
+    app[AUTHENTICATOR] = authenticate_request
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_object_store)
+    if settings.redis_url:
+        app.cleanup_ctx.append(_redis)
+
+    health_endpoints.setup(app)
+    for table in API_TABLES:
+        table.register(app)
+    setup_openapi(
+        app,
+        build_openapi((*API_TABLES,), version=version("loancheck"), server_url=settings.public_url),
+    )
+    setup_object_routes(app, STORE)
+    app[NOTIFIER] = setup_signaling(app, settings, SESSIONMAKER)
+    setup_web_client(app)
+    return app

@@ -1,0 +1,327 @@
+"""Configuration: one frozen ``Settings`` read once from ``LOANCHECK_*`` environment variables.
+
+Every variable is declared exactly once in ``VARIABLES`` with its default and help text; the
+README's configuration table and the docker-compose test are checked against that list.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PREFIX = "LOANCHECK_"
+
+
+class ConfigError(Exception):
+    """An environment variable has a value the platform cannot run with."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str  # without the prefix
+    attr: str
+    default: str | None
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return PREFIX + self.name
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _port(value: str) -> int:
+    port = _int(value)
+    if not 0 < port < 65536:
+        raise ValueError("must be a TCP port between 1 and 65535")
+    return port
+
+
+def _positive_int(value: str) -> int:
+    number = _int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _database_url(value: str) -> str:
+    scheme = urlsplit(value).scheme
+    if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+        raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    return value
+
+
+def _redis_url(value: str) -> str | None:
+    if not value:
+        return None
+    if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty for in-memory")
+    return value
+
+
+def _object_store(value: str) -> str:
+    scheme = urlsplit(value).scheme
+    if scheme not in {"file", "s3"}:
+        raise ValueError("must be file://PATH or s3://BUCKET")
+    return value
+
+
+def _ice_urls(value: str) -> tuple[str, ...]:
+    urls = _list(value)
+    for url in urls:
+        if not url.startswith(("stun:", "turn:", "turns:")):
+            raise ValueError(f"{url!r} is not a stun:, turn: or turns: URL")
+    return urls
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("HOST", "host", "127.0.0.1", "Address the HTTP server binds to.", str),
+    Variable("PORT", "port", "8080", "HTTP port (the plain `PORT` variable also works).", _port),
+    Variable(
+        "PUBLIC_URL",
+        "public_url",
+        "http://127.0.0.1:8080",
+        "Base URL users reach the platform at; builds invite links and decides the cookie "
+        "flags (https gets a `__Host-` Secure cookie).",
+        _http_url,
+    ),
+    Variable(
+        "ALLOWED_ORIGINS",
+        "allowed_origins",
+        "",
+        "Extra origins (comma-separated) allowed to send state-changing requests and open "
+        "WebSockets; the public URL's origin is always allowed.",
+        _list,
+    ),
+    Variable(
+        "DATA_DIR",
+        "data_dir",
+        "var",
+        "Folder for the embedded database, local objects and the generated secret key.",
+        Path,
+    ),
+    Variable(
+        "DATABASE_URL",
+        "database_url",
+        None,
+        "SQLAlchemy async URL. Default: SQLite file `DATA_DIR/loancheck.db`; production: "
+        "`postgresql+asyncpg://user:pass@host/db`.",
+        _database_url,
+    ),
+    Variable(
+        "REDIS_URL",
+        "redis_url",
+        "",
+        "Redis for Socket.IO scale-out and cross-process locks; empty = in-memory (one process).",
+        _redis_url,
+    ),
+    Variable(
+        "OBJECT_STORE",
+        "object_store",
+        None,
+        "`file://PATH` (default `DATA_DIR/objects`) or `s3://BUCKET` for MinIO/S3.",
+        _object_store,
+    ),
+    Variable("S3_ENDPOINT", "s3_endpoint", "", "S3/MinIO endpoint URL, e.g. `http://minio:9000`."),
+    Variable("S3_ACCESS_KEY", "s3_access_key", "", "S3/MinIO access key.", str, secret=True),
+    Variable("S3_SECRET_KEY", "s3_secret_key", "", "S3/MinIO secret key.", str, secret=True),
+    Variable("S3_REGION", "s3_region", "us-east-1", "S3 region name."),
+    Variable(
+        "SECRET_KEY",
+        "secret_key",
+        "",
+        "Key for signed URLs, QR labels and tokens. Empty: generated once into "
+        "`DATA_DIR/secret_key`. Set the same value on every node in production.",
+        str,
+        secret=True,
+    ),
+    Variable(
+        "SESSION_IDLE_MINUTES",
+        "session_idle_minutes",
+        "30",
+        "Browser session idle timeout, in minutes.",
+        _positive_int,
+    ),
+    Variable(
+        "SESSION_MAX_HOURS",
+        "session_max_hours",
+        "12",
+        "Browser session absolute lifetime, in hours.",
+        _positive_int,
+    ),
+    Variable(
+        "STUN_URLS",
+        "stun_urls",
+        "",
+        "STUN servers handed to browsers (comma-separated `stun:host:port`).",
+        _ice_urls,
+    ),
+    Variable(
+        "TURN_URLS",
+        "turn_urls",
+        "",
+        "TURN servers (comma-separated `turn:host:3478?transport=udp`), used with TURN_SECRET.",
+        _ice_urls,
+    ),
+    Variable(
+        "TURN_SECRET",
+        "turn_secret",
+        "",
+        "coturn `static-auth-secret` for time-limited TURN credentials (REST API scheme).",
+        str,
+        secret=True,
+    ),
+    Variable(
+        "TURN_TTL_SECONDS",
+        "turn_ttl_seconds",
+        "3600",
+        "Lifetime of issued TURN credentials, in seconds.",
+        _positive_int,
+    ),
+    Variable(
+        "LOGIN_MAX_FAILURES",
+        "login_max_failures",
+        "5",
+        "Failed logins per account before backoff starts (per IP: four times this).",
+        _positive_int,
+    ),
+    Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    public_url: str
+    allowed_origins: tuple[str, ...]
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    object_store: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_region: str
+    secret_key: str
+    session_idle_minutes: int
+    session_max_hours: int
+    stun_urls: tuple[str, ...]
+    turn_urls: tuple[str, ...]
+    turn_secret: str
+    turn_ttl_seconds: int
+    login_max_failures: int
+    log_level: str
+    # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
+    # Not configurable from the environment: tests shorten it to keep waits small.
+    login_backoff_base_seconds: float = field(default=30.0)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset({self.public_origin, *self.allowed_origins})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse settings; raise ``ConfigError`` naming the first bad variable."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for var in VARIABLES:
+            raw = env.get(var.env)
+            if raw is None and var.name == "PORT" and "PORT" in env:
+                raw = env["PORT"]
+            if raw is None:
+                raw = var.default
+            if raw is None:
+                values[var.attr] = None
+                continue
+            try:
+                values[var.attr] = var.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(var.env, f"{exc} (got {raw!r})") from None
+        data_dir: Path = values["data_dir"]
+        if values["database_url"] is None:
+            values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'loancheck.db'}"
+        if values["object_store"] is None:
+            values["object_store"] = (data_dir / "objects").resolve().as_uri()
+        if values["object_store"].startswith("s3://"):
+            for name in ("S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+                attr = name.lower()
+                if not values[attr]:
+                    raise ConfigError(PREFIX + name, "is required when OBJECT_STORE is s3://")
+            try:
+                _http_url(values["s3_endpoint"])
+            except ValueError as exc:
+                raise ConfigError(PREFIX + "S3_ENDPOINT", str(exc)) from None
+        if values["turn_urls"] and not values["turn_secret"]:
+            raise ConfigError(PREFIX + "TURN_SECRET", "is required when TURN_URLS is set")
+        return cls(**values)
+
+    def with_secret(self) -> Settings:
+        """Return settings with a secret key, generating ``DATA_DIR/secret_key`` when unset."""
+        if self.secret_key:
+            return self
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return replace(self, secret_key=path.read_text().strip())
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings for a running process: parsed from the environment, with a secret key."""
+    return Settings.from_env(environ).with_secret()

@@ -1,0 +1,200 @@
+"""Login, sessions, tokens, rate limits and password change, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from http.cookies import SimpleCookie
+
+import pytest
+from aiohttp import CookieJar
+from aiohttp.test_utils import TestClient
+from sqlalchemy import update
+
+from inspection_api.auth.models import AuthSession
+from inspection_api.db import create_engine, utcnow
+from loancheck.app import create_app
+from tests.plugins.api import json_of
+
+LOGIN = "/api/v1/auth/login"
+
+
+def set_cookie_of(response) -> SimpleCookie:  # type: ignore[no-untyped-def]
+    jar: SimpleCookie = SimpleCookie()
+    for header in response.headers.getall("Set-Cookie", []):
+        jar.load(header)
+    return jar
+
+
+async def test_login_sets_http_only_session_cookie_and_me_answers(client, demo_passwords):
+    response = await client.post(
+        LOGIN, json={"username": "inspector", "password": demo_passwords["inspector"]}
+    )
+    body = await json_of(response, 200)
+    assert body["user"]["username"] == "inspector"
+    assert body["user"]["org"]["name"] == "长安支行"
+    morsel = set_cookie_of(response)["loancheck_session"]
+    assert morsel["httponly"] and morsel["samesite"] == "Lax" and morsel["path"] == "/"
+    assert not morsel["secure"]  # plain http://127.0.0.1: a Secure cookie would be dropped
+    assert len(morsel.value) >= 43  # 32 random bytes, urlsafe base64
+    me = await json_of(await client.get("/api/v1/auth/me"), 200)
+    assert me["roles"] == ["inspector"]
+    assert "org.read" in me["permissions"] and "user.manage" not in me["permissions"]
+
+
+async def test_https_deployment_uses_host_prefixed_secure_cookie(
+    settings, aiohttp_client, demo_passwords
+):
+    https = replace(settings, public_url="https://loancheck.bank.example")
+    client = await aiohttp_client(create_app(https))
+    response = await client.post(
+        LOGIN, json={"username": "admin", "password": demo_passwords["admin"]}
+    )
+    await json_of(response, 200)
+    morsel = set_cookie_of(response)["__Host-loancheck_session"]
+    assert morsel["secure"] and morsel["httponly"] and morsel["path"] == "/"
+    assert not morsel["domain"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_wrong_password_is_a_401_problem_in_chinese_or_english(client, demo_passwords):
+    response = await client.post(LOGIN, json={"username": "inspector", "password": "nope"})
+    body = await json_of(response, 401)
+    assert response.content_type == "application/problem+json"
+    assert body["code"] == "invalid_credentials"
+    assert body["detail"] == "用户名或密码错误"
+    response = await client.post(
+        LOGIN,
+        json={"username": "nobody", "password": "nope"},
+        headers={"Accept-Language": "en-US,en;q=0.9"},
+    )
+    assert (await json_of(response, 401))["detail"] == "Wrong username or password"
+
+
+async def test_login_rotates_session_and_logout_invalidates_it(client, demo_passwords):
+    creds = {"username": "reviewer", "password": demo_passwords["reviewer"]}
+    first = set_cookie_of(await client.post(LOGIN, json=creds))["loancheck_session"].value
+    second = set_cookie_of(await client.post(LOGIN, json=creds))["loancheck_session"].value
+    assert first != second
+    stale = TestClient(client.server, cookie_jar=CookieJar(unsafe=True))
+    stale.session.cookie_jar.update_cookies({"loancheck_session": first})
+    assert (await stale.get("/api/v1/auth/me")).status == 401  # replaced at the second login
+    await stale.session.close()
+    assert (await client.get("/api/v1/auth/me")).status == 200
+    assert (await client.post("/api/v1/auth/logout")).status == 204
+    replay = TestClient(client.server, cookie_jar=CookieJar(unsafe=True))
+    replay.session.cookie_jar.update_cookies({"loancheck_session": second})
+    assert (await replay.get("/api/v1/auth/me")).status == 401
+    await replay.session.close()
+
+
+@pytest.mark.parametrize(
+    ("column", "age"),
+    [("last_seen_at", timedelta(minutes=31)), ("expires_at", timedelta(seconds=1))],
+    ids=["idle-30min", "absolute-12h"],
+)
+async def test_sessions_expire_when_idle_and_at_their_absolute_limit(
+    client, login_as, settings, column, age
+):
+    user = await login_as("handler")
+    assert (await user.get("/api/v1/auth/me")).status == 200
+    engine = create_engine(settings.database_url)
+    async with engine.begin() as conn:
+        await conn.execute(update(AuthSession).values({column: utcnow() - age}))
+    await engine.dispose()
+    assert (await user.get("/api/v1/auth/me")).status == 401
+
+
+async def test_repeated_failures_back_off_per_account_even_for_the_right_password(
+    client, demo_passwords, settings
+):
+    for _ in range(settings.login_max_failures):
+        response = await client.post(LOGIN, json={"username": "handler", "password": "bad"})
+        assert response.status == 401
+    right = {"username": "handler", "password": demo_passwords["handler"]}
+    locked = await client.post(LOGIN, json=right)
+    body = await json_of(locked, 429)
+    assert body["code"] == "rate_limited" and "秒后再试" in body["detail"]
+    assert int(locked.headers["Retry-After"]) >= 1
+    # Other accounts are not locked by it.
+    other = {"username": "reviewer", "password": demo_passwords["reviewer"]}
+    assert (await client.post(LOGIN, json=other)).status == 200
+    await asyncio.sleep(settings.login_backoff_base_seconds + 0.05)
+    assert (await client.post(LOGIN, json=right)).status == 200
+
+
+async def test_many_failures_from_one_ip_back_off_across_accounts(client, demo_passwords, settings):
+    for i in range(settings.login_max_failures * 4):
+        response = await client.post(LOGIN, json={"username": f"guess{i}", "password": "x"})
+        assert response.status == 401
+    response = await client.post(
+        LOGIN, json={"username": "admin", "password": demo_passwords["admin"]}
+    )
+    assert response.status == 429
+
+
+async def test_password_change_checks_input_and_ends_other_sessions(login_as, demo_passwords):
+    here = await login_as("inspector")
+    elsewhere = await login_as("inspector")
+    url = "/api/v1/auth/password"
+    wrong = await here.post(url, json={"current_password": "x", "new_password": "Abcdefgh1234"})
+    body = await json_of(wrong, 422)
+    assert body["errors"][0]["field"] == "body.current_password"
+    current = demo_passwords["inspector"]
+    weak = await here.post(url, json={"current_password": current, "new_password": "short1"})
+    body = await json_of(weak, 422)
+    assert body["errors"][0] == {"field": "body.new_password", "message": "密码长度至少 10 位"}
+    assert (await elsewhere.get("/api/v1/auth/me")).status == 200  # nothing changed yet
+    ok = await here.post(url, json={"current_password": current, "new_password": "Brand-new-42x"})
+    assert ok.status == 204
+    assert (await here.get("/api/v1/auth/me")).status == 200
+    assert (await elsewhere.get("/api/v1/auth/me")).status == 401
+    assert (
+        await here.post(LOGIN, json={"username": "inspector", "password": current})
+    ).status == 401
+    new = {"username": "inspector", "password": "Brand-new-42x"}
+    assert (await here.post(LOGIN, json=new)).status == 200
+
+
+async def test_bearer_tokens_authenticate_api_clients_until_revoked(client, login_as):
+    admin = await login_as("admin")
+    created = await json_of(
+        await admin.post("/api/v1/auth/tokens", json={"name": "导出脚本", "expires_in_days": 30}),
+        201,
+    )
+    token = created["token"]
+    assert token.startswith("lct_")
+    bare = TestClient(client.server)  # no cookies at all
+    headers = {"Authorization": f"Bearer {token}"}
+    me = await json_of(await bare.get("/api/v1/auth/me", headers=headers), 200)
+    assert me["username"] == "admin"
+    listed = await json_of(await admin.get("/api/v1/auth/tokens"), 200)
+    assert [t["name"] for t in listed] == ["导出脚本"] and "token" not in listed[0]
+    assert (await admin.delete(f"/api/v1/auth/tokens/{created['id']}")).status == 204
+    assert (await bare.get("/api/v1/auth/me", headers=headers)).status == 401
+    bogus = {"Authorization": "Bearer lct_not-a-real-token"}
+    assert (await bare.get("/api/v1/auth/me", headers=bogus)).status == 401
+    await bare.session.close()
+
+
+async def test_cross_site_state_changes_are_refused(client, demo_passwords):
+    creds = {"username": "admin", "password": demo_passwords["admin"]}
+    evil = await client.post(LOGIN, json=creds, headers={"Origin": "https://evil.example"})
+    body = await json_of(evil, 403)
+    assert body["code"] == "origin_rejected" and "https://evil.example" in body["detail"]
+    own = f"http://{client.host}:{client.port}"
+    assert (await client.post(LOGIN, json=creds, headers={"Origin": own})).status == 200
+    public = await client.post(LOGIN, json=creds, headers={"Origin": "http://127.0.0.1:8080"})
+    assert public.status == 200  # the configured public URL's origin
+
+
+async def test_auth_events_are_audited(client, login_as, demo_passwords):
+    await client.post(LOGIN, json={"username": "inspector", "password": "wrong"})
+    admin = await login_as("admin")
+    events = await json_of(await admin.get("/api/v1/audit-events"), 200)
+    actions = [(e["action"], e["actor_username"]) for e in events]
+    assert ("login_succeeded", "admin") in actions
+    assert ("login_failed", "inspector") in actions
+    failed = next(e for e in events if e["action"] == "login_failed")
+    assert failed["ip"] == "127.0.0.1"

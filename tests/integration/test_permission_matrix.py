@@ -1,0 +1,168 @@
+"""The permission matrix of docs/permissions.md, role by action, over real HTTP.
+
+Demo bank: 河北省分行 (HB) → 石家庄分行 (HB-SJZ) → 长安支行 (HB-SJZ-CA), 桥西支行;
+保定分行 (HB-BD) → 莲池支行 (HB-BD-LC), …  Each demo user holds one role in one org.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.orgs.models import Org
+from inspection_api.users.models import User
+
+_counter = itertools.count()
+
+Action = Callable[[TestClient, dict[str, int]], Awaitable[Any]]
+
+
+def _new_code() -> str:
+    return f"T{next(_counter)}"
+
+
+ACTIONS: dict[str, Action] = {
+    "read org in 长安支行": lambda c, ids: c.get(f"/api/v1/orgs/{ids['HB-SJZ-CA']}"),
+    "read org in 莲池支行": lambda c, ids: c.get(f"/api/v1/orgs/{ids['HB-BD-LC']}"),
+    "create org under 长安支行": lambda c, ids: c.post(
+        "/api/v1/orgs",
+        json={
+            "name": "测试网点",
+            "code": _new_code(),
+            "kind": "sub_branch",
+            "parent_id": ids["HB-SJZ-CA"],
+        },
+    ),
+    "create org under 莲池支行": lambda c, ids: c.post(
+        "/api/v1/orgs",
+        json={
+            "name": "测试网点",
+            "code": _new_code(),
+            "kind": "sub_branch",
+            "parent_id": ids["HB-BD-LC"],
+        },
+    ),
+    "rename 莲池支行": lambda c, ids: c.patch(
+        f"/api/v1/orgs/{ids['HB-BD-LC']}", json={"name": "莲池支行营业部"}
+    ),
+    "read user of 莲池支行": lambda c, ids: c.get(f"/api/v1/users/{ids['inspector_bd']}"),
+    "create inspector in 长安支行": lambda c, ids: c.post(
+        "/api/v1/users",
+        json={
+            "username": f"u{_new_code()}",
+            "display_name": "新员工",
+            "password": "Initial-pass-1",
+            "org_id": ids["HB-SJZ-CA"],
+            "roles": ["inspector"],
+        },
+    ),
+    "create inspector in 莲池支行": lambda c, ids: c.post(
+        "/api/v1/users",
+        json={
+            "username": f"u{_new_code()}",
+            "display_name": "新员工",
+            "password": "Initial-pass-1",
+            "org_id": ids["HB-BD-LC"],
+            "roles": ["inspector"],
+        },
+    ),
+    "grant system_admin in 石家庄分行": lambda c, ids: c.post(
+        "/api/v1/users",
+        json={
+            "username": f"u{_new_code()}",
+            "display_name": "新管理员",
+            "password": "Initial-pass-1",
+            "org_id": ids["HB-SJZ"],
+            "roles": ["system_admin"],
+        },
+    ),
+    "read audit log": lambda c, ids: c.get("/api/v1/audit-events"),
+}
+
+# Expected status per user (columns in ACTIONS order). 404 outside the jurisdiction: a user
+# never learns that another sub-branch's record exists; 422 names the out-of-reach field.
+MATRIX: dict[str, tuple[int, ...]] = {
+    #               ca   lc   +ca  +lc  ren  u-lc +uca +ulc sys  audit
+    "admin": (200, 200, 201, 201, 200, 200, 201, 201, 201, 200),
+    "hb_admin": (200, 200, 201, 201, 200, 200, 201, 201, 403, 200),
+    "sjz_admin": (200, 404, 201, 422, 404, 404, 201, 422, 403, 200),
+    "reviewer": (200, 404, 403, 403, 403, 404, 403, 403, 403, 200),
+    "handler": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403),
+    "inspector": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403),
+    "inspector_bd": (404, 200, 403, 403, 403, 200, 403, 403, 403, 403),
+}
+
+VISIBLE_ORGS = {
+    "admin": 9,
+    "hb_admin": 9,
+    "sjz_admin": 3,
+    "reviewer": 3,
+    "handler": 3,
+    "inspector": 1,
+    "inspector_bd": 1,
+}
+
+
+async def _ids(settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        ids = {code: id_ for code, id_ in (await session.execute(select(Org.code, Org.id))).all()}
+        users = (await session.execute(select(User.username, User.id))).all()
+        ids.update({name: id_ for name, id_ in users})
+    await engine.dispose()
+    return ids
+
+
+@pytest.mark.parametrize("username", list(MATRIX))
+async def test_permission_matrix(username, settings, login_as):
+    user = await login_as(username)
+    ids = await _ids(settings)
+    got = []
+    for action in ACTIONS.values():
+        response = await action(user, ids)
+        got.append(response.status)
+        if response.status >= 400:
+            assert response.content_type == "application/problem+json"
+    assert dict(zip(ACTIONS, got, strict=True)) == dict(zip(ACTIONS, MATRIX[username], strict=True))
+
+
+@pytest.mark.parametrize("username", list(VISIBLE_ORGS))
+async def test_lists_only_show_the_jurisdiction(username, login_as):
+    user = await login_as(username)
+    own_path = (await (await user.get("/api/v1/auth/me")).json())["org"]["path"]
+    orgs = await (await user.get("/api/v1/orgs")).json()
+    assert len(orgs) == VISIBLE_ORGS[username]
+    assert all(o["path"].startswith(own_path) for o in orgs)
+    users = await (await user.get("/api/v1/users")).json()
+    assert username in {u["username"] for u in users}
+    visible = {o["id"] for o in orgs}
+    assert all(u["org_id"] in visible for u in users)
+
+
+async def test_sub_branch_user_cannot_see_or_touch_a_sibling_sub_branch(settings, login_as):
+    ids = await _ids(settings)
+    inspector = await login_as("inspector")  # 长安支行
+    sibling = ids["HB-SJZ-QX"]  # 桥西支行, same parent
+    assert (await inspector.get(f"/api/v1/orgs/{sibling}")).status == 404
+    assert (await inspector.get(f"/api/v1/users?org_id={sibling}")).status == 404
+    patch = await inspector.patch(f"/api/v1/orgs/{sibling}", json={"name": "改名"})
+    assert patch.status == 403
+    assert "桥西支行" not in await (await inspector.get("/api/v1/orgs")).text()
+
+
+async def test_admins_cannot_escalate_or_lock_themselves_out(settings, login_as):
+    ids = await _ids(settings)
+    sjz_admin = await login_as("sjz_admin")
+    own = await sjz_admin.patch(
+        f"/api/v1/users/{ids['sjz_admin']}", json={"roles": ["system_admin"]}
+    )
+    assert own.status == 403
+    hb_admin = await login_as("hb_admin")
+    touch_admin = await hb_admin.patch(f"/api/v1/users/{ids['admin']}", json={"display_name": "x"})
+    assert touch_admin.status == 403  # an org admin cannot edit a system administrator
