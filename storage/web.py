@@ -1,0 +1,100 @@
+"""HTTP side of ``LocalObjectStore``: the ``/objects/{key}`` routes its signed URLs point at.
+
+GET/HEAD serve the file with ``web.FileResponse`` (Range requests, conditional requests);
+PUT streams the body into the store. With any other store configured the routes answer 404.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from storage.errors import (
+    InvalidKey,
+    ObjectNotFound,
+    ObjectTooLarge,
+    SignatureExpired,
+    SignatureInvalid,
+)
+from storage.keys import content_disposition, validate_key
+from storage.local import DEFAULT_CONTENT_TYPE, LocalObjectStore
+
+OBJECT_ROUTE = "/objects/{key:.+}"
+
+
+class ObjectFileResponse(web.FileResponse):
+    """A ``FileResponse`` that never serves a pre-compressed sibling: in an object store
+    ``x.gz`` is another object, not ``x`` gzipped."""
+
+    def _get_file_path_stat_encoding(
+        self, accept_encoding: str
+    ) -> tuple[Path | None, os.stat_result, str | None]:
+        return super()._get_file_path_stat_encoding("")
+
+
+def setup_object_routes(app: web.Application, store_key: web.AppKey[Any]) -> None:
+    """Add ``GET``/``HEAD``/``PUT /objects/{key}``; the store is looked up per request, so it
+    may be created later (in ``cleanup_ctx``)."""
+
+    def local_store(request: web.Request) -> tuple[LocalObjectStore, str]:
+        store = request.config_dict.get(store_key)
+        if not isinstance(store, LocalObjectStore):
+            raise web.HTTPNotFound()
+        key = request.match_info["key"]
+        try:
+            validate_key(key)
+        except InvalidKey as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        return store, key
+
+    def verify(request: web.Request, store: LocalObjectStore, key: str, **signed: Any) -> int:
+        query = request.query
+        try:
+            return store.verify(
+                request.method, key, query.get("expires", ""), query.get("sig", ""), **signed
+            )
+        except (SignatureInvalid, SignatureExpired) as exc:
+            raise web.HTTPForbidden(text=str(exc)) from None
+
+    async def get_object(request: web.Request) -> web.StreamResponse:
+        store, key = local_store(request)
+        filename = request.query.get("filename") or None
+        deadline = verify(request, store, key, filename=filename)
+        try:
+            path, info = await store.locate(key)
+        except ObjectNotFound as exc:
+            raise web.HTTPNotFound(text=str(exc)) from None
+        except InvalidKey as exc:  # a symlink leading out of the store
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        headers = {
+            hdrs.CONTENT_TYPE: info.content_type,
+            # The URL stops working at its deadline, so nothing may cache it for longer.
+            hdrs.CACHE_CONTROL: f"private, max-age={max(0, deadline - int(time.time()))}",
+        }
+        if filename:
+            headers[hdrs.CONTENT_DISPOSITION] = content_disposition(filename)
+        return ObjectFileResponse(path, headers=headers)
+
+    async def put_object(request: web.Request) -> web.Response:
+        store, key = local_store(request)
+        content_type = request.headers.get(hdrs.CONTENT_TYPE) or DEFAULT_CONTENT_TYPE
+        verify(request, store, key, content_type=content_type)
+        limit = store.max_put_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(
+                limit, request.content_length, text=str(ObjectTooLarge(limit))
+            )
+        try:
+            await store.put_stream(key, request.content.iter_any(), content_type)
+        except ObjectTooLarge as exc:
+            raise web.HTTPRequestEntityTooLarge(limit, limit + 1, text=str(exc)) from None
+        except InvalidKey as exc:  # the key clashes with the directory layout of the files
+            raise web.HTTPConflict(text=str(exc)) from None
+        return web.Response(status=200)
+
+    app.router.add_get(OBJECT_ROUTE, get_object, name="storage-object")
+    app.router.add_put(OBJECT_ROUTE, put_object)
