@@ -26,6 +26,7 @@ async def open_store(settings: Settings) -> ObjectStore:
             settings.s3_secret_key,
             bucket=url.netloc,
             region=settings.s3_region,
+            public_endpoint=settings.s3_public_endpoint or None,
         )
         try:
             await store.ensure_bucket()

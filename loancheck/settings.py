@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import urlsplit
 
 PREFIX = "LOANCHECK_"
@@ -76,9 +77,17 @@ def _list(value: str) -> tuple[str, ...]:
 
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
         raise ValueError("must be an absolute http:// or https:// URL")
-    return value.rstrip("/")
+    # Scheme and host are case-insensitive; keep one spelling so comparisons hold.
+    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl().rstrip("/")
+
+
+def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(item, strict=False) for item in _list(value))
+    except ValueError as exc:
+        raise ValueError(f"must be IP addresses or CIDR ranges ({exc})") from None
 
 
 def _database_url(value: str) -> str:
@@ -138,6 +147,14 @@ VARIABLES: tuple[Variable, ...] = (
         _list,
     ),
     Variable(
+        "TRUSTED_PROXIES",
+        "trusted_proxies",
+        "",
+        "Reverse proxies (comma-separated IPs or CIDRs) whose `X-Forwarded-For` names the "
+        "client; needed behind a proxy for per-IP login limits and the audit trail.",
+        _networks,
+    ),
+    Variable(
         "DATA_DIR",
         "data_dir",
         "var",
@@ -167,6 +184,13 @@ VARIABLES: tuple[Variable, ...] = (
         _object_store,
     ),
     Variable("S3_ENDPOINT", "s3_endpoint", "", "S3/MinIO endpoint URL, e.g. `http://minio:9000`."),
+    Variable(
+        "S3_PUBLIC_ENDPOINT",
+        "s3_public_endpoint",
+        "",
+        "Where browsers reach the S3/MinIO server, if not at S3_ENDPOINT (presigned URLs use "
+        "it), e.g. `https://files.bank.example`.",
+    ),
     Variable("S3_ACCESS_KEY", "s3_access_key", "", "S3/MinIO access key.", str, secret=True),
     Variable("S3_SECRET_KEY", "s3_secret_key", "", "S3/MinIO secret key.", str, secret=True),
     Variable("S3_REGION", "s3_region", "us-east-1", "S3 region name."),
@@ -244,6 +268,8 @@ class Settings:
     redis_url: str | None
     object_store: str
     s3_endpoint: str
+    s3_public_endpoint: str
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...]
     s3_access_key: str
     s3_secret_key: str
     s3_region: str
@@ -279,9 +305,9 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for var in VARIABLES:
-            raw = env.get(var.env)
+            source, raw = var.env, env.get(var.env)
             if raw is None and var.name == "PORT" and "PORT" in env:
-                raw = env["PORT"]
+                source, raw = "PORT", env["PORT"]
             if raw is None:
                 raw = var.default
             if raw is None:
@@ -290,7 +316,7 @@ class Settings:
             try:
                 values[var.attr] = var.parse(raw)
             except ValueError as exc:
-                raise ConfigError(var.env, f"{exc} (got {raw!r})") from None
+                raise ConfigError(source, f"{exc} (got {raw!r})") from None
         data_dir: Path = values["data_dir"]
         if values["database_url"] is None:
             values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'loancheck.db'}"
@@ -301,10 +327,13 @@ class Settings:
                 attr = name.lower()
                 if not values[attr]:
                     raise ConfigError(PREFIX + name, "is required when OBJECT_STORE is s3://")
-            try:
-                _http_url(values["s3_endpoint"])
-            except ValueError as exc:
-                raise ConfigError(PREFIX + "S3_ENDPOINT", str(exc)) from None
+            for name in ("S3_ENDPOINT", "S3_PUBLIC_ENDPOINT"):
+                value = values[name.lower()]
+                try:
+                    if value:
+                        _http_url(value)
+                except ValueError as exc:
+                    raise ConfigError(PREFIX + name, str(exc)) from None
         if values["turn_urls"] and not values["turn_secret"]:
             raise ConfigError(PREFIX + "TURN_SECRET", "is required when TURN_URLS is set")
         return cls(**values)

@@ -41,10 +41,17 @@ class S3ObjectStore:
         *,
         part_size: int = DEFAULT_PART_SIZE,
         timeout: float = 30.0,
+        public_endpoint: str | None = None,
     ) -> None:
+        """``public_endpoint``: where browsers reach the server, when it differs from where
+        the app does (``http://minio:9000`` inside a compose network); presigned URLs carry
+        it, and their signature covers that host."""
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"S3 endpoint must be an http:// or https:// URL, got {endpoint!r}")
+        public = urlsplit(public_endpoint or endpoint)
+        if public.scheme not in ("http", "https") or not public.netloc:
+            raise ValueError(f"S3 public endpoint must be an http(s) URL, got {public_endpoint!r}")
         self.bucket = bucket
         self.endpoint = endpoint
         self._part_size = part_size
@@ -65,6 +72,15 @@ class S3ObjectStore:
             secret_key=secret_key,
             secure=parts.scheme == "https",
             region=region,  # known region: presigning needs no request
+            http_client=self._http,
+        )
+        # Presigning is local computation: this client never sends a request.
+        self._signer = Minio(
+            public.netloc,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=public.scheme == "https",
+            region=region,
             http_client=self._http,
         )
 
@@ -215,7 +231,7 @@ class S3ObjectStore:
             seconds = 1
         return await self._call(
             key,
-            self._client.get_presigned_url,
+            self._signer.get_presigned_url,
             method,
             self.bucket,
             key,

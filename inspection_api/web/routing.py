@@ -21,6 +21,7 @@ from inspection_api.auth.principal import Principal
 from inspection_api.errors import FieldError, PayloadTooLarge, Unauthenticated, ValidationFailed
 from inspection_api.i18n import field_errors
 from inspection_api.web.keys import AUTHENTICATOR, SESSIONMAKER
+from inspection_api.web.security import client_ip
 
 MAX_JSON_BODY = 256 * 1024
 PATH_PARAM = re.compile(r"\{(\w+)\}")
@@ -49,7 +50,7 @@ class Ctx:
 
     @property
     def client_ip(self) -> str:
-        return self.request.remote or ""
+        return client_ip(self.request)
 
     @property
     def user_agent(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,29 @@ from inspection_api.errors import OriginRejected
 from inspection_api.web.keys import SETTINGS
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def client_ip(request: web.Request) -> str:
+    """The caller's address: the peer, or behind trusted proxies the right-most
+    ``X-Forwarded-For`` entry that is not one of them (entries left of it can be forged)."""
+    peer = request.remote or ""
+    proxies = request.app[SETTINGS].trusted_proxies
+    if not proxies:
+        return peer
+    chain = [
+        part.strip()
+        for header in request.headers.getall("X-Forwarded-For", [])
+        for part in header.split(",")
+        if part.strip()
+    ]
+    for address in reversed([*chain, peer]):
+        try:
+            ip = ip_address(address)
+        except ValueError:
+            return address[:64]
+        if not any(ip in network for network in proxies):
+            return address
+    return chain[0] if chain else peer
 
 
 def allowed_origin(request: web.Request, origin: str) -> bool:
