@@ -28,9 +28,9 @@ from inspection_api.web.keys import (
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
 from inspection_api.web.security import origin_middleware, security_headers_middleware
+from loancheck.resources import open_store
 from loancheck.settings import Settings
 from signaling.server import setup_signaling
-from loancheck.resources import open_store
 from storage.web import setup_object_routes
 from web_client import setup_web_client
 

@@ -10,9 +10,9 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import urlsplit
 
 PREFIX = "LOANCHECK_"
@@ -80,7 +80,8 @@ def _http_url(value: str) -> str:
     if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
         raise ValueError("must be an absolute http:// or https:// URL")
     # Scheme and host are case-insensitive; keep one spelling so comparisons hold.
-    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl().rstrip("/")
+    normalised = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())
+    return normalised.geturl().rstrip("/")
 
 
 def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -285,6 +286,9 @@ class Settings:
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.
     login_backoff_base_seconds: float = field(default=30.0)
+    # How often each node re-checks the sessions behind its open console sockets, closing
+    # those revoked elsewhere or gone idle/expired. Not configurable from the environment.
+    console_sweep_seconds: float = field(default=30.0)
 
     @property
     def secure_cookies(self) -> bool:

@@ -26,7 +26,12 @@ from inspection_api.migrate import upgrade
 from loancheck.settings import Settings
 from tests.plugins.services import require_service
 
-pytest_plugins = ["tests.plugins.services", "tests.plugins.s3", "tests.plugins.api"]
+pytest_plugins = [
+    "tests.plugins.services",
+    "tests.plugins.s3",
+    "tests.plugins.api",
+    "tests.plugins.browser",
+]
 
 PG_ADMIN_URL = os.environ.get(
     "LOANCHECK_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -48,7 +53,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _pg_execute(url: str, *statements: str) -> None:
+async def pg_execute(url: str, *statements: str) -> None:
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
@@ -63,13 +68,13 @@ def pg_database_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
     require_service("postgresql", "127.0.0.1", 5432)
     name = f"loancheck_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_execute(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_execute(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         upgrade(url)
         yield url
     finally:
-        asyncio.run(_pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def truncate_all_statement() -> str:
@@ -93,7 +98,7 @@ def settings(
         shutil.copy(sqlite_template, data_dir / "loancheck.db")
         return base_settings(data_dir)
     pg_url = request.getfixturevalue("pg_database_url")
-    asyncio.run(_pg_execute(pg_url, truncate_all_statement()))
+    asyncio.run(pg_execute(pg_url, truncate_all_statement()))
     require_service("redis", "127.0.0.1", 6379)
     s3 = request.getfixturevalue("s3_server")
     return base_settings(

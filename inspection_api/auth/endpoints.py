@@ -100,6 +100,9 @@ async def login(ctx: Ctx, *, body: LoginIn) -> LoginOut:
 @api.route("POST", "/api/v1/auth/logout", summary="退出登录 Log out")
 async def logout(ctx: Ctx) -> None:
     await service.logout(ctx.session, ctx.user, origin_of(ctx))
+    await ctx.session.commit()
+    if ctx.user.session_id is not None:  # other tabs of this session close their consoles
+        await ctx.app[NOTIFIER].sessions_revoked([ctx.user.session_id], reason="logged_out")
     name = service.session_cookie_name(ctx.app[SETTINGS])
     ctx.cookies.append(lambda response: response.del_cookie(name, path="/"))
 

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import math
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -244,6 +245,27 @@ async def principal_from_session_token(
     if now - auth_session.last_seen_at >= TOUCH_EVERY:
         auth_session.last_seen_at = now
     return _principal(user, org, session_id=auth_session.id)
+
+
+async def live_session_ids(
+    session: AsyncSession, settings: Settings, session_ids: Collection[int]
+) -> set[int]:
+    """Those of ``session_ids`` still live: not revoked, not idle, not expired, user active."""
+    if not session_ids:
+        return set()
+    now = utcnow()
+    query = (
+        select(AuthSession.id)
+        .join(User, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id.in_(list(session_ids)),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+            AuthSession.last_seen_at > now - timedelta(minutes=settings.session_idle_minutes),
+            User.is_active.is_(True),
+        )
+    )
+    return set((await session.scalars(query)).all())
 
 
 async def principal_from_api_token(session: AsyncSession, token: str) -> Principal | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from loancheck.settings import Settings
@@ -15,13 +16,31 @@ if TYPE_CHECKING:
     from inspection_api.auth.principal import Principal
     from inspection_api.web.routing import Ctx
 
+
+class Notifier(Protocol):
+    """Pushes to open consoles (Socket.IO in practice, set by the composition root)."""
+
+    async def sessions_revoked(self, session_ids: Iterable[int], reason: str = "revoked") -> None:
+        """Tell the consoles of ended sessions and close them."""
+
+    async def to_user(self, user_id: int, event: str, data: Any) -> None:
+        """Push ``event`` to every console the user has open."""
+
+
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 STORE = web.AppKey("store", ObjectStore)
-AUTHENTICATOR = web.AppKey("authenticator", Callable[["Ctx"], Awaitable["Principal | None"]])
-# Pushes events to connected consoles; set by the composition root (Socket.IO in practice).
-NOTIFIER = web.AppKey("notifier", Any)
-REDIS = web.AppKey("redis", Any)  # redis.asyncio.Redis, only when LOANCHECK_REDIS_URL is set
+
+
+class Authenticator(Protocol):
+    """Who is calling (bearer token or session cookie), or None."""
+
+    def __call__(self, ctx: Ctx) -> Awaitable[Principal | None]: ...
+
+
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+NOTIFIER = web.AppKey("notifier", Notifier)
+REDIS = web.AppKey("redis", Redis)  # only when LOANCHECK_REDIS_URL is set
 # Zero-argument async checks run by /readyz, by name ("database", "object_store", "redis").
 READINESS = web.AppKey("readiness", dict[str, Callable[[], Awaitable[None]]])

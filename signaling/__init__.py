@@ -1,0 +1,1 @@
+"""Socket.IO signaling: the ``/console`` namespace and the notifier that pushes to it."""

@@ -1,0 +1,97 @@
+"""Builds the Socket.IO server and attaches it to the aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inspection_api.web.security import allowed_origin
+from loancheck.settings import Settings
+from signaling.namespace import ConsoleNamespace
+from signaling.notifier import ConsoleNotifier
+
+log = logging.getLogger(__name__)
+
+# One Socket.IO message (an Engine.IO packet) at most; larger ones close the connection.
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def _origin_allowed(origin: str, environ: dict[str, Any]) -> bool:
+    """The same rule as state-changing HTTP requests: the public URL, the configured extra
+    origins, or the handshake's own scheme://host. Browsers always send Origin on a
+    WebSocket handshake, which is what blocks cross-site WebSocket hijacking."""
+    request = environ.get("aiohttp.request")
+    return isinstance(request, web.Request) and allowed_origin(request, origin)
+
+
+def setup_signaling(
+    app: web.Application,
+    settings: Settings,
+    sessionmaker_key: web.AppKey[async_sessionmaker[AsyncSession]],
+) -> ConsoleNotifier:
+    """Attach Socket.IO (``/socket.io/``, WebSocket only) and return the console notifier."""
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        transports=["websocket"],
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        cors_allowed_origins=_origin_allowed,
+    )
+    sio.attach(app)
+    console = ConsoleNamespace(settings, sessionmaker_key)
+    sio.register_namespace(console)
+
+    async def close_sockets(app: web.Application) -> None:
+        # on_shutdown runs before aiohttp waits for open handlers: a WebSocket left open
+        # would hold the shutdown for the whole grace period.
+        if sio.eio.sockets:
+            await sio.eio.disconnect()
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(settings.console_sweep_seconds)
+            try:
+                await console.sweep(app)
+            except Exception:  # a failed sweep (database restart) must not end the loop
+                log.warning("console socket sweep failed", exc_info=True)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(sweep_forever(), name="console-sweep")
+        yield
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await sio.shutdown()
+        await _stop_manager(sio.manager)
+
+    app.on_shutdown.append(close_sockets)
+    app.cleanup_ctx.append(lifecycle)
+    return ConsoleNotifier(sio)
+
+
+async def _stop_manager(manager: Any) -> None:
+    """End the pub/sub listener task and the Redis connections of a Redis manager.
+
+    python-socketio starts the listener at the first connection and offers no way to stop
+    it, so this reaches for its attributes (``thread``, ``pubsub``, ``redis``).
+    """
+    task = getattr(manager, "thread", None)
+    if isinstance(task, asyncio.Future) and not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for name in ("pubsub", "redis"):
+        resource = getattr(manager, name, None)
+        if resource is not None:
+            try:
+                await resource.aclose()
+            except Exception:  # closing on shutdown must not mask the real outcome
+                log.warning("closing the Socket.IO %s connection failed", name, exc_info=True)

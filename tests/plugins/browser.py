@@ -1,0 +1,153 @@
+"""The real app on a TCP port, and headless Chromium (Playwright, system executable).
+
+``live_server_factory(settings)`` starts ``create_app`` on a free 127.0.0.1 port whose
+``public_url`` matches it (Socket.IO and browsers need a real socket, not a test client);
+``live_server`` does it for the embedded settings. ``browser``/``page`` drive Chromium with a
+fake camera and microphone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from loancheck.settings import Settings
+from tests.plugins.services import require_executable
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+HOST = "127.0.0.1"
+
+
+@dataclass
+class LiveServer:
+    settings: Settings
+    app: web.Application
+    url: str  # http://127.0.0.1:PORT, no trailing slash
+
+    @property
+    def origin(self) -> str:
+        return self.url
+
+
+async def start_live_server(settings: Settings) -> tuple[LiveServer, web.AppRunner]:
+    """Bind a free port first (no race), then build the app with settings that name it."""
+    from loancheck.app import create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    port = sock.getsockname()[1]
+    url = f"http://{HOST}:{port}"
+    settings = replace(settings, host=HOST, port=port, public_url=url)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, sock).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return LiveServer(settings=settings, app=app, url=url), runner
+
+
+@dataclass
+class _Servers:
+    runners: list[web.AppRunner] = field(default_factory=list)
+
+    async def start(self, settings: Settings) -> LiveServer:
+        server, runner = await start_live_server(settings)
+        self.runners.append(runner)
+        return server
+
+    async def stop_all(self) -> None:
+        while self.runners:
+            await self.runners.pop().cleanup()
+
+
+StartServer = Callable[[Settings], Awaitable[LiveServer]]
+
+
+@pytest.fixture
+async def live_server_factory() -> AsyncIterator[StartServer]:
+    """``await live_server_factory(settings)`` → a running server, stopped after the test."""
+    servers = _Servers()
+    yield servers.start
+    await servers.stop_all()
+
+
+@pytest.fixture
+async def live_server(embedded_settings: Settings, live_server_factory: StartServer) -> LiveServer:
+    return await live_server_factory(embedded_settings)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless system Chromium (never a downloaded build)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        require_executable("chromium", CHROMIUM)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@dataclass
+class PageProblems:
+    """What the page reported that a user would not see: script errors, CSP violations."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> None:
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", self._on_console)
+
+    def _on_console(self, message: Any) -> None:
+        # Chromium logs every non-2xx fetch ("Failed to load resource"); the 401 that sends
+        # a logged-out visitor to /login is expected, so only other errors count.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.errors.append(f"console: {message.text}")
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A zh-CN desktop page in its own browser context (own cookies)."""
+    context = await browser.new_context(
+        locale="zh-CN", viewport={"width": 1366, "height": 860}, timezone_id="Asia/Shanghai"
+    )
+    context.set_default_timeout(10_000)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+def page_problems(page: Any) -> PageProblems:
+    """Script errors and CSP violations of ``page``; request it before navigating."""
+    problems = PageProblems()
+    problems.watch(page)
+    return problems

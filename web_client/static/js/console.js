@@ -1,0 +1,134 @@
+// The console shell: who is logged in, the product's sections, the live connection.
+import { ApiError, api, goToLogin } from "./api.js";
+import { clear, h } from "./dom.js";
+import { rolesText } from "./labels.js";
+import { setupPasswordDialog } from "./password.js";
+import { connectConsole } from "./realtime.js";
+import { renderAudit } from "./sections/audit.js";
+import { renderOrgs } from "./sections/orgs.js";
+import { renderPlaceholder } from "./sections/placeholder.js";
+
+const SECTIONS = [
+  { id: "checkpoints", title: "检查点", summary: "登记贷款企业的检查点（厂区、仓库、抵押物），记录位置并生成二维码标签。" },
+  { id: "plans", title: "检查计划", summary: "按贷款品种和风险等级制定周期性检查计划，自动生成检查任务。" },
+  { id: "tasks", title: "检查任务", summary: "查看、分派和跟踪贷后检查任务的完成情况。" },
+  { id: "remote", title: "远程巡检", summary: "与企业联系人发起视频巡检，按检查表逐项查看并全程录像留存。" },
+  { id: "onsite", title: "现场检查", summary: "客户经理在现场拍照、定位并填写检查表，结果实时回传。" },
+  { id: "exceptions", title: "异常处理", summary: "处理检查中发现的异常，指定处理人并跟踪处理结果。" },
+  { id: "rectifications", title: "整改意见", summary: "向企业下发整改意见，跟踪整改反馈与复查结论。" },
+  { id: "supervision", title: "实时监管", summary: "实时查看辖区内进行中的巡检和异常提醒。" },
+  { id: "orgs", title: "机构与用户", render: renderOrgs },
+  { id: "audit", title: "审计日志", render: renderAudit },
+];
+const DEFAULT_SECTION = "orgs";
+
+const content = document.getElementById("content");
+const navList = document.getElementById("nav-list");
+
+function showError(err, where) {
+  if (err instanceof ApiError && err.status === 401) {
+    goToLogin("expired");
+    return;
+  }
+  const detail = err instanceof ApiError ? err.detail : "加载失败，请稍后再试";
+  where.append(h("p", { class: "alert", role: "alert" }, detail));
+}
+
+function currentSection() {
+  const id = window.location.hash.replace(/^#\/?/, "");
+  return SECTIONS.find((section) => section.id === id) || SECTIONS.find((s) => s.id === DEFAULT_SECTION);
+}
+
+let rendering = 0;
+async function route(me) {
+  const section = currentSection();
+  for (const link of navList.querySelectorAll("a")) {
+    if (link.dataset.section === section.id) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = `${section.title} · 贷后检查远程巡检平台`;
+  const token = ++rendering;
+  const view = h("div", { class: "view", "data-section": section.id });
+  clear(content).append(view);
+  if (section.render) {
+    try {
+      await section.render(view, { me, onError: showError });
+    } catch (err) {
+      if (token === rendering) showError(err, view);
+    }
+  } else {
+    renderPlaceholder(view, section);
+  }
+}
+
+function renderNav() {
+  for (const section of SECTIONS) {
+    navList.append(
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          { href: `#/${section.id}`, "data-section": section.id },
+          h("span", {}, section.title),
+          section.render ? null : h("span", { class: "nav-soon" }, "即将上线"),
+        ),
+      ),
+    );
+  }
+}
+
+function renderUser(me) {
+  document.getElementById("user-name").textContent = me.display_name || me.username;
+  document.getElementById("user-name").title = me.username;
+  document.getElementById("user-org").textContent = me.org.name;
+  document.getElementById("user-roles").textContent = rolesText(me.roles);
+}
+
+async function logout(button) {
+  button.disabled = true;
+  try {
+    await api("/api/v1/auth/logout", { method: "POST" });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      button.disabled = false;
+      window.alert(err instanceof ApiError ? err.detail : "退出失败，请稍后再试");
+      return;
+    }
+  }
+  goToLogin("logged_out");
+}
+
+async function start() {
+  let me;
+  try {
+    me = await api("/api/v1/auth/me");
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      goToLogin();
+      return;
+    }
+    clear(content);
+    document.body.classList.remove("is-loading");
+    showError(err, content);
+    return;
+  }
+  renderUser(me);
+  renderNav();
+  document.body.classList.remove("is-loading");
+  const logoutButton = document.getElementById("logout");
+  logoutButton.addEventListener("click", () => logout(logoutButton));
+  setupPasswordDialog(document.getElementById("open-password"));
+
+  const live = document.getElementById("live-status");
+  const liveText = document.getElementById("live-text");
+  connectConsole((state, text) => {
+    live.dataset.state = state;
+    liveText.textContent = text;
+  });
+
+  window.addEventListener("hashchange", () => route(me));
+  await route(me);
+}
+
+start();

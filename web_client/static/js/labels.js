@@ -1,0 +1,45 @@
+// zh-CN labels for codes the API returns.
+
+export const ROLE_LABELS = {
+  system_admin: "系统管理员",
+  org_admin: "机构管理员",
+  inspector: "客户经理/检查员",
+  reviewer: "审核人",
+  exception_handler: "异常处理人",
+  enterprise_contact: "企业联系人",
+};
+
+export const ORG_KIND_LABELS = {
+  province: "省行",
+  branch: "二级分行",
+  sub_branch: "支行",
+};
+
+export const AUDIT_ACTION_LABELS = {
+  login_succeeded: "登录成功",
+  login_failed: "登录失败",
+  login_rate_limited: "登录受限",
+  logout: "退出登录",
+  password_changed: "修改密码",
+  password_change_failed: "修改密码失败",
+  token_created: "创建 API 令牌",
+  token_revoked: "吊销 API 令牌",
+  org_created: "新建机构",
+  org_renamed: "修改机构",
+  user_created: "新建用户",
+  user_updated: "修改用户",
+};
+
+export const LOGIN_REASONS = {
+  revoked: "您的会话已失效，请重新登录",
+  expired: "登录已超时，请重新登录",
+  logged_out: "您已安全退出",
+};
+
+export function roleLabel(role) {
+  return ROLE_LABELS[role] || role;
+}
+
+export function rolesText(roles) {
+  return (roles || []).map(roleLabel).join("、") || "无角色";
+}
