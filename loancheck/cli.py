@@ -27,6 +27,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from inspection_api.migrate import schema_is_current
     from loancheck.app import create_app
+    from loancheck.tls import server_ssl_context
 
     if not asyncio.run(schema_is_current(settings.database_url)):
         print(
@@ -34,9 +35,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    ssl_context = server_ssl_context(settings)
     app = create_app(settings)
-    print(f"LoanCheck 贷后检查 on {settings.public_url} (bound to {settings.host}:{settings.port})")
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    scheme = "https" if ssl_context else "http"
+    print(
+        f"LoanCheck 贷后检查 on {settings.public_url} "
+        f"(listening on {scheme}://{settings.host}:{settings.port})"
+    )
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_context=ssl_context,
+        print=None,
+        access_log=None,
+    )
     return 0
 
 
@@ -112,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(settings, args))
+    except ConfigError as exc:
+        print(f"loancheck: invalid configuration: {exc}", file=sys.stderr)
+        return 2
     except InspectionError as exc:
         problems = exc.extra("en").get("errors") or [{"field": "", "message": exc.message("en")}]
         for problem in problems:

@@ -156,6 +156,20 @@ VARIABLES: tuple[Variable, ...] = (
         _networks,
     ),
     Variable(
+        "TLS_CERT",
+        "tls_cert",
+        "",
+        "PEM certificate (chain) to serve https with; phones need https for the camera.",
+    ),
+    Variable("TLS_KEY", "tls_key", "", "PEM private key of TLS_CERT."),
+    Variable(
+        "TLS_SELF_SIGNED",
+        "tls_self_signed",
+        "false",
+        "Serve https with a self-signed certificate generated into `DATA_DIR/tls/` (LAN trials).",
+        _bool,
+    ),
+    Variable(
         "DATA_DIR",
         "data_dir",
         "var",
@@ -271,6 +285,9 @@ class Settings:
     s3_endpoint: str
     s3_public_endpoint: str
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...]
+    tls_cert: str
+    tls_key: str
+    tls_self_signed: bool
     s3_access_key: str
     s3_secret_key: str
     s3_region: str
@@ -338,6 +355,9 @@ class Settings:
                         _http_url(value)
                 except ValueError as exc:
                     raise ConfigError(PREFIX + name, str(exc)) from None
+        if bool(values["tls_cert"]) != bool(values["tls_key"]):
+            missing = "TLS_KEY" if values["tls_cert"] else "TLS_CERT"
+            raise ConfigError(PREFIX + missing, "TLS_CERT and TLS_KEY go together")
         if values["turn_urls"] and not values["turn_secret"]:
             raise ConfigError(PREFIX + "TURN_SECRET", "is required when TURN_URLS is set")
         return cls(**values)
@@ -358,3 +378,17 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings for a running process: parsed from the environment, with a secret key."""
     return Settings.from_env(environ).with_secret()
+
+
+def markdown_table() -> str:
+    """The configuration table of README.md, from ``VARIABLES``."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for var in VARIABLES:
+        if var.default:
+            default = f"`{var.default}`"
+        elif var.name == "SECRET_KEY":
+            default = "(generated)"
+        else:
+            default = "(see meaning)" if var.default is None else "(empty)"
+        rows.append(f"| `{var.env}` | {default} | {var.help} |")
+    return "\n".join(rows)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loancheck.settings import PREFIX, VARIABLES, ConfigError, Settings
+from loancheck.settings import PREFIX, VARIABLES, ConfigError, Settings, markdown_table
 
 README = Path(__file__).parents[2] / "README.md"
 S3_VARIABLES = {
@@ -154,6 +154,8 @@ def test_every_variable_is_in_the_readme_configuration_table():
     documented = {m[1] for line in rows if (m := re.match(r"\|\s*`(LOANCHECK_\w+)`", line))}
     missing = [var.env for var in VARIABLES if var.env not in documented]
     assert missing == [], f"README.md's configuration table lacks {', '.join(missing)}"
+    # Defaults and help texts too: regenerate with loancheck.settings.markdown_table().
+    assert markdown_table() in README.read_text()
 
 
 def test_plain_port_errors_name_the_variable_that_was_set():
