@@ -20,6 +20,8 @@ def _setup_logging(settings: Settings) -> None:
     )
     # aioice and aiortc log every candidate pair at INFO; keep the console readable.
     logging.getLogger("aioice").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at import; only the migrations themselves matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
