@@ -14,6 +14,8 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "user": ("用户", "user"),
     "token": ("API 令牌", "API token"),
     "object": ("文件", "object"),
+    "remote_session": ("远程巡检", "remote inspection"),
+    "invite": ("邀请", "invite"),
 }
 
 
@@ -145,3 +147,46 @@ class InvalidField(ValidationFailed):
 
     def __init__(self, field: str, zh: str, en: str) -> None:
         super().__init__([FieldError(field, zh, en)])
+
+
+class InviteNotFound(InspectionError):
+    # The token is never echoed back: it is the credential.
+    status = 404
+    code = "invite_not_found"
+    zh = "邀请链接无效"
+    en = "This invite link is not valid"
+
+
+class InviteExpired(InspectionError):
+    status = 410
+    code = "invite_expired"
+    zh = "链接已过期"
+    en = "This invite link has expired"
+
+
+class InviteRevoked(InspectionError):
+    status = 410
+    code = "invite_revoked"
+    zh = "链接已被撤销"
+    en = "This invite link has been revoked"
+
+
+class SessionClosed(InspectionError):
+    status = 410
+    code = "session_closed"
+    zh = "本次远程巡检{state}"
+    en = "This remote inspection is {state}"
+
+
+class InviteInUse(InspectionError):
+    status = 409
+    code = "invite_in_use"
+    zh = "此邀请链接已在另一台设备上使用"
+    en = "This invite link is already in use on another device"
+
+
+class SessionStateConflict(InspectionError):
+    status = 409
+    code = "session_state_conflict"
+    zh = "远程巡检当前为「{state}」，不能{action}"
+    en = "The remote inspection is {state}; cannot {action}"

@@ -4,6 +4,12 @@ from inspection_api.audit.models import AuditEvent
 from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.db import Base
 from inspection_api.orgs.models import Org
+from inspection_api.remote.models import (
+    RemoteInvite,
+    RemoteParticipant,
+    RemoteParticipantEvent,
+    RemoteSession,
+)
 from inspection_api.users.models import User, UserRole
 
 __all__ = [
@@ -13,6 +19,10 @@ __all__ = [
     "Base",
     "LoginAttempt",
     "Org",
+    "RemoteInvite",
+    "RemoteParticipant",
+    "RemoteParticipantEvent",
+    "RemoteSession",
     "User",
     "UserRole",
 ]

@@ -14,6 +14,7 @@ from inspection_api.auth.endpoints import authenticate_request
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
+from inspection_api.remote import endpoints as remote_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
@@ -41,6 +42,7 @@ API_TABLES = (
     org_endpoints.api,
     user_endpoints.api,
     audit_endpoints.api,
+    remote_endpoints.api,
 )
 
 

@@ -17,6 +17,8 @@ class Permission(StrEnum):
     USER_READ = "user.read"  # see users in jurisdiction
     USER_MANAGE = "user.manage"  # create/edit users, grant roles, reset passwords
     AUDIT_READ = "audit.read"  # read the audit log of the jurisdiction
+    REMOTE_RUN = "remote.run"  # open remote inspections, invite contacts, join and end calls
+    REMOTE_READ = "remote.read"  # see remote inspections, their participants and events
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -25,14 +27,16 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.USER_READ: ("查看用户", "read users"),
     Permission.USER_MANAGE: ("管理用户", "manage users"),
     Permission.AUDIT_READ: ("查看审计日志", "read the audit log"),
+    Permission.REMOTE_RUN: ("创建和主持远程巡检", "open and run remote inspections"),
+    Permission.REMOTE_READ: ("查看远程巡检", "read remote inspections"),
 }
 
-_STAFF = frozenset({Permission.ORG_READ, Permission.USER_READ})
+_STAFF = frozenset({Permission.ORG_READ, Permission.USER_READ, Permission.REMOTE_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.ORG_ADMIN: frozenset(Permission),
-    Role.INSPECTOR: _STAFF,
+    Role.INSPECTOR: _STAFF | {Permission.REMOTE_RUN},
     Role.REVIEWER: _STAFF | {Permission.AUDIT_READ},
     Role.EXCEPTION_HANDLER: _STAFF,
     Role.ENTERPRISE_CONTACT: frozenset(),

@@ -6,9 +6,7 @@ Session and token secrets are 256-bit random values; only their SHA-256 is store
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import math
-import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +23,7 @@ from inspection_api.auth.principal import Principal
 from inspection_api.db import utcnow
 from inspection_api.errors import InvalidCredentials, InvalidField, NotFound, RateLimited
 from inspection_api.orgs.models import Org
+from inspection_api.tokens import digest, new_token
 from inspection_api.users.models import User
 from loancheck.settings import Settings
 
@@ -43,10 +42,6 @@ _DUMMY_HASH = _hasher.hash("loancheck-dummy-password")
 def session_cookie_name(settings: Settings) -> str:
     """``__Host-`` needs Secure, which browsers refuse on plain http://localhost."""
     return f"__Host-{COOKIE_BASE}" if settings.secure_cookies else COOKIE_BASE
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def hash_password(password: str) -> str:
@@ -171,10 +166,10 @@ async def login(
     user, org = found
     if replaces_token:
         await _revoke_by_token(session, replaces_token, now)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     expires_at = now + timedelta(hours=settings.session_max_hours)
     auth_session = AuthSession(
-        token_hash=_digest(token),
+        token_hash=digest(token),
         user_id=user.id,
         created_at=now,
         last_seen_at=now,
@@ -213,7 +208,7 @@ def _principal(
 async def _revoke_by_token(session: AsyncSession, token: str, now: datetime) -> None:
     await session.execute(
         update(AuthSession)
-        .where(AuthSession.token_hash == _digest(token), AuthSession.revoked_at.is_(None))
+        .where(AuthSession.token_hash == digest(token), AuthSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 
@@ -228,7 +223,7 @@ async def principal_from_session_token(
             select(AuthSession, User, Org)
             .join(User, AuthSession.user_id == User.id)
             .join(Org, User.org_id == Org.id)
-            .where(AuthSession.token_hash == _digest(token))
+            .where(AuthSession.token_hash == digest(token))
         )
     ).first()
     if row is None:
@@ -275,7 +270,7 @@ async def principal_from_api_token(session: AsyncSession, token: str) -> Princip
             select(ApiToken, User, Org)
             .join(User, ApiToken.user_id == User.id)
             .join(Org, User.org_id == Org.id)
-            .where(ApiToken.token_hash == _digest(token))
+            .where(ApiToken.token_hash == digest(token))
         )
     ).first()
     if row is None:
@@ -358,10 +353,10 @@ async def create_api_token(
     expires_in_days: int | None,
     origin: Origin,
 ) -> tuple[str, ApiToken]:
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + new_token()
     now = utcnow()
     row = ApiToken(
-        token_hash=_digest(token),
+        token_hash=digest(token),
         user_id=principal.user_id,
         name=name,
         created_at=now,

@@ -53,8 +53,13 @@ def _problem(description: str) -> dict[str, Any]:
 
 def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-        for name in op.path_types
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if kind is int else "string"},
+        }
+        for name, kind in op.path_types.items()
     ]
     if op.query is not None:
         query_schema = op.query.model_json_schema(ref_template=REF)
@@ -78,6 +83,8 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         responses["403"] = _problem("Not allowed for this role")
     if op.path_types:
         responses["404"] = _problem("Not found or outside the caller's jurisdiction")
+    for status, description in op.problems.items():
+        responses[str(status)] = _problem(description)
     result: dict[str, Any] = {
         "operationId": op.operation_id,
         "summary": op.summary,

@@ -73,6 +73,8 @@ class Operation:
     status: int
     public: bool
     path_types: dict[str, type] = field(default_factory=dict)
+    # Further documented error statuses (e.g. 409, 410) with what they mean.
+    problems: dict[int, str] = field(default_factory=dict)
 
     @property
     def operation_id(self) -> str:
@@ -96,6 +98,7 @@ class ApiRoutes:
         status: int = 200,
         public: bool = False,
         path_types: dict[str, type] | None = None,
+        problems: dict[int, str] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare ``handler(ctx, *, body=..., query=..., **path_params)``."""
 
@@ -113,6 +116,7 @@ class ApiRoutes:
                     status=status,
                     public=public,
                     path_types=path_types or {name: int for name in PATH_PARAM.findall(path)},
+                    problems=problems or {},
                 )
             )
             return handler
