@@ -1,0 +1,27 @@
+"""Server-side call recording without transcoding: encoded frames stream-copied to WebM.
+
+May import aiortc, PyAV and the standard library; never the database, aiohttp or
+Socket.IO (the composition root wires a finished recording to storage and services).
+"""
+
+from recorder.errors import HookUnavailableError, RecorderError, SegmentWriteError
+from recorder.frames import EncodedFrame, SenderReport
+from recorder.hook import ReceiverTap, check_receiver
+from recorder.manifest import Manifest, SegmentEntry
+from recorder.peer import RecorderPeer
+from recorder.sink import RecorderSettings, RecordingSink
+
+__all__ = [
+    "EncodedFrame",
+    "HookUnavailableError",
+    "Manifest",
+    "ReceiverTap",
+    "RecorderError",
+    "RecorderPeer",
+    "RecorderSettings",
+    "RecordingSink",
+    "SegmentEntry",
+    "SegmentWriteError",
+    "SenderReport",
+    "check_receiver",
+]
