@@ -40,6 +40,7 @@ _ZH: dict[str, str] = {
     "int_parsing": "应为整数",
     "float_parsing": "应为数字",
     "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
     "greater_than": "应大于 {gt}",
     "greater_than_equal": "应不小于 {ge}",
     "less_than_equal": "应不大于 {le}",

@@ -306,6 +306,7 @@ class Settings:
     # How often each node re-checks the sessions behind its open console sockets, closing
     # those revoked elsewhere or gone idle/expired. Not configurable from the environment.
     console_sweep_seconds: float = field(default=30.0)
+    call_hold_seconds: float = field(default=45.0)  # a dropped call slot is held for a rejoin
 
     @property
     def secure_cookies(self) -> bool:

@@ -1,1 +1,2 @@
-"""Socket.IO signaling: the ``/console`` namespace and the notifier that pushes to it."""
+"""Socket.IO signaling: ``/console`` pushes to bank users, ``/call`` relays remote-inspection
+calls (see README.md)."""

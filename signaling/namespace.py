@@ -75,7 +75,7 @@ def parse(model: type[M], data: Any) -> M:
         raise InvalidMessage(field_errors(exc, "data")) from None
 
 
-def _handshake_request(environ: Any) -> web.Request | None:
+def handshake_request(environ: Any) -> web.Request | None:
     """The aiohttp request of a real handshake (a client can also *emit* "connect")."""
     if isinstance(environ, dict):
         request = environ.get("aiohttp.request")
@@ -98,7 +98,7 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         self._sessionmaker_key = sessionmaker_key
 
     async def on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
-        request = _handshake_request(environ)
+        request = handshake_request(environ)
         if request is None:
             raise Refused("unauthenticated", {"detail": "请先登录"})
         token = request.cookies.get(session_cookie_name(self._settings))
@@ -142,7 +142,7 @@ class ConsoleNamespace(socketio.AsyncNamespace):
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Route client events so that every one of them acknowledges, even on error."""
         if event == "connect":
-            if len(args) >= 2 and _handshake_request(args[1]) is not None:
+            if len(args) >= 2 and handshake_request(args[1]) is not None:
                 return await self._connect(*args)
             return UnknownEvent(event=event).ack("zh")
         if event == "disconnect":

@@ -13,15 +13,25 @@ from typing import Any
 
 import socketio
 
+from signaling.call import CallNamespace
 from signaling.namespace import NAMESPACE, session_room, user_room
 
 log = logging.getLogger(__name__)
 
 
-class ConsoleNotifier:
-    def __init__(self, sio: socketio.AsyncServer, namespace: str = NAMESPACE) -> None:
+class Notifier:
+    """Implements ``inspection_api.web.keys.Notifier`` over Socket.IO."""
+
+    def __init__(
+        self, sio: socketio.AsyncServer, call: CallNamespace, namespace: str = NAMESPACE
+    ) -> None:
         self._sio = sio
+        self._call = call
         self._namespace = namespace
+
+    async def call_ended(self, session_id: int) -> None:
+        """A remote-inspection session was ended outside the call (REST 结束通话)."""
+        await self._call.call_ended(session_id)
 
     async def sessions_revoked(self, session_ids: Iterable[int], reason: str = "revoked") -> None:
         """Tell the consoles of ended sessions, then drop those held by this process.

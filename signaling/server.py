@@ -14,13 +14,35 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inspection_api.web.security import allowed_origin
 from loancheck.settings import Settings
+from signaling.call import CallNamespace
+from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.namespace import ConsoleNamespace
-from signaling.notifier import ConsoleNotifier
+from signaling.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
-# One Socket.IO message (an Engine.IO packet) at most; larger ones close the connection.
-MAX_MESSAGE_BYTES = 64 * 1024
+# The /call namespace, for the composition root (e.g. to tell a call that REST ended it).
+CALL = web.AppKey("call", CallNamespace)
+
+
+class RedisManager(socketio.AsyncRedisManager):
+    """python-socketio's Redis manager with a bound on concurrent publishes.
+
+    redis-py's pool refuses a 101st simultaneous connection ("Too many connections"); the
+    manager answers a failed publish by reconnecting, which replaces its subscription and
+    can lose messages. A burst of emits (a flood, a node's sockets all dropping at once)
+    queues here instead.
+    """
+
+    MAX_PUBLISHING = 32
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._publishing = asyncio.Semaphore(self.MAX_PUBLISHING)
+
+    async def _publish(self, data: Any) -> Any:
+        async with self._publishing:
+            return await super()._publish(data)
 
 
 def _origin_allowed(origin: str, environ: dict[str, Any]) -> bool:
@@ -35,9 +57,10 @@ def setup_signaling(
     app: web.Application,
     settings: Settings,
     sessionmaker_key: web.AppKey[async_sessionmaker[AsyncSession]],
-) -> ConsoleNotifier:
-    """Attach Socket.IO (``/socket.io/``, WebSocket only) and return the console notifier."""
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+) -> Notifier:
+    """Attach Socket.IO (``/socket.io/``, WebSocket only) with the ``/console`` and ``/call``
+    namespaces, and return the console notifier."""
+    manager = RedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -48,6 +71,9 @@ def setup_signaling(
     sio.attach(app)
     console = ConsoleNamespace(settings, sessionmaker_key)
     sio.register_namespace(console)
+    call = CallNamespace(settings, app, sessionmaker_key, hold_seconds=settings.call_hold_seconds)
+    sio.register_namespace(call)
+    app[CALL] = call
 
     async def close_sockets(app: web.Application) -> None:
         # on_shutdown runs before aiohttp waits for open handlers: a WebSocket left open
@@ -69,12 +95,13 @@ def setup_signaling(
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        await call.stop()  # hold timers: before the database closes
         await sio.shutdown()
         await _stop_manager(sio.manager)
 
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(lifecycle)
-    return ConsoleNotifier(sio)
+    return Notifier(sio, call)
 
 
 async def _stop_manager(manager: Any) -> None:

@@ -31,6 +31,8 @@ pytest_plugins = [
     "tests.plugins.s3",
     "tests.plugins.api",
     "tests.plugins.browser",
+    "tests.plugins.calls",
+    "tests.plugins.nodes",
 ]
 
 PG_ADMIN_URL = os.environ.get(

@@ -21,7 +21,7 @@ from inspection_api.remote.schemas import (
     RemoteSessionOut,
     RemoteSessionQuery,
 )
-from inspection_api.web.keys import SETTINGS
+from inspection_api.web.keys import NOTIFIER, SETTINGS
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="remote")
@@ -162,6 +162,8 @@ async def cancel_remote_session(ctx: Ctx, *, session_id: int) -> RemoteSessionOu
 async def end_remote_session(ctx: Ctx, *, session_id: int) -> RemoteSessionOut:
     """结束通话: everyone still in the call leaves; the session admits nobody again."""
     remote = await service.end_session(ctx.session, ctx.user, session_id, origin=origin_of(ctx))
+    await ctx.session.commit()
+    await ctx.app[NOTIFIER].call_ended(session_id)  # open call pages hang up at once
     return RemoteSessionOut.model_validate(remote)
 
 

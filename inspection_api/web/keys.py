@@ -26,6 +26,9 @@ class Notifier(Protocol):
     async def to_user(self, user_id: int, event: str, data: Any) -> None:
         """Push ``event`` to every console the user has open."""
 
+    async def call_ended(self, session_id: int) -> None:
+        """Tell everyone in a remote-inspection call that its session ended."""
+
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)

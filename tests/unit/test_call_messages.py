@@ -1,0 +1,144 @@
+"""Payloads of the /call namespace: limits, shapes, the relayed form, and that nothing a
+client can send escapes as anything but ``validation_failed``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from signaling.errors import InvalidMessage
+from signaling.messages import (
+    MAX_CANDIDATE_BYTES,
+    MAX_SDP_BYTES,
+    JoinCall,
+    NoFields,
+    SendSignal,
+    SetMedia,
+)
+from signaling.namespace import parse
+
+SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+CANDIDATE = {
+    "candidate": "candidate:1 1 udp 2122260223 192.0.2.7 50000 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+    "usernameFragment": "abcd",
+}
+
+
+def errors(model: type[Any], data: Any) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidMessage) as caught:
+        parse(model, data)
+    return [(e.field, e.zh) for e in caught.value.errors]
+
+
+def test_descriptions_and_candidates_are_relayed_as_validated():
+    offer = parse(SendSignal, {"to": 7, "description": {"type": "offer", "sdp": SDP}})
+    assert offer.relayed(3) == {"from": 3, "description": {"type": "offer", "sdp": SDP}}
+    candidate = parse(SendSignal, {"to": 7, "candidate": CANDIDATE})
+    assert candidate.relayed(3) == {"from": 3, "candidate": CANDIDATE}
+    bare = parse(SendSignal, {"to": 7, "candidate": {"candidate": "", "sdpMid": None}})
+    assert bare.relayed(3) == {"from": 3, "candidate": {"candidate": ""}}
+    end = parse(SendSignal, {"to": 7, "candidate": None})
+    assert end.relayed(3) == {"from": 3, "candidate": None}  # end of candidates
+
+
+def test_sdp_limits():
+    def sdp(text: str) -> dict[str, Any]:
+        return {"to": 2, "description": {"type": "answer", "sdp": text}}
+
+    padding = MAX_SDP_BYTES - len(SDP)
+    assert parse(SendSignal, sdp(SDP + "a" * padding))
+    assert errors(SendSignal, sdp(SDP + "a" * (padding + 1))) == [
+        ("data.description.sdp", f"不能超过 {MAX_SDP_BYTES} 字节")
+    ]
+    # Bytes, not characters: 11,000 CJK characters are 33,000 bytes.
+    assert errors(SendSignal, sdp("v=0" + "巡" * 11_000))[0][0] == "data.description.sdp"
+    assert errors(SendSignal, sdp("o=- 1 2 IN IP4 x")) == [
+        ("data.description.sdp", "应以 v=0 开头（SDP）")
+    ]
+    assert errors(SendSignal, sdp(" v=0")) == [("data.description.sdp", "应以 v=0 开头（SDP）")]
+    bad_type = {"to": 2, "description": {"type": "pranswer", "sdp": SDP}}
+    assert errors(SendSignal, bad_type)[0][0] == "data.description.type"
+
+
+def test_candidate_limits():
+    def candidate(text: str, **extra: Any) -> dict[str, Any]:
+        return {"to": 2, "candidate": {"candidate": text, **extra}}
+
+    assert parse(SendSignal, candidate("c" * MAX_CANDIDATE_BYTES))
+    assert errors(SendSignal, candidate("c" * (MAX_CANDIDATE_BYTES + 1))) == [
+        ("data.candidate.candidate", f"不能超过 {MAX_CANDIDATE_BYTES} 字节")
+    ]
+    assert errors(SendSignal, candidate("c", sdpMLineIndex=-1))[0][0] == (
+        "data.candidate.sdpMLineIndex"
+    )
+    assert errors(SendSignal, candidate("c", port=9))[0][0] == "data.candidate.port"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"to": 2}, "data"),  # neither
+        ({"to": 2, "description": {"type": "offer", "sdp": SDP}, "candidate": None}, "data"),
+        ({"to": 2, "description": None}, "data"),
+        ({"candidate": None}, "data.to"),
+        ({"to": "2", "candidate": None}, "data.to"),  # strict: no coercion
+        ({"to": True, "candidate": None}, "data.to"),
+        ({"to": 0, "candidate": None}, "data.to"),
+        ({"to": 2, "candidate": None, "from": 1}, "data.from"),  # no spoofed sender
+        (["to", 2], "data"),
+        ("offer", "data"),
+    ],
+)
+def test_malformed_signals_name_the_field(data, field):
+    assert errors(SendSignal, data)[0][0] == field
+
+
+def test_set_media_join_and_empty_events():
+    assert parse(SetMedia, {"audio": True, "video": False}).model_dump() == {
+        "audio": True,
+        "video": False,
+        "facing": None,
+    }
+    assert parse(SetMedia, {"audio": True, "video": True, "facing": "environment"}).facing
+    assert errors(SetMedia, {"audio": 1, "video": True})[0][0] == "data.audio"
+    assert errors(SetMedia, {"audio": True, "video": True, "facing": "back"})[0][0] == (
+        "data.facing"
+    )
+    assert parse(JoinCall, None) == JoinCall()
+    assert parse(JoinCall, {"session_id": 4, "device_id": "pc-1"}).session_id == 4
+    assert errors(JoinCall, {"device_id": "x" * 65})[0][0] == "data.device_id"
+    assert errors(JoinCall, {"device_id": ""})[0][0] == "data.device_id"
+    assert parse(NoFields, None) == parse(NoFields, {})
+    assert errors(NoFields, {"reason": "bye"}) == [("data.reason", "不允许的字段")]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=12,
+)
+NEAR_SIGNAL = st.fixed_dictionaries(
+    {"to": JSON | st.integers()},
+    optional={
+        "description": JSON
+        | st.fixed_dictionaries({"type": JSON | st.sampled_from(["offer", "answer"]), "sdp": JSON}),
+        "candidate": JSON | st.fixed_dictionaries({"candidate": JSON}, optional={"sdpMid": JSON}),
+    },
+)
+
+
+@pytest.mark.parametrize("model", [SendSignal, SetMedia, JoinCall, NoFields])
+@given(data=JSON | NEAR_SIGNAL)
+def test_any_json_is_either_valid_or_a_validation_error(model, data):
+    try:
+        message = parse(model, data)
+    except InvalidMessage as exc:
+        assert exc.errors and all(e.field.startswith("data") for e in exc.errors)
+        return
+    if isinstance(message, SendSignal):
+        assert set(message.relayed(1)) in ({"from", "description"}, {"from", "candidate"})
