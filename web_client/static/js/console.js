@@ -7,12 +7,13 @@ import { connectConsole } from "./realtime.js";
 import { renderAudit } from "./sections/audit.js";
 import { renderOrgs } from "./sections/orgs.js";
 import { renderPlaceholder } from "./sections/placeholder.js";
+import { renderRemote } from "./sections/remote.js";
 
 const SECTIONS = [
   { id: "checkpoints", title: "检查点", summary: "登记贷款企业的检查点（厂区、仓库、抵押物），记录位置并生成二维码标签。" },
   { id: "plans", title: "检查计划", summary: "按贷款品种和风险等级制定周期性检查计划，自动生成检查任务。" },
   { id: "tasks", title: "检查任务", summary: "查看、分派和跟踪贷后检查任务的完成情况。" },
-  { id: "remote", title: "远程巡检", summary: "与企业联系人发起视频巡检，按检查表逐项查看并全程录像留存。" },
+  { id: "remote", title: "远程巡检", render: renderRemote },
   { id: "onsite", title: "现场检查", summary: "客户经理在现场拍照、定位并填写检查表，结果实时回传。" },
   { id: "exceptions", title: "异常处理", summary: "处理检查中发现的异常，指定处理人并跟踪处理结果。" },
   { id: "rectifications", title: "整改意见", summary: "向企业下发整改意见，跟踪整改反馈与复查结论。" },

@@ -1,0 +1,152 @@
+// 远程巡检: the remote inspections of the jurisdiction; inspectors open one and go to its
+// call page (/remote/{id}) to invite the enterprise contact and start the video.
+import { ApiError, api } from "../api.js";
+import { clear, formatTime, h, show } from "../dom.js";
+
+const STATE_LABELS = { pending: "待开始", active: "进行中", ended: "已结束", cancelled: "已取消" };
+const FILTERS = [["", "全部"], ["pending", "待开始"], ["active", "进行中"], ["ended", "已结束"], ["cancelled", "已取消"]];
+
+function ensureStylesheet() {
+  if (document.querySelector('link[href="/static/css/call.css"]')) return;
+  document.head.append(h("link", { rel: "stylesheet", href: "/static/css/call.css" }));
+}
+
+function field(name, label, placeholder) {
+  const id = `remote-${name}`;
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { class: "field-label", for: id }, label),
+    h("input", { id, name, type: "text", maxlength: "100", required: true, placeholder, autocomplete: "off" }),
+    h("span", { class: "field-error", "data-error-for": name, hidden: true }),
+  );
+}
+
+function createForm(onError) {
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const form = h(
+    "form",
+    { class: "remote-create", novalidate: true, "aria-label": "新建远程巡检" },
+    field("enterprise_name", "企业名称", "例如：石家庄某某机械制造有限公司"),
+    field("title", "巡检事项", "例如：2026 年第四季度贷后检查"),
+    h("button", { class: "btn btn-primary", type: "submit" }, "新建并进入"),
+    error,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = {
+      enterprise_name: form.elements.enterprise_name.value.trim(),
+      title: form.elements.title.value.trim(),
+    };
+    const missing = {};
+    if (!values.enterprise_name) missing.enterprise_name = "请填写企业名称";
+    if (!values.title) missing.title = "请填写巡检事项";
+    setFieldErrors(form, missing);
+    show(error, "");
+    if (Object.keys(missing).length) return;
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
+    try {
+      const created = await api("/api/v1/remote-sessions", { method: "POST", body: values });
+      window.location.assign(`/remote/${created.id}`);
+    } catch (err) {
+      submit.disabled = false;
+      if (err instanceof ApiError && err.status === 401) {
+        onError(err, error);
+        return;
+      }
+      if (err instanceof ApiError) setFieldErrors(form, err.fieldErrors);
+      show(error, err instanceof ApiError ? err.detail : "新建失败，请稍后再试");
+    }
+  });
+  return form;
+}
+
+function setFieldErrors(form, errors) {
+  for (const span of form.querySelectorAll("[data-error-for]")) {
+    const message = errors[span.dataset.errorFor] || "";
+    show(span, message);
+    const input = form.elements[span.dataset.errorFor];
+    if (input) input.setAttribute("aria-invalid", message ? "true" : "false");
+  }
+}
+
+export async function renderRemote(container, { me, onError }) {
+  ensureStylesheet();
+  const canRun = me.permissions.includes("remote.run");
+  const body = h("div", { class: "remote-body" });
+  const filterButtons = FILTERS.map(([state, label]) =>
+    h("button", { type: "button", class: "btn", "aria-pressed": String(state === ""), "data-state": state }, label),
+  );
+  container.append(
+    h(
+      "section",
+      { class: "card" },
+      h(
+        "div",
+        { class: "card-head" },
+        h("h2", {}, "远程巡检"),
+        h("span", { class: "muted" }, "与企业联系人视频连线查看现场，通话全程录音录像"),
+      ),
+      canRun ? createForm(onError) : null,
+      h("div", { class: "filters", role: "group", "aria-label": "按状态筛选" }, filterButtons),
+      body,
+    ),
+  );
+
+  async function load(state) {
+    for (const button of filterButtons) button.setAttribute("aria-pressed", String(button.dataset.state === state));
+    clear(body).append(h("p", { class: "loading" }, "加载中…"));
+    const query = state ? `?state=${encodeURIComponent(state)}` : "";
+    let sessions;
+    try {
+      sessions = await api(`/api/v1/remote-sessions${query}`);
+    } catch (err) {
+      clear(body);
+      onError(err, body);
+      return;
+    }
+    clear(body);
+    if (!sessions.length) {
+      body.append(h("p", { class: "empty" }, canRun ? "暂无远程巡检，可在上方新建" : "暂无远程巡检"));
+      return;
+    }
+    body.append(
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "table", "data-testid": "remote-sessions" },
+          h("thead", {}, h("tr", {}, ["企业名称", "巡检事项", "状态", "创建时间", "操作"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            sessions.map((s) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, s.enterprise_name),
+                h("td", {}, s.title),
+                h("td", {}, h("span", { class: `badge state-${s.state}` }, STATE_LABELS[s.state] || s.state)),
+                h("td", { class: "nowrap" }, formatTime(s.created_at)),
+                h(
+                  "td",
+                  {},
+                  h(
+                    "a",
+                    { class: "btn", href: `/remote/${s.id}` },
+                    canRun && (s.state === "pending" || s.state === "active") ? "进入通话" : "查看",
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  for (const button of filterButtons) button.addEventListener("click", () => load(button.dataset.state));
+  await load("");
+}
