@@ -21,6 +21,8 @@ from signaling.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_CLOSE_SECONDS = 5.0
+
 # The /call namespace, for the composition root (e.g. to tell a call that REST ended it).
 CALL = web.AppKey("call", CallNamespace)
 
@@ -79,7 +81,11 @@ def setup_signaling(
         # on_shutdown runs before aiohttp waits for open handlers: a WebSocket left open
         # would hold the shutdown for the whole grace period.
         if sio.eio.sockets:
-            await sio.eio.disconnect()
+            try:
+                # A socket with unsent packets to a peer that vanished waits for ever here.
+                await asyncio.wait_for(sio.eio.disconnect(), SHUTDOWN_CLOSE_SECONDS)
+            except TimeoutError:
+                log.warning("some sockets did not close within %s s", SHUTDOWN_CLOSE_SECONDS)
 
     async def sweep_forever() -> None:
         while True:
