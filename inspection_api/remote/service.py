@@ -244,53 +244,64 @@ async def _move(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def _close(
+    session: AsyncSession,
+    principal: Principal,
+    session_id: int,
+    *,
+    source: SessionState,
+    target: SessionState,
+    refusal: tuple[str, str],
+    event: str,
+    origin: Origin,
+) -> RemoteSession:
+    """Move a session from ``source`` to the closed state ``target``, audited; refuse with
+    ``refusal`` (what cannot be done, zh/en) when it is in another state."""
+    remote, org_path = await _session_in_jurisdiction(
+        session, principal, session_id, Permission.REMOTE_RUN
+    )
+    if not await _move(session, remote, source, state=target, ended_at=utcnow()):
+        raise SessionStateConflict(state=STATE_LABELS[remote.state], action=refusal)
+    record(session, event, origin=origin, actor=principal, org_path=org_path, session_id=remote.id)
+    return remote
+
+
 async def cancel_session(
     session: AsyncSession, principal: Principal, session_id: int, *, origin: Origin
 ) -> RemoteSession:
     """pending → cancelled; its invites stop working."""
-    remote, org_path = await _session_in_jurisdiction(
-        session, principal, session_id, Permission.REMOTE_RUN
-    )
-    now = utcnow()
-    if not await _move(
-        session, remote, SessionState.PENDING, state=SessionState.CANCELLED, ended_at=now
-    ):
-        raise SessionStateConflict(
-            state=STATE_LABELS[remote.state],
-            action=(
-                "取消（只有待开始的远程巡检可以取消，进行中的请结束通话）",
-                "cancel it (only pending ones can be cancelled; end an active one)",
-            ),
-        )
-    record(
+    return await _close(
         session,
-        "remote_session_cancelled",
+        principal,
+        session_id,
+        source=SessionState.PENDING,
+        target=SessionState.CANCELLED,
+        refusal=(
+            "取消（只有待开始的远程巡检可以取消，进行中的请结束通话）",
+            "cancel it (only pending ones can be cancelled; end an active one)",
+        ),
+        event="remote_session_cancelled",
         origin=origin,
-        actor=principal,
-        org_path=org_path,
-        session_id=remote.id,
     )
-    return remote
 
 
 async def end_session(
     session: AsyncSession, principal: Principal, session_id: int, *, origin: Origin
 ) -> RemoteSession:
     """active → ended (结束通话); every participant still in the call leaves."""
-    remote, org_path = await _session_in_jurisdiction(
-        session, principal, session_id, Permission.REMOTE_RUN
+    remote = await _close(
+        session,
+        principal,
+        session_id,
+        source=SessionState.ACTIVE,
+        target=SessionState.ENDED,
+        refusal=(
+            "结束（只有进行中的远程巡检可以结束，待开始的请取消）",
+            "end it (only active ones can be ended; cancel a pending one)",
+        ),
+        event="remote_session_ended",
+        origin=origin,
     )
-    now = utcnow()
-    if not await _move(
-        session, remote, SessionState.ACTIVE, state=SessionState.ENDED, ended_at=now
-    ):
-        raise SessionStateConflict(
-            state=STATE_LABELS[remote.state],
-            action=(
-                "结束（只有进行中的远程巡检可以结束，待开始的请取消）",
-                "end it (only active ones can be ended; cancel a pending one)",
-            ),
-        )
     open_ids = (
         await session.scalars(
             select(RemoteParticipant.id).where(
@@ -300,16 +311,8 @@ async def end_session(
     ).all()
     for participant_id in open_ids:
         await participants.close_slot(
-            session, participant_id, None, ParticipantEventKind.LEFT, now=now
+            session, participant_id, None, ParticipantEventKind.LEFT, now=remote.ended_at
         )
-    record(
-        session,
-        "remote_session_ended",
-        origin=origin,
-        actor=principal,
-        org_path=org_path,
-        session_id=remote.id,
-    )
     return remote
 
 
