@@ -22,6 +22,7 @@ from signaling.notifier import Notifier
 log = logging.getLogger(__name__)
 
 SHUTDOWN_CLOSE_SECONDS = 5.0
+LISTENER_STOP_POLL_SECONDS = 0.5
 
 # The /call namespace, for the composition root (e.g. to tell a call that REST ended it).
 CALL = web.AppKey("call", CallNamespace)
@@ -79,13 +80,19 @@ def setup_signaling(
 
     async def close_sockets(app: web.Application) -> None:
         # on_shutdown runs before aiohttp waits for open handlers: a WebSocket left open
-        # would hold the shutdown for the whole grace period.
-        if sio.eio.sockets:
-            try:
-                # A socket with unsent packets to a peer that vanished waits for ever here.
-                await asyncio.wait_for(sio.eio.disconnect(), SHUTDOWN_CLOSE_SECONDS)
-            except TimeoutError:
-                log.warning("some sockets did not close within %s s", SHUTDOWN_CLOSE_SECONDS)
+        # would hold the shutdown for the whole grace period. Each socket is told (CLOSE,
+        # so clients reconnect to another node) without waiting for the packet to leave:
+        # Engine.IO's own disconnect() waits for every socket's send queue to drain, for
+        # ever when the client closed first and the writer is already gone, and fails on
+        # an empty table when the last socket leaves while it is being scheduled.
+        sockets = [s for s in sio.eio.sockets.values() if not (s.closed or s.closing)]
+        if not sockets:
+            return
+        try:
+            async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):  # disconnect handlers run here
+                await asyncio.gather(*(s.close(wait=False) for s in sockets))
+        except TimeoutError:
+            log.warning("some sockets did not close within %s s", SHUTDOWN_CLOSE_SECONDS)
 
     async def sweep_forever() -> None:
         while True:
@@ -117,10 +124,15 @@ async def _stop_manager(manager: Any) -> None:
     it, so this reaches for its attributes (``thread``, ``pubsub``, ``redis``).
     """
     task = getattr(manager, "thread", None)
-    if isinstance(task, asyncio.Future) and not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if isinstance(task, asyncio.Future):
+        # One cancel() is not always enough: cancelling the listener while redis-py is still
+        # connecting and subscribing (a node stopped right after its first socket) can be
+        # lost, leaving it blocked on the subscription for ever. Cancel until it ends.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=LISTENER_STOP_POLL_SECONDS)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("the Socket.IO pub/sub listener failed", exc_info=task.exception())
     for name in ("pubsub", "redis"):
         resource = getattr(manager, name, None)
         if resource is not None:

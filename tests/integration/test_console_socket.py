@@ -20,10 +20,13 @@ from sqlalchemy import update
 from inspection_api.auth.models import AuthSession
 from inspection_api.auth.service import session_cookie_name
 from inspection_api.db import create_engine, utcnow
-from tests.plugins.browser import LiveServer, StartServer
+from tests.conftest import REDIS_URL
+from tests.plugins.browser import LiveServer, StartServer, start_live_server
+from tests.plugins.services import require_service
 
 NAMESPACE = "/console"
 WAIT = 5.0
+SHUTDOWN_BOUND = 15.0  # the socket close (5 s) and handler grace (5 s), with room to spare
 
 
 @pytest.fixture
@@ -251,3 +254,24 @@ async def test_sweep_closes_consoles_whose_session_ended_without_a_push(
     await engine.dispose()
     await asyncio.wait_for(console.disconnected.wait(), WAIT)
     assert console.received == [("session_revoked", {"reason": "expired"})]
+
+
+async def test_node_stopped_right_after_its_first_socket_stops_promptly(embedded_settings):
+    """The Redis pub/sub listener starts with a node's first socket; stopping the node while
+    it is still subscribing once lost the cancellation and hung shutdown for ever (about 1
+    stop in 12 here), so this stops such a node many times, each within a bound."""
+    require_service("redis", "127.0.0.1", 6379)
+    settings = replace(embedded_settings, redis_url=REDIS_URL)
+    for _ in range(100):
+        server, runner = await start_live_server(settings)
+        try:
+            async with (
+                aiohttp.ClientSession(base_url=server.url) as session,
+                session.ws_connect(
+                    "/socket.io/?EIO=4&transport=websocket", headers={"Origin": server.origin}
+                ) as ws,
+            ):
+                assert (await ws.receive_str(timeout=WAIT)).startswith("0{")
+        finally:
+            async with asyncio.timeout(SHUTDOWN_BOUND):
+                await runner.cleanup()
