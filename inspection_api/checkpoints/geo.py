@@ -111,11 +111,13 @@ def is_within(distance: float, radius_m: float) -> bool:
 def check_within(fix: Point, checkpoint: Point, radius_m: int) -> float:
     """The distance from the checkpoint, or OutOfRange saying how far and which radius.
 
-    The distance shown is rounded up, so a refusal never reads "200 m, outside 200 m".
+    The distance shown is in whole metres, rounded up (ignoring float noise below a
+    millimetre) and always beyond the radius: a refusal never reads "200 m, outside 200 m".
     """
     distance = distance_m(fix, checkpoint)
     if not is_within(distance, radius_m):
-        raise OutOfRange(distance=math.ceil(distance), radius=radius_m)
+        shown = max(math.ceil(distance - 0.001), radius_m + 1)
+        raise OutOfRange(distance=shown, radius=radius_m)
     return distance
 
 
