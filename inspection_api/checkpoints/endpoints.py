@@ -78,6 +78,7 @@ async def list_checkpoints(ctx: Ctx, *, query: CheckpointQuery) -> CheckpointPag
         total=total,
         offset=query.offset,
         limit=query.limit,
+        default_radius_m=ctx.app[SETTINGS].checkpoint_radius_m,
     )
 
 

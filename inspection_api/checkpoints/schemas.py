@@ -127,6 +127,9 @@ class CheckpointPage(Output):
     total: int
     offset: int
     limit: int
+    default_radius_m: int = Field(
+        description="the global 误差范围 (LOANCHECK_CHECKPOINT_RADIUS_METERS)"
+    )
 
 
 class QrOut(Output):
