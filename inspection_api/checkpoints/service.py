@@ -145,15 +145,18 @@ async def update_checkpoint(
         session, principal, checkpoint_id, Permission.CHECKPOINT_MANAGE
     )
     changes = {name: getattr(data, name) for name in data.model_fields_set}
-    for required in ("name", "code", "customer_name", "address", "contact_name"):
+    for required in ("name", "code", "customer_name"):
         if required in changes and changes[required] is None:
-            raise InvalidField(f"body.{required}", "不能为空", "cannot be null")
+            raise InvalidField(f"body.{required}", "必填，不能清空", "required, cannot be cleared")
+    for text in ("address", "contact_name", "contact_phone"):
+        if text in changes and changes[text] is None:
+            changes[text] = ""
     if changes.get("org_id") is not None and changes["org_id"] != checkpoint.org_id:
         org = await _sub_branch(session, principal, changes["org_id"])
     elif "org_id" in changes:
         del changes["org_id"]
     if "contact_phone" in changes:
-        changes["contact_phone"] = normalize_phone(changes["contact_phone"] or "")
+        changes["contact_phone"] = normalize_phone(changes["contact_phone"])
     check_loan_dates(
         changes.get("loan_date", checkpoint.loan_date),
         changes.get("maturity_date", checkpoint.maturity_date),
