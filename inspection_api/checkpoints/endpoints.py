@@ -106,7 +106,10 @@ async def create_checkpoint(ctx: Ctx, *, body: CheckpointCreate) -> CheckpointOu
     summary="现场扫码定位 Check in at a checkpoint by its QR label",
     body=CheckInIn,
     response=CheckInOut,
-    problems={410: "The label was retired (qr_retired)"},
+    problems={
+        404: "Not a valid label (qr_invalid), or its checkpoint is outside my jurisdiction",
+        410: "The label was retired (qr_retired)",
+    },
 )
 async def check_in(ctx: Ctx, *, body: CheckInIn) -> CheckInOut:
     """`qr` is what the camera read (the label URL or its payload); `fix` the browser's

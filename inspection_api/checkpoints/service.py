@@ -341,6 +341,12 @@ async def for_labels(
         offset=0,
         limit=LABELS_MAX,
     )
+    if total == 0:
+        raise InvalidField(
+            "query.org_id",
+            f"「{org.name}」下没有可打印标签的检查点",
+            f"{org.name} has no checkpoints to print labels for",
+        )
     if total > LABELS_MAX:
         raise InvalidField(
             "query.org_id",

@@ -209,3 +209,8 @@ async def test_label_sheet_for_a_selection(login_as, settings):
     assert (await json_of(both, 422))["errors"][0]["field"] == "query.ids"
     garbage = await json_of(await admin.get(f"{URL}/labels.pdf?ids=1,,x"), 422)
     assert garbage["errors"][0]["field"] == "query.ids"
+    province = await login_as("admin")  # 路南支行 (唐山) has no checkpoints: no blank sheet
+    empty = await province.get(f"{URL}/labels.pdf?org_id={ids['HB-TS-LN']}")
+    assert (await json_of(empty, 422))["errors"] == [
+        {"field": "query.org_id", "message": "「路南支行」下没有可打印标签的检查点"}
+    ]
