@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.auth.principal import ROLE_LABELS, Role
+from inspection_api.checkpoints.demo import seed_demo_checkpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.errors import InvalidField
 from inspection_api.orgs.models import Org, OrgKind
@@ -91,6 +92,7 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
                     org=org,
                     roles=roles,
                 )
+            await seed_demo_checkpoints(session)
             await session.commit()
     finally:
         await engine.dispose()

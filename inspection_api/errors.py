@@ -16,6 +16,7 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "object": ("文件", "object"),
     "remote_session": ("远程巡检", "remote inspection"),
     "invite": ("邀请", "invite"),
+    "checkpoint": ("检查点", "checkpoint"),
 }
 
 

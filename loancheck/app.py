@@ -11,6 +11,7 @@ from aiohttp import web
 from inspection_api.audit import endpoints as audit_endpoints
 from inspection_api.auth import endpoints as auth_endpoints
 from inspection_api.auth.endpoints import authenticate_request
+from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
@@ -43,6 +44,7 @@ API_TABLES = (
     user_endpoints.api,
     audit_endpoints.api,
     remote_endpoints.api,
+    checkpoint_endpoints.api,
 )
 
 

@@ -62,6 +62,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = _int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return number
+
+    return parse
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -268,6 +278,29 @@ VARIABLES: tuple[Variable, ...] = (
         "Failed logins per account before backoff starts (per IP: four times this).",
         _positive_int,
     ),
+    Variable(
+        "CHECKPOINT_RADIUS_METERS",
+        "checkpoint_radius_m",
+        "200",
+        "Default tolerance radius (误差范围) of a checkpoint, in metres: an on-site check-in "
+        "farther than this from the bound position is refused. Each checkpoint may override it.",
+        _int_between(10, 10_000),
+    ),
+    Variable(
+        "GPS_MAX_ACCURACY_METERS",
+        "gps_max_accuracy_m",
+        "100",
+        "Worst accuracy a phone may report for a check-in's GPS fix, in metres; a fix "
+        "reporting exactly 0 is refused as a mock location.",
+        _int_between(1, 10_000),
+    ),
+    Variable(
+        "GPS_MAX_AGE_SECONDS",
+        "gps_max_age_seconds",
+        "120",
+        "Oldest GPS fix accepted at a check-in, in seconds (fix time against server time).",
+        _int_between(5, 86_400),
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -299,6 +332,9 @@ class Settings:
     turn_secret: str
     turn_ttl_seconds: int
     login_max_failures: int
+    checkpoint_radius_m: int
+    gps_max_accuracy_m: int
+    gps_max_age_seconds: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.

@@ -19,6 +19,9 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"  # read the audit log of the jurisdiction
     REMOTE_RUN = "remote.run"  # open remote inspections, invite contacts, join and end calls
     REMOTE_READ = "remote.read"  # see remote inspections, their participants and events
+    CHECKPOINT_READ = "checkpoint.read"  # see checkpoints, their QR labels and navigation links
+    CHECKPOINT_MANAGE = "checkpoint.manage"  # create/edit, exit/reinstate, new QR, reset GPS
+    CHECKPOINT_CHECK_IN = "checkpoint.check_in"  # scan a QR label on site (binds/verifies GPS)
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -29,14 +32,19 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.AUDIT_READ: ("查看审计日志", "read the audit log"),
     Permission.REMOTE_RUN: ("创建和主持远程巡检", "open and run remote inspections"),
     Permission.REMOTE_READ: ("查看远程巡检", "read remote inspections"),
+    Permission.CHECKPOINT_READ: ("查看检查点", "read checkpoints"),
+    Permission.CHECKPOINT_MANAGE: ("管理检查点", "manage checkpoints"),
+    Permission.CHECKPOINT_CHECK_IN: ("现场扫码定位", "check in at checkpoints"),
 }
 
-_STAFF = frozenset({Permission.ORG_READ, Permission.USER_READ, Permission.REMOTE_READ})
+_STAFF = frozenset(
+    {Permission.ORG_READ, Permission.USER_READ, Permission.REMOTE_READ, Permission.CHECKPOINT_READ}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.ORG_ADMIN: frozenset(Permission),
-    Role.INSPECTOR: _STAFF | {Permission.REMOTE_RUN},
+    Role.INSPECTOR: _STAFF | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN},
     Role.REVIEWER: _STAFF | {Permission.AUDIT_READ},
     Role.EXCEPTION_HANDLER: _STAFF,
     Role.ENTERPRISE_CONTACT: frozenset(),

@@ -74,6 +74,11 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             "description": "OK",
             "content": {"application/json": {"schema": _schema(op.response, components)}},
         }
+    elif op.media_type is not None:
+        responses[str(op.status)] = {
+            "description": "A file",
+            "content": {op.media_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
     else:
         responses["204" if op.status == 200 else str(op.status)] = {"description": "Done"}
     if op.body is not None or op.query is not None or op.path_types:

@@ -75,6 +75,8 @@ class Operation:
     path_types: dict[str, type] = field(default_factory=dict)
     # Further documented error statuses (e.g. 409, 410) with what they mean.
     problems: dict[int, str] = field(default_factory=dict)
+    # A handler returning a file (web.Response) documents its media type here.
+    media_type: str | None = None
 
     @property
     def operation_id(self) -> str:
@@ -99,6 +101,7 @@ class ApiRoutes:
         public: bool = False,
         path_types: dict[str, type] | None = None,
         problems: dict[int, str] | None = None,
+        media_type: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare ``handler(ctx, *, body=..., query=..., **path_params)``."""
 
@@ -117,6 +120,7 @@ class ApiRoutes:
                     public=public,
                     path_types=path_types or {name: int for name in PATH_PARAM.findall(path)},
                     problems=problems or {},
+                    media_type=media_type,
                 )
             )
             return handler

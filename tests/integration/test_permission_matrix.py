@@ -14,13 +14,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.checkpoints.checkin import label_url
+from inspection_api.checkpoints.models import Checkpoint
+from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.orgs.models import Org
 from inspection_api.users.models import User
 
 _counter = itertools.count()
 
-Action = Callable[[TestClient, dict[str, int]], Awaitable[Any]]
+Action = Callable[[TestClient, dict[str, Any]], Awaitable[Any]]
 
 
 def _new_code() -> str:
@@ -83,19 +85,66 @@ ACTIONS: dict[str, Action] = {
         },
     ),
     "read audit log": lambda c, ids: c.get("/api/v1/audit-events"),
+    "read checkpoint in 长安支行": lambda c, ids: c.get(f"/api/v1/checkpoints/{ids['CA-0001']}"),
+    "read checkpoint in 莲池支行": lambda c, ids: c.get(f"/api/v1/checkpoints/{ids['LC-0001']}"),
+    "create checkpoint in 长安支行": lambda c, ids: c.post(
+        "/api/v1/checkpoints",
+        json={
+            "org_id": ids["HB-SJZ-CA"],
+            "name": "测试厂区",
+            "code": _new_code(),
+            "customer_name": "测试企业",
+        },
+    ),
+    "mark exit in 莲池支行": lambda c, ids: c.post(
+        f"/api/v1/checkpoints/{ids['LC-0001']}/exit",
+        json={"reason": "settled", "date": "2026-11-29"},
+    ),
+    "reset GPS in 长安支行": lambda c, ids: c.post(
+        f"/api/v1/checkpoints/{ids['CA-0001']}/reset-position"
+    ),
+    "check in at 长安支行": lambda c, ids: c.post(
+        "/api/v1/checkpoints/check-in",
+        json={
+            "qr": ids["label CA-0002"],
+            "fix": {
+                "latitude": 38.0441,
+                "longitude": 114.5302,
+                "accuracy": 10,
+                "captured_at": utcnow().isoformat(),
+            },
+        },
+    ),
 }
 
 # Expected status per user (columns in ACTIONS order). 404 outside the jurisdiction: a user
 # never learns that another sub-branch's record exists; 422 names the out-of-reach field.
 MATRIX: dict[str, tuple[int, ...]] = {
-    #               ca   lc   +ca  +lc  ren  u-lc +uca +ulc sys  audit
-    "admin": (200, 200, 201, 201, 200, 200, 201, 201, 201, 200),
-    "hb_admin": (200, 200, 201, 201, 200, 200, 201, 201, 403, 200),
-    "sjz_admin": (200, 404, 201, 422, 404, 404, 201, 422, 403, 200),
-    "reviewer": (200, 404, 403, 403, 403, 404, 403, 403, 403, 200),
-    "handler": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403),
-    "inspector": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403),
-    "inspector_bd": (404, 200, 403, 403, 403, 200, 403, 403, 403, 403),
+    #    ca   lc   +ca  +lc  ren  u-lc +uca +ulc sys  audit cp-ca cp-lc +cp exit gps scan
+    "admin": (200, 200, 201, 201, 200, 200, 201, 201, 201, 200, 200, 200, 201, 200, 200, 200),
+    "hb_admin": (200, 200, 201, 201, 200, 200, 201, 201, 403, 200, 200, 200, 201, 200, 200, 200),
+    "sjz_admin": (200, 404, 201, 422, 404, 404, 201, 422, 403, 200, 200, 404, 201, 404, 200, 200),
+    "reviewer": (200, 404, 403, 403, 403, 404, 403, 403, 403, 200, 200, 404, 403, 403, 403, 403),
+    "handler": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 403),
+    "inspector": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 200),
+    "inspector_bd": (
+        404,
+        200,
+        403,
+        403,
+        403,
+        200,
+        403,
+        403,
+        403,
+        403,
+        404,
+        200,
+        403,
+        403,
+        403,
+        404,
+    ),
 }
 
 VISIBLE_ORGS = {
@@ -109,12 +158,16 @@ VISIBLE_ORGS = {
 }
 
 
-async def _ids(settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def _ids(settings) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Ids of orgs and checkpoints by code, of users by name, and "label CODE": the URL a
+    checkpoint's QR label carries."""
     engine = create_engine(settings.database_url)
     async with create_sessionmaker(engine)() as session:
-        ids = {code: id_ for code, id_ in (await session.execute(select(Org.code, Org.id))).all()}
-        users = (await session.execute(select(User.username, User.id))).all()
-        ids.update({name: id_ for name, id_ in users})
+        ids: dict[str, Any] = dict((await session.execute(select(Org.code, Org.id))).all())
+        ids.update(dict((await session.execute(select(User.username, User.id))).all()))
+        for checkpoint in (await session.scalars(select(Checkpoint))).all():
+            ids[checkpoint.code] = checkpoint.id
+            ids[f"label {checkpoint.code}"] = label_url(settings, checkpoint)
     await engine.dispose()
     return ids
 

@@ -34,6 +34,9 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path):
     assert settings.public_url == "http://127.0.0.1:8080"
     assert settings.secret_key == ""
     assert settings.stun_urls == settings.turn_urls == ()
+    # 误差范围 200 m; fixes no worse than 100 m and no older than 2 min.
+    assert (settings.checkpoint_radius_m, settings.gps_max_accuracy_m) == (200, 100)
+    assert settings.gps_max_age_seconds == 120
 
 
 def test_empty_environment_uses_var_folder():
@@ -58,6 +61,10 @@ def test_empty_environment_uses_var_folder():
         ("SESSION_IDLE_MINUTES", "0", "LOANCHECK_SESSION_IDLE_MINUTES"),
         ("SESSION_MAX_HOURS", "-1", "LOANCHECK_SESSION_MAX_HOURS"),
         ("LOG_LEVEL", "LOUD", "LOANCHECK_LOG_LEVEL"),
+        ("CHECKPOINT_RADIUS_METERS", "5", "LOANCHECK_CHECKPOINT_RADIUS_METERS"),
+        ("CHECKPOINT_RADIUS_METERS", "200m", "LOANCHECK_CHECKPOINT_RADIUS_METERS"),
+        ("GPS_MAX_ACCURACY_METERS", "0", "LOANCHECK_GPS_MAX_ACCURACY_METERS"),
+        ("GPS_MAX_AGE_SECONDS", "100000", "LOANCHECK_GPS_MAX_AGE_SECONDS"),
     ],
 )
 def test_bad_value_names_its_variable(tmp_path: Path, name: str, value: str, variable: str):

@@ -5,12 +5,13 @@ import { rolesText } from "./labels.js";
 import { setupPasswordDialog } from "./password.js";
 import { connectConsole } from "./realtime.js";
 import { renderAudit } from "./sections/audit.js";
+import { renderCheckpoints } from "./sections/checkpoints.js";
 import { renderOrgs } from "./sections/orgs.js";
 import { renderPlaceholder } from "./sections/placeholder.js";
 import { renderRemote } from "./sections/remote.js";
 
 const SECTIONS = [
-  { id: "checkpoints", title: "检查点", summary: "登记贷款企业的检查点（厂区、仓库、抵押物），记录位置并生成二维码标签。" },
+  { id: "checkpoints", title: "检查点", render: renderCheckpoints },
   { id: "plans", title: "检查计划", summary: "按贷款品种和风险等级制定周期性检查计划，自动生成检查任务。" },
   { id: "tasks", title: "检查任务", summary: "查看、分派和跟踪贷后检查任务的完成情况。" },
   { id: "remote", title: "远程巡检", render: renderRemote },

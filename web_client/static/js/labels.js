@@ -28,6 +28,15 @@ export const AUDIT_ACTION_LABELS = {
   org_renamed: "修改机构",
   user_created: "新建用户",
   user_updated: "修改用户",
+  checkpoint_created: "新建检查点",
+  checkpoint_updated: "修改检查点",
+  checkpoint_deleted: "删除检查点",
+  checkpoint_exited: "标记退出点",
+  checkpoint_reinstated: "恢复检查",
+  checkpoint_qr_regenerated: "重新生成二维码",
+  checkpoint_position_bound: "GPS定位（首次扫码）",
+  checkpoint_position_reset: "重置GPS",
+  checkpoint_checked_in: "现场扫码签到",
 };
 
 export const LOGIN_REASONS = {
