@@ -19,6 +19,8 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"  # read the audit log of the jurisdiction
     REMOTE_RUN = "remote.run"  # open remote inspections, invite contacts, join and end calls
     REMOTE_READ = "remote.read"  # see remote inspections, their participants and events
+    CHECKLIST_READ = "checklist.read"  # see checklist templates and their versions
+    CHECKLIST_MANAGE = "checklist.manage"  # create, edit, publish and archive templates
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -29,9 +31,13 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.AUDIT_READ: ("查看审计日志", "read the audit log"),
     Permission.REMOTE_RUN: ("创建和主持远程巡检", "open and run remote inspections"),
     Permission.REMOTE_READ: ("查看远程巡检", "read remote inspections"),
+    Permission.CHECKLIST_READ: ("查看检查模板", "read checklist templates"),
+    Permission.CHECKLIST_MANAGE: ("管理检查模板", "manage checklist templates"),
 }
 
-_STAFF = frozenset({Permission.ORG_READ, Permission.USER_READ, Permission.REMOTE_READ})
+_STAFF = frozenset(
+    {Permission.ORG_READ, Permission.USER_READ, Permission.REMOTE_READ, Permission.CHECKLIST_READ}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
