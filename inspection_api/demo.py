@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.auth.principal import ROLE_LABELS, Role
-from inspection_api.checklists.service import ensure_default_templates
+from inspection_api.checklists.seed import ensure_default_templates
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.errors import InvalidField
 from inspection_api.orgs.models import Org, OrgKind

@@ -12,7 +12,7 @@ from inspection_api.audit import endpoints as audit_endpoints
 from inspection_api.auth import endpoints as auth_endpoints
 from inspection_api.auth.endpoints import authenticate_request
 from inspection_api.checklists import endpoints as checklist_endpoints
-from inspection_api.checklists.service import seed_default_templates
+from inspection_api.checklists.seed import seed_default_templates
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.orgs import endpoints as org_endpoints

@@ -129,11 +129,11 @@ def _check_value(thing: ChecklistItem | ChecklistSubField, value: Any) -> tuple[
     if kind == "group":
         return None if isinstance(value, dict) else ("应为对象（按子项填写）", "must be an object")
     options = thing.options()
-    shown = "、".join(options)
+    shown, shown_en = "、".join(options), ", ".join(options)
     if kind in ("single_choice", "conclusion"):
         if isinstance(value, str) and value in options:
             return None
-        return f"应为以下之一：{shown}", f"must be one of: {shown}"
+        return f"应为以下之一：{shown}", f"must be one of: {shown_en}"
     # multi_choice
     if not isinstance(value, list):
         return "应为选项列表", "must be a list of choices"
@@ -292,7 +292,7 @@ def conclusion_of(checklist: Checklist, answers: Any) -> Conclusion | None:
     for _section, item in checklist.items():
         if item.type == ItemType.CONCLUSION:
             value = answers.get(item.key)
-            return Conclusion(value) if value in _CONCLUSIONS else None
+            return Conclusion(value) if isinstance(value, str) and value in _CONCLUSIONS else None
     return None
 
 

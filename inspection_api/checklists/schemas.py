@@ -78,7 +78,7 @@ class DraftSave(Checklist):
         default=None,
         ge=1,
         description="the draft revision this edit started from (409 draft_changed if another "
-        "save came first); omit to open a new draft after the published version",
+        "save came first); omit only to open a new draft when there is none",
     )
 
 

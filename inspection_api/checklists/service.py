@@ -10,24 +10,17 @@ and ``current_version`` (the latest published one, as a user may start it).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin, record
 from inspection_api.auth.permissions import Permission, permissions_of, require
 from inspection_api.auth.principal import Principal
 from inspection_api.checklists import repository
 from inspection_api.checklists.content import Checklist
-from inspection_api.checklists.defaults import (
-    DEFAULT_TEMPLATE_CODE,
-    DEFAULT_TEMPLATE_DESCRIPTION,
-    DEFAULT_TEMPLATE_NAME,
-    default_checklist,
-    starter_checklist,
-)
+from inspection_api.checklists.defaults import starter_checklist
 from inspection_api.checklists.models import (
     ChecklistTemplate,
     ChecklistVersion,
@@ -47,8 +40,6 @@ from inspection_api.errors import (
     ValidationFailed,
 )
 from inspection_api.orgs.models import Org
-
-log = logging.getLogger(__name__)
 
 _ARCHIVED = ("已归档", "is archived")
 _NO_DRAFT = (
@@ -246,9 +237,9 @@ async def save_draft(
     *,
     revision: int | None = None,
 ) -> ChecklistVersion:
-    """Replace the draft's form. Without a draft, open one after the published versions
-    (editing a published template makes a new version); ``revision`` names the draft
-    revision the edit started from and is refused (409) when another save came first."""
+    """Replace the draft's form; ``revision`` names the draft revision the edit started from
+    (409 when another save came first, or when it is missing). Without a draft, open one
+    after the published versions (editing a published template makes a new version)."""
     template, _org = await _manageable(session, principal, template_id, action=("修改", "edit it"))
     content = _checked(checklist, publish=False, prefix="body")
     draft = await repository.draft_of(session, template.id)
@@ -272,7 +263,12 @@ async def save_draft(
         except IntegrityError:  # another administrator opened that version number first
             raise DraftChanged(current=1) from None
         return draft
-    if revision is not None and revision != draft.revision:
+    if revision is None:  # the caller did not see this draft: never overwrite it blindly
+        raise TemplateStateConflict(
+            state=(f"已有草稿（第 {draft.number} 版）", f"has a draft (version {draft.number})"),
+            action=("不带修订号保存", "save without its revision"),
+        )
+    if revision != draft.revision:
         raise DraftChanged(current=draft.revision)
     if not await repository.update_draft(
         session,
@@ -406,66 +402,3 @@ async def current_version(
             state=("尚未发布", "is not published yet"), action=("开始检查", "start an inspection")
         )
     return version_out(version, template)
-
-
-async def ensure_default_templates(session: AsyncSession) -> list[ChecklistTemplate]:
-    """Give every province bank (org without parent) the default template, published as
-    version 1, unless it has it already (archived counts: an archive is a decision).
-    Idempotent; the caller commits."""
-    created: list[ChecklistTemplate] = []
-    for org in await repository.root_orgs(session):
-        if await repository.by_code(session, org.id, DEFAULT_TEMPLATE_CODE) is not None:
-            continue
-        template = ChecklistTemplate(
-            org_id=org.id,
-            code=DEFAULT_TEMPLATE_CODE,
-            name=DEFAULT_TEMPLATE_NAME,
-            description=DEFAULT_TEMPLATE_DESCRIPTION,
-            status=TemplateStatus.ACTIVE,
-        )
-        session.add(template)
-        await session.flush()
-        now = utcnow()
-        session.add(
-            ChecklistVersion(
-                template_id=template.id,
-                number=1,
-                status=VersionStatus.PUBLISHED,
-                content=default_checklist().model_dump(mode="json"),
-                revision=1,
-                created_at=now,
-                updated_at=now,
-                published_at=now,
-            )
-        )
-        record(
-            session,
-            "checklist_template_created",
-            origin=Origin(),
-            actor_username="loancheck",
-            org_path=org.path,
-            template_id=template.id,
-            name=template.name,
-            seeded=True,
-        )
-        created.append(template)
-    await session.flush()
-    return created
-
-
-async def seed_default_templates(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    """At every start: ``ensure_default_templates`` in its own transaction. Another process
-    starting at the same moment may win the race (the unique (org, code) refuses the second
-    copy); a database that is down is reported and tried again at the next start."""
-    try:
-        async with sessionmaker() as session:
-            created = await ensure_default_templates(session)
-            await session.commit()
-    except IntegrityError:
-        return 0
-    except (SQLAlchemyError, OSError) as exc:
-        log.warning("default checklist templates not checked (next start retries): %s", exc)
-        return 0
-    for template in created:
-        log.info("seeded the default checklist template in org %s", template.org_id)
-    return len(created)

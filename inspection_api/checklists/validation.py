@@ -185,11 +185,11 @@ def _check_rule(item: ChecklistItem, rule: AnomalyRule, path: str, errors: _Erro
         )
         return
     if rule.op not in allowed:
-        names = "、".join(sorted(op.value for op in allowed))
+        names = sorted(op.value for op in allowed)
         errors.add(
             f"{path}.op",
-            f"「{type_zh}」类型的异常规则应为：{names}",
-            f"for a {item.type.value} item use one of: {names}",
+            f"「{type_zh}」类型的异常规则应为：{'、'.join(names)}",
+            f"for a {item.type.value} item use one of: {', '.join(names)}",
         )
         return
     for name in ("value", "values", "min", "max"):
@@ -229,6 +229,6 @@ def _check_rule(item: ChecklistItem, rule: AnomalyRule, path: str, errors: _Erro
 
 def _not_an_option(value: Any, item: ChecklistItem) -> tuple[str, str]:
     if item.type == ItemType.CONCLUSION:
-        names = "、".join(c.value for c in Conclusion)
-        return f"应为以下之一：{names}", f"must be one of: {names}"
+        names = [c.value for c in Conclusion]
+        return f"应为以下之一：{'、'.join(names)}", f"must be one of: {', '.join(names)}"
     return f"「{value}」不是此检查项的选项", f'"{value}" is not a choice of this item'
