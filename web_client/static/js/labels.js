@@ -28,6 +28,10 @@ export const AUDIT_ACTION_LABELS = {
   org_renamed: "修改机构",
   user_created: "新建用户",
   user_updated: "修改用户",
+  checklist_template_created: "新建检查模板",
+  checklist_version_published: "发布检查模板",
+  checklist_draft_discarded: "放弃检查模板草稿",
+  checklist_template_archived: "归档检查模板",
 };
 
 export const LOGIN_REASONS = {
