@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from inspection_api.schemas import Input
 
@@ -105,7 +105,12 @@ Choice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Counted = Annotated[int, Field(ge=0, le=MAX_EVIDENCE)]
 
 
-class EvidenceRequirement(Input):
+class _Form(Input):
+    # NaN and infinities have no JSON form (PostgreSQL refuses them) and compare to nothing.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+class EvidenceRequirement(_Form):
     """验证方式: the least number of each kind of media an inspector must capture."""
 
     photo: Counted = 0
@@ -116,7 +121,7 @@ class EvidenceRequirement(Input):
         return int(getattr(self, kind.value))
 
 
-class AnomalyRule(Input):
+class AnomalyRule(_Form):
     """When an answer is a warning sign (预警指标), and how serious it is."""
 
     op: RuleOp
@@ -130,7 +135,7 @@ class AnomalyRule(Input):
     severity: Severity = Severity.MEDIUM
 
 
-class _Typed(Input):
+class _Typed(_Form):
     """Settings shared by items and the sub-fields of a group."""
 
     key: Key = Field(description="stable key, used in answers")
@@ -197,12 +202,12 @@ class ChecklistItem(_Typed):
         return list(self.choices or [])
 
 
-class ChecklistSection(Input):
+class ChecklistSection(_Form):
     title: str = Field(min_length=1, max_length=100, description="e.g. 企业运营状况")
     items: list[ChecklistItem] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
-class Checklist(Input):
+class Checklist(_Form):
     """The form of a template version."""
 
     sections: list[ChecklistSection] = Field(default_factory=list, max_length=MAX_SECTIONS)

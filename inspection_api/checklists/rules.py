@@ -93,7 +93,7 @@ def _shown(number: float) -> str:
 
 
 def _check_number(thing: ChecklistItem | ChecklistSubField, value: Any) -> tuple[str, str] | None:
-    if not is_number(value) or not math.isfinite(value):
+    if not is_number(value) or (isinstance(value, float) and not math.isfinite(value)):
         return "应为数字", "must be a number"
     if thing.min is not None and value < thing.min:
         return f"不能小于 {_shown(thing.min)}", f"must not be less than {_shown(thing.min)}"
@@ -234,7 +234,7 @@ def _fires(item: ChecklistItem, value: Any) -> bool:
     if rule.op in (RuleOp.BELOW, RuleOp.ABOVE):
         if not is_number(rule.value):
             return False
-        threshold = float(rule.value)  # type: ignore[arg-type]
+        threshold: float = rule.value  # type: ignore[assignment]
         return bool(value < threshold if rule.op == RuleOp.BELOW else value > threshold)
     low = -math.inf if rule.min is None else rule.min
     high = math.inf if rule.max is None else rule.max

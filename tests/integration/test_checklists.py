@@ -20,7 +20,7 @@ from inspection_api.checklists import service
 from inspection_api.checklists.defaults import DEFAULT_TEMPLATE_CODE, DEFAULT_TEMPLATE_NAME
 from inspection_api.checklists.models import ChecklistTemplate
 from inspection_api.checklists.rules import anomalies, validate_answers
-from inspection_api.checklists.seed import ensure_default_templates
+from inspection_api.checklists.seed import ensure_default_templates, seed_default_templates
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.errors import NotFound, TemplateStateConflict
 from inspection_api.orgs.models import Org
@@ -125,6 +125,14 @@ async def test_the_app_seeds_a_province_created_after_migrate(settings, aiohttp_
         ("HB", DEFAULT_TEMPLATE_NAME),
         ("SX", DEFAULT_TEMPLATE_NAME),
     ]
+
+
+async def test_a_database_down_at_start_does_not_stop_the_start(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'loancheck.db'}")
+    try:
+        assert await seed_default_templates(create_sessionmaker(engine)) == 0
+    finally:
+        await engine.dispose()
 
 
 # ---- the lifecycle ----

@@ -285,6 +285,7 @@ def test_shapes_and_ranges_are_refused_before_the_checks():
         form(
             {"key": "Bad-Key", "label": "x", "type": "yes_no", "evidence": {"photo": 21}},
             {"key": "ok", "label": "", "type": "maybe", "evidence": {"video": -1}},
+            {"key": "n", "label": "数", "type": "number", "min": math.nan, "max": math.inf},
         )
     locs = {".".join(str(p) for p in e["loc"]) for e in caught.value.errors()}
     assert locs == {
@@ -293,6 +294,8 @@ def test_shapes_and_ranges_are_refused_before_the_checks():
         "sections.0.items.1.label",
         "sections.0.items.1.type",
         "sections.0.items.1.evidence.video",
+        "sections.0.items.2.min",  # NaN and infinity have no JSON form
+        "sections.0.items.2.max",
     }
 
 
@@ -382,6 +385,7 @@ VALID = {"yn": False, "one": "正常", "num": 12.5, "conclusion": "watch"}
         ({"num": math.nan}, "answers.num", "纳税：应为数字"),
         ({"num": -0.5}, "answers.num", "纳税：不能小于 0"),
         ({"num": 1000.01}, "answers.num", "纳税：不能大于 1000"),
+        ({"num": 10**400}, "answers.num", "纳税：不能大于 1000"),
         ({"num": 1.005}, "answers.num", "纳税：最多 2 位小数"),
         ({"txt": "一二三四五六"}, "answers.txt", "说明：不能超过 5 个字"),
         ({"txt": 5}, "answers.txt", "说明：应为文本"),
@@ -694,7 +698,12 @@ def test_a_wrong_answer_gives_errors_naming_only_its_key(case, data):
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.just(10**400)
+    | st.floats()
+    | st.text(max_size=5),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
     ),
