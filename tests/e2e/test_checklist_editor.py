@@ -139,4 +139,8 @@ async def test_admin_adds_an_item_with_an_anomaly_rule_and_publishes_version_2(
     _, v1 = await api_get(page, f"/api/v1/checklist-templates/{template_id}/versions/1")
     assert "equipment_idle" not in [i["key"] for s in v1["sections"] for i in s["items"]]
     assert [s["title"] for s in v1["sections"]] == [s["title"] for s in v2["sections"]]
+
+    await page.goto(f"{live_server.url}/console#/checklists/999999")
+    await expect(page.locator("p.alert")).to_have_text("检查模板不存在：999999")
+    await expect(page.locator(".cl-back")).to_be_visible()
     assert page_problems.errors == []

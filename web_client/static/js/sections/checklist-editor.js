@@ -37,7 +37,8 @@ export async function renderTemplateEditor(container, { onError, templateId }) {
   const status = h("p", { class: "form-success", role: "status", hidden: true });
   const alert = h("div", { class: "form-error cl-problems", role: "alert", hidden: true });
   const body = h("div", { class: "cl-body" });
-  container.append(h("a", { class: "cl-back", href: "#/checklists" }, "← 返回模板列表"), h("section", { class: "card" }, head, toolbar, status, alert, body));
+  const card = h("section", { class: "card" }, head, toolbar, status, alert, body);
+  container.append(h("a", { class: "cl-back", href: "#/checklists" }, "← 返回模板列表"), card);
   window.addEventListener("beforeunload", (event) => {
     if (state.dirty && container.isConnected) event.preventDefault();
   });
@@ -353,5 +354,10 @@ export async function renderTemplateEditor(container, { onError, templateId }) {
     });
   }
 
-  await load();
+  try {
+    await load();
+  } catch (err) {
+    card.remove(); // nothing to show: the console says why (e.g. 检查模板不存在)
+    throw err;
+  }
 }
