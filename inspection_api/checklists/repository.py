@@ -97,6 +97,7 @@ async def latest_published(session: AsyncSession, template_id: int) -> Checklist
         )
         .order_by(ChecklistVersion.number.desc())
         .limit(1)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -104,9 +105,9 @@ async def version_by_number(
     session: AsyncSession, template_id: int, number: int
 ) -> ChecklistVersion | None:
     return await session.scalar(
-        select(ChecklistVersion).where(
-            ChecklistVersion.template_id == template_id, ChecklistVersion.number == number
-        )
+        select(ChecklistVersion)
+        .where(ChecklistVersion.template_id == template_id, ChecklistVersion.number == number)
+        .execution_options(populate_existing=True)  # summaries may have left the form unloaded
     )
 
 

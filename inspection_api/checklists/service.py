@@ -381,7 +381,7 @@ async def read_version(
 
 async def get_version(session: AsyncSession, version_id: int) -> ChecklistVersionOut:
     """A version by id, for the inspection that keeps it (no permission check)."""
-    version = await session.get(ChecklistVersion, version_id)
+    version = await session.get(ChecklistVersion, version_id, populate_existing=True)
     template = await session.get(ChecklistTemplate, version.template_id) if version else None
     if version is None or template is None:
         raise NotFound(resource="checklist_version", id=version_id)
