@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.auth.principal import ROLE_LABELS, Role
+from inspection_api.checklists.seed import ensure_default_templates
 from inspection_api.checkpoints.demo import seed_demo_checkpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.errors import InvalidField
@@ -93,6 +94,9 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
                     roles=roles,
                 )
             await seed_demo_checkpoints(session)
+            # The app gives province banks the default checklist at start; the demo bank
+            # may be created after the app started (tests, `make run` order), so here too.
+            await ensure_default_templates(session)
             await session.commit()
     finally:
         await engine.dispose()

@@ -17,6 +17,8 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "remote_session": ("远程巡检", "remote inspection"),
     "invite": ("邀请", "invite"),
     "checkpoint": ("检查点", "checkpoint"),
+    "checklist_template": ("检查模板", "checklist template"),
+    "checklist_version": ("检查模板版本", "checklist template version"),
 }
 
 
@@ -191,3 +193,18 @@ class SessionStateConflict(InspectionError):
     code = "session_state_conflict"
     zh = "远程巡检当前为「{state}」，不能{action}"
     en = "The remote inspection is {state}; cannot {action}"
+
+
+class TemplateStateConflict(InspectionError):
+    status = 409
+    code = "template_state_conflict"
+    zh = "检查模板{state}，不能{action}"
+    en = "The checklist template {state}; cannot {action}"
+
+
+class DraftChanged(InspectionError):
+    # Two administrators editing one draft: the later save must not silently undo the other.
+    status = 409
+    code = "draft_changed"
+    zh = "草稿已被他人修改（当前为第 {current} 次修订），请重新加载后再修改"
+    en = "The draft was changed meanwhile (now revision {current}); reload it and edit again"

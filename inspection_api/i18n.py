@@ -39,6 +39,8 @@ _ZH: dict[str, str] = {
     "int_type": "应为整数",
     "int_parsing": "应为整数",
     "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "finite_number": "应为有限的数字",
     "bool_parsing": "应为 true 或 false",
     "bool_type": "应为 true 或 false",
     "greater_than": "应大于 {gt}",

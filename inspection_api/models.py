@@ -2,6 +2,7 @@
 
 from inspection_api.audit.models import AuditEvent
 from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
+from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
 from inspection_api.orgs.models import Org
@@ -18,6 +19,8 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "ChecklistTemplate",
+    "ChecklistVersion",
     "Checkpoint",
     "LoginAttempt",
     "Org",

@@ -11,6 +11,8 @@ from aiohttp import web
 from inspection_api.audit import endpoints as audit_endpoints
 from inspection_api.auth import endpoints as auth_endpoints
 from inspection_api.auth.endpoints import authenticate_request
+from inspection_api.checklists import endpoints as checklist_endpoints
+from inspection_api.checklists.seed import seed_default_templates
 from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
@@ -45,6 +47,7 @@ API_TABLES = (
     audit_endpoints.api,
     remote_endpoints.api,
     checkpoint_endpoints.api,
+    checklist_endpoints.api,
 )
 
 
@@ -58,6 +61,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             await conn.exec_driver_sql("SELECT 1")
 
     app[READINESS]["database"] = check
+    # Every installation passes here after its province banks exist (they are created
+    # after `migrate`, by seed-demo or the operator): give each the default checklist.
+    await seed_default_templates(app[SESSIONMAKER])
     yield
     await engine.dispose()
 

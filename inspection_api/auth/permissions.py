@@ -22,6 +22,8 @@ class Permission(StrEnum):
     CHECKPOINT_READ = "checkpoint.read"  # see checkpoints, their QR labels and navigation links
     CHECKPOINT_MANAGE = "checkpoint.manage"  # create/edit, exit/reinstate, new QR, reset GPS
     CHECKPOINT_CHECK_IN = "checkpoint.check_in"  # scan a QR label on site (binds/verifies GPS)
+    CHECKLIST_READ = "checklist.read"  # see checklist templates and their versions
+    CHECKLIST_MANAGE = "checklist.manage"  # create, edit, publish and archive templates
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -35,10 +37,18 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.CHECKPOINT_READ: ("查看检查点", "read checkpoints"),
     Permission.CHECKPOINT_MANAGE: ("管理检查点", "manage checkpoints"),
     Permission.CHECKPOINT_CHECK_IN: ("现场扫码定位", "check in at checkpoints"),
+    Permission.CHECKLIST_READ: ("查看检查模板", "read checklist templates"),
+    Permission.CHECKLIST_MANAGE: ("管理检查模板", "manage checklist templates"),
 }
 
 _STAFF = frozenset(
-    {Permission.ORG_READ, Permission.USER_READ, Permission.REMOTE_READ, Permission.CHECKPOINT_READ}
+    {
+        Permission.ORG_READ,
+        Permission.USER_READ,
+        Permission.REMOTE_READ,
+        Permission.CHECKPOINT_READ,
+        Permission.CHECKLIST_READ,
+    }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

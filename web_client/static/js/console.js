@@ -6,12 +6,14 @@ import { setupPasswordDialog } from "./password.js";
 import { connectConsole } from "./realtime.js";
 import { renderAudit } from "./sections/audit.js";
 import { renderCheckpoints } from "./sections/checkpoints.js";
+import { renderChecklists } from "./sections/checklists.js";
 import { renderOrgs } from "./sections/orgs.js";
 import { renderPlaceholder } from "./sections/placeholder.js";
 import { renderRemote } from "./sections/remote.js";
 
 const SECTIONS = [
   { id: "checkpoints", title: "检查点", render: renderCheckpoints },
+  { id: "checklists", title: "检查模板", render: renderChecklists },
   { id: "plans", title: "检查计划", summary: "按贷款品种和风险等级制定周期性检查计划，自动生成检查任务。" },
   { id: "tasks", title: "检查任务", summary: "查看、分派和跟踪贷后检查任务的完成情况。" },
   { id: "remote", title: "远程巡检", render: renderRemote },
@@ -36,14 +38,17 @@ function showError(err, where) {
   where.append(h("p", { class: "alert", role: "alert" }, detail));
 }
 
+/** The section of the hash "#/id" or "#/id/rest", and the rest (e.g. a record id). */
 function currentSection() {
-  const id = window.location.hash.replace(/^#\/?/, "");
-  return SECTIONS.find((section) => section.id === id) || SECTIONS.find((s) => s.id === DEFAULT_SECTION);
+  const [id, ...rest] = window.location.hash.replace(/^#\/?/, "").split("/");
+  const section = SECTIONS.find((s) => s.id === id);
+  if (!section) return { section: SECTIONS.find((s) => s.id === DEFAULT_SECTION), path: "" };
+  return { section, path: rest.join("/") };
 }
 
 let rendering = 0;
 async function route(me) {
-  const section = currentSection();
+  const { section, path } = currentSection();
   for (const link of navList.querySelectorAll("a")) {
     if (link.dataset.section === section.id) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -54,7 +59,7 @@ async function route(me) {
   clear(content).append(view);
   if (section.render) {
     try {
-      await section.render(view, { me, onError: showError });
+      await section.render(view, { me, onError: showError, path });
     } catch (err) {
       if (token === rendering) showError(err, view);
     }

@@ -37,6 +37,10 @@ export const AUDIT_ACTION_LABELS = {
   checkpoint_position_bound: "GPS定位（首次扫码）",
   checkpoint_position_reset: "重置GPS",
   checkpoint_checked_in: "现场扫码签到",
+  checklist_template_created: "新建检查模板",
+  checklist_version_published: "发布检查模板",
+  checklist_draft_discarded: "放弃检查模板草稿",
+  checklist_template_archived: "归档检查模板",
 };
 
 export const LOGIN_REASONS = {

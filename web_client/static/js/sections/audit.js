@@ -10,6 +10,10 @@ const DETAIL_LABELS = {
   sessions_ended: "结束会话数",
   token_id: "令牌",
   name: "名称",
+  template_id: "检查模板",
+  version_id: "模板版本",
+  number: "版本号",
+  seeded: "系统预置",
 };
 const REASON_LABELS = { bad_credentials: "用户名或密码错误", inactive: "账号已停用" };
 
