@@ -1,7 +1,8 @@
 """Server-side call recording without transcoding: encoded frames stream-copied to WebM.
 
-May import aiortc, PyAV, ffmpeg-python and the standard library; never the database, aiohttp or
-Socket.IO (the composition root wires a finished recording to storage and services).
+May import aiortc, PyAV, ffmpeg-python and the standard library; never the database,
+aiohttp or Socket.IO (the composition root wires a finished recording to storage and
+services).
 """
 
 from recorder.errors import (
@@ -10,13 +11,8 @@ from recorder.errors import (
     RecorderError,
     SegmentWriteError,
 )
-from recorder.finalize import (
-    FinalizeWarning,
-    FinalRecording,
-    TimelineEntry,
-    finalize_participant,
-    find_ffmpeg,
-)
+from recorder.final_recording import FinalizeWarning, FinalRecording, TimelineEntry
+from recorder.finalize import finalize_participant, find_ffmpeg
 from recorder.frames import EncodedFrame, SenderReport
 from recorder.hook import ReceiverTap, check_receiver
 from recorder.manifest import Manifest, SegmentEntry

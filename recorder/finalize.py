@@ -30,7 +30,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ import av
 import ffmpeg
 
 from recorder.errors import FinalizeError
+from recorder.final_recording import FinalizeWarning, FinalRecording, TimelineEntry
 from recorder.manifest import FILE_NAME as MANIFEST
 from recorder.manifest import Manifest, SegmentEntry
 from recorder.segment import WEBM_CODECS
@@ -45,81 +46,10 @@ from recorder.segment import WEBM_CODECS
 logger = logging.getLogger(__name__)
 
 POSTER_AFTER = 1.0  # seconds: the poster is the first video key frame from here on
+SPLIT_BATCH = 32  # segments per ffmpeg run when splitting (one run costs ~0.1 s to start)
 KINDS = ("video", "audio")
-MEDIA_TYPES = {"webm": "video/webm", "matroska": "video/x-matroska"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _US = 1_000_000
-
-
-@dataclass(frozen=True)
-class FinalizeWarning:
-    """Something left out of, or doubtful in, a finalized recording."""
-
-    leg: int | None  # 1-based position in ``leg_dirs``; None: about the final file
-    file: str  # the segment file, "manifest.json", or the final file's name
-    code: str  # missing | unreadable | sha256_mismatch | incomplete | empty | extra_stream
-    #            | codec_change | leg_not_closed | leg_error | poster
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """Where one segment landed in the final file, and when it was recorded."""
-
-    at: float  # seconds into the final file
-    duration: float
-    start: float  # Unix seconds (recorder clock) of the instant at ``at``
-    leg: int
-    file: str
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class FinalRecording:
-    """The one file a participant's recording became, and what is known about it."""
-
-    participant: str
-    path: Path
-    poster: Path | None  # None when there is no video
-    format: str  # "webm" | "matroska"
-    duration: float  # seconds, as the file's index says
-    codecs: tuple[str, ...]  # per output stream, video first: ("vp8", "opus")
-    width: int | None  # picture size of the first video segment
-    height: int | None
-    size: int
-    sha256: str
-    segments_used: int
-    segments_listed: int
-    timeline: tuple[TimelineEntry, ...]
-    warnings: tuple[FinalizeWarning, ...]
-
-    @property
-    def media_type(self) -> str:
-        return MEDIA_TYPES[self.format]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "participant": self.participant,
-            "file": self.path.name,
-            "poster": self.poster.name if self.poster is not None else None,
-            "format": self.format,
-            "media_type": self.media_type,
-            "duration": round(self.duration, 3),
-            "codecs": list(self.codecs),
-            "width": self.width,
-            "height": self.height,
-            "size": self.size,
-            "sha256": self.sha256,
-            "segments_used": self.segments_used,
-            "segments_listed": self.segments_listed,
-            "timeline": [t.to_json() for t in self.timeline],
-            "warnings": [w.to_json() for w in self.warnings],
-        }
 
 
 def find_ffmpeg() -> str:
@@ -179,7 +109,10 @@ class _Piece:
 class _Segment:
     leg: int
     entry: SegmentEntry
+    path: Path
+    streams: list[tuple[int, str, str]] = field(default_factory=list)  # index, kind, codec
     pieces: list[_Piece] = field(default_factory=list)
+    usable: bool = True
     at: int = 0  # microseconds into the output
     span: int = 0
 
@@ -221,16 +154,20 @@ class _Job:
                     f"{kind} is {' then '.join(codecs)}: one {kind} stream per codec,"
                     f" and players show only the first",
                 )
-        self.mux(segments, keys, muxed, fmt)
+        try:
+            self.mux(segments, keys, muxed, fmt)
+        except ffmpeg.Error as exc:
+            raise self.fail(f"ffmpeg could not join the segments: {_tail(exc)}") from exc
         duration, poster_at = self.check(muxed, segments, keys)
         poster = None
         if poster_at is not None:
             poster = self.poster(muxed, poster_at)
         path = output_dir / f"{stem}{muxed.suffix}"
         os.replace(muxed, path)
+        for stale in {".webm", ".mkv", ".jpg"} - {path.suffix}:  # an earlier run's outputs
+            (output_dir / f"{stem}{stale}").unlink(missing_ok=True)
         if poster is not None:
-            os.replace(poster, output_dir / f"{stem}.jpg")
-            poster = output_dir / f"{stem}.jpg"
+            poster = Path(shutil.move(poster, output_dir / f"{stem}.jpg"))
         sizes = [p.size for s in segments for p in s.pieces if p.size is not None]
         return FinalRecording(
             participant=self.participant,
@@ -272,15 +209,23 @@ class _Job:
                 "leg_not_closed",
                 "the recorder of this leg did not close (killed?); what it wrote is used",
             )
-        segments = []
+        candidates = []
         for entry in sorted(manifest.segments, key=lambda e: e.index):
             self.listed += 1
-            segment = self.read_segment(leg, directory, entry)
+            segment = self.check_segment(leg, directory, entry)
             if segment is not None:
+                candidates.append(segment)
+        for start in range(0, len(candidates), SPLIT_BATCH):
+            self.split(candidates[start : start + SPLIT_BATCH])
+        segments = []
+        for segment in candidates:
+            if segment.usable and not segment.pieces:
+                self.warn(leg, segment.entry.file, "empty", "no audio or video packet in it")
+            elif segment.usable:
                 segments.append(segment)
         return segments
 
-    def read_segment(self, leg: int, directory: Path, entry: SegmentEntry) -> _Segment | None:
+    def check_segment(self, leg: int, directory: Path, entry: SegmentEntry) -> _Segment | None:
         path = directory / entry.file
         if not path.is_file():
             self.warn(leg, entry.file, "missing", f"listed in the manifest but not found: {path}")
@@ -305,7 +250,7 @@ class _Job:
         except (av.error.FFmpegError, OSError) as exc:
             self.warn(leg, entry.file, "unreadable", f"not a readable Matroska/WebM file: {exc}")
             return None
-        chosen = []
+        segment = _Segment(leg, entry, path)
         for kind in KINDS:
             of_kind = [s for s in streams if s[1] == kind]
             if len(of_kind) > 1:
@@ -315,30 +260,41 @@ class _Job:
                     "extra_stream",
                     f"{len(of_kind)} {kind} streams; only the first is kept",
                 )
-            chosen += of_kind[:1]
-        segment = _Segment(leg, entry)
-        try:
-            self.split(path, chosen, segment)
-        except ffmpeg.Error as exc:
-            self.warn(leg, entry.file, "unreadable", f"ffmpeg could not copy it: {_tail(exc)}")
-            return None
-        if not segment.pieces:
-            self.warn(leg, entry.file, "empty", "no audio or video packet in it")
-            return None
+            segment.streams += of_kind[:1]
         return segment
 
-    def split(self, path: Path, streams: list[tuple[int, str, str]], segment: _Segment) -> None:
-        if not streams:
-            return
-        source = ffmpeg.input(str(path))
+    def split(self, batch: list[_Segment]) -> None:
+        """Copy each segment's streams into pieces, one ffmpeg run for the whole batch.
+
+        If the run fails, each segment is tried alone, to name the one at fault.
+        """
         outputs, targets = [], []
-        for index, kind, codec in streams:
-            target = self.work / f"piece-{self.listed:05d}-{index}.mkv"
-            outputs.append(source[str(index)].output(str(target), c="copy", f="matroska"))
-            targets.append((target, kind, codec))
-        self.ffmpeg(ffmpeg.merge_outputs(*outputs).global_args("-copyts"))
-        for target, kind, codec in targets:
-            piece = _probe_piece(target, (kind, codec))
+        for segment in batch:
+            source = ffmpeg.input(str(segment.path))
+            for index, kind, codec in segment.streams:
+                name = f"piece-{segment.leg:03d}-{segment.entry.index:05d}-{index}.mkv"
+                outputs.append(source[str(index)].output(str(self.work / name), c="copy"))
+                targets.append((segment, self.work / name, (kind, codec)))
+        if not outputs:
+            return
+        try:
+            self.ffmpeg(ffmpeg.merge_outputs(*outputs).global_args("-copyts"))
+        except ffmpeg.Error as exc:
+            if len(batch) > 1:
+                for segment in batch:
+                    self.split([segment])
+                return
+            [segment] = batch
+            segment.usable = False
+            self.warn(
+                segment.leg,
+                segment.entry.file,
+                "unreadable",
+                f"ffmpeg could not copy it: {_tail(exc)}",
+            )
+            return
+        for segment, target, key in targets:
+            piece = _probe_piece(target, key)
             if piece is not None:
                 segment.pieces.append(piece)
 
@@ -408,7 +364,10 @@ class _Job:
 
     def ffmpeg(self, command: Any) -> None:
         command = command.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
-        command.overwrite_output().run(cmd=self.exe, capture_stdout=True, capture_stderr=True)
+        try:
+            command.overwrite_output().run(cmd=self.exe, capture_stdout=True, capture_stderr=True)
+        except OSError as exc:
+            raise self.fail(f"cannot run ffmpeg ({self.exe}): {exc}") from exc
 
 
 def _probe_piece(path: Path, key: tuple[str, str]) -> _Piece | None:

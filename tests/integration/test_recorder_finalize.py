@@ -380,20 +380,36 @@ def test_h264_becomes_matroska_with_its_resolution_change(
     assert result.poster is not None and jpeg_size(result.poster) == video_size(manifest)
 
 
-async def test_audio_only_recording_has_no_poster(tmp_path: Path) -> None:
-    epoch = time.time()
-    _, manifest = await record_call(tmp_path / "leg-1", None, BeepTrack(epoch), seconds=2.5)
+async def test_audio_only_leg_has_no_poster_and_video_joining_later_starts_in_place(
+    vp8_legs: Recording, tmp_path: Path
+) -> None:
+    audio_only = tmp_path / "legs" / "leg-0"
+    _, manifest = await record_call(audio_only, None, BeepTrack(time.time()), seconds=2.5)
 
-    result = await asyncio.to_thread(
-        finalize_participant, [tmp_path / "leg-1"], tmp_path / "final", participant="borrower"
+    alone = await asyncio.to_thread(
+        finalize_participant, [audio_only], tmp_path / "alone", participant="borrower"
     )
 
-    assert result.codecs == ("opus",) and result.format == "webm"
-    assert result.poster is None and (result.width, result.height) == (None, None)
-    assert_same_packets(result, [tmp_path / "leg-1"])
-    assert abs(result.duration - timeline_seconds(manifest)) <= 1.0
-    assert [p.name for p in (tmp_path / "final").iterdir()] == ["borrower.webm"]
-    assert result.to_json()["poster"] is None
+    assert alone.codecs == ("opus",) and alone.format == "webm" and alone.warnings == ()
+    assert alone.poster is None and (alone.width, alone.height) == (None, None)
+    assert_same_packets(alone, [audio_only])
+    assert abs(alone.duration - timeline_seconds(manifest)) <= 1.0
+    assert [p.name for p in (tmp_path / "alone").iterdir()] == ["borrower.webm"]
+    assert alone.to_json()["poster"] is None
+
+    # The camera comes with the next leg: video starts there, not at 0.
+    legs = [audio_only, *copy_legs(vp8_legs, tmp_path)[1:]]
+    joined = await asyncio.to_thread(
+        finalize_participant, legs, tmp_path / "joined", participant="borrower"
+    )
+
+    assert joined.codecs == ("vp8", "opus")
+    assert_same_packets(joined, legs)
+    with av.open(str(joined.path)) as container:
+        video = next(p for p in container.demux(video=0) if p.size)
+        assert video.pts is not None
+        assert float(video.pts * video.time_base) >= joined.timeline[len(manifest.segments)].at
+    assert joined.poster is not None and jpeg_size(joined.poster) == (480, 640)
 
 
 def test_ffmpeg_is_the_one_on_path_else_the_bundled_one(
