@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -378,6 +379,41 @@ def test_h264_becomes_matroska_with_its_resolution_change(
     assert abs(result.duration - timeline_seconds(manifest)) <= 1.0
     assert CUES in segment_children(result.path)
     assert result.poster is not None and jpeg_size(result.poster) == video_size(manifest)
+
+
+def test_a_codec_change_across_legs_keeps_each_codec_in_a_stream_of_its_own(
+    vp8_legs: Recording, h264_leg: Recording, tmp_path: Path
+) -> None:
+    vp8 = copy_legs(vp8_legs, tmp_path)[0]
+    h264 = copy_legs(h264_leg, tmp_path / "h264")[0]
+
+    result = finalize_participant([vp8, h264], tmp_path / "final", participant="borrower")
+
+    assert result.path.suffix == ".mkv" and result.codecs == ("vp8", "h264", "opus")
+    assert [(w.leg, w.code) for w in result.warnings] == [(None, "codec_change")]
+    assert result.warnings[0].detail == (
+        "video is vp8 then h264: one video stream per codec, and players show only the first"
+    )
+    with av.open(str(result.path)) as container:
+        second = [
+            (hashlib.sha256(bytes(p)).hexdigest(), float(p.pts * p.time_base))
+            for p in container.demux(video=1)
+            if p.size and p.pts is not None
+        ]
+    recorded_segments = [e for e in result.timeline if e.leg == 2]
+    recorded = [
+        (h, at / 1000 + entry.at)
+        for entry in recorded_segments
+        for h, at in packets(h264 / entry.file)["video"]
+    ]
+    assert [h for h, _ in second] == [h for h, _ in recorded]
+    assert all(abs(a - b) <= 0.0015 for (_, a), (_, b) in zip(second, recorded, strict=True))
+    written, used = packets(result.path), used_packets(result, [vp8, h264])
+    assert [h for h, _ in written["audio"]] == [h for h, _ in used["audio"]]
+    first_leg = dataclasses.replace(result, timeline=result.timeline[: -len(recorded_segments)])
+    assert [h for h, _ in written["video"]] == [
+        h for h, _ in used_packets(first_leg, [vp8])["video"]
+    ]
 
 
 async def test_audio_only_leg_has_no_poster_and_video_joining_later_starts_in_place(
