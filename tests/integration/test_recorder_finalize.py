@@ -283,6 +283,7 @@ def test_missing_unreadable_and_altered_segments_are_named_and_the_rest_is_used(
     with av.open(str(altered)) as container:
         payload = bytes(max(container.demux(video=0), key=lambda p: p.size))
     data = bytearray(altered.read_bytes())
+    assert data.find(payload) > 0
     at = data.find(payload) + len(payload) // 2
     data[at] ^= 0xFF  # one byte of one picture: still readable, no longer what was recorded
     altered.write_bytes(data)
