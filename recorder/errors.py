@@ -27,3 +27,13 @@ class SegmentWriteError(RecorderError):
         self.path = path
         self.reason = reason
         super().__init__(f"recording stopped: cannot write {path}: {reason}")
+
+
+class FinalizeError(RecorderError):
+    """A participant's recording could not be made into one file; ``reason`` says why."""
+
+    def __init__(self, participant: str | None, reason: str) -> None:
+        self.participant = participant
+        self.reason = reason
+        whose = f"the recording of {participant!r}" if participant is not None else "recordings"
+        super().__init__(f"cannot finalize {whose}: {reason}")

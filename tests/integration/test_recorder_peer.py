@@ -7,7 +7,6 @@ the recording. Encoders are spied on to prove the recording holds the sender's o
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import re
@@ -17,7 +16,6 @@ import sys
 import time
 import tomllib
 import types
-from array import array
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -26,14 +24,7 @@ import aiortc
 import aiortc.rtcrtpreceiver
 import av
 import pytest
-from aiortc import (
-    AudioStreamTrack,
-    MediaStreamTrack,
-    RTCPeerConnection,
-    RTCRtpReceiver,
-    RTCRtpSender,
-    VideoStreamTrack,
-)
+from aiortc import RTCRtpReceiver
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer
@@ -46,67 +37,21 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import RtpPacket
 
-from recorder import HookUnavailableError, Manifest, RecorderPeer, RecorderSettings
+from recorder import HookUnavailableError, Manifest
 from recorder.hook import JITTER_BUFFER, PINNED_AIORTC, ReceiverTap, check_receiver
+from tests.plugins.media import (
+    SYNC_GOAL,
+    BeepTrack,
+    PatternTrack,
+    beep_onsets,
+    flash_times,
+    record_call,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = RecorderSettings(segment_seconds=2.0, sync_wait_seconds=3.0)
-FLASH_LUMA = 235
-SYNC_GOAL = 0.040  # seconds: the A/V offset goal of the recording requirement
 
 
 # -- sender media -----------------------------------------------------------------------------
-
-
-class PatternTrack(VideoStreamTrack):
-    """A moving gradient; the first frame at or after each whole second of ``epoch`` is white."""
-
-    def __init__(self, epoch: float, size: tuple[int, int] = (640, 480)) -> None:
-        super().__init__()
-        self.epoch = epoch
-        self.size = size
-        self.frames = 0
-        self.flashes: dict[int, float] = {}  # whole second -> content time of its flash frame
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        content = self._start + pts * time_base - self.epoch
-        width, height = self.size
-        frame = av.VideoFrame(width, height, "yuv420p")
-        second = math.floor(content)
-        if second not in self.flashes and content - second < 1 / 30:
-            self.flashes[second] = float(content)
-            frame.planes[0].update(bytes([FLASH_LUMA]) * frame.planes[0].buffer_size)
-        else:
-            line = frame.planes[0].line_size
-            row = bytes(16 + (x + 4 * self.frames) % 160 for x in range(line))
-            frame.planes[0].update(row * height)
-        for plane in frame.planes[1:]:
-            plane.update(bytes([128]) * plane.buffer_size)
-        frame.pts, frame.time_base = pts, time_base
-        self.frames += 1
-        return frame
-
-
-class BeepTrack(AudioStreamTrack):
-    """Silence with a 1 kHz beep during the first 100 ms of each whole second of ``epoch``."""
-
-    def __init__(self, epoch: float) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    async def recv(self) -> av.AudioFrame:
-        frame = await super().recv()  # paced, mono s16, 20 ms
-        assert isinstance(frame, av.AudioFrame)
-        rate = frame.sample_rate
-        first = self._start + (frame.pts or 0) / rate - self.epoch
-        samples = array("h", bytes(frame.planes[0]))
-        for i in range(frame.samples):
-            content = first + i / rate
-            if content - math.floor(content) < 0.1:
-                samples[i] = int(12000 * math.sin(2 * math.pi * 1000 * content))
-        frame.planes[0].update(samples.tobytes())
-        return frame
 
 
 class EncoderSpy:
@@ -145,74 +90,12 @@ def decoder_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-async def record_call(
-    directory: Path,
-    video: PatternTrack,
-    audio: MediaStreamTrack,
-    *,
-    seconds: float,
-    settings: RecorderSettings = FAST,
-    resize_after: float | None = None,
-    video_codec: str | None = None,
-) -> tuple[RecorderPeer, Manifest]:
-    sender = RTCPeerConnection()
-    sender.addTrack(audio)
-    video_sender = sender.addTrack(video)
-    if video_codec is not None:
-        transceiver = next(t for t in sender.getTransceivers() if t.sender is video_sender)
-        codecs = RTCRtpSender.getCapabilities("video").codecs
-        transceiver.setCodecPreferences([c for c in codecs if c.mimeType == video_codec])
-    await sender.setLocalDescription(await sender.createOffer())
-    recorder = RecorderPeer(directory, participant="borrower", settings=settings)
-    await sender.setRemoteDescription(await recorder.answer(sender.localDescription))
-    try:
-        if resize_after is not None:
-            await asyncio.sleep(resize_after)
-            video.size = (320, 240)
-            seconds -= resize_after
-        await asyncio.sleep(seconds)
-    finally:
-        await sender.close()
-        manifest = await recorder.close()
-    return recorder, manifest
-
-
 def packets(path: Path, kind: str) -> Iterator[av.Packet]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]
         for packet in container.demux(stream):
             if packet.size:
                 yield packet
-
-
-def flash_times(path: Path) -> list[float]:
-    times = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            luma = bytes(frame.planes[0])[::101]
-            if sum(luma) / len(luma) > FLASH_LUMA - 20:
-                times.append(float(frame.time or 0.0))
-    return times
-
-
-def beep_onsets(path: Path) -> list[float]:
-    """Times where sound starts after at least half a second of recorded silence."""
-    onsets: list[float] = []
-    quiet_since: float | None = None
-    with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
-            samples = array("f", bytes(frame.planes[0]))[: frame.samples]
-            for i, value in enumerate(samples):
-                at = (frame.time or 0.0) + i / frame.sample_rate
-                if quiet_since is None:
-                    quiet_since = at
-                if abs(value) > 0.05:
-                    if at - quiet_since > 0.5:
-                        onsets.append(at)
-                    quiet_since = math.inf
-                elif quiet_since == math.inf:
-                    quiet_since = at
-    return onsets
 
 
 def whole_seconds(manifest: Manifest) -> float:
