@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -69,3 +70,9 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def str_enum(kind: type[StrEnum]) -> Enum:
+    """A column of a StrEnum's values as VARCHAR(16) (no database enum type: adding a value
+    needs no ALTER TYPE)."""
+    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [k.value for k in e])

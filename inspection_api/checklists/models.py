@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inspection_api.db import Base, UTCDateTime, utcnow
+from inspection_api.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class TemplateStatus(StrEnum):
@@ -29,10 +29,6 @@ TEMPLATE_STATUS_LABELS: dict[TemplateStatus, tuple[str, str]] = {
 }
 
 
-def _enum(kind: type[StrEnum]) -> Enum:
-    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [k.value for k in e])
-
-
 class ChecklistTemplate(Base):
     __tablename__ = "checklist_templates"
     # The seeded default is found again by (org, code); user-made templates have no code.
@@ -44,7 +40,7 @@ class ChecklistTemplate(Base):
     code: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[TemplateStatus] = mapped_column(_enum(TemplateStatus), index=True)
+    status: Mapped[TemplateStatus] = mapped_column(str_enum(TemplateStatus), index=True)
     created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -64,7 +60,7 @@ class ChecklistVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("checklist_templates.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[VersionStatus] = mapped_column(_enum(VersionStatus))
+    status: Mapped[VersionStatus] = mapped_column(str_enum(VersionStatus))
     # The form (content.Checklist as JSON); frozen once published.
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Bumped at every draft save: a save based on an older revision is refused, not merged.

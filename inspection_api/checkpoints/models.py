@@ -6,10 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, Enum, Float, ForeignKey, Integer, Numeric, String
+from sqlalchemy import Date, Float, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inspection_api.db import Base, UTCDateTime, utcnow
+from inspection_api.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class LoanClassification(StrEnum):
@@ -53,10 +53,6 @@ class CheckpointStatus(StrEnum):
     EXITED = "exited"  # 退出点 (any exit reason)
 
 
-def _enum(kind: type[StrEnum]) -> Enum:
-    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [k.value for k in e])
-
-
 class Checkpoint(Base):
     __tablename__ = "checkpoints"
 
@@ -69,7 +65,7 @@ class Checkpoint(Base):
     loan_amount: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))  # yuan
     loan_date: Mapped[date | None] = mapped_column(Date)  # 放款日期
     maturity_date: Mapped[date | None] = mapped_column(Date)  # 到期日
-    classification: Mapped[LoanClassification | None] = mapped_column(_enum(LoanClassification))
+    classification: Mapped[LoanClassification | None] = mapped_column(str_enum(LoanClassification))
     address: Mapped[str] = mapped_column(String(200), default="")
     contact_name: Mapped[str] = mapped_column(String(64), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
@@ -86,7 +82,7 @@ class Checkpoint(Base):
     last_checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # 退出点: set while the checkpoint is exited; reinstating clears all four.
-    exit_reason: Mapped[ExitReason | None] = mapped_column(_enum(ExitReason), index=True)
+    exit_reason: Mapped[ExitReason | None] = mapped_column(str_enum(ExitReason), index=True)
     exit_date: Mapped[date | None] = mapped_column(Date)
     exit_note: Mapped[str] = mapped_column(String(500), default="")
     exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

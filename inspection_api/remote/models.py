@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inspection_api.db import Base, UTCDateTime, utcnow
+from inspection_api.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class SessionState(StrEnum):
@@ -43,10 +43,6 @@ class ParticipantEventKind(StrEnum):
     TIMED_OUT = "timed_out"
 
 
-def _enum(kind: type[StrEnum]) -> Enum:
-    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [k.value for k in e])
-
-
 class RemoteSession(Base):
     __tablename__ = "remote_sessions"
 
@@ -55,7 +51,7 @@ class RemoteSession(Base):
     title: Mapped[str] = mapped_column(String(100))
     enterprise_name: Mapped[str] = mapped_column(String(100))
     created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    state: Mapped[SessionState] = mapped_column(_enum(SessionState), index=True)
+    state: Mapped[SessionState] = mapped_column(str_enum(SessionState), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -96,7 +92,7 @@ class RemoteParticipant(Base):
     session_id: Mapped[int] = mapped_column(
         ForeignKey("remote_sessions.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[ParticipantKind] = mapped_column(_enum(ParticipantKind))
+    kind: Mapped[ParticipantKind] = mapped_column(str_enum(ParticipantKind))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     invite_id: Mapped[int | None] = mapped_column(ForeignKey("remote_invites.id"), index=True)
     display_name: Mapped[str] = mapped_column(String(64))
@@ -120,6 +116,6 @@ class RemoteParticipantEvent(Base):
         ForeignKey("remote_participants.id", ondelete="CASCADE"), index=True
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    event: Mapped[ParticipantEventKind] = mapped_column(_enum(ParticipantEventKind))
+    event: Mapped[ParticipantEventKind] = mapped_column(str_enum(ParticipantEventKind))
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
