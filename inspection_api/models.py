@@ -6,6 +6,7 @@ from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
 from inspection_api.orgs.models import Org
+from inspection_api.recordings.models import Recording, RecordingFile
 from inspection_api.remote.models import (
     RemoteInvite,
     RemoteParticipant,
@@ -24,6 +25,8 @@ __all__ = [
     "Checkpoint",
     "LoginAttempt",
     "Org",
+    "Recording",
+    "RecordingFile",
     "RemoteInvite",
     "RemoteParticipant",
     "RemoteParticipantEvent",

@@ -17,6 +17,7 @@ from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
+from inspection_api.recordings import endpoints as recording_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
@@ -48,6 +49,7 @@ API_TABLES = (
     remote_endpoints.api,
     checkpoint_endpoints.api,
     checklist_endpoints.api,
+    recording_endpoints.api,
 )
 
 
@@ -94,6 +96,16 @@ async def _object_store(app: web.Application) -> AsyncIterator[None]:
     await store.close()
 
 
+async def _recorder(app: web.Application) -> AsyncIterator[None]:
+    """The in-process recorder (LOANCHECK_RECORDER=inprocess): this node records calls too."""
+    from loancheck.recorder_worker import RecorderWorker
+
+    worker = RecorderWorker(app[SETTINGS], app[SESSIONMAKER], app[STORE])
+    await worker.start()
+    yield
+    await worker.stop()
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the whole platform: API, Socket.IO signaling, object URLs and the web client."""
     if not settings.secret_key:
@@ -109,6 +121,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_object_store)
     if settings.redis_url:
         app.cleanup_ctx.append(_redis)
+    if settings.recorder_mode == "inprocess":
+        app.cleanup_ctx.append(_recorder)
 
     health_endpoints.setup(app)
     for table in API_TABLES:

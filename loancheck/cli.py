@@ -1,4 +1,4 @@
-"""``loancheck`` command line: serve, migrate, seed-demo, create-user."""
+"""``loancheck`` command line: serve, recorder, migrate, seed-demo, create-user."""
 
 from __future__ import annotations
 
@@ -55,6 +55,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recorder(settings: Settings, args: argparse.Namespace) -> int:
+    from loancheck.recorder_worker import run_worker
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from inspection_api.migrate import upgrade
 
@@ -99,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the platform (API, signaling, web client)").set_defaults(
         func=cmd_serve
     )
+    sub.add_parser(
+        "recorder", help="record calls as a worker process (with LOANCHECK_RECORDER=workers)"
+    ).set_defaults(func=cmd_recorder)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="create demo orgs and users (idempotent)").set_defaults(
         func=cmd_seed_demo

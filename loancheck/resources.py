@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from inspection_api.tokens import derived_key
 from loancheck.settings import Settings
 from storage.base import ObjectStore
 from storage.local import LocalObjectStore
@@ -39,5 +38,5 @@ async def open_store(settings: Settings) -> ObjectStore:
     root = Path(url2pathname(local + url.path))
     await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
     # A key of its own, so an object URL signature can never stand in for another token.
-    secret = hmac.new(settings.secret_key.encode(), b"loancheck object URLs", hashlib.sha256)
-    return LocalObjectStore(root, base_url=settings.public_url, secret=secret.digest())
+    secret = derived_key(settings.secret_key, "loancheck object URLs")
+    return LocalObjectStore(root, base_url=settings.public_url, secret=secret)

@@ -131,6 +131,16 @@ def _ice_urls(value: str) -> tuple[str, ...]:
     return urls
 
 
+def _recorder_mode(value: str) -> str:
+    if value not in {"inprocess", "workers"}:
+        raise ValueError("must be inprocess or workers")
+    return value
+
+
+def _optional_http_url(value: str) -> str:
+    return _http_url(value) if value else ""
+
+
 def _log_level(value: str) -> str:
     level = value.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -301,6 +311,29 @@ VARIABLES: tuple[Variable, ...] = (
         "Oldest GPS fix accepted at a check-in, in seconds (fix time against server time).",
         _int_between(5, 86_400),
     ),
+    Variable(
+        "RECORDER",
+        "recorder_mode",
+        "inprocess",
+        "Who records calls: `inprocess` (each app node records, the embedded default) or "
+        "`workers` (only `loancheck recorder` processes do; production).",
+        _recorder_mode,
+    ),
+    Variable(
+        "RECORDER_SIGNALING_URL",
+        "recorder_signaling_url",
+        "",
+        "Where recorders reach Socket.IO signaling, e.g. `http://app:8080`; empty = this "
+        "node's own listener.",
+        _optional_http_url,
+    ),
+    Variable(
+        "RECORDER_MAX_CALLS",
+        "recorder_max_calls",
+        "20",
+        "Calls one recorder process records at once; more wait for another recorder.",
+        _positive_int,
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -335,6 +368,9 @@ class Settings:
     checkpoint_radius_m: int
     gps_max_accuracy_m: int
     gps_max_age_seconds: int
+    recorder_mode: str
+    recorder_signaling_url: str
+    recorder_max_calls: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.
@@ -343,6 +379,9 @@ class Settings:
     # those revoked elsewhere or gone idle/expired. Not configurable from the environment.
     console_sweep_seconds: float = field(default=30.0)
     call_hold_seconds: float = field(default=45.0)  # a dropped call slot is held for a rejoin
+    # Recorder leases: renewed every lease/4; a worker silent for a lease is taken over.
+    recorder_lease_seconds: float = field(default=8.0)
+    recorder_segment_seconds: float = field(default=10.0)  # segments are cut about this long
 
     @property
     def secure_cookies(self) -> bool:

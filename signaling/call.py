@@ -11,6 +11,7 @@ always acknowledge ``{"ok": true, ...}`` or ``{"ok": false, "error": {...}}``.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from inspection_api.errors import FieldError, InspectionError, Unauthenticated
 from inspection_api.i18n import negotiate
 from inspection_api.remote import service
 from inspection_api.remote.models import ParticipantKind, RemoteParticipant
+from inspection_api.tokens import recorder_credential
 from inspection_api.web.security import client_ip
 from loancheck.settings import Settings
 from signaling.errors import (
@@ -46,7 +48,14 @@ from signaling.errors import (
     call_ack,
     refusal,
 )
-from signaling.messages import ContactAuth, JoinCall, NoFields, SendSignal, SetMedia
+from signaling.messages import (
+    ContactAuth,
+    JoinCall,
+    NoFields,
+    RecorderAuth,
+    SendSignal,
+    SetMedia,
+)
 from signaling.namespace import handshake_request, parse
 from signaling.ratelimit import ABUSE_DROPS, BURST, RATE_PER_SECOND, SocketLimiter, Verdict
 from signaling.rooms import CallRooms, Slot, call_room, participant_room
@@ -67,6 +76,7 @@ class Caller:
     invite: str | None = None  # contact: the link's token, and the device it came from
     device_id: str | None = None
     session_id: int | None = None  # the invite's session
+    recorder: str | None = None  # a recorder worker: its name
 
 
 def _required(field_name: str) -> InvalidMessage:
@@ -94,6 +104,7 @@ class CallNamespace(socketio.AsyncNamespace):
         self._hold_seconds = hold_seconds
         self._limits = (rate, burst, abuse_drops)
         self._clock = clock
+        self._recorder_credential = recorder_credential(settings.secret_key)
         self._callers: dict[str, Caller] = {}
         self._rooms = CallRooms()
         # Slot hold timers, referenced until done; the server cancels them on shutdown.
@@ -124,7 +135,16 @@ class CallNamespace(socketio.AsyncNamespace):
             ),
             limiter=SocketLimiter(*self._limits),
         )
-        if isinstance(auth, dict) and "invite" in auth:
+        if isinstance(auth, dict) and "recorder" in auth:
+            try:
+                worker = RecorderAuth.model_validate(auth)
+            except ValidationError:
+                error = ("invalid_auth", "录制服务凭据有误", "Bad recorder auth", lang)
+                raise refusal(*error) from None
+            if not hmac.compare_digest(worker.recorder, self._recorder_credential):
+                raise refusal("unauthenticated", "录制服务凭据无效", "Unknown recorder", lang)
+            caller.recorder = worker.worker
+        elif isinstance(auth, dict) and "invite" in auth:
             try:
                 contact = ContactAuth.model_validate(auth)
             except ValidationError:
@@ -211,6 +231,12 @@ class CallNamespace(socketio.AsyncNamespace):
     ) -> RemoteParticipant:
         ip, agent = caller.origin.ip, caller.origin.user_agent
         try:
+            if caller.recorder is not None:
+                if message.session_id is None:
+                    raise _required("session_id")
+                return await service.join_as_recorder(
+                    session, message.session_id, caller.recorder, ip
+                )
             if caller.invite is not None:
                 assert caller.device_id is not None
                 for name, given, bound in (

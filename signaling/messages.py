@@ -49,6 +49,15 @@ class ContactAuth(BaseModel):
     device_id: DeviceId
 
 
+class RecorderAuth(BaseModel):
+    """The handshake ``auth`` of a recorder worker: the shared credential and its name."""
+
+    model_config = ConfigDict(strict=True)
+
+    recorder: str = Field(min_length=64, max_length=64)
+    worker: str = Field(min_length=1, max_length=100)
+
+
 class Message(BaseModel):
     # Strict: "1" is not a participant id and 1 is not true.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)

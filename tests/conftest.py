@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.plugins.browser",
     "tests.plugins.calls",
     "tests.plugins.nodes",
+    "tests.plugins.recording",
 ]
 
 PG_ADMIN_URL = os.environ.get(
@@ -44,6 +45,8 @@ REDIS_URL = os.environ.get("LOANCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 def base_settings(data_dir: Path, **overrides: Any) -> Settings:
     env = {"LOANCHECK_DATA_DIR": str(data_dir), "LOANCHECK_SECRET_KEY": "test-secret-" + "x" * 32}
     settings = Settings.from_env(env)
+    # No recorder unless a test is about recording: calls stay two-party and cheap.
+    overrides = {"recorder_mode": "workers", **overrides}
     return replace(settings, login_backoff_base_seconds=1.0, **overrides)
 
 

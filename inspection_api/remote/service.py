@@ -56,7 +56,7 @@ from inspection_api.users.models import User
 # ---- sessions (REST) ----
 
 
-async def _session_in_jurisdiction(
+async def session_in_jurisdiction(
     session: AsyncSession, principal: Principal, session_id: int, permission: Permission
 ) -> tuple[RemoteSession, str]:
     """The session and its org path; 403 without the permission, 404 outside the jurisdiction."""
@@ -147,7 +147,7 @@ async def get_session(
     session: AsyncSession, principal: Principal, session_id: int
 ) -> RemoteSession:
     """One session with its invites, participants and their events loaded."""
-    await _session_in_jurisdiction(session, principal, session_id, Permission.REMOTE_READ)
+    await session_in_jurisdiction(session, principal, session_id, Permission.REMOTE_READ)
     query = (
         select(RemoteSession)
         .where(RemoteSession.id == session_id)
@@ -173,7 +173,7 @@ async def create_invite(
 ) -> tuple[str, RemoteInvite]:
     """A new invite link for an enterprise contact; the token is returned here only."""
     check_expiry_minutes(expires_in_minutes, "body.expires_in_minutes")
-    remote, org_path = await _session_in_jurisdiction(
+    remote, org_path = await session_in_jurisdiction(
         session, principal, session_id, Permission.REMOTE_RUN
     )
     if remote.state in CLOSED_STATES:
@@ -210,7 +210,7 @@ async def revoke_invite(
     session: AsyncSession, principal: Principal, session_id: int, invite_id: int, *, origin: Origin
 ) -> RemoteInvite:
     """Stop an invite from admitting anyone (again); revoking twice changes nothing."""
-    remote, org_path = await _session_in_jurisdiction(
+    remote, org_path = await session_in_jurisdiction(
         session, principal, session_id, Permission.REMOTE_RUN
     )
     invite = await session.get(RemoteInvite, invite_id)
@@ -257,7 +257,7 @@ async def _close(
 ) -> RemoteSession:
     """Move a session from ``source`` to the closed state ``target``, audited; refuse with
     ``refusal`` (what cannot be done, zh/en) when it is in another state."""
-    remote, org_path = await _session_in_jurisdiction(
+    remote, org_path = await session_in_jurisdiction(
         session, principal, session_id, Permission.REMOTE_RUN
     )
     if not await _move(session, remote, source, state=target, ended_at=utcnow()):
@@ -358,7 +358,7 @@ async def join_as_staff(
 ) -> RemoteParticipant:
     """Bank staff (remote.run, in jurisdiction) enter the call; rejoining resumes them."""
     check_device_id(device_id)
-    remote, org_path = await _session_in_jurisdiction(
+    remote, org_path = await session_in_jurisdiction(
         session, principal, session_id, Permission.REMOTE_RUN
     )
     await _open(session, remote)
@@ -424,4 +424,41 @@ async def join_as_contact(
     org_path = await _org_path(session, remote.org_id)
     return await participants.add_participant(
         session, participant, org_path, origin, actor_username=invite.contact_name
+    )
+
+
+RECORDER_NAME = "录制服务"
+
+
+async def join_as_recorder(
+    session: AsyncSession, session_id: int, worker: str, ip: str = ""
+) -> RemoteParticipant:
+    """The server's recorder enters an active call: one recorder participant per session,
+    resumed by whichever worker holds the recording (a takeover is a reconnection)."""
+    remote = await session.get(RemoteSession, session_id)
+    if remote is None:
+        raise NotFound(resource="remote_session", id=session_id)
+    if remote.state != SessionState.ACTIVE:  # never opens a call by itself
+        raise SessionClosed(state=STATE_LABELS[remote.state])
+    existing = await session.scalar(
+        select(RemoteParticipant).where(
+            RemoteParticipant.session_id == remote.id,
+            RemoteParticipant.kind == ParticipantKind.RECORDER,
+        )
+    )
+    agent = f"loancheck-recorder {worker}"[:300]
+    if existing is not None:
+        return await participants.resume(session, existing, worker[:64], ip, agent)
+    participant = RemoteParticipant(
+        session_id=remote.id,
+        kind=ParticipantKind.RECORDER,
+        display_name=RECORDER_NAME,
+        device_id=worker[:64],
+        generation=1,
+        connected=True,
+    )
+    origin = Origin(ip=ip[:64], user_agent=agent)
+    org_path = await _org_path(session, remote.org_id)
+    return await participants.add_participant(
+        session, participant, org_path, origin, actor_username=RECORDER_NAME
     )

@@ -28,7 +28,16 @@ REQUIRED = re.compile(r"\$\{(\w+):?\?[^}]*\}")
 ONLY_A_REQUIRED_VARIABLE = re.compile(r"\$\{\w+:\?[^}]*\}")
 _DOLLAR = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[A-Za-z_]\w*))")
 _BRACED = re.compile(r"([A-Za-z_]\w*)(?:(:?[-?])(.*))?", re.DOTALL)
-PRODUCTION_SERVICES = {"migrate", "app", "proxy", "postgres", "redis", "minio", "coturn"}
+PRODUCTION_SERVICES = {
+    "migrate",
+    "app",
+    "recorder",
+    "proxy",
+    "postgres",
+    "redis",
+    "minio",
+    "coturn",
+}
 
 
 class MissingVariable(Exception):
@@ -189,6 +198,22 @@ def test_app_environment_gives_production_settings(services: dict[str, Any], nam
 
 def test_migrate_and_app_see_the_same_configuration(services: dict[str, Any]):
     assert environment_of(services["migrate"]) == environment_of(services["app"])
+    assert environment_of(services["recorder"]) == environment_of(services["app"])
+
+
+def test_recorder_workers_record_and_reach_signaling_through_the_app(services: dict[str, Any]):
+    recorder = services["recorder"]
+    assert recorder["command"] == ["recorder"]
+    assert int(recorder.get("deploy", {}).get("replicas", 1)) >= 2  # one may die
+    settings = Settings.from_env(environment_of(recorder))
+    # The app replicas leave recording to the workers, which join calls through them.
+    assert settings.recorder_mode == "workers"
+    signaling = urlsplit(settings.recorder_signaling_url)
+    assert signaling.hostname == "app"
+    assert signaling.port == Settings.from_env(environment_of(services["app"])).port
+    assert depends_on(recorder)["app"] == "service_healthy"
+    # Phones cannot reach a container: media meets on TURN relays.
+    assert settings.turn_urls and settings.turn_secret
 
 
 def test_app_replicas_share_state_through_redis(services: dict[str, Any]):

@@ -1,0 +1,387 @@
+"""The recorder worker: records every active call, once, on whichever process holds it.
+
+Each worker claims calls through database leases (``inspection_api.recordings.service``),
+renews them every lease/4, and joins each call it holds as the receive-only recorder
+participant, over the same ``/call`` Socket.IO namespace the browsers use, so signaling
+reaches it on any node. Participants offer their tracks to it; every offer is a new leg
+(``recorder.session.CallRecording``). Segments go to the object store while the call goes
+on (``spool``). When the call ends the worker assembles one file per participant
+(``assemble``). A worker that dies stops renewing: within a lease another takes the call
+over, joins it again (the pages offer anew) and the recording goes on in new legs.
+
+It runs inside each app node (``LOANCHECK_RECORDER=inprocess``) or as ``loancheck
+recorder`` processes (``workers``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiortc import RTCConfiguration, RTCIceServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inspection_api.recordings import service as recordings
+from inspection_api.recordings.models import RecordingState
+from inspection_api.remote.models import SessionState
+from inspection_api.remote.rules import ice_servers
+from inspection_api.tokens import recorder_credential
+from loancheck.assemble import assemble
+from loancheck.settings import Settings
+from loancheck.spool import LegUploads, Spool, recover
+from recorder.session import CallRecording, SignalRejected
+from recorder.sink import RecorderSettings
+from storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/call"
+POLL_SECONDS = 1.0  # how often a worker looks for calls to record
+UPLOAD_SECONDS = 2.0  # how often finished segments go to the store during a call
+ACK_SECONDS = 10.0
+RETRY_SECONDS = 2.0
+STATE_CHECK_SECONDS = 5.0  # how often a recorder asks the database whether its call goes on
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def signaling_url(settings: Settings) -> str:
+    """The configured signaling URL, or this node's own listener."""
+    if settings.recorder_signaling_url:
+        return settings.recorder_signaling_url
+    scheme = "https" if settings.tls_cert or settings.tls_self_signed else "http"
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    return f"{scheme}://{host}:{settings.port}"
+
+
+def rtc_configuration(settings: Settings) -> RTCConfiguration:
+    """The recorder's ICE servers: the same STUN/TURN as the browsers (none: host only)."""
+    servers = [
+        RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+        for s in ice_servers(settings, "recorder")
+    ]
+    return RTCConfiguration(iceServers=servers)
+
+
+class RecorderWorker:
+    """Claims calls and records each in a ``CallRecorder`` task until it ends or is lost."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        store: ObjectStore,
+        *,
+        name: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.store = store
+        self.name = name or worker_name()
+        self.lease = timedelta(seconds=settings.recorder_lease_seconds)
+        self.spool = Spool(settings.data_dir, self.name)
+        self.calls: dict[int, asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.spool.open)
+        try:
+            await recover(self.spool, self.store)
+        except Exception:  # the store may be down: recording new calls matters more
+            log.exception("uploading a stopped recorder's spool failed")
+        self._loop_task = asyncio.create_task(self._run(), name=f"recorder-{self.name}")
+        log.info("recorder %s started", self.name)
+
+    async def stop(self) -> None:
+        """Stop claiming; every call ends its legs, uploads them and gives its lease up,
+        so another worker takes over at once."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        tasks = list(self.calls.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(self.spool.close)
+
+    async def _run(self) -> None:
+        interval = self.settings.recorder_lease_seconds / 4
+        last_renewal = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                free = self.settings.recorder_max_calls - len(self.calls)
+                if free > 0:
+                    async with self.sessionmaker() as session:
+                        claimed = await recordings.claim(
+                            session, self.name, lease=self.lease, limit=free
+                        )
+                        await session.commit()
+                    for session_id in claimed:
+                        self._spawn(session_id)
+                if self.calls and loop.time() - last_renewal >= interval:
+                    async with self.sessionmaker() as session:
+                        held = await recordings.renew(
+                            session, self.name, list(self.calls), lease=self.lease
+                        )
+                        await session.commit()
+                    last_renewal = loop.time()
+                    for session_id in set(self.calls) - held:
+                        log.warning("call %d was taken over by another recorder", session_id)
+                        self.calls[session_id].cancel()
+            except Exception:  # a database restart must not end the loop
+                log.warning("recorder %s: claiming or renewing failed", self.name, exc_info=True)
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _spawn(self, session_id: int) -> None:
+        call = CallRecorder(self, session_id)
+        task = asyncio.create_task(call.run(), name=f"record-call-{session_id}")
+        self.calls[session_id] = task
+        task.add_done_callback(lambda _: self.calls.pop(session_id, None))
+
+
+class CallRecorder:
+    """Records one call: the recorder's socket, its legs, their uploads, then assembly."""
+
+    def __init__(self, worker: RecorderWorker, session_id: int) -> None:
+        self.worker = worker
+        self.session_id = session_id
+        self.directory = worker.spool.session_dir(session_id)
+        settings = worker.settings
+        self.recording = CallRecording(
+            self.directory,
+            settings=RecorderSettings(segment_seconds=settings.recorder_segment_seconds),
+            configuration=lambda: rtc_configuration(settings),
+        )
+        self.uploads: dict[Path, LegUploads] = {}
+        self.ended = asyncio.Event()
+        self.client: socketio.AsyncClient | None = None
+        self._tails: dict[int, asyncio.Task[None]] = {}
+        self._hung_up = False
+        self._join_task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        name = self.worker.name
+        try:
+            async with self.worker.sessionmaker() as session:
+                call, recording = await recordings.call_state(session, self.session_id)
+            if call == SessionState.ACTIVE and recording == RecordingState.RECORDING:
+                try:
+                    await self._connect()
+                except (OSError, socketio.exceptions.ConnectionError):
+                    # Signaling is down or restarting: give the call back, claim it again.
+                    log.warning("call %d: signaling unreachable", self.session_id, exc_info=True)
+                    await asyncio.sleep(RETRY_SECONDS)
+                    await self._give_up()
+                    return
+                await self._record()
+            await self._assemble()
+        except asyncio.CancelledError:
+            await asyncio.shield(self._give_up())
+            raise
+        except Exception as exc:
+            log.exception("recording call %d failed", self.session_id)
+            async with self.worker.sessionmaker() as session:
+                await recordings.set_state(
+                    session, name, self.session_id, RecordingState.FAILED, error=str(exc)[:500]
+                )
+                await session.commit()
+
+    async def _record(self) -> None:
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
+        try:
+            while not self.ended.is_set():
+                try:
+                    await asyncio.wait_for(self.ended.wait(), UPLOAD_SECONDS)
+                except TimeoutError:
+                    await self._upload(final=False)
+                if loop.time() - checked >= STATE_CHECK_SECONDS:
+                    # call_ended is missed while the recorder's socket reconnects.
+                    checked = loop.time()
+                    if not await self._still_active():
+                        self.ended.set()
+        finally:
+            await self._hang_up()
+
+    async def _still_active(self) -> bool:
+        try:
+            async with self.worker.sessionmaker() as session:
+                call, _ = await recordings.call_state(session, self.session_id)
+        except Exception:
+            log.warning("call %d: state check failed", self.session_id, exc_info=True)
+            return True
+        return call == SessionState.ACTIVE
+
+    async def _connect(self) -> None:
+        settings = self.worker.settings
+        client = socketio.AsyncClient(reconnection=True, ssl_verify=False, logger=False)
+        self.client = client
+        client.on("connect", self._joined, namespace=NAMESPACE)
+        client.on("signal", self._on_signal, namespace=NAMESPACE)
+        client.on("peer_left", self._on_peer_left, namespace=NAMESPACE)
+        client.on("call_ended", self._on_call_ended, namespace=NAMESPACE)
+        await client.connect(
+            signaling_url(settings),
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            auth={"recorder": recorder_credential(settings.secret_key), "worker": self.worker.name},
+            wait_timeout=ACK_SECONDS,
+        )
+
+    async def _joined(self) -> None:
+        """Connected (again, after a signaling restart): take the recorder's seat."""
+        self._join_task = asyncio.create_task(self._join())
+
+    async def _join(self) -> None:
+        """Take the recorder's seat; a call that admits nobody (ended, cancelled) is over."""
+        assert self.client is not None
+        while not self.ended.is_set():
+            try:
+                answer = await self.client.call(
+                    "join_call",
+                    {"session_id": self.session_id},
+                    namespace=NAMESPACE,
+                    timeout=ACK_SECONDS,
+                )
+            except Exception:
+                log.warning("call %d: join_call got no answer", self.session_id, exc_info=True)
+                answer = {}
+            if answer.get("ok"):
+                return
+            code = (answer.get("error") or {}).get("code")
+            if code in ("session_closed", "not_found"):
+                log.info("call %d is over: the recorder leaves", self.session_id)
+                self.ended.set()
+                return
+            if code == "already_joined":
+                return
+            log.warning("call %d: the recorder was not admitted: %s", self.session_id, answer)
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _on_signal(self, data: dict[str, Any]) -> None:
+        sender = data.get("from")
+        if not isinstance(sender, int):
+            return
+        if "description" in data:
+            self._in_order(sender, lambda: self._answer(sender, data["description"]))
+        elif "candidate" in data:
+            self._in_order(sender, lambda: self.recording.candidate(sender, data["candidate"]))
+
+    def _in_order(self, participant: int, step: Callable[[], Awaitable[None]]) -> None:
+        """Signals of one participant are applied in the order they came."""
+        previous = self._tails.get(participant)
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await step()
+            except SignalRejected as exc:
+                log.warning("call %d, participant %d: %s", self.session_id, participant, exc)
+
+        self._tails[participant] = asyncio.create_task(run())
+
+    async def _answer(self, participant: int, description: dict[str, Any]) -> None:
+        answer = await self.recording.offer(participant, description)
+        assert self.client is not None
+        reply = await self.client.call(
+            "send_signal",
+            {"to": participant, "description": answer},
+            namespace=NAMESPACE,
+            timeout=ACK_SECONDS,
+        )
+        if not reply.get("ok"):
+            log.warning("call %d: answer to %d refused: %s", self.session_id, participant, reply)
+
+    async def _on_peer_left(self, data: dict[str, Any]) -> None:
+        participant = data.get("participant_id")
+        if isinstance(participant, int):
+            self._in_order(participant, lambda: self.recording.hang_up(participant))
+
+    async def _on_call_ended(self, data: Any = None) -> None:
+        self.ended.set()
+
+    async def _upload(self, *, final: bool) -> None:
+        for leg in self.recording.legs():
+            uploads = self.uploads.setdefault(leg, LegUploads(self.session_id, leg))
+            try:
+                await uploads.push(self.worker.store, final=final)
+            except Exception:
+                if final:
+                    raise
+                log.warning("uploading %s failed; retried shortly", leg, exc_info=True)
+
+    async def _hang_up(self) -> None:
+        """Leave the call, end every leg, upload everything, clear the spool (once)."""
+        if self._hung_up:
+            return
+        self._hung_up = True
+        tails = list(self._tails.values())
+        await asyncio.gather(*tails, return_exceptions=True)
+        if self.client is not None:
+            await self.client.disconnect()
+        await self.recording.close()
+        await self._upload(final=True)
+        await asyncio.to_thread(shutil.rmtree, self.directory, ignore_errors=True)
+
+    async def _give_up(self) -> None:
+        """Cancelled (the worker stops, or lost the lease): keep what was recorded."""
+        try:
+            await self._hang_up()
+        except Exception:  # the spool stays for the next worker on this host
+            log.exception("call %d: saving the recording on stop failed", self.session_id)
+        async with self.worker.sessionmaker() as session:
+            await recordings.release(session, self.worker.name, self.session_id)
+            await session.commit()
+
+    async def _assemble(self) -> None:
+        name = self.worker.name
+        async with self.worker.sessionmaker() as session:
+            moved = await recordings.set_state(
+                session, name, self.session_id, RecordingState.FINALIZING
+            )
+            await session.commit()
+        if not moved:
+            return  # taken over meanwhile
+        files = await assemble(self.worker.store, self.session_id, self.worker.spool.directory)
+        async with self.worker.sessionmaker() as session:
+            await recordings.finished(session, name, self.session_id, files)
+            await session.commit()
+        log.info("call %d: %d recording file(s) ready", self.session_id, len(files))
+
+
+async def run_worker(settings: Settings) -> None:
+    """``loancheck recorder``: one worker until SIGTERM/SIGINT, then a clean hand-over."""
+    from inspection_api.db import create_engine, create_sessionmaker
+    from loancheck.resources import open_store
+
+    engine = create_engine(settings.database_url)
+    store = await open_store(settings)
+    worker = RecorderWorker(settings, create_sessionmaker(engine), store)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await worker.start()
+        print(
+            f"LoanCheck recorder {worker.name}: signaling at {signaling_url(settings)}", flush=True
+        )
+        await stop.wait()
+    finally:
+        await worker.stop()
+        await store.close()
+        await engine.dispose()

@@ -1,0 +1,157 @@
+"""The recorder's local spool: leg directories being written, uploaded to the object store
+while the call goes on, and uploaded by the next recorder on this host if this one died.
+
+Layout: ``DATA_DIR/spool/recorder/<worker>/session-<id>/participant-<id>/<leg>/``, with
+``<worker>.lock`` held (``flock``) for the worker's lifetime: a spool whose lock can be
+taken belongs to a worker that is gone. Object keys mirror it below ``recordings/``:
+``recordings/<session>/participant-<id>/<leg>/segment-00001.webm`` and its
+``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recorder.manifest import FILE_NAME as MANIFEST
+from recorder.session import read_manifest
+from storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska", ".json": "application/json"}
+SESSION_DIR = re.compile(r"^session-(\d+)$")
+
+
+def recordings_prefix(session_id: int) -> str:
+    return f"recordings/{session_id}/"
+
+
+def leg_key(session_id: int, leg: Path, name: str) -> str:
+    """``recordings/<session>/participant-<id>/<leg>/<name>`` for a leg directory."""
+    return f"{recordings_prefix(session_id)}{leg.parent.name}/{leg.name}/{name}"
+
+
+@dataclass
+class LegUploads:
+    """What of one leg is already in the store: complete segments go up once, the
+    manifest whenever it changed."""
+
+    session_id: int
+    directory: Path
+    done: set[str] = field(default_factory=set)
+    manifest_stamp: float = -1.0
+
+    async def push(self, store: ObjectStore, *, final: bool) -> None:
+        """Upload what is new; ``final`` (the leg ended, or its writer died) also uploads
+        segments that never completed: they play up to about a second before the end."""
+        manifest = await asyncio.to_thread(read_manifest, self.directory)
+        if manifest is None:
+            return
+        for segment in manifest.segments:
+            if segment.file in self.done or not (segment.complete or final):
+                continue
+            path = self.directory / segment.file
+            if not path.exists():
+                continue
+            await store.put_file(
+                leg_key(self.session_id, self.directory, segment.file),
+                path,
+                CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+            )
+            if segment.complete:
+                self.done.add(segment.file)
+        path = self.directory / MANIFEST
+        stamp = path.stat().st_mtime
+        if stamp != self.manifest_stamp or final:
+            await store.put_file(
+                leg_key(self.session_id, self.directory, MANIFEST), path, CONTENT_TYPES[".json"]
+            )
+            self.manifest_stamp = stamp
+
+
+class Spool:
+    """This worker's spool directory, locked while it lives."""
+
+    def __init__(self, data_dir: Path, worker: str) -> None:
+        self.root = data_dir / "spool" / "recorder"
+        self.worker = worker
+        self.directory = self.root / safe_name(worker)
+        self._lock_fd: int | None = None
+
+    def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / f"{self.directory.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            (self.root / f"{self.directory.name}.lock").unlink(missing_ok=True)
+
+    def session_dir(self, session_id: int) -> Path:
+        return self.directory / f"session-{session_id}"
+
+    def orphans(self) -> list[tuple[Path, int]]:
+        """Spools of workers on this host that are gone: (their directory, its lock fd).
+        The caller uploads them, then ``release_orphan``s."""
+        found: list[tuple[Path, int]] = []
+        if not self.root.exists():
+            return found
+        for entry in sorted(self.root.iterdir()):
+            if not entry.is_dir() or entry == self.directory:
+                continue
+            fd = os.open(self.root / f"{entry.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)  # its worker is alive
+                continue
+            found.append((entry, fd))
+        return found
+
+    def release_orphan(self, directory: Path, fd: int) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        (self.root / f"{directory.name}.lock").unlink(missing_ok=True)
+        os.close(fd)
+
+
+def safe_name(worker: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", worker)[:100]
+
+
+def legs_of(session_dir: Path) -> list[Path]:
+    """Every leg directory below a session directory, oldest first per participant."""
+    return sorted(
+        (leg for participant in session_dir.glob("participant-*") for leg in participant.iterdir()),
+        key=lambda leg: (leg.parent.name, leg.name),
+    )
+
+
+async def recover(spool: Spool, store: ObjectStore) -> int:
+    """Upload the legs dead workers on this host left behind; returns how many."""
+    count = 0
+    for directory, fd in await asyncio.to_thread(spool.orphans):
+        try:
+            for session_dir in sorted(directory.iterdir()):
+                match = SESSION_DIR.match(session_dir.name)
+                if match is None:
+                    continue
+                for leg in await asyncio.to_thread(legs_of, session_dir):
+                    await LegUploads(int(match.group(1)), leg).push(store, final=True)
+                    count += 1
+        except Exception:
+            os.close(fd)
+            log.exception("uploading the spool %s failed; kept for the next start", directory)
+            continue
+        await asyncio.to_thread(spool.release_orphan, directory, fd)
+        log.info("uploaded %d leg(s) a stopped recorder left in %s", count, directory)
+    return count
