@@ -76,11 +76,12 @@ def _join_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
 
 
 def setup_web_client(app: web.Application) -> None:
-    """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}`` and
-    ``/join/{token}`` pages; assets under ``/static/``."""
+    """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}``,
+    ``/replay/{id}`` and ``/join/{token}`` pages; assets under ``/static/``."""
     app.router.add_get("/", _to_console, name="home")
     app.router.add_get("/login", _page("login.html"), name="login_page")
     app.router.add_get("/console", _page("console.html"), name="console_page")
     app.router.add_get(r"/remote/{session_id:\d+}", _page("remote.html"), name="remote_page")
+    app.router.add_get(r"/replay/{session_id:\d+}", _page("replay.html"), name="replay_page")
     app.router.add_get("/join/{token}", _join_page(), name="join_page")
     app.router.add_static("/static/", STATIC_DIR, name="static")

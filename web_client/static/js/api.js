@@ -53,3 +53,26 @@ export function goToLogin(reason) {
   const query = reason ? `?reason=${encodeURIComponent(reason)}` : "";
   window.location.replace(`/login${query}`);
 }
+
+/**
+ * The signed-in user, named in the page's top bar (#user-name, #user-org). Without a
+ * session the browser goes to the login page and this resolves to null; other failures
+ * are thrown for the page to show.
+ */
+export async function signedInUser() {
+  let me;
+  try {
+    me = await api("/api/v1/auth/me");
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      goToLogin();
+      return null;
+    }
+    throw err;
+  } finally {
+    document.body.classList.remove("is-loading");
+  }
+  document.getElementById("user-name").textContent = me.display_name || me.username;
+  document.getElementById("user-org").textContent = me.org.name;
+  return me;
+}

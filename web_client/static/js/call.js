@@ -235,6 +235,8 @@ export class Call extends EventTarget {
     const known = this.links.get(peer.participant_id);
     // A peer that reloaded its page has a new connection: ours to it is dead, start over.
     if (known && ["failed", "closed"].includes(known.pc.connectionState)) this.dropLink(peer.participant_id, "rejoined");
+    // A recorder that (re)joined (another took the call over) listens on a new connection.
+    else if (known && peer.kind === "recorder") known.rebuild();
     this.ensureLink(peer);
     this.markReconnecting(peer.participant_id, false);
     if (peer.media) this.emit("peermedia", { participantId: peer.participant_id, ...peer.media });

@@ -3,6 +3,11 @@
 // side rolls back and the impolite side ignores the other's offer. At the first meeting the
 // polite side waits briefly for the other's offer (see offer()). The impolite side restarts
 // ICE when the path fails. `call` (call.js) carries the signaling.
+//
+// Toward the server's recorder (peer.kind "recorder") the page only sends and always
+// offers. The recorder (aiortc) has no ICE restart and cannot renegotiate, so instead of
+// restarting ICE or offering again on a live connection, the page rebuilds that connection
+// from scratch: the recorder answers every offer with a new leg (a new segment).
 
 const DISCONNECTED_GRACE_MS = 3000;
 const FIRST_OFFER_WAIT_MS = 2000;
@@ -22,6 +27,8 @@ export class PeerLink {
     this.firstOfferWaited = false;
     this.disconnectTimer = null;
     this.iceRestarts = 0;
+    this.rebuilds = 0;
+    this.closed = false;
     this.reconnecting = false; // its signaling dropped; the server holds its slot
     this.stream = new MediaStream();
     this.previous = null; // last stats sample, for rates
@@ -55,7 +62,28 @@ export class PeerLink {
     return pc;
   }
 
+  get toRecorder() {
+    return this.peer.kind === "recorder";
+  }
+
+  /** A fresh connection to the recorder (its offer follows from negotiationneeded). */
+  rebuild() {
+    if (this.closed) return;
+    clearTimeout(this.disconnectTimer);
+    this.pc.onnegotiationneeded = null;
+    this.pc.oniceconnectionstatechange = null;
+    this.pc.close();
+    this.rebuilds += 1;
+    this.previous = null;
+    this.pc = this.createConnection();
+    this.call.publish();
+  }
+
   async offer() {
+    if (this.toRecorder && this.pc.remoteDescription) {
+      this.rebuild(); // the recorder cannot renegotiate: a new connection, a new leg
+      return;
+    }
     if (this.polite && !this.firstOfferWaited && !this.pc.remoteDescription) {
       // Both sides create their connection when they meet, so both want to offer. The
       // polite side would roll its offer back, and Chromium never gathers ICE candidates
@@ -144,6 +172,10 @@ export class PeerLink {
 
   /** The impolite side restarts ICE (the design's rule); the polite side waits for it. */
   restartIce() {
+    if (this.toRecorder && !this.closed) {
+      this.rebuild();
+      return;
+    }
     if (this.polite || this.pc.connectionState === "closed") return;
     this.iceRestarts += 1;
     this.pc.restartIce();
@@ -200,6 +232,7 @@ export class PeerLink {
   }
 
   close() {
+    this.closed = true;
     clearTimeout(this.disconnectTimer);
     this.pc.close();
   }

@@ -1,6 +1,6 @@
 // 远程巡检 call page of the bank inspector (PC): invite the enterprise contact (link + QR),
 // run the video call, watch its quality, end it.
-import { ApiError, api, goToLogin } from "./api.js";
+import { ApiError, api, goToLogin, signedInUser } from "./api.js";
 import { Call, mediaErrorText, qualityOf } from "./call.js";
 import { clear, formatTime, h, show } from "./dom.js";
 
@@ -375,19 +375,12 @@ async function endCall() {
 
 async function start() {
   try {
-    me = await api("/api/v1/auth/me");
+    me = await signedInUser();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) {
-      goToLogin();
-      return;
-    }
-    document.body.classList.remove("is-loading");
     fail(err);
     return;
   }
-  $("user-name").textContent = me.display_name || me.username;
-  $("user-org").textContent = me.org.name;
-  document.body.classList.remove("is-loading");
+  if (!me) return;
   ui.start.addEventListener("click", startCall);
   ui.audio.addEventListener("click", () => toggle(ui.audio, "audio"));
   ui.video.addEventListener("click", () => toggle(ui.video, "video"));

@@ -138,6 +138,9 @@ export async function renderRemote(container, { me, onError }) {
                     { class: "btn", href: `/remote/${s.id}` },
                     canRun && (s.state === "pending" || s.state === "active") ? "进入通话" : "查看",
                   ),
+                  s.state === "ended"
+                    ? h("a", { class: "btn btn-ghost", href: `/replay/${s.id}`, "data-testid": "replay-link" }, "回放")
+                    : null,
                 ),
               ),
             ),

@@ -1,0 +1,118 @@
+"""录制与回放 in headless Chromium: a browser call is recorded by the in-process recorder
+(each page sends its tracks to it over a second, send-only connection), and after 结束通话
+the reviewer plays both participants' recordings on the replay page."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from playwright.async_api import expect
+
+from inspection_api.demo import seed_demo
+from tests.e2e.test_remote_call import (
+    PHONE,
+    call_state,
+    log_in,
+    new_page,
+    screenshot,
+    wait_for_frames,
+)
+from tests.plugins.browser import LiveServer
+
+pytestmark = pytest.mark.browser
+
+RECORD_SECONDS = 6
+READY_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+async def recording_server(embedded_settings, live_server_factory) -> LiveServer:
+    settings = replace(embedded_settings, recorder_mode="inprocess", recorder_segment_seconds=2.0)
+    return await live_server_factory(settings)
+
+
+async def test_a_browser_call_is_recorded_and_plays_on_the_replay_page(
+    browser, recording_server, tmp_path
+):
+    server = recording_server
+    passwords = {user: password for user, password, _ in await seed_demo(server.settings)}
+    pc_context, pc, pc_problems = await new_page(browser, viewport={"width": 1440, "height": 900})
+    phone_context, phone, phone_problems = await new_page(
+        browser, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    try:
+        await log_in(pc, server, "inspector", passwords["inspector"])
+        nav = pc.get_by_role("navigation", name="功能导航")
+        await nav.get_by_role("link", name="远程巡检").click()
+        await pc.get_by_label("企业名称").fill("保定同创电子有限公司")
+        await pc.get_by_label("巡检事项").fill("远程巡检录像")
+        await pc.get_by_role("button", name="新建并进入").click()
+        await expect(pc).to_have_url(re.compile(r"/remote/\d+$"))
+        session_id = int(pc.url.rsplit("/", 1)[1])
+        await pc.get_by_label("联系人姓名").fill("赵会计")
+        await pc.get_by_role("button", name="生成邀请链接").click()
+        await expect(pc.locator("#invite-url")).to_have_value(re.compile("/join/"))
+        invite_url = await pc.locator("#invite-url").input_value()
+        await pc.get_by_role("button", name="开始通话").click()
+        await phone.goto(invite_url)
+        await phone.get_by_role("button", name="加入视频").tap()
+
+        # The people see each other, not the recorder, which is in the call all the same.
+        await wait_for_frames(pc, 0)
+        await wait_for_frames(phone, 0)
+        await expect(pc.locator("#peer-label")).to_have_text("企业联系人：赵会计")
+        for page in (pc, phone):
+            await page.wait_for_function(
+                "() => window.loancheckCall.peers.some(p => p.kind === 'recorder'"
+                " && p.connectionState === 'connected')",
+                timeout=READY_TIMEOUT_MS,
+            )
+        assert (await call_state(pc))["connectionState"] == "connected"
+        await pc.wait_for_timeout(RECORD_SECONDS * 1000)
+
+        await pc.get_by_role("button", name="结束通话").click()
+        await (
+            pc.get_by_role("dialog", name="结束通话").get_by_role("button", name="结束通话").click()
+        )
+        await expect(pc.locator("#session-state")).to_have_text("已结束")
+
+        # A reviewer replays it from the console.
+        reviewer_context, reviewer, reviewer_problems = await new_page(
+            browser, viewport={"width": 1440, "height": 900}
+        )
+        try:
+            await log_in(reviewer, server, "reviewer", passwords["reviewer"])
+            await (
+                reviewer.get_by_role("navigation", name="功能导航")
+                .get_by_role("link", name="远程巡检")
+                .click()
+            )
+            await reviewer.get_by_test_id("replay-link").first.click()
+            await expect(reviewer).to_have_url(re.compile(rf"/replay/{session_id}$"))
+            await expect(reviewer.get_by_test_id("recording-state")).to_have_text(
+                "可回放", timeout=READY_TIMEOUT_MS
+            )
+            videos = reviewer.get_by_test_id("replay-video")
+            await expect(videos).to_have_count(2)
+            listing = reviewer.get_by_test_id("recordings")
+            await expect(listing).to_contain_text("赵会计（企业联系人）")
+            for index in range(2):
+                video = videos.nth(index)
+                await video.evaluate("v => { v.muted = true; return v.play(); }")
+                await reviewer.wait_for_function(
+                    "v => !v.paused && v.currentTime > 0.5 && v.duration > 0",
+                    arg=await video.element_handle(),
+                    timeout=READY_TIMEOUT_MS,
+                )
+                duration = await video.evaluate("v => v.duration")
+                assert RECORD_SECONDS - 1 <= duration <= RECORD_SECONDS + 20, duration
+            await screenshot(reviewer, tmp_path, "replay")
+            assert reviewer_problems.errors == []
+        finally:
+            await reviewer_context.close()
+    finally:
+        await pc_context.close()
+        await phone_context.close()
+    assert pc_problems.errors + phone_problems.errors == []
