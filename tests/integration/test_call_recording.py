@@ -74,7 +74,7 @@ async def answered(*feeds: RecorderFeed) -> None:
 
 
 async def test_each_participant_is_recorded_into_the_store_and_replays(
-    recording_server: LiveServer, calls: CallKit, tmp_path: Path
+    recording_server: LiveServer, calls: CallKit, tmp_path: Path, decoder_calls: list[str]
 ) -> None:
     call = await calls.open_call(recording_server.url)
     inspector, inspector_ack, contact, contact_ack = await calls.joined_pair(call)
@@ -101,6 +101,7 @@ async def test_each_participant_is_recorded_into_the_store_and_replays(
         for feed in feeds:
             await feed.stop()
 
+    assert decoder_calls == []  # the recorder never decoded a frame: no transcoding
     recording = await recording_of(call)
     assert recording["state"] == "ready", recording
     files = {f["kind"]: f for f in recording["files"]}

@@ -76,20 +76,6 @@ class EncoderSpy:
         monkeypatch.setattr(OpusEncoder, "encode", spy_opus)
 
 
-@pytest.fixture
-def decoder_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every decoder aiortc's receivers make in this test (the recorder must make none)."""
-    calls: list[str] = []
-    real = aiortc.rtcrtpreceiver.get_decoder
-
-    def counting(codec: RTCRtpCodecParameters):  # type: ignore[no-untyped-def]
-        calls.append(codec.mimeType)
-        return real(codec)
-
-    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", counting)
-    return calls
-
-
 def packets(path: Path, kind: str) -> Iterator[av.Packet]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiortc.rtcrtpreceiver
 import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from loancheck.settings import Settings
 from tests.plugins.calls import CallClient, PatternVideoTrack
@@ -187,3 +189,18 @@ def recorder_processes() -> Iterator[list[WorkerProcess]]:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
+
+
+@pytest.fixture
+def decoder_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every decoder aiortc's receivers make in this process during the test (a recorder
+    must make none: it stream-copies what was sent)."""
+    calls: list[str] = []
+    real = aiortc.rtcrtpreceiver.get_decoder
+
+    def counting(codec: RTCRtpCodecParameters):  # type: ignore[no-untyped-def]
+        calls.append(codec.mimeType)
+        return real(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", counting)
+    return calls
