@@ -28,9 +28,10 @@ from qrcode.constants import ERROR_CORRECT_M
 from qrcode.image.svg import SvgPathImage
 
 from inspection_api.checkpoints.errors import QrInvalid
+from inspection_api.tokens import derived_key
 
 FORMAT_VERSION = 1
-PURPOSE = b"loancheck/checkpoint-qr-label/v1"
+PURPOSE = "loancheck/checkpoint-qr-label/v1"
 SIGNATURE_BYTES = 16
 PAYLOAD_MAX = 200  # longest text accepted before parsing (a payload is about 35 characters)
 LABEL_PATH = "/s/"
@@ -45,12 +46,8 @@ class LabelRef:
     generation: int
 
 
-def _key(secret_key: str) -> bytes:
-    return hmac.new(secret_key.encode(), PURPOSE, hashlib.sha256).digest()
-
-
 def _signature(secret_key: str, message: str) -> str:
-    mac = hmac.new(_key(secret_key), message.encode(), hashlib.sha256).digest()
+    mac = hmac.new(derived_key(secret_key, PURPOSE), message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:SIGNATURE_BYTES]).rstrip(b"=").decode()
 
 
