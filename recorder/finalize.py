@@ -371,6 +371,15 @@ class _Job:
 
 
 def _probe_piece(path: Path, key: tuple[str, str]) -> _Piece | None:
+    """The stream ffmpeg split out of a segment, or None when it holds no packet: a track
+    that sent nothing in that segment comes out as an empty file, which PyAV cannot open."""
+    try:
+        return _read_piece(path, key)
+    except av.error.FFmpegError:
+        return None
+
+
+def _read_piece(path: Path, key: tuple[str, str]) -> _Piece | None:
     last = end = None
     packets = 0
     with av.open(str(path)) as container:

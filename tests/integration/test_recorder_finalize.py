@@ -542,3 +542,13 @@ async def serve(path: Path, media_type: str) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
     finally:
         await runner.cleanup()
+
+
+def test_a_stream_with_no_packet_in_a_segment_is_skipped_not_fatal(tmp_path: Path) -> None:
+    """A track that sent nothing in a segment (a leg's last segment holding only late
+    audio) is split out by ffmpeg as an empty file: no piece, and finalizing goes on."""
+    from recorder.finalize import _probe_piece
+
+    empty = tmp_path / "piece-001-00003-1.mkv"
+    empty.write_bytes(b"")
+    assert _probe_piece(empty, ("video", "vp8")) is None
