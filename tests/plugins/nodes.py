@@ -54,6 +54,8 @@ def node_env(database_url: str, data_dir: Path, objects: Path, port: int) -> dic
         LOANCHECK_OBJECT_STORE=objects.resolve().as_uri(),
         LOANCHECK_SECRET_KEY=SECRET,
         LOANCHECK_LOG_LEVEL="INFO",
+        # No recorder: these tests are about two-party signaling (recording has its own).
+        LOANCHECK_RECORDER="workers",
     )
     return env
 
