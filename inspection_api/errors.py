@@ -17,6 +17,9 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "remote_session": ("远程巡检", "remote inspection"),
     "invite": ("邀请", "invite"),
     "checkpoint": ("检查点", "checkpoint"),
+    "plan_rule": ("检查规则", "plan rule"),
+    "plan": ("检查计划", "plan"),
+    "task": ("检查任务", "task"),
 }
 
 

@@ -5,6 +5,7 @@ from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
 from inspection_api.orgs.models import Org
+from inspection_api.plans.models import Plan, PlanRule, Task
 from inspection_api.remote.models import (
     RemoteInvite,
     RemoteParticipant,
@@ -21,10 +22,13 @@ __all__ = [
     "Checkpoint",
     "LoginAttempt",
     "Org",
+    "Plan",
+    "PlanRule",
     "RemoteInvite",
     "RemoteParticipant",
     "RemoteParticipantEvent",
     "RemoteSession",
+    "Task",
     "User",
     "UserRole",
 ]

@@ -301,6 +301,14 @@ VARIABLES: tuple[Variable, ...] = (
         "Oldest GPS fix accepted at a check-in, in seconds (fix time against server time).",
         _int_between(5, 86_400),
     ),
+    Variable(
+        "TASK_GENERATION_MINUTES",
+        "task_generation_minutes",
+        "60",
+        "How often each node's task generator runs, in minutes (also at start and just after "
+        "each Beijing midnight); with PostgreSQL one node generates at a time.",
+        _int_between(1, 1440),
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -335,6 +343,7 @@ class Settings:
     checkpoint_radius_m: int
     gps_max_accuracy_m: int
     gps_max_age_seconds: int
+    task_generation_minutes: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.

@@ -22,6 +22,10 @@ class Permission(StrEnum):
     CHECKPOINT_READ = "checkpoint.read"  # see checkpoints, their QR labels and navigation links
     CHECKPOINT_MANAGE = "checkpoint.manage"  # create/edit, exit/reinstate, new QR, reset GPS
     CHECKPOINT_CHECK_IN = "checkpoint.check_in"  # scan a QR label on site (binds/verifies GPS)
+    PLAN_READ = "plan.read"  # see global rules, plans and their progress
+    PLAN_MANAGE = "plan.manage"  # create/edit/delete rules and plans, preview their tasks
+    TASK_READ = "task.read"  # see the tasks of the jurisdiction
+    TASK_ASSIGN = "task.assign"  # assign tasks to a user, or back to the whole 支行
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -35,10 +39,21 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.CHECKPOINT_READ: ("查看检查点", "read checkpoints"),
     Permission.CHECKPOINT_MANAGE: ("管理检查点", "manage checkpoints"),
     Permission.CHECKPOINT_CHECK_IN: ("现场扫码定位", "check in at checkpoints"),
+    Permission.PLAN_READ: ("查看检查计划", "read inspection plans"),
+    Permission.PLAN_MANAGE: ("管理检查计划", "manage inspection plans"),
+    Permission.TASK_READ: ("查看检查任务", "read inspection tasks"),
+    Permission.TASK_ASSIGN: ("分派检查任务", "assign inspection tasks"),
 }
 
 _STAFF = frozenset(
-    {Permission.ORG_READ, Permission.USER_READ, Permission.REMOTE_READ, Permission.CHECKPOINT_READ}
+    {
+        Permission.ORG_READ,
+        Permission.USER_READ,
+        Permission.REMOTE_READ,
+        Permission.CHECKPOINT_READ,
+        Permission.PLAN_READ,
+        Permission.TASK_READ,
+    }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

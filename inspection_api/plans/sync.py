@@ -1,0 +1,256 @@
+"""Bring the task table in line with the plans: the tasks every checkpoint owes by today are
+created, open tasks that no plan requires any more are removed, open tasks follow a
+checkpoint that moved to another 支行. Running it again changes nothing (idempotent).
+
+What is never touched: done tasks, started tasks, and overdue ones (a missed period stays on
+record even if the plan changes later). A replaced task is one still pending whose period has
+not ended. The caller holds the generator lock (``scheduler.generator_lock``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspection_api.checkpoints.models import Checkpoint
+from inspection_api.db import utcnow
+from inspection_api.orgs.models import Org
+from inspection_api.plans.generator import (
+    CheckpointDates,
+    Period,
+    PlanSpec,
+    Schedule,
+    covers,
+    local_date,
+    resolve,
+)
+from inspection_api.plans.models import Plan, PlanRule, Task, TaskState
+
+Key = tuple[int, int, date]  # checkpoint, plan, period start
+BATCH = 5000  # rows per INSERT statement group; bounded memory on both backends
+
+
+@dataclass
+class PlanChains:
+    """Every plan, as ``PlanSpec``s by the path of the org it is set on."""
+
+    by_path: dict[str, list[PlanSpec]] = field(default_factory=dict)
+    schedules: dict[int, Schedule] = field(default_factory=dict)
+
+    def chain(self, org_path: str) -> list[PlanSpec]:
+        """The plans of an org and of the orgs above it."""
+        return [
+            spec
+            for path, specs in self.by_path.items()
+            if org_path.startswith(path)
+            for spec in specs
+        ]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    checkpoints: int
+    created: int
+    removed: int
+    updated: int
+
+
+def depth(path: str) -> int:
+    return path.count("/") - 1
+
+
+def spec_of(plan: Plan, rule: PlanRule, org_path: str) -> PlanSpec | None:
+    """The plan with its effective window (plan dates within the rule's), None when empty."""
+    window = plan.window.intersect(rule.window)
+    if window is None:
+        return None
+    return PlanSpec(plan.id, depth(org_path), rule.schedule(), window)
+
+
+async def load_chains(session: AsyncSession, *, skip_plan: int | None = None) -> PlanChains:
+    rows = await session.execute(
+        select(Plan, PlanRule, Org.path)
+        .join(PlanRule, Plan.rule_id == PlanRule.id)
+        .join(Org, Plan.org_id == Org.id)
+    )
+    chains = PlanChains()
+    for plan, rule, path in rows.all():
+        chains.schedules[plan.id] = rule.schedule()
+        spec = spec_of(plan, rule, path)
+        if spec is not None and plan.id != skip_plan:
+            chains.by_path.setdefault(path, []).append(spec)
+    return chains
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    id: int
+    org_id: int
+    org_path: str
+    dates: CheckpointDates
+
+
+async def load_checkpoints(session: AsyncSession, scope_path: str | None) -> list[CheckpointRow]:
+    query = select(
+        Checkpoint.id, Checkpoint.org_id, Org.path, Checkpoint.created_at, Checkpoint.exit_date
+    ).join(Org, Checkpoint.org_id == Org.id)
+    if scope_path is not None:
+        query = query.where(Org.path.startswith(scope_path, autoescape=True))
+    rows = (await session.execute(query)).all()
+    return [
+        CheckpointRow(ident, org_id, path, CheckpointDates(_day(created), exit_on))
+        for ident, org_id, path, created, exit_on in rows
+    ]
+
+
+def _day(moment: datetime) -> date:
+    return local_date(moment)
+
+
+def owed(
+    chains: PlanChains, checkpoints: list[CheckpointRow], until: date
+) -> dict[Key, tuple[CheckpointRow, Period]]:
+    """What every checkpoint owes by ``until``, by (checkpoint, plan, period start)."""
+    by_org: dict[str, list[PlanSpec]] = {}
+    wanted: dict[Key, tuple[CheckpointRow, Period]] = {}
+    for row in checkpoints:
+        chain = by_org.get(row.org_path)
+        if chain is None:
+            chain = by_org[row.org_path] = chains.chain(row.org_path)
+        if not chain:
+            continue
+        for plan_id, period in resolve(chain, row.dates, until):
+            wanted[(row.id, plan_id, period.start)] = (row, period)
+    return wanted
+
+
+async def _last_inspections(
+    session: AsyncSession, checkpoint_ids: set[int]
+) -> dict[int, tuple[datetime, int]]:
+    """Each checkpoint's latest inspection (when, and its id), for 历史检查有效期."""
+    latest = (
+        select(Task.checkpoint_id, func.max(Task.completed_at).label("at"))
+        .where(Task.inspection_id.is_not(None))
+        .group_by(Task.checkpoint_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Task.checkpoint_id, Task.completed_at, Task.inspection_id).join(
+            latest,
+            (Task.checkpoint_id == latest.c.checkpoint_id) & (Task.completed_at == latest.c.at),
+        )
+    )
+    found: dict[int, tuple[datetime, int]] = {}
+    for checkpoint_id, completed_at, inspection_id in rows.all():
+        if checkpoint_id in checkpoint_ids and completed_at and inspection_id is not None:
+            found[checkpoint_id] = (completed_at, inspection_id)
+    return found
+
+
+def _insert(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: a row another run just added is not an error."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(Task).on_conflict_do_nothing()
+
+
+async def sync_tasks(
+    session: AsyncSession, *, today: date, scope_path: str | None = None
+) -> SyncResult:
+    """Create, replace and move tasks for the checkpoints under ``scope_path`` (all when
+    None) so that they match the plans in force, for every period begun by ``today``."""
+    chains = await load_chains(session)
+    checkpoints = await load_checkpoints(session, scope_path)
+    wanted = owed(chains, checkpoints, today)
+    org_of = {row.id: row.org_id for row in checkpoints}
+
+    existing = select(
+        Task.id,
+        Task.checkpoint_id,
+        Task.plan_id,
+        Task.period_start,
+        Task.period_end,
+        Task.kind,
+        Task.state,
+        Task.started_at,
+        Task.org_id,
+    )
+    if scope_path is not None:
+        existing = existing.join(Checkpoint, Task.checkpoint_id == Checkpoint.id).join(
+            Org, Checkpoint.org_id == Org.id
+        )
+        existing = existing.where(Org.path.startswith(scope_path, autoescape=True))
+    remove: list[int] = []
+    reshape: list[dict[str, Any]] = []
+    moves: dict[int, list[int]] = defaultdict(list)
+    have: set[Key] = set()
+    for ident, cp, plan, start, end, kind, state, started, org_id in (
+        await session.execute(existing)
+    ).all():
+        key = (cp, plan, start)
+        have.add(key)
+        replaceable = state == TaskState.PENDING and started is None and end > today
+        target = wanted.get(key)
+        if target is None:
+            if replaceable:
+                remove.append(ident)
+            continue
+        period = target[1]
+        if replaceable and (period.end != end or period.kind != kind):
+            reshape.append({"ident": ident, "period_end": period.end, "kind": period.kind})
+        if state != TaskState.DONE and org_id != org_of[cp]:
+            moves[org_of[cp]].append(ident)
+
+    for chunk in _chunks(remove):
+        await session.execute(delete(Task).where(Task.id.in_(chunk)))
+    for change in reshape:
+        await session.execute(
+            update(Task)
+            .where(Task.id == change["ident"])
+            .values(period_end=change["period_end"], kind=change["kind"])
+        )
+    for org_id, idents in moves.items():
+        for chunk in _chunks(idents):
+            await session.execute(update(Task).where(Task.id.in_(chunk)).values(org_id=org_id))
+
+    missing = [key for key in wanted if key not in have]
+    inspections = await _last_inspections(session, {key[0] for key in missing}) if missing else {}
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for key in missing:
+        row, period = wanted[key]
+        values: dict[str, Any] = {
+            "plan_id": key[1],
+            "checkpoint_id": row.id,
+            "org_id": row.org_id,
+            "kind": period.kind,
+            "period_start": period.start,
+            "period_end": period.end,
+            "state": TaskState.PENDING,
+            "assignee_user_id": None,
+            "started_at": None,
+            "completed_at": None,
+            "inspection_id": None,
+            "covered_by_inspection_id": None,
+            "created_at": now,
+        }
+        last = inspections.get(row.id)
+        if last is not None and covers(chains.schedules[key[1]], local_date(last[0]), period):
+            values.update(
+                state=TaskState.DONE, completed_at=last[0], covered_by_inspection_id=last[1]
+            )
+        rows.append(values)
+    statement = _insert(session)
+    for first in range(0, len(rows), BATCH):
+        await session.execute(statement, rows[first : first + BATCH])
+    return SyncResult(len(checkpoints), len(rows), len(remove), len(reshape))
+
+
+def _chunks(idents: list[int], size: int = 500) -> list[list[int]]:
+    return [idents[i : i + size] for i in range(0, len(idents), size)]
