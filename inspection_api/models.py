@@ -5,7 +5,7 @@ from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
 from inspection_api.orgs.models import Org
-from inspection_api.plans.models import Plan, PlanRule, Task
+from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task
 from inspection_api.remote.models import (
     RemoteInvite,
     RemoteParticipant,
@@ -20,6 +20,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "Checkpoint",
+    "InspectionRecord",
     "LoginAttempt",
     "Org",
     "Plan",

@@ -131,6 +131,20 @@ class Plan(Base):
         return Window(self.start_date, self.end_date)
 
 
+class InspectionRecord(Base):
+    """An inspection the plans were told of (``complete_tasks``): 历史检查有效期 counts from
+    the latest one of a checkpoint, also for tasks generated after it."""
+
+    __tablename__ = "plan_inspection_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("checkpoints.id", ondelete="CASCADE"), index=True
+    )
+    inspection_id: Mapped[int] = mapped_column(Integer)  # the inspections domain's id
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Task(Base):
     """检查任务: one checkpoint to inspect in one period of one plan."""
 

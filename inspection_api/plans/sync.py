@@ -30,7 +30,7 @@ from inspection_api.plans.generator import (
     local_date,
     resolve,
 )
-from inspection_api.plans.models import Plan, PlanRule, Task, TaskState
+from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task, TaskState
 
 Key = tuple[int, int, date]  # checkpoint, plan, period start
 BATCH = 5000  # rows per INSERT statement group; bounded memory on both backends
@@ -135,22 +135,28 @@ async def _last_inspections(
 ) -> dict[int, tuple[datetime, int]]:
     """Each checkpoint's latest inspection (when, and its id), for 历史检查有效期."""
     latest = (
-        select(Task.checkpoint_id, func.max(Task.completed_at).label("at"))
-        .where(Task.inspection_id.is_not(None))
-        .group_by(Task.checkpoint_id)
+        select(InspectionRecord.checkpoint_id, func.max(InspectionRecord.completed_at).label("at"))
+        .group_by(InspectionRecord.checkpoint_id)
         .subquery()
     )
     rows = await session.execute(
-        select(Task.checkpoint_id, Task.completed_at, Task.inspection_id).join(
-            latest,
-            (Task.checkpoint_id == latest.c.checkpoint_id) & (Task.completed_at == latest.c.at),
+        select(
+            InspectionRecord.checkpoint_id,
+            InspectionRecord.completed_at,
+            func.max(InspectionRecord.inspection_id),
         )
+        .join(
+            latest,
+            (InspectionRecord.checkpoint_id == latest.c.checkpoint_id)
+            & (InspectionRecord.completed_at == latest.c.at),
+        )
+        .group_by(InspectionRecord.checkpoint_id, InspectionRecord.completed_at)
     )
-    found: dict[int, tuple[datetime, int]] = {}
-    for checkpoint_id, completed_at, inspection_id in rows.all():
-        if checkpoint_id in checkpoint_ids and completed_at and inspection_id is not None:
-            found[checkpoint_id] = (completed_at, inspection_id)
-    return found
+    return {
+        checkpoint_id: (completed_at, inspection_id)
+        for checkpoint_id, completed_at, inspection_id in rows.all()
+        if checkpoint_id in checkpoint_ids
+    }
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -241,7 +247,10 @@ async def sync_tasks(
             "created_at": now,
         }
         last = inspections.get(row.id)
-        if last is not None and covers(chains.schedules[key[1]], local_date(last[0]), period):
+        if last is not None and period.contains(local_date(last[0])):
+            # Inspected before its task existed (e.g. just after midnight): done by it.
+            values.update(state=TaskState.DONE, completed_at=last[0], inspection_id=last[1])
+        elif last is not None and covers(chains.schedules[key[1]], local_date(last[0]), period):
             values.update(
                 state=TaskState.DONE, completed_at=last[0], covered_by_inspection_id=last[1]
             )

@@ -22,7 +22,7 @@ from inspection_api.orgs.models import Org
 from inspection_api.plans import repository
 from inspection_api.plans.errors import TaskDone
 from inspection_api.plans.generator import Period, covers, local_date
-from inspection_api.plans.models import Plan, PlanRule, Task, TaskState
+from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task, TaskState
 from inspection_api.plans.repository import Counts, TaskFilters, TaskRow
 from inspection_api.plans.rules import related
 from inspection_api.plans.schemas import TaskQuery
@@ -177,8 +177,13 @@ async def complete_tasks(
     that day are done by it (``inspection_id``); while it is valid (历史检查有效期 of each
     task's rule) it also covers open tasks whose period starts later within its validity
     (``covered_by_inspection_id``). Overdue tasks of earlier periods stay overdue. Returns
-    the tasks it marked done."""
+    the tasks it marked done. The inspection is remembered for tasks generated later."""
     day = local_date(completed_at)
+    session.add(
+        InspectionRecord(
+            checkpoint_id=checkpoint_id, inspection_id=inspection_id, completed_at=completed_at
+        )
+    )
     rows = await session.execute(
         select(Task, PlanRule)
         .join(Plan, Task.plan_id == Plan.id)

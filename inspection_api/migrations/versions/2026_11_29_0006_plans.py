@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-11-29 02:54:46.109090
+Create Date: 2026-11-29 03:03:53.711700
 """
 
 from collections.abc import Sequence
@@ -48,6 +48,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('plan_rules', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_rules_org_id'), ['org_id'], unique=False)
+
+    op.create_table('plan_inspection_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('checkpoint_id', sa.Integer(), nullable=False),
+    sa.Column('inspection_id', sa.Integer(), nullable=False),
+    sa.Column('completed_at', inspection_api.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['checkpoint_id'], ['checkpoints.id'], name=op.f('fk_plan_inspection_records_checkpoint_id_checkpoints'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_inspection_records'))
+    )
+    with op.batch_alter_table('plan_inspection_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_inspection_records_checkpoint_id'), ['checkpoint_id'], unique=False)
 
     op.create_table('plans',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -111,6 +122,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plans_org_id'))
 
     op.drop_table('plans')
+    with op.batch_alter_table('plan_inspection_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_inspection_records_checkpoint_id'))
+
+    op.drop_table('plan_inspection_records')
     with op.batch_alter_table('plan_rules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_plan_rules_org_id'))
 
