@@ -254,6 +254,10 @@ class PlanSpec:
     window: Window
 
 
+def _parts(plan: PlanSpec) -> tuple[Schedule, Window]:
+    return plan.schedule, plan.window
+
+
 def effective_day(plan: PlanSpec, period: Period) -> date:
     """The day that decides which plan a period belongs to: its first day in the window."""
     return max(period.start, plan.window.start)
@@ -265,6 +269,8 @@ def resolve(
     """The (plan id, period) pairs a checkpoint owes, given the plans of its org and of the
     orgs above it. A period belongs to its plan when no deeper plan is in force on the
     period's effective day. Plans of one org never overlap (the service refuses it)."""
+    if len(chain) == 1:  # the common case: one plan reaches the checkpoint
+        return [(chain[0].plan_id, p) for p in periods(*_parts(chain[0]), checkpoint, until)]
     ordered = sorted(chain, key=lambda p: -p.depth)
     owed: list[tuple[int, Period]] = []
     for index, plan in enumerate(ordered):

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, delete, func, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import utcnow
 from inspection_api.orgs.models import Org
+from inspection_api.plans.bulk import insert_tasks
 from inspection_api.plans.generator import (
     CheckpointDates,
     Period,
@@ -33,7 +33,6 @@ from inspection_api.plans.generator import (
 from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task, TaskState
 
 Key = tuple[int, int, date]  # checkpoint, plan, period start
-BATCH = 5000  # rows per INSERT statement group; bounded memory on both backends
 
 
 @dataclass
@@ -159,11 +158,26 @@ async def _last_inspections(
     }
 
 
-def _insert(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING: a row another run just added is not an error."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Task).on_conflict_do_nothing()
+async def _existing(session: AsyncSession, scope_path: str | None) -> list[Any]:
+    """The tasks of the checkpoints in scope, as plain rows (Core, no ORM objects)."""
+    query = select(
+        Task.id,
+        Task.checkpoint_id,
+        Task.plan_id,
+        Task.period_start,
+        Task.period_end,
+        type_coerce(Task.kind, String),
+        type_coerce(Task.state, String),
+        Task.started_at.is_not(None),
+        Task.org_id,
+    )
+    if scope_path is not None:
+        query = query.join(Checkpoint, Task.checkpoint_id == Checkpoint.id).join(
+            Org, Checkpoint.org_id == Org.id
+        )
+        query = query.where(Org.path.startswith(scope_path, autoescape=True))
+    connection = await session.connection()
+    return list((await connection.execute(query)).all())
 
 
 async def sync_tasks(
@@ -176,32 +190,16 @@ async def sync_tasks(
     wanted = owed(chains, checkpoints, today)
     org_of = {row.id: row.org_id for row in checkpoints}
 
-    existing = select(
-        Task.id,
-        Task.checkpoint_id,
-        Task.plan_id,
-        Task.period_start,
-        Task.period_end,
-        Task.kind,
-        Task.state,
-        Task.started_at,
-        Task.org_id,
-    )
-    if scope_path is not None:
-        existing = existing.join(Checkpoint, Task.checkpoint_id == Checkpoint.id).join(
-            Org, Checkpoint.org_id == Org.id
-        )
-        existing = existing.where(Org.path.startswith(scope_path, autoescape=True))
     remove: list[int] = []
     reshape: list[dict[str, Any]] = []
     moves: dict[int, list[int]] = defaultdict(list)
     have: set[Key] = set()
-    for ident, cp, plan, start, end, kind, state, started, org_id in (
-        await session.execute(existing)
-    ).all():
+    for ident, cp, plan, start, end, kind, state, started, org_id in await _existing(
+        session, scope_path
+    ):
         key = (cp, plan, start)
         have.add(key)
-        replaceable = state == TaskState.PENDING and started is None and end > today
+        replaceable = state == TaskState.PENDING and not started and end > today
         target = wanted.get(key)
         if target is None:
             if replaceable:
@@ -228,36 +226,21 @@ async def sync_tasks(
     missing = [key for key in wanted if key not in have]
     inspections = await _last_inspections(session, {key[0] for key in missing}) if missing else {}
     now = utcnow()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []  # in bulk.COLUMNS order
     for key in missing:
         row, period = wanted[key]
-        values: dict[str, Any] = {
-            "plan_id": key[1],
-            "checkpoint_id": row.id,
-            "org_id": row.org_id,
-            "kind": period.kind,
-            "period_start": period.start,
-            "period_end": period.end,
-            "state": TaskState.PENDING,
-            "assignee_user_id": None,
-            "started_at": None,
-            "completed_at": None,
-            "inspection_id": None,
-            "covered_by_inspection_id": None,
-            "created_at": now,
-        }
+        state, completed, by, covered = TaskState.PENDING, None, None, None
         last = inspections.get(row.id)
         if last is not None and period.contains(local_date(last[0])):
             # Inspected before its task existed (e.g. just after midnight): done by it.
-            values.update(state=TaskState.DONE, completed_at=last[0], inspection_id=last[1])
+            state, completed, by = TaskState.DONE, last[0], last[1]
         elif last is not None and covers(chains.schedules[key[1]], local_date(last[0]), period):
-            values.update(
-                state=TaskState.DONE, completed_at=last[0], covered_by_inspection_id=last[1]
-            )
-        rows.append(values)
-    statement = _insert(session)
-    for first in range(0, len(rows), BATCH):
-        await session.execute(statement, rows[first : first + BATCH])
+            state, completed, covered = TaskState.DONE, last[0], last[1]
+        ident = (key[1], row.id, row.org_id)
+        rows.append(
+            (*ident, period.kind, period.start, period.end, state, completed, by, covered, now)
+        )
+    await insert_tasks(await session.connection(), rows)
     return SyncResult(len(checkpoints), len(rows), len(remove), len(reshape))
 
 
