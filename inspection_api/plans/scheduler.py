@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # pg advisory lock key for "the task generator" (ASCII "LCtg"); one key for the whole bank.
 LOCK_KEY = 0x4C437467
 AFTER_MIDNIGHT = timedelta(minutes=1)
+STOP_SECONDS = 10.0
 
 
 async def generator_lock(session: AsyncSession, *, wait: bool) -> bool:
@@ -87,6 +88,7 @@ class TaskScheduler:
         self._wake = asyncio.Event()
         self._running = asyncio.Lock()  # one run at a time in this process
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.last: RunResult | None = None
 
     def start(self) -> None:
@@ -109,7 +111,7 @@ class TaskScheduler:
         return self.last
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.run()
             except Exception:  # a failed run (database restart) must not end the loop
@@ -120,9 +122,16 @@ class TaskScheduler:
             self._wake.clear()
 
     async def stop(self) -> None:
+        """Let a run in progress finish (its transaction commits or rolls back cleanly
+        before the database closes); cancel it only after ``STOP_SECONDS``."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_SECONDS)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         self._task = None

@@ -19,7 +19,8 @@ from tests.plugins.browser import LiveServer
 
 pytestmark = pytest.mark.browser
 
-SHOWCASE = Path("/tmp/plans.png")  # a copy for a person to look at
+SHOWCASE = Path("/tmp/plans.png")  # copies for a person to look at
+RULE_SHOWCASE = Path("/tmp/plans-rule.png")
 
 
 @pytest.fixture
@@ -79,6 +80,8 @@ async def test_rule_plan_preview_save_and_tasks(
     await dialog.get_by_role("button", name="预览任务").click()
     summary = dialog.get_by_test_id("rule-preview").get_by_test_id("preview-summary")
     await expect(summary).to_contain_text("范围内 4 个检查点")  # 石家庄分行: CA ×3, QX ×1
+    await page.screenshot(path=str(tmp_path / "rule.png"))
+    shutil.copyfile(tmp_path / "rule.png", RULE_SHOWCASE)
     await dialog.get_by_role("button", name="添加规则").click()
     await expect(dialog).to_have_count(0)
     await expect(page.get_by_role("status")).to_have_text("已添加规则「长安支行月度检查」")

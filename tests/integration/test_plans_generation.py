@@ -212,3 +212,29 @@ async def test_only_one_generator_runs_at_a_time_on_postgresql(sessions, backend
         assert total == keys == 4  # CA-0001, CA-0002, QX-0001, LC-0001
     created = sum(run.result.created for run in runs if run.result)
     assert created == 4
+
+
+async def test_the_scheduler_runs_at_start_and_on_demand_and_stops_cleanly(sessions):
+    from inspection_api.plans.scheduler import TaskScheduler
+
+    async with sessions() as session:
+        await session.execute(Task.__table__.delete())
+        await session.commit()
+    scheduler = TaskScheduler(sessions, interval_seconds=3600)
+    scheduler.start()
+    for _ in range(200):
+        if scheduler.last is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert scheduler.last is not None and scheduler.last.ran
+    assert scheduler.last.result is not None and scheduler.last.result.created == 4
+    first = scheduler.last
+    scheduler.trigger()
+    for _ in range(200):
+        if scheduler.last is not first:
+            break
+        await asyncio.sleep(0.05)
+    assert scheduler.last is not first and scheduler.last.result is not None
+    assert scheduler.last.result.created == 0  # idempotent
+    await scheduler.stop()
+    assert await count_tasks(sessions) == 4

@@ -181,3 +181,11 @@ def test_a_deeper_plan_overrides_from_its_start():
         (1, "2027-01-01"),  # the branch plan ended
         (1, "2027-02-01"),
     ]
+
+
+def test_the_scheduler_wakes_just_after_beijing_midnight():
+    from inspection_api.plans.scheduler import seconds_to_next_run
+
+    # 15:50 UTC is 23:50 in Beijing: new periods begin in 10 minutes (+1 minute margin).
+    assert seconds_to_next_run(datetime(2026, 11, 30, 15, 50, tzinfo=UTC), 3600) == 660
+    assert seconds_to_next_run(datetime(2026, 11, 30, 2, 0, tzinfo=UTC), 3600) == 3600

@@ -3,7 +3,7 @@
 import { ApiError, api } from "../api.js";
 import { clear, h, show } from "../dom.js";
 import { ORG_KIND_LABELS, ROLE_LABELS } from "../labels.js";
-import { confirmAction } from "./checkpoint-dialogs.js";
+import { confirmAction, ensureStylesheet } from "./checkpoint-dialogs.js";
 import {
   EXIT_RULE_LABELS,
   FIRST_RULE_LABELS,
@@ -23,6 +23,7 @@ function exitText(rule) {
 }
 
 export async function renderPlans(container, { me, onError }) {
+  ensureStylesheet(); // dialogs, filters and tables shared with 检查点
   ensurePlanStylesheet();
   const canManage = me.permissions.includes("plan.manage");
   const message = h("p", { class: "form-success", role: "status", hidden: true });
