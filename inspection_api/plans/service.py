@@ -48,7 +48,9 @@ def today() -> date:
 
 async def regenerate(session: AsyncSession, scope_path: str) -> None:
     """Bring the tasks under ``scope_path`` in line with the plans (waits for a scheduled
-    run on another node to finish first)."""
+    run on another node to finish first). Changes take the generator lock *before* they
+    write: a run holding it inserts tasks that reference plans, and would otherwise wait for
+    the change's row locks while the change waits for the lock."""
     await session.flush()
     await generator_lock(session, wait=True)
     await sync_tasks(session, today=today(), scope_path=scope_path)
@@ -143,6 +145,7 @@ async def update_rule(
     rules.check_rule(merged)
     if "name" in changes and changes["name"] != rule.name:
         await _check_rule_name(session, org.id, changes["name"], other_than=rule.id)
+    await generator_lock(session, wait=True)  # before any row lock: see regenerate()
     diff = rules.apply(rule, changes)
     if diff:
         record(
@@ -250,6 +253,7 @@ async def create_plans(
     start = data.start_date or rule.start_date
     end = data.end_date if "end_date" in data.model_fields_set else rule.end_date
     rules.check_dates(start, end, "body.end_date")
+    await generator_lock(session, wait=True)
     created = []
     for org in orgs:
         rules.check_rule_reaches(rule_org, org)
@@ -312,6 +316,7 @@ async def update_plan(
         changes.get("end_date", plan.end_date),
         "body.end_date",
     )
+    await generator_lock(session, wait=True)
     diff = rules.apply(plan, changes)
     if diff:
         await _check_overlap(session, plan, org)
@@ -343,6 +348,7 @@ async def delete_plan(
     )
     if worked:
         raise PlanInUse(name=plan.name, count=worked)
+    await generator_lock(session, wait=True)
     await session.execute(delete(Task).where(Task.plan_id == plan.id))
     await session.delete(plan)
     record(
