@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from inspection_api.auth.endpoints import origin_of
-from inspection_api.auth.permissions import permissions_of
+from inspection_api.auth.permissions import Permission, permissions_of
 from inspection_api.db import utcnow
 from inspection_api.orgs.models import Org
 from inspection_api.plans import service
@@ -44,20 +44,21 @@ _PLAN_FIELDS = set(PlanOut.model_fields) - {"rule_name", "org_name", "org_kind",
 
 def _rule_out(ctx: Ctx, rule: PlanRule, org: Org, used: int) -> RuleOut:
     own = {name: getattr(rule, name) for name in _RULE_FIELDS}
-    editable = ctx.user.governs(org.path) and "plan.manage" in _permissions(ctx)
+    editable = _manages(ctx, org)
     return RuleOut(**own, org_name=org.name, plan_count=used, editable=editable)
 
 
 def _plan_out(ctx: Ctx, plan: Plan, rule: PlanRule, org: Org) -> PlanOut:
     own = {name: getattr(plan, name) for name in _PLAN_FIELDS}
-    editable = ctx.user.governs(org.path) and "plan.manage" in _permissions(ctx)
+    editable = _manages(ctx, org)
     return PlanOut(
         **own, rule_name=rule.name, org_name=org.name, org_kind=org.kind, editable=editable
     )
 
 
-def _permissions(ctx: Ctx) -> set[str]:
-    return {p.value for p in permissions_of(ctx.user)}
+def _manages(ctx: Ctx, org: Org) -> bool:
+    """Whether the caller may change a rule or plan of ``org``."""
+    return Permission.PLAN_MANAGE in permissions_of(ctx.user) and ctx.user.governs(org.path)
 
 
 def _task_out(row: TaskRow, today: date) -> TaskOut:
