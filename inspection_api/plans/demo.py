@@ -14,6 +14,7 @@ from inspection_api.db import utcnow
 from inspection_api.orgs.models import Org, OrgKind
 from inspection_api.plans.generator import ExitUnit, Frequency, MonthRule, ValidityUnit, local_date
 from inspection_api.plans.models import InspectionType, Plan, PlanRule
+from inspection_api.plans.scheduler import generator_lock
 from inspection_api.plans.sync import sync_tasks
 
 # (owner org, name, frequency, interval, exit checks (every N months, count))
@@ -73,4 +74,5 @@ async def seed_demo_plans(session: AsyncSession) -> None:
             )
         )
     await session.flush()
+    await generator_lock(session, wait=True)  # a running app may be generating too
     await sync_tasks(session, today=local_date(utcnow()))

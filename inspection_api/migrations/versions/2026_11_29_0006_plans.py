@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-11-29 03:03:53.711700
+Create Date: 2026-11-29 03:29:50.090526
 """
 
 from collections.abc import Sequence
@@ -99,7 +99,6 @@ def upgrade() -> None:
     sa.Column('created_at', inspection_api.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assignee_user_id'], ['users.id'], name=op.f('fk_plan_tasks_assignee_user_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['checkpoint_id'], ['checkpoints.id'], name=op.f('fk_plan_tasks_checkpoint_id_checkpoints'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_plan_tasks_org_id_orgs')),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_tasks_plan_id_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_tasks')),
     sa.UniqueConstraint('checkpoint_id', 'plan_id', 'period_start', name=op.f('uq_plan_tasks_checkpoint_id'))
