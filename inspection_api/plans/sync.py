@@ -9,12 +9,13 @@ not ended. The caller holds the generator lock (``scheduler.generator_lock``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, delete, func, select, type_coerce, update
+from sqlalchemy import String, delete, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.checkpoints.models import Checkpoint
@@ -129,33 +130,48 @@ def owed(
     return wanted
 
 
-async def _last_inspections(
-    session: AsyncSession, checkpoint_ids: set[int]
-) -> dict[int, tuple[datetime, int]]:
-    """Each checkpoint's latest inspection (when, and its id), for 历史检查有效期."""
-    latest = (
-        select(InspectionRecord.checkpoint_id, func.max(InspectionRecord.completed_at).label("at"))
-        .group_by(InspectionRecord.checkpoint_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(
-            InspectionRecord.checkpoint_id,
-            InspectionRecord.completed_at,
-            func.max(InspectionRecord.inspection_id),
+@dataclass(frozen=True)
+class Inspected:
+    """An inspection the plans were told of (``InspectionRecord``), by Beijing day."""
+
+    day: date
+    at: datetime
+    inspection_id: int
+
+
+async def _inspections(session: AsyncSession, checkpoint_ids: set[int]) -> dict[int, list[Any]]:
+    """The recorded inspections of these checkpoints, oldest first."""
+    found: dict[int, list[Inspected]] = defaultdict(list)
+    ids = sorted(checkpoint_ids)
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(
+                InspectionRecord.checkpoint_id,
+                InspectionRecord.completed_at,
+                InspectionRecord.inspection_id,
+            )
+            .where(InspectionRecord.checkpoint_id.in_(chunk))
+            .order_by(InspectionRecord.completed_at, InspectionRecord.id)
         )
-        .join(
-            latest,
-            (InspectionRecord.checkpoint_id == latest.c.checkpoint_id)
-            & (InspectionRecord.completed_at == latest.c.at),
-        )
-        .group_by(InspectionRecord.checkpoint_id, InspectionRecord.completed_at)
-    )
-    return {
-        checkpoint_id: (completed_at, inspection_id)
-        for checkpoint_id, completed_at, inspection_id in rows.all()
-        if checkpoint_id in checkpoint_ids
-    }
+        for checkpoint_id, at, inspection_id in rows.all():
+            found[checkpoint_id].append(Inspected(local_date(at), at, inspection_id))
+    return found
+
+
+def done_by(
+    schedule: Schedule, period: Period, inspected: list[Inspected]
+) -> tuple[Inspected, bool] | None:
+    """For a task created after the fact: the inspection that did it (the last one inside
+    its period, ``True``) or that covers it (the last one before it, if still valid when the
+    period starts, ``False``); None when neither."""
+    starts = [i.day for i in inspected]
+    within = bisect_left(starts, period.end) - 1
+    if within >= 0 and inspected[within].day >= period.start:
+        return inspected[within], True
+    before = bisect_left(starts, period.start) - 1
+    if before >= 0 and covers(schedule, inspected[before].day, period):
+        return inspected[before], False
+    return None
 
 
 async def _existing(session: AsyncSession, scope_path: str | None) -> list[Any]:
@@ -224,18 +240,20 @@ async def sync_tasks(
             await session.execute(update(Task).where(Task.id.in_(chunk)).values(org_id=org_id))
 
     missing = [key for key in wanted if key not in have]
-    inspections = await _last_inspections(session, {key[0] for key in missing}) if missing else {}
+    inspections = await _inspections(session, {key[0] for key in missing}) if missing else {}
     now = utcnow()
     rows: list[tuple[Any, ...]] = []  # in bulk.COLUMNS order
     for key in missing:
         row, period = wanted[key]
         state, completed, by, covered = TaskState.PENDING, None, None, None
-        last = inspections.get(row.id)
-        if last is not None and period.contains(local_date(last[0])):
-            # Inspected before its task existed (e.g. just after midnight): done by it.
-            state, completed, by = TaskState.DONE, last[0], last[1]
-        elif last is not None and covers(chains.schedules[key[1]], local_date(last[0]), period):
-            state, completed, covered = TaskState.DONE, last[0], last[1]
+        # Inspected before its task existed (a past period of a new plan, just after
+        # midnight) or earlier and still valid (历史检查有效期): created done.
+        found = done_by(chains.schedules[key[1]], period, inspections.get(row.id, []))
+        if found is not None:
+            state, completed = TaskState.DONE, found[0].at
+            by, covered = (
+                (found[0].inspection_id, None) if found[1] else (None, found[0].inspection_id)
+            )
         ident = (key[1], row.id, row.org_id)
         rows.append(
             (*ident, period.kind, period.start, period.end, state, completed, by, covered, now)

@@ -238,3 +238,20 @@ async def test_the_scheduler_runs_at_start_and_on_demand_and_stops_cleanly(sessi
     assert scheduler.last.result.created == 0  # idempotent
     await scheduler.stop()
     assert await count_tasks(sessions) == 4
+
+
+async def test_an_earlier_inspection_counts_for_a_plan_set_up_later(sessions):
+    two_months_ago = add_months(today().replace(day=1), -2)
+    async with sessions() as session:
+        ca1 = await checkpoint(session, "CA-0001")
+        # Inspected before any plan reached that month: nothing to mark, but remembered.
+        assert await service.complete_tasks(session, ca1.id, beijing(two_months_ago), 900) == []
+        await session.commit()
+    await backdate_rule(sessions, 2)  # the plan now starts two months back
+    async with sessions() as session:
+        ca1 = await checkpoint(session, "CA-0001")
+        first = await session.scalar(
+            select(Task).where(Task.checkpoint_id == ca1.id, Task.period_start == two_months_ago)
+        )
+        assert first is not None and first.state == TaskState.DONE
+        assert (first.inspection_id, first.covered_by_inspection_id) == (900, None)

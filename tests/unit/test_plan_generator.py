@@ -189,3 +189,26 @@ def test_the_scheduler_wakes_just_after_beijing_midnight():
     # 15:50 UTC is 23:50 in Beijing: new periods begin in 10 minutes (+1 minute margin).
     assert seconds_to_next_run(datetime(2026, 11, 30, 15, 50, tzinfo=UTC), 3600) == 660
     assert seconds_to_next_run(datetime(2026, 11, 30, 2, 0, tzinfo=UTC), 3600) == 3600
+
+
+def test_a_task_created_after_the_fact_is_done_by_an_inspection_in_or_before_it():
+    from inspection_api.plans.sync import Inspected, done_by
+
+    one_month = Schedule(validity=1, validity_unit=ValidityUnit.MONTH)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    history = [
+        Inspected(date(2026, 1, 10), at, 1),
+        Inspected(date(2026, 3, 5), at, 2),
+        Inspected(date(2026, 3, 20), at, 3),
+        Inspected(date(2026, 4, 28), at, 4),
+    ]
+    march = Period(date(2026, 3, 1), date(2026, 4, 1))
+    assert done_by(one_month, march, history) == (history[2], True)  # the last in March
+    february = Period(date(2026, 2, 1), date(2026, 3, 1))
+    assert done_by(one_month, february, history) == (history[0], False)  # 10 Jan + 1 month
+    may = Period(date(2026, 5, 1), date(2026, 6, 1))
+    assert done_by(one_month, may, history) == (history[3], False)
+    june = Period(date(2026, 6, 1), date(2026, 7, 1))
+    assert done_by(one_month, june, history) is None  # 28 April's ran out on 28 May
+    assert done_by(Schedule(validity=0), may, history) is None
+    assert done_by(one_month, may, []) is None
