@@ -72,7 +72,9 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def str_enum(kind: type[StrEnum]) -> Enum:
-    """A column of a StrEnum's values as VARCHAR(16) (no database enum type: adding a value
-    needs no ALTER TYPE)."""
-    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [k.value for k in e])
+def str_enum(kind: type[StrEnum], length: int = 16) -> Enum:
+    """A column of a StrEnum's values as VARCHAR(length) (no
+    database enum type: adding a value needs no ALTER TYPE)."""
+    return Enum(
+        kind, native_enum=False, length=length, values_callable=lambda e: [k.value for k in e]
+    )

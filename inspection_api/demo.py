@@ -17,6 +17,7 @@ from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.errors import InvalidField
 from inspection_api.orgs.models import Org, OrgKind
 from inspection_api.orgs.service import add_child, create_root
+from inspection_api.plans.demo import seed_demo_plans
 from inspection_api.users.models import User
 from inspection_api.users.service import add_user
 from loancheck.settings import Settings
@@ -97,6 +98,7 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
             # The app gives province banks the default checklist at start; the demo bank
             # may be created after the app started (tests, `make run` order), so here too.
             await ensure_default_templates(session)
+            await seed_demo_plans(session)
             await session.commit()
     finally:
         await engine.dispose()

@@ -19,6 +19,9 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "checkpoint": ("检查点", "checkpoint"),
     "checklist_template": ("检查模板", "checklist template"),
     "checklist_version": ("检查模板版本", "checklist template version"),
+    "plan_rule": ("检查规则", "plan rule"),
+    "plan": ("检查计划", "plan"),
+    "task": ("检查任务", "task"),
 }
 
 

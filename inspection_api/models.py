@@ -6,6 +6,7 @@ from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
 from inspection_api.orgs.models import Org
+from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task
 from inspection_api.recordings.models import Recording, RecordingFile
 from inspection_api.remote.models import (
     RemoteInvite,
@@ -23,14 +24,18 @@ __all__ = [
     "ChecklistTemplate",
     "ChecklistVersion",
     "Checkpoint",
+    "InspectionRecord",
     "LoginAttempt",
     "Org",
+    "Plan",
+    "PlanRule",
     "Recording",
     "RecordingFile",
     "RemoteInvite",
     "RemoteParticipant",
     "RemoteParticipantEvent",
     "RemoteSession",
+    "Task",
     "User",
     "UserRole",
 ]

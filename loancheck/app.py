@@ -17,6 +17,8 @@ from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
+from inspection_api.plans import endpoints as plan_endpoints
+from inspection_api.plans.scheduler import TaskScheduler
 from inspection_api.recordings import endpoints as recording_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
 from inspection_api.users import endpoints as user_endpoints
@@ -29,6 +31,7 @@ from inspection_api.web.keys import (
     SESSIONMAKER,
     SETTINGS,
     STORE,
+    TASK_SCHEDULER,
 )
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
@@ -50,6 +53,7 @@ API_TABLES = (
     checkpoint_endpoints.api,
     checklist_endpoints.api,
     recording_endpoints.api,
+    plan_endpoints.api,
 )
 
 
@@ -87,6 +91,17 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     await client.aclose()
 
 
+async def _task_scheduler(app: web.Application) -> AsyncIterator[None]:
+    """Task generation: at start, then on schedule (one node at a time on PostgreSQL)."""
+    scheduler = TaskScheduler(
+        app[SESSIONMAKER], interval_seconds=app[SETTINGS].task_generation_minutes * 60
+    )
+    app[TASK_SCHEDULER] = scheduler
+    scheduler.start()
+    yield
+    await scheduler.stop()
+
+
 async def _object_store(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await open_store(settings)
@@ -119,6 +134,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTHENTICATOR] = authenticate_request
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_object_store)
+    app.cleanup_ctx.append(_task_scheduler)
     if settings.redis_url:
         app.cleanup_ctx.append(_redis)
     if settings.recorder_mode == "inprocess":

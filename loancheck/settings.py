@@ -334,6 +334,14 @@ VARIABLES: tuple[Variable, ...] = (
         "Calls one recorder process records at once; more wait for another recorder.",
         _positive_int,
     ),
+    Variable(
+        "TASK_GENERATION_MINUTES",
+        "task_generation_minutes",
+        "60",
+        "How often each node's task generator runs, in minutes (also at start and just after "
+        "each Beijing midnight); with PostgreSQL one node generates at a time.",
+        _int_between(1, 1440),
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -371,6 +379,7 @@ class Settings:
     recorder_mode: str
     recorder_signaling_url: str
     recorder_max_calls: int
+    task_generation_minutes: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.

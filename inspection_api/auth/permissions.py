@@ -24,6 +24,10 @@ class Permission(StrEnum):
     CHECKPOINT_CHECK_IN = "checkpoint.check_in"  # scan a QR label on site (binds/verifies GPS)
     CHECKLIST_READ = "checklist.read"  # see checklist templates and their versions
     CHECKLIST_MANAGE = "checklist.manage"  # create, edit, publish and archive templates
+    PLAN_READ = "plan.read"  # see global rules, plans and their progress
+    PLAN_MANAGE = "plan.manage"  # create/edit/delete rules and plans, preview their tasks
+    TASK_READ = "task.read"  # see the tasks of the jurisdiction
+    TASK_ASSIGN = "task.assign"  # assign tasks to a user, or back to the whole 支行
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -39,6 +43,10 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.CHECKPOINT_CHECK_IN: ("现场扫码定位", "check in at checkpoints"),
     Permission.CHECKLIST_READ: ("查看检查模板", "read checklist templates"),
     Permission.CHECKLIST_MANAGE: ("管理检查模板", "manage checklist templates"),
+    Permission.PLAN_READ: ("查看检查计划", "read inspection plans"),
+    Permission.PLAN_MANAGE: ("管理检查计划", "manage inspection plans"),
+    Permission.TASK_READ: ("查看检查任务", "read inspection tasks"),
+    Permission.TASK_ASSIGN: ("分派检查任务", "assign inspection tasks"),
 }
 
 _STAFF = frozenset(
@@ -48,6 +56,8 @@ _STAFF = frozenset(
         Permission.REMOTE_READ,
         Permission.CHECKPOINT_READ,
         Permission.CHECKLIST_READ,
+        Permission.PLAN_READ,
+        Permission.TASK_READ,
     }
 )
 

@@ -10,6 +10,7 @@ from inspection_api.auth.permissions import Permission, require, require_governs
 from inspection_api.auth.principal import Principal
 from inspection_api.errors import Conflict, InvalidField
 from inspection_api.orgs.models import KIND_LABELS, Org, OrgKind
+from inspection_api.plans.autojoin import plans_for_new_org
 
 # A child is never of a higher level than its parent; 支行 may nest (any depth).
 _LEVEL = {OrgKind.PROVINCE: 0, OrgKind.BRANCH: 1, OrgKind.SUB_BRANCH: 2}
@@ -94,6 +95,7 @@ async def create_org(
         code=code,
         kind=kind.value,
     )
+    await plans_for_new_org(session, org, actor=principal, origin=origin)  # 自动加入
     return org
 
 

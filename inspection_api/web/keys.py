@@ -9,6 +9,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from inspection_api.plans.scheduler import TaskScheduler
 from loancheck.settings import Settings
 from storage.base import ObjectStore
 
@@ -44,6 +45,7 @@ class Authenticator(Protocol):
 
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 NOTIFIER = web.AppKey("notifier", Notifier)
+TASK_SCHEDULER = web.AppKey("task_scheduler", TaskScheduler)
 REDIS = web.AppKey("redis", Redis)  # only when LOANCHECK_REDIS_URL is set
 # Zero-argument async checks run by /readyz, by name ("database", "object_store", "redis").
 READINESS = web.AppKey("readiness", dict[str, Callable[[], Awaitable[None]]])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from inspection_api.checkpoints.checkin import label_url
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.orgs.models import Org
+from inspection_api.plans.generator import local_date
+from inspection_api.plans.models import PlanRule, Task
 from inspection_api.users.models import User
 
 _counter = itertools.count()
@@ -27,6 +30,12 @@ Action = Callable[[TestClient, dict[str, Any]], Awaitable[Any]]
 
 def _new_code() -> str:
     return f"T{next(_counter)}"
+
+
+def _next_year_plan(rule_id: int, org_id: int) -> dict[str, Any]:
+    # Starting next year, so that it replaces none of today's tasks.
+    start = local_date(utcnow()) + timedelta(days=400)
+    return {"rule_id": rule_id, "org_ids": [org_id], "start_date": str(start)}
 
 
 ACTIONS: dict[str, Action] = {
@@ -115,37 +124,53 @@ ACTIONS: dict[str, Action] = {
             },
         },
     ),
+    "create plan for 长安支行": lambda c, ids: c.post(
+        "/api/v1/plans", json=_next_year_plan(ids["rule 支行月度检查"], ids["HB-SJZ-CA"])
+    ),
+    "create plan for 莲池支行": lambda c, ids: c.post(
+        "/api/v1/plans", json=_next_year_plan(ids["rule 支行月度检查"], ids["HB-BD-LC"])
+    ),
+    "list tasks of 莲池支行": lambda c, ids: c.get(f"/api/v1/tasks?org_id={ids['HB-BD-LC']}"),
+    "assign task in 长安支行": lambda c, ids: c.post(
+        f"/api/v1/tasks/{ids['task CA-0001']}/assign",
+        json={"assignee_user_id": ids["inspector"]},
+    ),
 }
 
 # Expected status per user (columns in ACTIONS order). 404 outside the jurisdiction: a user
 # never learns that another sub-branch's record exists; 422 names the out-of-reach field.
 MATRIX: dict[str, tuple[int, ...]] = {
-    #    ca   lc   +ca  +lc  ren  u-lc +uca +ulc sys  audit cp-ca cp-lc +cp exit gps scan
-    "admin": (200, 200, 201, 201, 200, 200, 201, 201, 201, 200, 200, 200, 201, 200, 200, 200),
-    "hb_admin": (200, 200, 201, 201, 200, 200, 201, 201, 403, 200, 200, 200, 201, 200, 200, 200),
-    "sjz_admin": (200, 404, 201, 422, 404, 404, 201, 422, 403, 200, 200, 404, 201, 404, 200, 200),
-    "reviewer": (200, 404, 403, 403, 403, 404, 403, 403, 403, 200, 200, 404, 403, 403, 403, 403),
-    "handler": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 403),
-    "inspector": (200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 200),
-    "inspector_bd": (
-        404,
-        200,
-        403,
-        403,
-        403,
-        200,
-        403,
-        403,
-        403,
-        403,
-        404,
-        200,
-        403,
-        403,
-        403,
-        404,
+    #   ca   lc   +ca  +lc  ren  u-lc +uca +ulc sys  audit cp-ca cp-lc +cp exit gps scan
+    #   then: +plan-ca +plan-lc tasks-lc assign-ca
+    "admin": (
+        200, 200, 201, 201, 200, 200, 201, 201, 201, 200, 200, 200, 201, 200, 200, 200,
+        201, 201, 200, 200,
     ),
-}
+    "hb_admin": (
+        200, 200, 201, 201, 200, 200, 201, 201, 403, 200, 200, 200, 201, 200, 200, 200,
+        201, 201, 200, 200,
+    ),
+    "sjz_admin": (
+        200, 404, 201, 422, 404, 404, 201, 422, 403, 200, 200, 404, 201, 404, 200, 200,
+        201, 422, 404, 200,
+    ),
+    "reviewer": (
+        200, 404, 403, 403, 403, 404, 403, 403, 403, 200, 200, 404, 403, 403, 403, 403,
+        403, 403, 404, 403,
+    ),
+    "handler": (
+        200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 403,
+        403, 403, 404, 403,
+    ),
+    "inspector": (
+        200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 200,
+        403, 403, 404, 403,
+    ),
+    "inspector_bd": (
+        404, 200, 403, 403, 403, 200, 403, 403, 403, 403, 404, 200, 403, 403, 403, 404,
+        403, 403, 200, 403,
+    ),
+}  # fmt: skip
 
 VISIBLE_ORGS = {
     "admin": 9,
@@ -159,8 +184,8 @@ VISIBLE_ORGS = {
 
 
 async def _ids(settings) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Ids of orgs and checkpoints by code, of users by name, and "label CODE": the URL a
-    checkpoint's QR label carries."""
+    """Ids of orgs and checkpoints by code, of users by name, "label CODE": the URL a
+    checkpoint's QR label carries, "rule NAME" and "task CODE" (a checkpoint's task)."""
     engine = create_engine(settings.database_url)
     async with create_sessionmaker(engine)() as session:
         ids: dict[str, Any] = dict((await session.execute(select(Org.code, Org.id))).all())
@@ -168,6 +193,11 @@ async def _ids(settings) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         for checkpoint in (await session.scalars(select(Checkpoint))).all():
             ids[checkpoint.code] = checkpoint.id
             ids[f"label {checkpoint.code}"] = label_url(settings, checkpoint)
+        for name, rule_id in (await session.execute(select(PlanRule.name, PlanRule.id))).all():
+            ids[f"rule {name}"] = rule_id
+        tasks = select(Checkpoint.code, Task.id).join(Task, Task.checkpoint_id == Checkpoint.id)
+        for code, task_id in (await session.execute(tasks)).all():
+            ids[f"task {code}"] = task_id
     await engine.dispose()
     return ids
 

@@ -9,13 +9,15 @@ import { renderCheckpoints } from "./sections/checkpoints.js";
 import { renderChecklists } from "./sections/checklists.js";
 import { renderOrgs } from "./sections/orgs.js";
 import { renderPlaceholder } from "./sections/placeholder.js";
+import { renderPlans } from "./sections/plans.js";
 import { renderRemote } from "./sections/remote.js";
+import { renderTasks } from "./sections/tasks.js";
 
 const SECTIONS = [
   { id: "checkpoints", title: "检查点", render: renderCheckpoints },
   { id: "checklists", title: "检查模板", render: renderChecklists },
-  { id: "plans", title: "检查计划", summary: "按贷款品种和风险等级制定周期性检查计划，自动生成检查任务。" },
-  { id: "tasks", title: "检查任务", summary: "查看、分派和跟踪贷后检查任务的完成情况。" },
+  { id: "plans", title: "检查计划", render: renderPlans },
+  { id: "tasks", title: "检查任务", render: renderTasks },
   { id: "remote", title: "远程巡检", render: renderRemote },
   { id: "onsite", title: "现场检查", summary: "客户经理在现场拍照、定位并填写检查表，结果实时回传。" },
   { id: "exceptions", title: "异常处理", summary: "处理检查中发现的异常，指定处理人并跟踪处理结果。" },

@@ -16,6 +16,13 @@ export const ORG_KIND_LABELS = {
 };
 
 export const AUDIT_ACTION_LABELS = {
+  plan_rule_created: "添加检查规则",
+  plan_rule_updated: "修改检查规则",
+  plan_rule_deleted: "删除检查规则",
+  plan_created: "新建检查计划",
+  plan_updated: "修改检查计划",
+  plan_deleted: "删除检查计划",
+  task_assigned: "分派检查任务",
   login_succeeded: "登录成功",
   login_failed: "登录失败",
   login_rate_limited: "登录受限",

@@ -1,0 +1,207 @@
+// 检查任务: 我的任务 (assigned to me, or unassigned for my role in my 支行) with overdue and
+// today's tasks first; by org for managers, filtered by state and period; managers assign a
+// task to one inspector or back to the whole 支行.
+import { ApiError, api } from "../api.js";
+import { clear, h, show } from "../dom.js";
+import { ensureStylesheet } from "./checkpoint-dialogs.js";
+import { KIND_LABELS, ensurePlanStylesheet, lastDay } from "./plan-forms.js";
+
+const PAGE = 50;
+const STATES = [
+  ["", "全部"],
+  ["pending", "待检查"],
+  ["in_progress", "进行中"],
+  ["overdue", "逾期"],
+  ["done", "已完成"],
+];
+const STATE_LABELS = Object.fromEntries(STATES.filter(([v]) => v));
+const STATE_BADGES = { pending: "badge-soon", in_progress: "badge-soon", overdue: "badge-overdue", done: "badge-ok" };
+
+function orgOptions(orgs) {
+  const depth = (org) => org.path.split("/").filter(Boolean).length;
+  const top = Math.min(...orgs.map(depth));
+  return orgs.map((org) => h("option", { value: String(org.id) }, `${"　".repeat(depth(org) - top)}${org.name}`));
+}
+
+function monthRange(month) {
+  // "2026-11" → the month's first and last day.
+  const [year, m] = month.split("-").map(Number);
+  const last = new Date(Date.UTC(year, m, 0)).getUTCDate();
+  return [`${month}-01`, `${month}-${String(last).padStart(2, "0")}`];
+}
+
+export async function renderTasks(container, { me, onError }) {
+  ensureStylesheet();
+  ensurePlanStylesheet();
+  const canAssign = me.permissions.includes("task.assign");
+  let orgs;
+  try {
+    orgs = await api("/api/v1/orgs");
+  } catch (err) {
+    onError(err, container);
+    return;
+  }
+  const state = { view: canAssign ? "org" : "mine", state: "", offset: 0 };
+  const viewButtons = [
+    ["mine", "我的任务"],
+    ["org", "按机构"],
+  ].map(([value, label]) => h("button", { type: "button", class: "btn", "data-view": value, "aria-pressed": "false" }, label));
+  const stateButtons = STATES.map(([value, label]) => h("button", { type: "button", class: "btn", "data-state": value, "aria-pressed": "false" }, label));
+  const orgSelect = h("select", { "aria-label": "机构" }, h("option", { value: "" }, "全部辖区"), orgOptions(orgs));
+  const month = h("input", { type: "month", "aria-label": "检查周期（月份）" });
+  const summary = h("span", { class: "muted", "data-testid": "task-count" });
+  const message = h("p", { class: "form-error", role: "alert", hidden: true });
+  const notice = h("p", { class: "form-success", role: "status", hidden: true });
+  const body = h("div", {});
+  const prev = h("button", { type: "button", class: "btn" }, "上一页");
+  const next = h("button", { type: "button", class: "btn" }, "下一页");
+  container.append(
+    h(
+      "section",
+      { class: "card" },
+      h("div", { class: "card-head" }, h("h2", {}, "检查任务"), h("span", { class: "muted" }, "逾期和本期任务在前；周期按北京时间")),
+      h(
+        "div",
+        { class: "checkpoint-filters" },
+        h("div", { class: "filters", role: "group", "aria-label": "任务范围" }, viewButtons),
+        orgSelect,
+        h("div", { class: "filters", role: "group", "aria-label": "按状态筛选" }, stateButtons),
+        month,
+      ),
+      h("div", { class: "checkpoint-tools" }, summary),
+      notice,
+      message,
+      body,
+      h("div", { class: "table-foot pager" }, prev, next),
+    ),
+  );
+
+  function badge(task) {
+    return h("span", { class: `badge ${STATE_BADGES[task.state]}` }, STATE_LABELS[task.state]);
+  }
+
+  function table(page) {
+    const heads = ["检查点", "企业/借款人", "支行", "检查计划", "检查周期", "截止日期", "状态", "检查人"];
+    if (canAssign) heads.push("");
+    return h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "table", "data-testid": "tasks-table" },
+        h("thead", {}, h("tr", {}, heads.map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          page.items.map((task) =>
+            h(
+              "tr",
+              { "data-code": task.checkpoint_code, "data-state": task.state },
+              h("td", {}, h("span", { class: "mono" }, task.checkpoint_code), " ", task.checkpoint_name),
+              h("td", {}, task.customer_name),
+              h("td", { class: "nowrap" }, task.org_name),
+              h("td", {}, task.plan_name, task.kind === "exit" ? h("span", { class: "badge badge-off" }, KIND_LABELS.exit) : null),
+              h("td", { class: "nowrap" }, `${task.period_start} 至 ${lastDay(task.period_end)}`),
+              h("td", { class: "nowrap" }, task.due_date),
+              h("td", {}, badge(task)),
+              h("td", {}, task.assignee_name || h("span", { class: "muted" }, "本支行检查人")),
+              canAssign
+                ? h("td", { class: "nowrap" }, task.state === "done" ? null : h("button", { type: "button", class: "btn", onclick: () => assign(task) }, "分派"))
+                : null,
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function reload(offset = state.offset) {
+    state.offset = offset;
+    for (const b of viewButtons) b.setAttribute("aria-pressed", String(b.dataset.view === state.view));
+    for (const b of stateButtons) b.setAttribute("aria-pressed", String(b.dataset.state === state.state));
+    orgSelect.disabled = state.view === "mine";
+    const query = new URLSearchParams({ offset: String(offset), limit: String(PAGE) });
+    if (state.view === "mine") {
+      query.set("mine", "true");
+      if (!state.state) query.set("open", "true");
+    } else if (orgSelect.value) query.set("org_id", orgSelect.value);
+    if (state.state) query.set("state", state.state);
+    if (month.value) {
+      const [from, to] = monthRange(month.value);
+      query.set("period_from", from);
+      query.set("period_to", to);
+    }
+    clear(body).append(h("p", { class: "loading" }, "加载中…"));
+    show(message, "");
+    let page;
+    try {
+      page = await api(`/api/v1/tasks?${query}`);
+    } catch (err) {
+      clear(body);
+      onError(err, body);
+      return;
+    }
+    const empty = state.view === "mine" ? "没有待办任务" : "没有符合条件的任务";
+    clear(body).append(page.items.length ? table(page) : h("p", { class: "empty" }, empty));
+    const last = Math.min(page.offset + page.items.length, page.total);
+    summary.textContent = page.total ? `共 ${page.total} 个，第 ${page.offset + 1}–${last} 个（${page.today}）` : "共 0 个";
+    prev.disabled = page.offset === 0;
+    next.disabled = page.offset + page.items.length >= page.total;
+  }
+
+  async function assign(task) {
+    let users;
+    try {
+      users = await api(`/api/v1/users?org_id=${task.org_id}&role=${task.executor_role}`);
+    } catch (err) {
+      show(message, err instanceof ApiError ? err.detail : "加载失败，请稍后再试");
+      return;
+    }
+    const picker = h(
+      "select",
+      { id: "task-assignee", name: "assignee" },
+      h("option", { value: "" }, "本支行全部检查人（不指定）"),
+      users.filter((u) => u.is_active).map((u) => h("option", { value: String(u.id), selected: u.id === task.assignee_user_id }, `${u.display_name}（${u.username}）`)),
+    );
+    const error = h("p", { class: "form-error", role: "alert", hidden: true });
+    const save = h("button", { type: "submit", class: "btn btn-primary" }, "确认分派");
+    const cancel = h("button", { type: "button", class: "btn" }, "取消");
+    const form = h(
+      "form",
+      { class: "form", novalidate: true },
+      h("p", {}, `${task.checkpoint_code} ${task.checkpoint_name}，${task.period_start} 至 ${lastDay(task.period_end)}`),
+      h("div", { class: "field" }, h("label", { class: "field-label", for: "task-assignee" }, "检查人"), picker),
+      error,
+      h("div", { class: "dialog-actions" }, cancel, save),
+    );
+    const dialog = h("dialog", { class: "dialog", "aria-label": "分派任务" }, h("h2", {}, "分派任务"), form);
+    dialog.addEventListener("close", () => dialog.remove());
+    cancel.addEventListener("click", () => dialog.close());
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      save.disabled = true;
+      try {
+        const saved = await api(`/api/v1/tasks/${task.id}/assign`, {
+          method: "POST",
+          body: { assignee_user_id: picker.value ? Number(picker.value) : null },
+        });
+        dialog.close();
+        show(notice, saved.assignee_name ? `已分派给 ${saved.assignee_name}` : "已改为本支行全部检查人");
+        await reload();
+      } catch (err) {
+        save.disabled = false;
+        show(error, err instanceof ApiError ? err.detail : "分派失败，请稍后再试");
+      }
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  }
+
+  for (const b of viewButtons) b.addEventListener("click", () => { state.view = b.dataset.view; reload(0); });
+  for (const b of stateButtons) b.addEventListener("click", () => { state.state = b.dataset.state; reload(0); });
+  orgSelect.addEventListener("change", () => reload(0));
+  month.addEventListener("change", () => reload(0));
+  prev.addEventListener("click", () => reload(Math.max(0, state.offset - PAGE)));
+  next.addEventListener("click", () => reload(state.offset + PAGE));
+  await reload(0);
+}
