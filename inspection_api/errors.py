@@ -19,6 +19,8 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "checkpoint": ("检查点", "checkpoint"),
     "checklist_template": ("检查模板", "checklist template"),
     "checklist_version": ("检查模板版本", "checklist template version"),
+    "inspection": ("检查记录", "inspection"),
+    "inspection_evidence": ("取证文件", "evidence"),
 }
 
 

@@ -5,6 +5,7 @@ from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
+from inspection_api.inspections.models import Evidence, Inspection, Review, SelfCheckInvite
 from inspection_api.orgs.models import Org
 from inspection_api.remote.models import (
     RemoteInvite,
@@ -22,12 +23,16 @@ __all__ = [
     "ChecklistTemplate",
     "ChecklistVersion",
     "Checkpoint",
+    "Evidence",
+    "Inspection",
     "LoginAttempt",
     "Org",
     "RemoteInvite",
     "RemoteParticipant",
     "RemoteParticipantEvent",
     "RemoteSession",
+    "Review",
+    "SelfCheckInvite",
     "User",
     "UserRole",
 ]

@@ -16,12 +16,16 @@ from inspection_api.checklists.seed import seed_default_templates
 from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
+from inspection_api.inspections import endpoints as inspection_endpoints
+from inspection_api.inspections import selfcheck_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
     ENGINE,
+    INSPECTION_APPROVED,
+    INSPECTION_SUBMITTED,
     NOTIFIER,
     READINESS,
     REDIS,
@@ -48,6 +52,8 @@ API_TABLES = (
     remote_endpoints.api,
     checkpoint_endpoints.api,
     checklist_endpoints.api,
+    inspection_endpoints.api,
+    selfcheck_endpoints.api,
 )
 
 
@@ -105,6 +111,9 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[READINESS] = {}
     app[AUTHENTICATOR] = authenticate_request
+    # Other domains hear of submitted and approved inspections through these (hooks.py).
+    app[INSPECTION_SUBMITTED] = []
+    app[INSPECTION_APPROVED] = []
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_object_store)
     if settings.redis_url:

@@ -301,6 +301,13 @@ VARIABLES: tuple[Variable, ...] = (
         "Oldest GPS fix accepted at a check-in, in seconds (fix time against server time).",
         _int_between(5, 86_400),
     ),
+    Variable(
+        "EVIDENCE_MAX_MB",
+        "evidence_max_mb",
+        "50",
+        "Largest evidence file (photo, video or audio clip of an inspection) accepted, in MB.",
+        _int_between(1, 1024),
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -335,6 +342,7 @@ class Settings:
     checkpoint_radius_m: int
     gps_max_accuracy_m: int
     gps_max_age_seconds: int
+    evidence_max_mb: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.

@@ -24,6 +24,9 @@ class Permission(StrEnum):
     CHECKPOINT_CHECK_IN = "checkpoint.check_in"  # scan a QR label on site (binds/verifies GPS)
     CHECKLIST_READ = "checklist.read"  # see checklist templates and their versions
     CHECKLIST_MANAGE = "checklist.manage"  # create, edit, publish and archive templates
+    INSPECTION_READ = "inspection.read"  # see inspections, their answers and evidence
+    INSPECTION_RUN = "inspection.run"  # start, fill in and submit inspections; invite self-checks
+    INSPECTION_REVIEW = "inspection.review"  # approve or return submitted inspections
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -39,6 +42,9 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.CHECKPOINT_CHECK_IN: ("现场扫码定位", "check in at checkpoints"),
     Permission.CHECKLIST_READ: ("查看检查模板", "read checklist templates"),
     Permission.CHECKLIST_MANAGE: ("管理检查模板", "manage checklist templates"),
+    Permission.INSPECTION_READ: ("查看检查记录", "read inspections"),
+    Permission.INSPECTION_RUN: ("开展检查", "run inspections"),
+    Permission.INSPECTION_REVIEW: ("审核检查", "review inspections"),
 }
 
 _STAFF = frozenset(
@@ -48,14 +54,16 @@ _STAFF = frozenset(
         Permission.REMOTE_READ,
         Permission.CHECKPOINT_READ,
         Permission.CHECKLIST_READ,
+        Permission.INSPECTION_READ,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.ORG_ADMIN: frozenset(Permission),
-    Role.INSPECTOR: _STAFF | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN},
-    Role.REVIEWER: _STAFF | {Permission.AUDIT_READ},
+    Role.INSPECTOR: _STAFF
+    | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN, Permission.INSPECTION_RUN},
+    Role.REVIEWER: _STAFF | {Permission.AUDIT_READ, Permission.INSPECTION_REVIEW},
     Role.EXCEPTION_HANDLER: _STAFF,
     Role.ENTERPRISE_CONTACT: frozenset(),
 }
