@@ -206,6 +206,8 @@ async def start_on_site(
     checkpoint, org, result = await checkpoints.check_in_by_qr(
         session, settings, principal, qr, fix, now=now, origin=origin
     )
+    # Binding is a check-in too: a checkpoint inspected on site is never "never visited".
+    checkpoint.last_checked_in_at = checkpoint.last_checked_in_at or now
     actor = Actor(principal)
     existing = await repository.open_on_site(session, checkpoint.id, principal.user_id)
     if existing is not None:
