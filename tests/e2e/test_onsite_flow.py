@@ -25,7 +25,11 @@ from tests.plugins.browser import LiveServer, PageProblems
 
 pytestmark = pytest.mark.browser
 
-SHOWCASE = {"onsite-form": Path("/tmp/onsite-form.png"), "onsite-refused": Path("/tmp/onsite-refused.png")}
+SHOWCASE = {
+    "onsite-form": Path("/tmp/onsite-form.png"),
+    "onsite-refused": Path("/tmp/onsite-refused.png"),
+    "inspection-detail": Path("/tmp/inspection-detail.png"),
+}
 PHONE = {"width": 390, "height": 844}
 # A short form, published by the province as the next version of its 明白纸.
 SMALL_FORM = {
@@ -179,3 +183,40 @@ async def test_login_only_returns_to_paths_of_this_site(page, live_server, passw
     await page.get_by_label("密码").fill(passwords["inspector"])
     await page.get_by_role("button", name="登录").click()
     await expect(page).to_have_url(f"{live_server.url}/console")
+
+
+async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
+    page, page_problems, live_server, passwords, tmp_path
+):
+    await page.goto(f"{live_server.url}/login?next=/console%23/inspections")
+    await page.get_by_label("用户名").fill("reviewer")
+    await page.get_by_label("密码").fill(passwords["reviewer"])
+    await page.get_by_role("button", name="登录").click()
+    table = page.get_by_test_id("inspection-table")
+    await expect(table.locator("tbody tr")).to_have_count(2)  # the demo inspections
+    await page.get_by_label("状态").select_option(label="已提交")
+    await expect(table.locator("tbody tr")).to_have_count(1)
+    await expect(page.get_by_test_id("inspection-count")).to_have_text("共 1 条")
+    await table.get_by_role("link", name="华北重工厂区").click()
+
+    detail = page.get_by_test_id("inspection-detail")
+    facts = detail.get_by_test_id("inspection-facts")
+    await expect(facts).to_contain_text("张检查")
+    await expect(facts).to_contain_text("距检查点 11 米（允许 200 米）")
+    await expect(detail.get_by_test_id("findings")).to_contain_text("他行授信是否逾期：他行授信逾期（严重）")
+    await expect(detail.get_by_test_id("findings")).to_contain_text("代发工资人数较上季度减少约三成")
+    photos = detail.get_by_test_id("evidence-gallery").locator("img")
+    await expect(photos).to_have_count(6)
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    await shot(page, tmp_path, "inspection-detail")
+
+    actions = detail.get_by_test_id("review-actions")
+    await actions.get_by_role("button", name="退回").click()
+    await expect(detail.locator(".form-error")).to_contain_text("请填写退回原因")
+    await actions.get_by_label("审核意见").fill("请补拍仓库库存照片")
+    await actions.get_by_role("button", name="退回").click()
+    await expect(page.get_by_test_id("inspection-detail").locator(".badge")).to_have_text("已退回")
+    await expect(page.get_by_test_id("inspection-detail")).to_contain_text("审核意见：请补拍仓库库存照片")
+    assert page_problems.errors == []
