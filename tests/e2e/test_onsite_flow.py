@@ -152,7 +152,9 @@ async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tm
         await shot(page, tmp_path, "onsite-refused")
         # Nothing lost: the answers and the photo stay, on the page and on the server.
         await expect(plant.get_by_label("是", exact=True)).to_be_checked()
-        await expect(form.get_by_label("现场说明", exact=True)).to_have_value("二号车间正常开工，设备运转良好。")
+        await expect(form.get_by_label("现场说明", exact=True)).to_have_value(
+            "二号车间正常开工，设备运转良好。"
+        )
         await expect(plant.locator(".if-shot img")).to_have_count(1)
         draft = await stored(live_server)
         assert draft.state == "draft"
@@ -203,8 +205,12 @@ async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
     facts = detail.get_by_test_id("inspection-facts")
     await expect(facts).to_contain_text("张检查")
     await expect(facts).to_contain_text("距检查点 11 米（允许 200 米）")
-    await expect(detail.get_by_test_id("findings")).to_contain_text("他行授信是否逾期：他行授信逾期（严重）")
-    await expect(detail.get_by_test_id("findings")).to_contain_text("代发工资人数较上季度减少约三成")
+    await expect(detail.get_by_test_id("findings")).to_contain_text(
+        "他行授信是否逾期：他行授信逾期（严重）"
+    )
+    await expect(detail.get_by_test_id("findings")).to_contain_text(
+        "代发工资人数较上季度减少约三成"
+    )
     photos = detail.get_by_test_id("evidence-gallery").locator("img")
     await expect(photos).to_have_count(6)
     await page.wait_for_function(
@@ -218,5 +224,7 @@ async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
     await actions.get_by_label("审核意见").fill("请补拍仓库库存照片")
     await actions.get_by_role("button", name="退回").click()
     await expect(page.get_by_test_id("inspection-detail").locator(".badge")).to_have_text("已退回")
-    await expect(page.get_by_test_id("inspection-detail")).to_contain_text("审核意见：请补拍仓库库存照片")
+    await expect(page.get_by_test_id("inspection-detail")).to_contain_text(
+        "审核意见：请补拍仓库库存照片"
+    )
     assert page_problems.errors == []
