@@ -5,14 +5,17 @@ captured is lost; back inside the radius it goes through."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import qrcode
 from aiohttp import ClientSession, CookieJar
-from playwright.async_api import expect
+from PIL import Image
+from playwright.async_api import async_playwright, expect
 from sqlalchemy import select
 
 from inspection_api.checkpoints.checkin import label_url
@@ -21,7 +24,8 @@ from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.demo import seed_demo
 from inspection_api.inspections.models import Inspection
 from tests.integration.inspection_kit import CA_0001, moved
-from tests.plugins.browser import LiveServer, PageProblems
+from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems
+from tests.plugins.services import require_executable
 
 pytestmark = pytest.mark.browser
 
@@ -214,7 +218,8 @@ async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
     photos = detail.get_by_test_id("evidence-gallery").locator("img")
     await expect(photos).to_have_count(6)
     await page.wait_for_function(
-        "() => [...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)"
+        "() => [...document.querySelectorAll('.gallery img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
     )
     await shot(page, tmp_path, "inspection-detail")
 
@@ -228,3 +233,58 @@ async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
         "审核意见：请补拍仓库库存照片"
     )
     assert page_problems.errors == []
+
+
+def qr_video(text: str, path: Path, frames: int = 20) -> Path:
+    """A Y4M clip of a printed label in front of the camera, for Chromium's fake camera."""
+    code = qrcode.make(text, border=4).convert("RGB").resize((400, 400), Image.NEAREST)
+    scene = Image.new("RGB", (640, 480), (235, 235, 230))
+    scene.paste(code, (120, 40))
+    y, cb, cr = scene.convert("YCbCr").split()
+    chroma = cb.resize((320, 240)).tobytes() + cr.resize((320, 240)).tobytes()
+    with path.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            out.write(b"FRAME\n" + y.tobytes() + chroma)
+    return path
+
+
+async def test_onsite_scans_the_label_with_the_camera(live_server, passwords, tmp_path):
+    if not os.access(CHROMIUM, os.X_OK):
+        require_executable("chromium", CHROMIUM)
+    label = await ca_0001_label(live_server)
+    clip = qr_video(label, tmp_path / "label.y4m")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={clip}"],
+            headless=True,
+        )
+        try:
+            context = await chromium.new_context(
+                locale="zh-CN",
+                viewport=PHONE,
+                geolocation={
+                    "latitude": CA_0001.latitude,
+                    "longitude": CA_0001.longitude,
+                    "accuracy": 9,
+                },
+                permissions=["geolocation", "camera"],
+            )
+            context.set_default_timeout(15_000)
+            page = await context.new_page()
+            problems = PageProblems()
+            problems.watch(page)
+            await page.goto(f"{live_server.url}/onsite")
+            await expect(page).to_have_url(f"{live_server.url}/login?next=%2Fonsite")
+            await page.get_by_label("用户名").fill("inspector")
+            await page.get_by_label("密码").fill(passwords["inspector"])
+            await page.get_by_role("button", name="登录").click()
+            await page.get_by_role("button", name="打开摄像头扫码").click()
+            await expect(page.get_by_role("heading", name="已识别二维码")).to_be_visible()
+            await page.get_by_role("button", name="获取定位并开始检查").click()
+            await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+            await expect(page.get_by_test_id("inspection-form")).to_be_visible()
+            assert problems.errors == []
+        finally:
+            await chromium.close()
