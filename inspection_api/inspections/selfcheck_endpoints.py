@@ -71,6 +71,7 @@ async def check_in_self_check(ctx: Ctx, *, token: str, body: FixOnlyIn) -> OnSit
     row, actor = await _resolve(ctx, token)
     fix = to_fix(body.fix)
     assert fix is not None
+    checked_in_before = row.inspection.checked_in_at is not None
     result = await selfcheck.check_in(
         ctx.session, ctx.app[SETTINGS], row, actor, fix, now=utcnow(), origin=origin_of(ctx)
     )
@@ -83,7 +84,7 @@ async def check_in_self_check(ctx: Ctx, *, token: str, body: FixOnlyIn) -> OnSit
                 "radius_m": result.radius_m,
                 "accuracy_m": result.accuracy_m,
             },
-            "resumed": row.inspection.checked_in_at is not None,
+            "resumed": checked_in_before,
         }
     )
 

@@ -288,3 +288,51 @@ async def test_onsite_scans_the_label_with_the_camera(live_server, passwords, tm
             assert problems.errors == []
         finally:
             await chromium.close()
+
+
+async def test_an_enterprise_contact_fills_in_a_self_check_by_link(
+    browser, live_server, passwords, tmp_path
+):
+    await publish_small_form(live_server, passwords["hb_admin"])
+    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
+        login = {"username": "inspector", "password": passwords["inspector"]}
+        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+        ids = {
+            c["code"]: c["id"]
+            for c in (await (await http.get("/api/v1/checkpoints")).json())["items"]
+        }
+        body = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
+        created = await (await http.post("/api/v1/inspections/self-check", json=body)).json()
+    link = created["url"]
+    assert link.startswith(f"{live_server.url}/self-check/")
+    context = await browser.new_context(
+        locale="zh-CN",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 15},
+        permissions=["geolocation", "camera", "microphone"],
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    try:
+        await page.goto(link)  # no login: the link is the credential
+        await expect(page.locator("#page-title")).to_have_text("企业自检")
+        await expect(page.locator("#user-name")).to_have_text("刘建国")
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        form = page.get_by_test_id("inspection-form")
+        plant = form.locator('[data-key="plant_running"]')
+        await plant.get_by_label("是", exact=True).check()
+        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+        await plant.get_by_role("button", name="拍照").click()
+        await page.get_by_test_id("capture-shoot").click()
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
+        done = await stored(live_server)
+        assert (done.kind, done.state, done.contact_name) == ("self_check", "submitted", "刘建国")
+        assert problems.errors == []
+    finally:
+        await context.close()
