@@ -281,7 +281,7 @@ async def upload_evidence(ctx: Ctx, *, inspection_id: int, query: EvidenceQuery)
     response=EvidenceOut,
 )
 async def get_evidence(ctx: Ctx, *, inspection_id: int, evidence_id: int) -> EvidenceOut:
-    _row, item = await service.evidence_item(ctx.session, ctx.user, inspection_id, evidence_id)
+    _row, item = await evidence.evidence_item(ctx.session, ctx.user, inspection_id, evidence_id)
     return await views.evidence_out(ctx.app[STORE], item)
 
 

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin
+from inspection_api.auth.permissions import Permission
+from inspection_api.auth.principal import Principal
 from inspection_api.checklists import service as checklists
 from inspection_api.checklists.content import EvidenceKind
 from inspection_api.checkpoints import geo
@@ -32,13 +34,13 @@ from inspection_api.inspections.errors import (
 )
 from inspection_api.inspections.models import Evidence, InspectionKind
 from inspection_api.inspections.repository import Row
-from inspection_api.inspections.rules import check_capture_time
+from inspection_api.inspections.rules import check_capture_time, place
 from inspection_api.inspections.service import (
     Actor,
     audit_event,
     check_editable,
     get_remote,
-    place,
+    visible,
 )
 from loancheck.settings import Settings
 from storage.base import ObjectStore
@@ -197,3 +199,14 @@ async def remove_evidence(
 
 async def signed_url(store: ObjectStore, evidence: Evidence) -> str:
     return await store.presign_get(evidence.object_key, URL_LIFETIME)
+
+
+async def evidence_item(
+    session: AsyncSession, principal: Principal, inspection_id: int, evidence_id: int
+) -> tuple[Row, Evidence]:
+    """One piece of evidence of a visible inspection (404 otherwise, or when removed)."""
+    row = await visible(session, principal, inspection_id, Permission.INSPECTION_READ)
+    for item in await repository.evidence_of(session, inspection_id):
+        if item.id == evidence_id:
+            return row, item
+    raise NotFound(resource=EVIDENCE, id=evidence_id)

@@ -13,8 +13,12 @@ from typing import Any, Literal
 
 from inspection_api.checklists.content import Checklist, ItemType
 from inspection_api.checklists.rules import anomalies, is_blank, validate_answers
-from inspection_api.errors import FieldError
-from inspection_api.inspections.errors import CaptureOutsideWindow
+from inspection_api.checkpoints import geo
+from inspection_api.checkpoints.checkin import effective_radius, fix_limits
+from inspection_api.checkpoints.models import Checkpoint
+from inspection_api.errors import FieldError, InvalidField
+from inspection_api.inspections.errors import CaptureOutsideWindow, CheckpointNotLocated
+from loancheck.settings import Settings
 
 # Phone clocks run a little off: evidence up to this much before the start or after the
 # server's "now" is still taken as made during the inspection.
@@ -133,3 +137,21 @@ def check_capture_time(captured_at: datetime, start: datetime, now: datetime) ->
 def _beijing(moment: datetime) -> str:
     """How people in the bank read a time: Beijing time, to the second."""
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+_POSITION_RESET = (
+    "GPS位置已被重置，请重新扫码定位",
+    "its position was reset; scan its label again",
+)
+
+
+def place(settings: Settings, checkpoint: Checkpoint, fix: geo.Fix | None, at: datetime) -> float:
+    """The distance of a fix taken at ``at`` from the checkpoint: a usable fix (fresh at
+    ``at``, accurate, not mocked) inside the checkpoint's radius, else the refusal."""
+    if fix is None:
+        raise InvalidField("body.fix", "须附带当前GPS定位", "a current GPS fix is required")
+    geo.check_fix(fix, at, fix_limits(settings))
+    if checkpoint.latitude is None or checkpoint.longitude is None:
+        raise CheckpointNotLocated(name=checkpoint.name, hint=_POSITION_RESET)
+    position = geo.Point(checkpoint.latitude, checkpoint.longitude)
+    return geo.check_within(fix.point, position, effective_radius(settings, checkpoint))

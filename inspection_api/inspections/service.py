@@ -27,15 +27,13 @@ from inspection_api.checklists.rules import conclusion_of, missing_evidence, val
 from inspection_api.checklists.schemas import ChecklistVersionOut
 from inspection_api.checkpoints import geo
 from inspection_api.checkpoints import service as checkpoints
-from inspection_api.checkpoints.checkin import CheckInResult, effective_radius, fix_limits
+from inspection_api.checkpoints.checkin import CheckInResult, effective_radius
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import utcnow
-from inspection_api.errors import InvalidField, NotFound, ValidationFailed
+from inspection_api.errors import InvalidField, ValidationFailed
 from inspection_api.inspections import repository
 from inspection_api.inspections.errors import (
-    EVIDENCE,
     INSPECTION,
-    CheckpointNotLocated,
     EvidenceMissing,
     InspectionStateConflict,
     NotTheInspector,
@@ -50,7 +48,13 @@ from inspection_api.inspections.models import (
     InspectionState,
 )
 from inspection_api.inspections.repository import Row
-from inspection_api.inspections.rules import Finding, findings_of, flag_errors, partial_errors
+from inspection_api.inspections.rules import (
+    Finding,
+    findings_of,
+    flag_errors,
+    partial_errors,
+    place,
+)
 from inspection_api.orgs.models import Org
 from inspection_api.remote.models import RemoteSession
 from loancheck.settings import Settings
@@ -315,24 +319,6 @@ async def save(
     return row
 
 
-_POSITION_RESET = (
-    "GPS位置已被重置，请重新扫码定位",
-    "its position was reset; scan its label again",
-)
-
-
-def place(settings: Settings, checkpoint: Checkpoint, fix: geo.Fix | None, at: datetime) -> float:
-    """The distance of a fix taken at ``at`` from the checkpoint: a usable fix (fresh at
-    ``at``, accurate, not mocked) inside the checkpoint's radius, else the refusal."""
-    if fix is None:
-        raise InvalidField("body.fix", "须附带当前GPS定位", "a current GPS fix is required")
-    geo.check_fix(fix, at, fix_limits(settings))
-    if checkpoint.latitude is None or checkpoint.longitude is None:
-        raise CheckpointNotLocated(name=checkpoint.name, hint=_POSITION_RESET)
-    position = geo.Point(checkpoint.latitude, checkpoint.longitude)
-    return geo.check_within(fix.point, position, effective_radius(settings, checkpoint))
-
-
 async def submit(
     session: AsyncSession,
     settings: Settings,
@@ -426,14 +412,3 @@ async def get_remote(session: AsyncSession, inspection: Inspection) -> RemoteSes
     if inspection.remote_session_id is None:
         return None
     return await session.get(RemoteSession, inspection.remote_session_id)
-
-
-async def evidence_item(
-    session: AsyncSession, principal: Principal, inspection_id: int, evidence_id: int
-) -> tuple[Row, Any]:
-    """One piece of evidence of a visible inspection (404 otherwise, or when removed)."""
-    row = await visible(session, principal, inspection_id, Permission.INSPECTION_READ)
-    for item in await repository.evidence_of(session, inspection_id):
-        if item.id == evidence_id:
-            return row, item
-    raise NotFound(resource=EVIDENCE, id=evidence_id)
