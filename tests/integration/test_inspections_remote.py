@@ -106,6 +106,19 @@ async def test_remote_checklist_with_snapshots_stamped_into_the_recording(login_
     assert (await other.post(f"{URL}/remote", json=foreign)).status == 404
 
 
+async def test_a_checkpoint_with_inspections_is_never_deleted(login_as, settings):
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    body = {"title": "冀中纺织远程巡检", "enterprise_name": "河北冀中纺织品有限公司"}
+    remote = await json_of(await inspector.post("/api/v1/remote-sessions", json=body), 201)
+    start = {"remote_session_id": remote["id"], "checkpoint_id": ids["CA-0002"]}
+    await json_of(await inspector.post(f"{URL}/remote", json=start), 201)
+    admin = await login_as("sjz_admin")  # never scanned on site, but inspected remotely
+    refused = await json_of(await admin.delete(f"/api/v1/checkpoints/{ids['CA-0002']}"), 409)
+    assert refused["code"] == "checkpoint_in_use"
+    assert (await admin.get(f"/api/v1/checkpoints/{ids['CA-0002']}")).status == 200
+
+
 async def test_self_check_by_invite_on_one_phone_under_the_on_site_rules(
     login_as, settings, client
 ):
