@@ -15,11 +15,13 @@ from inspection_api.checklists.seed import ensure_default_templates
 from inspection_api.checkpoints.demo import seed_demo_checkpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.errors import InvalidField
+from inspection_api.inspections.demo import seed_demo_inspections
 from inspection_api.orgs.models import Org, OrgKind
 from inspection_api.orgs.service import add_child, create_root
 from inspection_api.plans.demo import seed_demo_plans
 from inspection_api.users.models import User
 from inspection_api.users.service import add_user
+from loancheck.resources import open_store
 from loancheck.settings import Settings
 
 # (code, name, kind, parent code)
@@ -70,6 +72,7 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
     """
     passwords = _demo_passwords(settings.data_dir / "demo_credentials.json")
     engine = create_engine(settings.database_url)
+    store = await open_store(settings)
     try:
         async with create_sessionmaker(engine)() as session:
             for code, name, kind, parent_code in DEMO_ORGS:
@@ -99,8 +102,11 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
             # may be created after the app started (tests, `make run` order), so here too.
             await ensure_default_templates(session)
             await seed_demo_plans(session)
+            await session.flush()
+            await seed_demo_inspections(session, store)
             await session.commit()
     finally:
+        await store.close()
         await engine.dispose()
     return [(u, passwords[u], ROLE_LABELS[roles[0]]) for u, _, _, roles in DEMO_USERS]
 

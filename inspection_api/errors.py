@@ -22,6 +22,8 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "plan_rule": ("检查规则", "plan rule"),
     "plan": ("检查计划", "plan"),
     "task": ("检查任务", "task"),
+    "inspection": ("检查记录", "inspection"),
+    "inspection_evidence": ("取证文件", "evidence"),
 }
 
 

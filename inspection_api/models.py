@@ -5,6 +5,7 @@ from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
+from inspection_api.inspections.models import Evidence, Inspection, Review, SelfCheckInvite
 from inspection_api.orgs.models import Org
 from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task
 from inspection_api.recordings.models import Recording, RecordingFile
@@ -24,6 +25,8 @@ __all__ = [
     "ChecklistTemplate",
     "ChecklistVersion",
     "Checkpoint",
+    "Evidence",
+    "Inspection",
     "InspectionRecord",
     "LoginAttempt",
     "Org",
@@ -35,6 +38,8 @@ __all__ = [
     "RemoteParticipant",
     "RemoteParticipantEvent",
     "RemoteSession",
+    "Review",
+    "SelfCheckInvite",
     "Task",
     "User",
     "UserRole",

@@ -16,6 +16,9 @@ from inspection_api.checklists.seed import seed_default_templates
 from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
+from inspection_api.inspections import endpoints as inspection_endpoints
+from inspection_api.inspections import selfcheck_endpoints
+from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.orgs import endpoints as org_endpoints
 from inspection_api.plans import endpoints as plan_endpoints
 from inspection_api.plans.scheduler import TaskScheduler
@@ -25,6 +28,8 @@ from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
     ENGINE,
+    INSPECTION_APPROVED,
+    INSPECTION_SUBMITTED,
     NOTIFIER,
     READINESS,
     REDIS,
@@ -36,6 +41,7 @@ from inspection_api.web.keys import (
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
 from inspection_api.web.security import origin_middleware, security_headers_middleware
+from loancheck.hooks import complete_plan_tasks
 from loancheck.resources import open_store
 from loancheck.settings import Settings
 from signaling.server import setup_signaling
@@ -54,6 +60,8 @@ API_TABLES = (
     checklist_endpoints.api,
     recording_endpoints.api,
     plan_endpoints.api,
+    inspection_endpoints.api,
+    selfcheck_endpoints.api,
 )
 
 
@@ -132,6 +140,10 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[READINESS] = {}
     app[AUTHENTICATOR] = authenticate_request
+    # Other domains hear of submitted and approved inspections through these (hooks.py).
+    submitted: list[InspectionHook] = [complete_plan_tasks]
+    app[INSPECTION_SUBMITTED] = submitted
+    app[INSPECTION_APPROVED] = []
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_object_store)
     app.cleanup_ctx.append(_task_scheduler)

@@ -342,6 +342,13 @@ VARIABLES: tuple[Variable, ...] = (
         "each Beijing midnight); with PostgreSQL one node generates at a time.",
         _int_between(1, 1440),
     ),
+    Variable(
+        "EVIDENCE_MAX_MB",
+        "evidence_max_mb",
+        "50",
+        "Largest evidence file (photo, video or audio clip of an inspection) accepted, in MB.",
+        _int_between(1, 1024),
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -380,6 +387,7 @@ class Settings:
     recorder_signaling_url: str
     recorder_max_calls: int
     task_generation_minutes: int
+    evidence_max_mb: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.

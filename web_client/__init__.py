@@ -75,13 +75,27 @@ def _join_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     return serve
 
 
+def _no_store_page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    path = STATIC_DIR / name
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(path, headers=NO_STORE)
+
+    return serve
+
+
 def setup_web_client(app: web.Application) -> None:
-    """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}``,
-    ``/replay/{id}`` and ``/join/{token}`` pages; assets under ``/static/``."""
+    """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}``, ``/replay/{id}``
+    and ``/join/{token}`` pages; the on-site page at ``/onsite``, at ``/s/{payload}`` (what a
+    QR label encodes) and at ``/self-check/{token}``; assets under ``/static/``."""
     app.router.add_get("/", _to_console, name="home")
     app.router.add_get("/login", _page("login.html"), name="login_page")
     app.router.add_get("/console", _page("console.html"), name="console_page")
     app.router.add_get(r"/remote/{session_id:\d+}", _page("remote.html"), name="remote_page")
     app.router.add_get(r"/replay/{session_id:\d+}", _page("replay.html"), name="replay_page")
     app.router.add_get("/join/{token}", _join_page(), name="join_page")
+    app.router.add_get("/onsite", _page("onsite.html"), name="onsite_page")
+    app.router.add_get("/s/{payload}", _page("onsite.html"), name="label_page")
+    # A self-check link is a credential, like a join link.
+    app.router.add_get("/self-check/{token}", _no_store_page("onsite.html"), name="self_check_page")
     app.router.add_static("/static/", STATIC_DIR, name="static")

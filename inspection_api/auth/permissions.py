@@ -28,6 +28,9 @@ class Permission(StrEnum):
     PLAN_MANAGE = "plan.manage"  # create/edit/delete rules and plans, preview their tasks
     TASK_READ = "task.read"  # see the tasks of the jurisdiction
     TASK_ASSIGN = "task.assign"  # assign tasks to a user, or back to the whole 支行
+    INSPECTION_READ = "inspection.read"  # see inspections, their answers and evidence
+    INSPECTION_RUN = "inspection.run"  # start, fill in and submit inspections; invite self-checks
+    INSPECTION_REVIEW = "inspection.review"  # approve or return submitted inspections
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -47,6 +50,9 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.PLAN_MANAGE: ("管理检查计划", "manage inspection plans"),
     Permission.TASK_READ: ("查看检查任务", "read inspection tasks"),
     Permission.TASK_ASSIGN: ("分派检查任务", "assign inspection tasks"),
+    Permission.INSPECTION_READ: ("查看检查记录", "read inspections"),
+    Permission.INSPECTION_RUN: ("开展检查", "run inspections"),
+    Permission.INSPECTION_REVIEW: ("审核检查", "review inspections"),
 }
 
 _STAFF = frozenset(
@@ -58,14 +64,16 @@ _STAFF = frozenset(
         Permission.CHECKLIST_READ,
         Permission.PLAN_READ,
         Permission.TASK_READ,
+        Permission.INSPECTION_READ,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.ORG_ADMIN: frozenset(Permission),
-    Role.INSPECTOR: _STAFF | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN},
-    Role.REVIEWER: _STAFF | {Permission.AUDIT_READ},
+    Role.INSPECTOR: _STAFF
+    | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN, Permission.INSPECTION_RUN},
+    Role.REVIEWER: _STAFF | {Permission.AUDIT_READ, Permission.INSPECTION_REVIEW},
     Role.EXCEPTION_HANDLER: _STAFF,
     Role.ENTERPRISE_CONTACT: frozenset(),
 }

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin, record
@@ -195,7 +196,12 @@ async def delete_checkpoint(
     )
     if checkpoint.last_checked_in_at is not None:
         raise CheckpointInUse(name=checkpoint.name)
+    name = checkpoint.name
     await session.delete(checkpoint)
+    try:
+        await session.flush()
+    except IntegrityError:  # other records name it (e.g. a remote inspection's checklist)
+        raise CheckpointInUse(name=name) from None
     record(
         session,
         "checkpoint_deleted",

@@ -9,6 +9,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.plans.scheduler import TaskScheduler
 from loancheck.settings import Settings
 from storage.base import ObjectStore
@@ -49,3 +50,8 @@ TASK_SCHEDULER = web.AppKey("task_scheduler", TaskScheduler)
 REDIS = web.AppKey("redis", Redis)  # only when LOANCHECK_REDIS_URL is set
 # Zero-argument async checks run by /readyz, by name ("database", "object_store", "redis").
 READINESS = web.AppKey("readiness", dict[str, Callable[[], Awaitable[None]]])
+# Called with (session, inspection, findings) inside the transaction of a submission / an
+# approval, in list order (inspections/hooks.py); the composition root fills them, e.g.
+# "raise anomalies" and "complete the plan task". Empty by default.
+INSPECTION_SUBMITTED = web.AppKey("inspection_submitted", list[InspectionHook])
+INSPECTION_APPROVED = web.AppKey("inspection_approved", list[InspectionHook])

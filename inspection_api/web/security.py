@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from inspection_api.errors import OriginRejected
 from inspection_api.web.keys import SETTINGS
+from loancheck.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,9 +63,20 @@ async def origin_middleware(request: web.Request, handler: Any) -> web.StreamRes
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
+    "img-src 'self' data: blob:{store}; media-src 'self' blob:{store}; "
+    "connect-src 'self' ws: wss:; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The CSP; with an S3 object store, its public origin may serve images and media
+    (evidence photos, videos and recordings come as signed URLs to it)."""
+    store = ""
+    if settings.object_store.startswith("s3://"):
+        endpoint = urlsplit(settings.s3_public_endpoint or settings.s3_endpoint)
+        store = f" {endpoint.scheme}://{endpoint.netloc}"
+    return CSP.format(store=store)
 
 
 @web.middleware
@@ -74,7 +87,9 @@ async def security_headers_middleware(request: web.Request, handler: Any) -> web
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     if not request.path.startswith("/api/docs"):
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault(
+            "Content-Security-Policy", content_security_policy(request.app[SETTINGS])
+        )
     if request.app[SETTINGS].secure_cookies:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -85,7 +85,7 @@ async def test_console_shows_user_org_tree_and_logs_out(
     await expect(page.get_by_test_id("audit-table")).to_contain_text("登录成功")
     await screenshot(page, tmp_path, "audit")
 
-    await nav.get_by_role("link", name="现场检查").click()
+    await nav.get_by_role("link", name="实时监管").click()
     await expect(page.locator(".placeholder")).to_contain_text("即将上线")
 
     await page.get_by_role("button", name="退出登录").click()

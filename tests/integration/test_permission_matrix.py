@@ -18,6 +18,7 @@ from sqlalchemy import select
 from inspection_api.checkpoints.checkin import label_url
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
+from inspection_api.inspections.models import Inspection, InspectionState
 from inspection_api.orgs.models import Org
 from inspection_api.plans.generator import local_date
 from inspection_api.plans.models import PlanRule, Task
@@ -135,40 +136,69 @@ ACTIONS: dict[str, Action] = {
         f"/api/v1/tasks/{ids['task CA-0001']}/assign",
         json={"assignee_user_id": ids["inspector"]},
     ),
+    "list inspections": lambda c, ids: c.get("/api/v1/inspections"),
+    "read inspection in 长安支行": lambda c, ids: c.get(
+        f"/api/v1/inspections/{ids['inspection CA']}"
+    ),
+    "read inspection in 莲池支行": lambda c, ids: c.get(
+        f"/api/v1/inspections/{ids['inspection LC']}"
+    ),
+    "start on-site at 长安支行": lambda c, ids: c.post(
+        "/api/v1/inspections/on-site",
+        json={
+            "qr": ids["label CA-0001"],
+            "fix": {
+                "latitude": 38.0503,
+                "longitude": 114.5219,
+                "accuracy": 10,
+                "captured_at": utcnow().isoformat(),
+            },
+        },
+    ),
+    "approve inspection in 长安支行": lambda c, ids: c.post(
+        f"/api/v1/inspections/{ids['inspection CA']}/approve", json={}
+    ),
 }
 
 # Expected status per user (columns in ACTIONS order). 404 outside the jurisdiction: a user
 # never learns that another sub-branch's record exists; 422 names the out-of-reach field.
 MATRIX: dict[str, tuple[int, ...]] = {
     #   ca   lc   +ca  +lc  ren  u-lc +uca +ulc sys  audit cp-ca cp-lc +cp exit gps scan
-    #   then: +plan-ca +plan-lc tasks-lc assign-ca
+    #   then: +plan-ca +plan-lc tasks-lc assign-ca; inspections: list i-ca i-lc start approve
     "admin": (
         200, 200, 201, 201, 200, 200, 201, 201, 201, 200, 200, 200, 201, 200, 200, 200,
         201, 201, 200, 200,
+        200, 200, 200, 201, 200,
     ),
     "hb_admin": (
         200, 200, 201, 201, 200, 200, 201, 201, 403, 200, 200, 200, 201, 200, 200, 200,
         201, 201, 200, 200,
+        200, 200, 200, 201, 200,
     ),
     "sjz_admin": (
         200, 404, 201, 422, 404, 404, 201, 422, 403, 200, 200, 404, 201, 404, 200, 200,
         201, 422, 404, 200,
+        200, 200, 404, 201, 200,
     ),
     "reviewer": (
         200, 404, 403, 403, 403, 404, 403, 403, 403, 200, 200, 404, 403, 403, 403, 403,
         403, 403, 404, 403,
+        200, 200, 404, 403, 200,
     ),
     "handler": (
         200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 403,
         403, 403, 404, 403,
+        200, 200, 404, 403, 403,
     ),
     "inspector": (
         200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 200,
         403, 403, 404, 403,
+        200, 200, 404, 201, 403,
     ),
     "inspector_bd": (
         404, 200, 403, 403, 403, 200, 403, 403, 403, 403, 404, 200, 403, 403, 403, 404,
         403, 403, 200, 403,
+        200, 404, 200, 404, 403,
     ),
 }  # fmt: skip
 
@@ -202,10 +232,30 @@ async def _ids(settings) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return ids
 
 
+async def _inspections(settings, login_as, ids: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """ "inspection CA": the demo inspection of 长安支行 waiting for review; "inspection LC":
+    one 李检查 starts at 莲池汽配城 (the scan binds its position)."""
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        ids["inspection CA"] = await session.scalar(
+            select(Inspection.id).where(Inspection.state == InspectionState.SUBMITTED)
+        )
+    await engine.dispose()
+    inspector_bd = await login_as("inspector_bd")
+    fix = {"latitude": 38.87, "longitude": 115.47, "accuracy": 10}
+    started = await inspector_bd.post(
+        "/api/v1/inspections/on-site",
+        json={"qr": ids["label LC-0001"], "fix": {**fix, "captured_at": utcnow().isoformat()}},
+    )
+    assert started.status == 201, await started.text()
+    ids["inspection LC"] = (await started.json())["inspection"]["id"]
+
+
 @pytest.mark.parametrize("username", list(MATRIX))
 async def test_permission_matrix(username, settings, login_as):
     user = await login_as(username)
     ids = await _ids(settings)
+    await _inspections(settings, login_as, ids)
     got = []
     for action in ACTIONS.values():
         response = await action(user, ids)

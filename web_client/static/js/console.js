@@ -7,6 +7,7 @@ import { connectConsole } from "./realtime.js";
 import { renderAudit } from "./sections/audit.js";
 import { renderCheckpoints } from "./sections/checkpoints.js";
 import { renderChecklists } from "./sections/checklists.js";
+import { renderInspections } from "./sections/inspections.js";
 import { renderOrgs } from "./sections/orgs.js";
 import { renderPlaceholder } from "./sections/placeholder.js";
 import { renderPlans } from "./sections/plans.js";
@@ -19,7 +20,7 @@ const SECTIONS = [
   { id: "plans", title: "检查计划", render: renderPlans },
   { id: "tasks", title: "检查任务", render: renderTasks },
   { id: "remote", title: "远程巡检", render: renderRemote },
-  { id: "onsite", title: "现场检查", summary: "客户经理在现场拍照、定位并填写检查表，结果实时回传。" },
+  { id: "inspections", title: "检查记录", render: renderInspections },
   { id: "exceptions", title: "异常处理", summary: "处理检查中发现的异常，指定处理人并跟踪处理结果。" },
   { id: "rectifications", title: "整改意见", summary: "向企业下发整改意见，跟踪整改反馈与复查结论。" },
   { id: "supervision", title: "实时监管", summary: "实时查看辖区内进行中的巡检和异常提醒。" },

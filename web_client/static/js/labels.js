@@ -48,6 +48,15 @@ export const AUDIT_ACTION_LABELS = {
   checklist_version_published: "发布检查模板",
   checklist_draft_discarded: "放弃检查模板草稿",
   checklist_template_archived: "归档检查模板",
+  inspection_started: "开始检查",
+  inspection_resumed: "继续检查",
+  inspection_submitted: "提交检查",
+  inspection_approved: "审核通过",
+  inspection_returned: "退回检查",
+  inspection_evidence_added: "上传取证",
+  inspection_evidence_removed: "删除取证",
+  self_check_invited: "发起企业自检",
+  self_check_invite_revoked: "撤销自检链接",
 };
 
 export const LOGIN_REASONS = {

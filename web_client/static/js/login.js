@@ -11,6 +11,18 @@ const notice = document.getElementById("login-notice");
 
 let countdown = null;
 
+/** Where to go after logging in: `?next=` when it is a path of this site, else the console. */
+function nextPath() {
+  const raw = new URLSearchParams(window.location.search).get("next") || "";
+  if (!raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/console";
+  try {
+    const url = new URL(raw, window.location.origin);
+    return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/console";
+  } catch {
+    return "/console";
+  }
+}
+
 function setBusy(busy) {
   submit.disabled = busy;
   submit.textContent = busy ? "登录中…" : "登录";
@@ -48,7 +60,7 @@ async function onSubmit(event) {
       method: "POST",
       body: { username: username.value.trim(), password: password.value },
     });
-    window.location.replace("/console");
+    window.location.replace(nextPath());
   } catch (err) {
     const detail = err instanceof ApiError ? err.detail : "登录失败，请稍后再试";
     show(error, detail);
@@ -70,7 +82,7 @@ async function start() {
   // Someone who is still logged in has no business here.
   try {
     await api("/api/v1/auth/me");
-    window.location.replace("/console");
+    window.location.replace(nextPath());
   } catch {
     // not logged in: stay
   }

@@ -3,6 +3,7 @@
 import { ApiError, api, goToLogin, signedInUser } from "./api.js";
 import { Call, mediaErrorText, qualityOf } from "./call.js";
 import { clear, formatTime, h, show } from "./dom.js";
+import { setupInspectionPanel } from "./remote-inspection.js";
 
 const STATE_LABELS = { pending: "待开始", active: "进行中", ended: "已结束", cancelled: "已取消" };
 const INVITE_STATUS = { valid: "有效", expired: "已过期", revoked: "已撤销" };
@@ -389,6 +390,8 @@ async function start() {
   $("copy-link").addEventListener("click", copyLink);
   try {
     await loadSession();
+    // The checklist beside the call (remote-inspection.js); its failures stay in its panel.
+    setupInspectionPanel({ sessionId, video: ui.remoteVideo, me, host: $("inspection-panel") }).catch(fail);
   } catch (err) {
     ui.start.disabled = true;
     $("invite-submit").disabled = true;

@@ -1,0 +1,338 @@
+"""现场检查 on a phone in headless Chromium (fake camera, overridden GPS): the label's URL
+opens the page, login comes back to it, the GPS fix starts the inspection, a photo is taken
+live, and submitting outside the radius is refused with the distance while nothing typed or
+captured is lost; back inside the radius it goes through."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qrcode
+from aiohttp import ClientSession, CookieJar
+from PIL import Image
+from playwright.async_api import async_playwright, expect
+from sqlalchemy import select
+
+from inspection_api.checkpoints.checkin import label_url
+from inspection_api.checkpoints.models import Checkpoint
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.demo import seed_demo
+from inspection_api.inspections.models import Inspection
+from tests.integration.inspection_kit import CA_0001, moved
+from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems
+from tests.plugins.services import require_executable
+
+pytestmark = pytest.mark.browser
+
+SHOWCASE = {
+    "onsite-form": Path("/tmp/onsite-form.png"),
+    "onsite-refused": Path("/tmp/onsite-refused.png"),
+    "inspection-detail": Path("/tmp/inspection-detail.png"),
+}
+PHONE = {"width": 390, "height": 844}
+# A short form, published by the province as the next version of its 明白纸.
+SMALL_FORM = {
+    "sections": [
+        {
+            "title": "现场情况",
+            "items": [
+                {
+                    "key": "plant_running",
+                    "label": "厂区是否正常生产",
+                    "type": "yes_no",
+                    "required_action": "查看车间开工情况并拍照。",
+                    "evidence": {"photo": 1},
+                },
+                {"key": "remarks", "label": "现场说明", "type": "text", "required": False},
+                {"key": "conclusion", "label": "检查初步结论", "type": "conclusion"},
+            ],
+        }
+    ]
+}
+
+
+@pytest.fixture
+async def passwords(live_server: LiveServer) -> dict[str, str]:
+    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
+
+
+async def publish_small_form(server: LiveServer, password: str) -> None:
+    async with ClientSession(server.url, cookie_jar=CookieJar(unsafe=True)) as http:
+        login = {"username": "hb_admin", "password": password}
+        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+        templates = await (await http.get("/api/v1/checklist-templates")).json()
+        template = next(t for t in templates if t["name"] == "中小企业贷后管理“明白纸”")
+        url = f"/api/v1/checklist-templates/{template['id']}"
+        draft = await http.put(f"{url}/draft", json=SMALL_FORM)
+        assert draft.status == 200, await draft.text()
+        assert (await http.post(f"{url}/publish", json={})).status == 200
+
+
+async def ca_0001_label(server: LiveServer) -> str:
+    engine = create_engine(server.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        checkpoint = await session.scalar(select(Checkpoint).where(Checkpoint.code == "CA-0001"))
+        assert checkpoint is not None
+        url = label_url(server.settings, checkpoint)
+    await engine.dispose()
+    return url
+
+
+async def stored(server: LiveServer) -> Inspection:
+    """The inspection the page started (the newest)."""
+    engine = create_engine(server.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        found = await session.scalar(select(Inspection).order_by(Inspection.id.desc()).limit(1))
+    await engine.dispose()
+    assert found is not None
+    return found
+
+
+async def shot(page: Any, tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    shutil.copyfile(path, SHOWCASE[name])
+
+
+async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tmp_path):
+    await publish_small_form(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    assert label.startswith(f"{live_server.url}/s/")
+    context = await browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 12},
+        permissions=["geolocation", "camera", "microphone"],
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    try:
+        # The phone camera opened the label's URL: log in, and come back to it.
+        await page.goto(label)
+        await expect(page).to_have_url(re.compile(r"/login\?next=%2Fs%2F"))
+        await page.get_by_label("用户名").fill("inspector")
+        await page.get_by_label("密码").fill(passwords["inspector"])
+        await page.get_by_role("button", name="登录").click()
+        await expect(page).to_have_url(label)
+
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        await expect(page.get_by_test_id("fix-distance")).to_have_text("0 米（允许范围 200 米）")
+        await expect(page.locator("#fix-accuracy")).to_have_text("±12 米")
+        form = page.get_by_test_id("inspection-form")
+        plant = form.locator('[data-key="plant_running"]')
+        await plant.get_by_label("是", exact=True).check()
+        await form.get_by_label("现场说明", exact=True).fill("二号车间正常开工，设备运转良好。")
+        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+
+        # A photo, taken live with the (fake) camera; no file picker anywhere.
+        assert await page.locator('input[type="file"]').count() == 0
+        await plant.get_by_role("button", name="拍照").click()
+        await page.get_by_test_id("capture-shoot").click()
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await expect(plant.locator(".if-shot img")).to_be_visible()
+        await expect(page.locator("#save-status")).to_have_text("已保存")
+        await shot(page, tmp_path, "onsite-form")
+
+        # Walked away: 350 m off, the submission is refused and says how far.
+        far = moved(CA_0001, 349.6)
+        await context.set_geolocation(
+            {"latitude": far.latitude, "longitude": far.longitude, "accuracy": 12}
+        )
+        await page.get_by_role("button", name="提交检查").click()
+        refusal = page.locator("#submit-problem")
+        await expect(refusal).to_contain_text("当前位置距检查点 350 米，超出允许范围 200 米")
+        await expect(page.get_by_test_id("fix-distance")).to_have_text("350 米（允许范围 200 米）")
+        await shot(page, tmp_path, "onsite-refused")
+        # Nothing lost: the answers and the photo stay, on the page and on the server.
+        await expect(plant.get_by_label("是", exact=True)).to_be_checked()
+        await expect(form.get_by_label("现场说明", exact=True)).to_have_value(
+            "二号车间正常开工，设备运转良好。"
+        )
+        await expect(plant.locator(".if-shot img")).to_have_count(1)
+        draft = await stored(live_server)
+        assert draft.state == "draft"
+        assert draft.answers == {
+            "plant_running": True,
+            "remarks": "二号车间正常开工，设备运转良好。",
+            "conclusion": "normal",
+        }
+
+        # Back inside the radius: submitted.
+        near = moved(CA_0001, 60)
+        await context.set_geolocation(
+            {"latitude": near.latitude, "longitude": near.longitude, "accuracy": 12}
+        )
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
+        await expect(page.locator("#done-summary")).to_contain_text("检查结论：正常；取证 1 项")
+        done = await stored(live_server)
+        assert (done.state, done.submit_distance_m) == ("submitted", 60.0)
+        assert problems.errors == []
+    finally:
+        await context.close()
+
+
+async def test_login_only_returns_to_paths_of_this_site(page, live_server, passwords):
+    await page.goto(f"{live_server.url}/login?next=//evil.example/x")
+    await page.get_by_label("用户名").fill("inspector")
+    await page.get_by_label("密码").fill(passwords["inspector"])
+    await page.get_by_role("button", name="登录").click()
+    await expect(page).to_have_url(f"{live_server.url}/console")
+
+
+async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
+    page, page_problems, live_server, passwords, tmp_path
+):
+    await page.goto(f"{live_server.url}/login?next=/console%23/inspections")
+    await page.get_by_label("用户名").fill("reviewer")
+    await page.get_by_label("密码").fill(passwords["reviewer"])
+    await page.get_by_role("button", name="登录").click()
+    table = page.get_by_test_id("inspection-table")
+    await expect(table.locator("tbody tr")).to_have_count(2)  # the demo inspections
+    await page.get_by_label("状态").select_option(label="已提交")
+    await expect(table.locator("tbody tr")).to_have_count(1)
+    await expect(page.get_by_test_id("inspection-count")).to_have_text("共 1 条")
+    await table.get_by_role("link", name="华北重工厂区").click()
+
+    detail = page.get_by_test_id("inspection-detail")
+    facts = detail.get_by_test_id("inspection-facts")
+    await expect(facts).to_contain_text("张检查")
+    await expect(facts).to_contain_text("距检查点 11 米（允许 200 米）")
+    await expect(detail.get_by_test_id("findings")).to_contain_text(
+        "他行授信是否逾期：他行授信逾期（严重）"
+    )
+    await expect(detail.get_by_test_id("findings")).to_contain_text(
+        "代发工资人数较上季度减少约三成"
+    )
+    photos = detail.get_by_test_id("evidence-gallery").locator("img")
+    await expect(photos).to_have_count(6)
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('.gallery img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    await shot(page, tmp_path, "inspection-detail")
+
+    actions = detail.get_by_test_id("review-actions")
+    await actions.get_by_role("button", name="退回").click()
+    await expect(detail.locator(".form-error")).to_contain_text("请填写退回原因")
+    await actions.get_by_label("审核意见").fill("请补拍仓库库存照片")
+    await actions.get_by_role("button", name="退回").click()
+    await expect(page.get_by_test_id("inspection-detail").locator(".badge")).to_have_text("已退回")
+    await expect(page.get_by_test_id("inspection-detail")).to_contain_text(
+        "审核意见：请补拍仓库库存照片"
+    )
+    assert page_problems.errors == []
+
+
+def qr_video(text: str, path: Path, frames: int = 20) -> Path:
+    """A Y4M clip of a printed label in front of the camera, for Chromium's fake camera."""
+    code = qrcode.make(text, border=4).convert("RGB").resize((400, 400), Image.NEAREST)
+    scene = Image.new("RGB", (640, 480), (235, 235, 230))
+    scene.paste(code, (120, 40))
+    y, cb, cr = scene.convert("YCbCr").split()
+    chroma = cb.resize((320, 240)).tobytes() + cr.resize((320, 240)).tobytes()
+    with path.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            out.write(b"FRAME\n" + y.tobytes() + chroma)
+    return path
+
+
+async def test_onsite_scans_the_label_with_the_camera(live_server, passwords, tmp_path):
+    if not os.access(CHROMIUM, os.X_OK):
+        require_executable("chromium", CHROMIUM)
+    label = await ca_0001_label(live_server)
+    clip = qr_video(label, tmp_path / "label.y4m")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={clip}"],
+            headless=True,
+        )
+        try:
+            context = await chromium.new_context(
+                locale="zh-CN",
+                viewport=PHONE,
+                geolocation={
+                    "latitude": CA_0001.latitude,
+                    "longitude": CA_0001.longitude,
+                    "accuracy": 9,
+                },
+                permissions=["geolocation", "camera"],
+            )
+            context.set_default_timeout(15_000)
+            page = await context.new_page()
+            problems = PageProblems()
+            problems.watch(page)
+            await page.goto(f"{live_server.url}/onsite")
+            await expect(page).to_have_url(f"{live_server.url}/login?next=%2Fonsite")
+            await page.get_by_label("用户名").fill("inspector")
+            await page.get_by_label("密码").fill(passwords["inspector"])
+            await page.get_by_role("button", name="登录").click()
+            await page.get_by_role("button", name="打开摄像头扫码").click()
+            await expect(page.get_by_role("heading", name="已识别二维码")).to_be_visible()
+            await page.get_by_role("button", name="获取定位并开始检查").click()
+            await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+            await expect(page.get_by_test_id("inspection-form")).to_be_visible()
+            assert problems.errors == []
+        finally:
+            await chromium.close()
+
+
+async def test_an_enterprise_contact_fills_in_a_self_check_by_link(
+    browser, live_server, passwords, tmp_path
+):
+    await publish_small_form(live_server, passwords["hb_admin"])
+    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
+        login = {"username": "inspector", "password": passwords["inspector"]}
+        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+        ids = {
+            c["code"]: c["id"]
+            for c in (await (await http.get("/api/v1/checkpoints")).json())["items"]
+        }
+        body = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
+        created = await (await http.post("/api/v1/inspections/self-check", json=body)).json()
+    link = created["url"]
+    assert link.startswith(f"{live_server.url}/self-check/")
+    context = await browser.new_context(
+        locale="zh-CN",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 15},
+        permissions=["geolocation", "camera", "microphone"],
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    try:
+        await page.goto(link)  # no login: the link is the credential
+        await expect(page.locator("#page-title")).to_have_text("企业自检")
+        await expect(page.locator("#user-name")).to_have_text("刘建国")
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        form = page.get_by_test_id("inspection-form")
+        plant = form.locator('[data-key="plant_running"]')
+        await plant.get_by_label("是", exact=True).check()
+        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+        await plant.get_by_role("button", name="拍照").click()
+        await page.get_by_test_id("capture-shoot").click()
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
+        done = await stored(live_server)
+        assert (done.kind, done.state, done.contact_name) == ("self_check", "submitted", "刘建国")
+        assert problems.errors == []
+    finally:
+        await context.close()

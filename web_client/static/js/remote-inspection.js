@@ -1,0 +1,118 @@
+// The checklist beside a remote call (远程巡检): pick the enterprise's checkpoint, fill in the
+// same form as on site, take 截图取证 snapshots of the remote video (stamped by the server with
+// their offset into the call's recording), write the 整改意见 and submit.
+import { ApiError, api } from "./api.js";
+import { grabFrame, uploadEvidence } from "./capture.js";
+import { h, show } from "./dom.js";
+import { renderInspectionForm } from "./inspection-form.js";
+
+const STATE_TEXT = { draft: "填写中", submitted: "已提交，等待审核", approved: "已审核通过", returned: "已退回，请修改后重新提交" };
+
+export async function setupInspectionPanel({ sessionId, video, me, host }) {
+  if (!me.permissions.includes("inspection.read")) return;
+  host.hidden = false;
+  const body = h("div", { class: "remote-checklist", "data-testid": "remote-checklist" });
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  host.append(error, body);
+  const fail = (err) => show(error, err instanceof Error ? err.message : "操作失败，请稍后再试");
+
+  const found = await api(`/api/v1/inspections?remote_session_id=${sessionId}`);
+  if (found.items.length) {
+    render(await api(`/api/v1/inspections/${found.items[0].id}`));
+    return;
+  }
+  if (!me.permissions.includes("inspection.run")) {
+    body.append(h("p", { class: "muted" }, "本次远程巡检尚未填写检查表"));
+    return;
+  }
+  const checkpoints = (await api("/api/v1/checkpoints?limit=200&status=active")).items;
+  const choice = h("select", { id: "ri-checkpoint", "aria-label": "检查点" }, checkpoints.map((c) => h("option", { value: String(c.id) }, `${c.name}（${c.customer_name}）`)));
+  const begin = h("button", { type: "button", class: "btn btn-primary" }, "开始填写检查表");
+  begin.addEventListener("click", async () => {
+    begin.disabled = true;
+    try {
+      render(await api("/api/v1/inspections/remote", { method: "POST", body: { remote_session_id: sessionId, checkpoint_id: Number(choice.value) } }));
+    } catch (err) {
+      fail(err);
+      begin.disabled = false;
+    }
+  });
+  body.append(h("label", { class: "field-label", for: "ri-checkpoint" }, "被检查企业的检查点"), choice, begin);
+
+  function render(inspection) {
+    const base = `/api/v1/inspections/${inspection.id}`;
+    let timer = null;
+    const status = h("span", { class: "muted", role: "status" }, STATE_TEXT[inspection.state] || "");
+    const opinion = h("textarea", { rows: "3", maxlength: "5000", "aria-label": "整改意见", disabled: !inspection.can_edit });
+    opinion.value = inspection.rectification_opinion || "";
+    const save = async () => {
+      clearTimeout(timer);
+      const { answers, flags } = form.collect();
+      try {
+        await api(base, { method: "PATCH", body: { answers, flags, rectification_opinion: opinion.value } });
+        form.setErrors([]);
+        status.textContent = "已保存";
+        return true;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 422) form.setErrors(err.problem.errors || []);
+        status.textContent = "保存失败";
+        fail(err);
+        return false;
+      }
+    };
+    const later = () => {
+      clearTimeout(timer);
+      status.textContent = "未保存";
+      timer = setTimeout(save, 800);
+    };
+    const form = renderInspectionForm(inspection, {
+      editable: inspection.can_edit,
+      captureKinds: () => [["photo", "截图取证"]],
+      onCapture: async (item) => {
+        show(error, "");
+        if (!video.videoWidth) {
+          show(error, "对方画面尚未显示，无法截图");
+          return;
+        }
+        try {
+          const capturedAt = new Date();
+          const blob = await grabFrame(video);
+          const added = await uploadEvidence(base, { itemKey: item.key, kind: "photo", blob, mime: "image/jpeg", capturedAt, fix: null });
+          inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
+          form.setEvidence(inspection.evidence);
+        } catch (err) {
+          fail(err);
+        }
+      },
+      onRemove: async (evidence) => {
+        try {
+          await api(`${base}/evidence/${evidence.id}`, { method: "DELETE" });
+          inspection.evidence = inspection.evidence.filter((e) => e.id !== evidence.id);
+          form.setEvidence(inspection.evidence);
+        } catch (err) {
+          fail(err);
+        }
+      },
+      onChange: later,
+    });
+    opinion.addEventListener("input", later);
+    const submit = h("button", { type: "button", class: "btn btn-primary", hidden: !inspection.can_edit }, "提交检查");
+    submit.addEventListener("click", async () => {
+      show(error, "");
+      if (!(await save())) return;
+      try {
+        render(await api(`${base}/submit`, { method: "POST", body: {} }));
+      } catch (err) {
+        const lines = [...(err.problem?.errors || []).map((e) => e.message), ...(err.problem?.missing || []).map((m) => `「${m.item_label}」还缺照片 ${m.missing}`)];
+        show(error, [err.message, ...lines].join("；"));
+        if (err.problem?.errors) form.setErrors(err.problem.errors);
+      }
+    });
+    body.replaceChildren(
+      h("p", {}, `${inspection.checkpoint_name} · `, status),
+      form.node,
+      h("div", { class: "inspection-opinion field" }, h("span", { class: "field-label" }, "整改意见"), opinion),
+      submit,
+    );
+  }
+}
