@@ -19,6 +19,10 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "checkpoint": ("检查点", "checkpoint"),
     "checklist_template": ("检查模板", "checklist template"),
     "checklist_version": ("检查模板版本", "checklist template version"),
+    "anomaly": ("异常", "anomaly"),
+    "notification": ("消息", "notification"),
+    "rectification": ("整改意见", "rectification"),
+    "rectification_photo": ("整改照片", "rectification photo"),
 }
 
 

@@ -1,11 +1,18 @@
 """Every mapped model, imported once so ``Base.metadata`` is complete (migrations, tests)."""
 
+from inspection_api.anomalies.models import Anomaly, AnomalyEvent
 from inspection_api.audit.models import AuditEvent
 from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
+from inspection_api.notifications.models import Notification
 from inspection_api.orgs.models import Org
+from inspection_api.rectifications.models import (
+    Rectification,
+    RectificationEvent,
+    RectificationPhoto,
+)
 from inspection_api.remote.models import (
     RemoteInvite,
     RemoteParticipant,
@@ -15,6 +22,8 @@ from inspection_api.remote.models import (
 from inspection_api.users.models import User, UserRole
 
 __all__ = [
+    "Anomaly",
+    "AnomalyEvent",
     "ApiToken",
     "AuditEvent",
     "AuthSession",
@@ -23,7 +32,11 @@ __all__ = [
     "ChecklistVersion",
     "Checkpoint",
     "LoginAttempt",
+    "Notification",
     "Org",
+    "Rectification",
+    "RectificationEvent",
+    "RectificationPhoto",
     "RemoteInvite",
     "RemoteParticipant",
     "RemoteParticipantEvent",

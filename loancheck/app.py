@@ -8,6 +8,8 @@ from importlib.metadata import version
 
 from aiohttp import web
 
+from inspection_api.anomalies import endpoints as anomaly_endpoints
+from inspection_api.anomalies.escalation import EscalationScheduler
 from inspection_api.audit import endpoints as audit_endpoints
 from inspection_api.auth import endpoints as auth_endpoints
 from inspection_api.auth.endpoints import authenticate_request
@@ -16,7 +18,9 @@ from inspection_api.checklists.seed import seed_default_templates
 from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
+from inspection_api.notifications import endpoints as notification_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
+from inspection_api.rectifications import endpoints as rectification_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
@@ -48,6 +52,9 @@ API_TABLES = (
     remote_endpoints.api,
     checkpoint_endpoints.api,
     checklist_endpoints.api,
+    anomaly_endpoints.api,
+    rectification_endpoints.api,
+    notification_endpoints.api,
 )
 
 
@@ -94,6 +101,21 @@ async def _object_store(app: web.Application) -> AsyncIterator[None]:
     await store.close()
 
 
+async def _escalation(app: web.Application) -> AsyncIterator[None]:
+    """Anomalies past their deadline go up the org tree, checked every minute on every node
+    (one node acts per run: see ``anomalies.escalation``)."""
+    settings = app[SETTINGS]
+    scheduler = EscalationScheduler(
+        app[SESSIONMAKER],
+        deadline_hours=settings.anomaly_deadline_hours,
+        interval=settings.escalation_interval_seconds,
+        target=app[NOTIFIER],
+    )
+    scheduler.start()
+    yield
+    await scheduler.stop()
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the whole platform: API, Socket.IO signaling, object URLs and the web client."""
     if not settings.secret_key:
@@ -119,5 +141,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     setup_object_routes(app, STORE)
     app[NOTIFIER] = setup_signaling(app, settings, SESSIONMAKER)
+    # After signaling: stopped first on shutdown, while its pushes can still go out.
+    app.cleanup_ctx.append(_escalation)
     setup_web_client(app)
     return app

@@ -301,6 +301,22 @@ VARIABLES: tuple[Variable, ...] = (
         "Oldest GPS fix accepted at a check-in, in seconds (fix time against server time).",
         _int_between(5, 86_400),
     ),
+    Variable(
+        "ANOMALY_DEADLINE_HOURS",
+        "anomaly_deadline_hours",
+        "24",
+        "Hours an exception handler has to take up (受理) a new anomaly; past them it is "
+        "escalated to the handler of the org above, with a new deadline of the same length.",
+        _int_between(1, 720),
+    ),
+    Variable(
+        "RECTIFICATION_PHOTO_MAX_MB",
+        "rectification_photo_max_mb",
+        "10",
+        "Largest photo an enterprise contact may attach to a rectification reply, in MB "
+        "(JPEG, PNG, WebP or HEIC; at most 9 per reply).",
+        _int_between(1, 50),
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -335,6 +351,8 @@ class Settings:
     checkpoint_radius_m: int
     gps_max_accuracy_m: int
     gps_max_age_seconds: int
+    anomaly_deadline_hours: int
+    rectification_photo_max_mb: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.
@@ -343,6 +361,9 @@ class Settings:
     # those revoked elsewhere or gone idle/expired. Not configurable from the environment.
     console_sweep_seconds: float = field(default=30.0)
     call_hold_seconds: float = field(default=45.0)  # a dropped call slot is held for a rejoin
+    # How often each node looks for anomalies past their deadline (one node acts at a time).
+    # Not configurable from the environment: tests shorten it.
+    escalation_interval_seconds: float = field(default=60.0)
 
     @property
     def secure_cookies(self) -> bool:

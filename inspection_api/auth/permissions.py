@@ -24,6 +24,10 @@ class Permission(StrEnum):
     CHECKPOINT_CHECK_IN = "checkpoint.check_in"  # scan a QR label on site (binds/verifies GPS)
     CHECKLIST_READ = "checklist.read"  # see checklist templates and their versions
     CHECKLIST_MANAGE = "checklist.manage"  # create, edit, publish and archive templates
+    ANOMALY_READ = "anomaly.read"  # see anomalies (异常) and their history
+    ANOMALY_HANDLE = "anomaly.handle"  # acknowledge, resolve and reassign anomalies
+    RECTIFICATION_READ = "rectification.read"  # see rectifications (整改意见), replies, evidence
+    RECTIFICATION_MANAGE = "rectification.manage"  # issue, close, reopen, renew the contact link
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -39,6 +43,10 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.CHECKPOINT_CHECK_IN: ("现场扫码定位", "check in at checkpoints"),
     Permission.CHECKLIST_READ: ("查看检查模板", "read checklist templates"),
     Permission.CHECKLIST_MANAGE: ("管理检查模板", "manage checklist templates"),
+    Permission.ANOMALY_READ: ("查看异常", "read anomalies"),
+    Permission.ANOMALY_HANDLE: ("处理异常", "handle anomalies"),
+    Permission.RECTIFICATION_READ: ("查看整改意见", "read rectifications"),
+    Permission.RECTIFICATION_MANAGE: ("管理整改意见", "manage rectifications"),
 }
 
 _STAFF = frozenset(
@@ -48,15 +56,18 @@ _STAFF = frozenset(
         Permission.REMOTE_READ,
         Permission.CHECKPOINT_READ,
         Permission.CHECKLIST_READ,
+        Permission.ANOMALY_READ,
+        Permission.RECTIFICATION_READ,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.ORG_ADMIN: frozenset(Permission),
-    Role.INSPECTOR: _STAFF | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN},
+    Role.INSPECTOR: _STAFF
+    | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN, Permission.RECTIFICATION_MANAGE},
     Role.REVIEWER: _STAFF | {Permission.AUDIT_READ},
-    Role.EXCEPTION_HANDLER: _STAFF,
+    Role.EXCEPTION_HANDLER: _STAFF | {Permission.ANOMALY_HANDLE},
     Role.ENTERPRISE_CONTACT: frozenset(),
 }
 
