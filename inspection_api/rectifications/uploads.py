@@ -4,6 +4,8 @@ without being read whole."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, unquote
+
 from aiohttp import BodyPartReader, web
 
 from inspection_api.errors import FieldError, InvalidField, ValidationFailed
@@ -24,9 +26,28 @@ async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+async def _read_plain_form(request: web.Request) -> str:
+    raw = await request.content.read(TEXT_MAX * 12 + 1)  # percent-encoded UTF-8
+    if len(raw) > TEXT_MAX * 12:
+        raise InvalidField(
+            "body.text", f"不能超过 {TEXT_MAX} 个字", f"at most {TEXT_MAX} characters"
+        )
+    try:
+        fields = parse_qs(raw.decode("ascii"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise InvalidField("body", "提交的内容格式不正确，请重新提交", "malformed form") from None
+    for name in fields:
+        if name != "text":
+            raise InvalidField(f"body.{name}", "不允许的字段", "unknown field")
+    return fields.get("text", [""])[0]
+
+
 async def read_reply(request: web.Request, max_photo_bytes: int) -> tuple[str, list[PhotoUpload]]:
     """``text`` and up to nine ``photos`` from multipart/form-data; each photo is cut off as
-    soon as it passes the limit (the rest of the request is not read)."""
+    soon as it passes the limit (the rest of the request is not read). A reply without
+    photos may also come as a plain form (application/x-www-form-urlencoded)."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        return await _read_plain_form(request), []
     if request.content_type != "multipart/form-data":
         raise ValidationFailed(
             [
@@ -59,7 +80,8 @@ async def read_reply(request: web.Request, max_photo_bytes: int) -> tuple[str, l
                         f"最多上传 {MAX_PHOTOS} 张照片",
                         f"at most {MAX_PHOTOS} photos",
                     )
-                name = (part.filename or "").strip()
+                # Percent-encoded by some clients (aiohttp, `"` in Chrome): shown as typed.
+                name = unquote(part.filename or "").strip()
                 data = await _read_part(part, max_photo_bytes)
                 if data is None:
                     raise PhotoTooLarge(
