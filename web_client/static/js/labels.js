@@ -41,6 +41,17 @@ export const AUDIT_ACTION_LABELS = {
   checklist_version_published: "发布检查模板",
   checklist_draft_discarded: "放弃检查模板草稿",
   checklist_template_archived: "归档检查模板",
+  anomaly_raised: "发现异常",
+  anomaly_acknowledged: "受理异常",
+  anomaly_resolved: "异常处理完成",
+  anomaly_reassigned: "转派异常",
+  anomaly_escalated: "异常超期上报",
+  anomaly_overdue: "异常超期（无上级处理人）",
+  rectification_created: "下发整改意见",
+  rectification_replied: "企业整改反馈",
+  rectification_closed: "关闭整改意见",
+  rectification_reopened: "退回重新整改",
+  rectification_link_renewed: "重新生成整改反馈链接",
 };
 
 export const LOGIN_REASONS = {
