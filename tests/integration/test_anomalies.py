@@ -360,3 +360,14 @@ async def test_the_inbox_is_personal_and_can_be_marked_read(client, login_as, db
     assert [n["anomaly_id"] for n in page][:1] == [first]
     assert (await client.get("/api/v1/notifications")).status == 401
     assert known["handler"] == (await principal(db, "handler")).user_id
+
+
+async def test_a_checkpoint_with_anomalies_cannot_be_deleted(login_as, db):
+    known = await ids(db)
+    admin = await login_as("sjz_admin")
+    refused = await json_of(await admin.delete(f"/api/v1/checkpoints/{known['CA-0002']}"), 409)
+    assert (refused["code"], refused["detail"]) == (
+        "checkpoint_in_use",
+        "检查点「冀中纺织成品仓库」已有检查记录（如异常、整改意见），不能删除；不再检查时请标记为退出点",
+    )
+    assert (await admin.get(f"/api/v1/checkpoints/{known['CA-0002']}")).status == 200
