@@ -265,7 +265,7 @@ async def renew_rectification_link(
     "GET",
     ONE + "/photos/{photo_id}",
     summary="整改照片 A photo of a reply",
-    media_type="image/jpeg",
+    media_type="image/*",
 )
 async def get_rectification_photo(
     ctx: Ctx, *, rectification_id: int, photo_id: int
