@@ -106,6 +106,8 @@ def _check_findings(findings: Sequence[Finding]) -> None:
             errors.append(
                 FieldError(f"findings.{index}.severity", "应为 low/medium/high", "invalid")
             )
+        if finding.source not in set(AnomalySource):
+            errors.append(FieldError(f"findings.{index}.source", "应为 rule/inspector", "invalid"))
     if errors:
         raise ValidationFailed(errors)
 

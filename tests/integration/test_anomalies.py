@@ -134,13 +134,19 @@ async def test_findings_that_do_not_fit_are_refused_and_nothing_is_kept(db):
                 session,
                 checkpoint_id=known["CA-0001"],
                 inspection_id=None,
-                findings=[FINDING, Finding("k", "l", "s", "  ", Severity.LOW, note="x" * 1001)],
+                findings=[
+                    FINDING,
+                    Finding("k", "l", "s", "  ", Severity.LOW, note="x" * 1001),
+                    Finding("k", "l", "s", "i", "grave", source="robot"),  # type: ignore[arg-type]
+                ],
                 actor=None,
                 now=utcnow(),
             )
         assert [e.field for e in refused.value.errors] == [
             "findings.1.note",
             "findings.1.indicator",
+            "findings.2.severity",
+            "findings.2.source",
         ]
         with pytest.raises(NotFound):
             await raise_anomalies(
