@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspection_api.anomalies.demo import seed_demo_anomalies
 from inspection_api.auth.principal import ROLE_LABELS, Role
 from inspection_api.checklists.seed import ensure_default_templates
 from inspection_api.checkpoints.demo import seed_demo_checkpoints
@@ -104,6 +105,7 @@ async def seed_demo(settings: Settings) -> list[tuple[str, str, str]]:
             await seed_demo_plans(session)
             await session.flush()
             await seed_demo_inspections(session, store)
+            await seed_demo_anomalies(session)
             await session.commit()
     finally:
         await store.close()

@@ -24,6 +24,10 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "task": ("检查任务", "task"),
     "inspection": ("检查记录", "inspection"),
     "inspection_evidence": ("取证文件", "evidence"),
+    "anomaly": ("异常", "anomaly"),
+    "notification": ("消息", "notification"),
+    "rectification": ("整改意见", "rectification"),
+    "rectification_photo": ("整改照片", "rectification photo"),
 }
 
 

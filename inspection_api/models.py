@@ -1,14 +1,21 @@
 """Every mapped model, imported once so ``Base.metadata`` is complete (migrations, tests)."""
 
+from inspection_api.anomalies.models import Anomaly, AnomalyEvent
 from inspection_api.audit.models import AuditEvent
 from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
 from inspection_api.inspections.models import Evidence, Inspection, Review, SelfCheckInvite
+from inspection_api.notifications.models import Notification
 from inspection_api.orgs.models import Org
 from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task
 from inspection_api.recordings.models import Recording, RecordingFile
+from inspection_api.rectifications.models import (
+    Rectification,
+    RectificationEvent,
+    RectificationPhoto,
+)
 from inspection_api.remote.models import (
     RemoteInvite,
     RemoteParticipant,
@@ -18,6 +25,8 @@ from inspection_api.remote.models import (
 from inspection_api.users.models import User, UserRole
 
 __all__ = [
+    "Anomaly",
+    "AnomalyEvent",
     "ApiToken",
     "AuditEvent",
     "AuthSession",
@@ -29,11 +38,15 @@ __all__ = [
     "Inspection",
     "InspectionRecord",
     "LoginAttempt",
+    "Notification",
     "Org",
     "Plan",
     "PlanRule",
     "Recording",
     "RecordingFile",
+    "Rectification",
+    "RectificationEvent",
+    "RectificationPhoto",
     "RemoteInvite",
     "RemoteParticipant",
     "RemoteParticipantEvent",

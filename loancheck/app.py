@@ -8,6 +8,8 @@ from importlib.metadata import version
 
 from aiohttp import web
 
+from inspection_api.anomalies import endpoints as anomaly_endpoints
+from inspection_api.anomalies.escalation import EscalationScheduler
 from inspection_api.audit import endpoints as audit_endpoints
 from inspection_api.auth import endpoints as auth_endpoints
 from inspection_api.auth.endpoints import authenticate_request
@@ -18,11 +20,12 @@ from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.inspections import endpoints as inspection_endpoints
 from inspection_api.inspections import selfcheck_endpoints
-from inspection_api.inspections.hooks import InspectionHook
+from inspection_api.notifications import endpoints as notification_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
 from inspection_api.plans import endpoints as plan_endpoints
 from inspection_api.plans.scheduler import TaskScheduler
 from inspection_api.recordings import endpoints as recording_endpoints
+from inspection_api.rectifications import endpoints as rectification_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
@@ -41,7 +44,7 @@ from inspection_api.web.keys import (
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
 from inspection_api.web.security import origin_middleware, security_headers_middleware
-from loancheck.hooks import complete_plan_tasks
+from loancheck.hooks import submission_hooks
 from loancheck.resources import open_store
 from loancheck.settings import Settings
 from signaling.server import setup_signaling
@@ -62,6 +65,9 @@ API_TABLES = (
     plan_endpoints.api,
     inspection_endpoints.api,
     selfcheck_endpoints.api,
+    anomaly_endpoints.api,
+    rectification_endpoints.api,
+    notification_endpoints.api,
 )
 
 
@@ -129,6 +135,21 @@ async def _recorder(app: web.Application) -> AsyncIterator[None]:
     await worker.stop()
 
 
+async def _escalation(app: web.Application) -> AsyncIterator[None]:
+    """Anomalies past their deadline go up the org tree, checked every minute on every node
+    (one node acts per run: see ``anomalies.escalation``)."""
+    settings = app[SETTINGS]
+    scheduler = EscalationScheduler(
+        app[SESSIONMAKER],
+        deadline_hours=settings.anomaly_deadline_hours,
+        interval=settings.escalation_interval_seconds,
+        target=app[NOTIFIER],
+    )
+    scheduler.start()
+    yield
+    await scheduler.stop()
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the whole platform: API, Socket.IO signaling, object URLs and the web client."""
     if not settings.secret_key:
@@ -141,8 +162,7 @@ def create_app(settings: Settings) -> web.Application:
     app[READINESS] = {}
     app[AUTHENTICATOR] = authenticate_request
     # Other domains hear of submitted and approved inspections through these (hooks.py).
-    submitted: list[InspectionHook] = [complete_plan_tasks]
-    app[INSPECTION_SUBMITTED] = submitted
+    app[INSPECTION_SUBMITTED] = submission_hooks(settings)
     app[INSPECTION_APPROVED] = []
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_object_store)
@@ -161,5 +181,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     setup_object_routes(app, STORE)
     app[NOTIFIER] = setup_signaling(app, settings, SESSIONMAKER)
+    # After signaling: stopped first on shutdown, while its pushes can still go out.
+    app.cleanup_ctx.append(_escalation)
     setup_web_client(app)
     return app

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspection_api.anomalies import service as anomalies
+from inspection_api.anomalies.models import Anomaly, AnomalySource
+from inspection_api.checklists.content import Severity
 from inspection_api.db import utcnow
+from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import Inspection
 from inspection_api.inspections.rules import Finding
 from inspection_api.plans.tasks import complete_tasks
+from loancheck.settings import Settings
 
 
 async def complete_plan_tasks(
@@ -21,3 +27,47 @@ async def complete_plan_tasks(
     await complete_tasks(
         session, inspection.checkpoint_id, inspection.submitted_at or utcnow(), inspection.id
     )
+
+
+def anomaly_of(finding: Finding) -> anomalies.Finding:
+    """An inspection's finding as an anomaly to handle; the inspector's own flags carry no
+    rule severity and count as 较重 (medium)."""
+    return anomalies.Finding(
+        item_key=finding.item_key,
+        item_label=finding.item_label,
+        section=finding.section,
+        indicator=finding.indicator,
+        severity=Severity(finding.severity) if finding.severity else Severity.MEDIUM,
+        answer=finding.answer,
+        source=AnomalySource(finding.source),
+        note=finding.note,
+    )
+
+
+def raise_anomalies(settings: Settings) -> InspectionHook:
+    """The findings of a submitted inspection go to the exception handlers at once, once
+    per inspection (a returned and resubmitted inspection raises nothing new)."""
+
+    async def hook(
+        session: AsyncSession, inspection: Inspection, findings: Sequence[Finding]
+    ) -> None:
+        raised = await session.scalar(
+            select(Anomaly.id).where(Anomaly.inspection_id == inspection.id).limit(1)
+        )
+        if not findings or raised is not None:
+            return
+        await anomalies.raise_anomalies(
+            session,
+            checkpoint_id=inspection.checkpoint_id,
+            inspection_id=inspection.id,
+            findings=[anomaly_of(f) for f in findings],
+            actor=None,
+            now=utcnow(),
+            deadline_hours=settings.anomaly_deadline_hours,
+        )
+
+    return hook
+
+
+def submission_hooks(settings: Settings) -> list[InspectionHook]:
+    return [complete_plan_tasks, raise_anomalies(settings)]

@@ -349,6 +349,22 @@ VARIABLES: tuple[Variable, ...] = (
         "Largest evidence file (photo, video or audio clip of an inspection) accepted, in MB.",
         _int_between(1, 1024),
     ),
+    Variable(
+        "ANOMALY_DEADLINE_HOURS",
+        "anomaly_deadline_hours",
+        "24",
+        "Hours an exception handler has to take up (受理) a new anomaly; past them it is "
+        "escalated to the handler of the org above, with a new deadline of the same length.",
+        _int_between(1, 720),
+    ),
+    Variable(
+        "RECTIFICATION_PHOTO_MAX_MB",
+        "rectification_photo_max_mb",
+        "10",
+        "Largest photo an enterprise contact may attach to a rectification reply, in MB "
+        "(JPEG, PNG, WebP or HEIC; at most 9 per reply).",
+        _int_between(1, 50),
+    ),
     Variable("LOG_LEVEL", "log_level", "INFO", "Log level.", _log_level),
 )
 
@@ -388,6 +404,8 @@ class Settings:
     recorder_max_calls: int
     task_generation_minutes: int
     evidence_max_mb: int
+    anomaly_deadline_hours: int
+    rectification_photo_max_mb: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).
     # Not configurable from the environment: tests shorten it to keep waits small.
@@ -399,6 +417,9 @@ class Settings:
     # Recorder leases: renewed every lease/4; a worker silent for a lease is taken over.
     recorder_lease_seconds: float = field(default=8.0)
     recorder_segment_seconds: float = field(default=10.0)  # segments are cut about this long
+    # How often each node looks for anomalies past their deadline (one node acts at a time).
+    # Not configurable from the environment: tests shorten it.
+    escalation_interval_seconds: float = field(default=60.0)
 
     @property
     def secure_cookies(self) -> bool:

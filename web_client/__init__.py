@@ -1,13 +1,15 @@
-"""The browser client: static zh-CN pages (login, console, remote call, join) and their assets."""
+"""The browser client: static zh-CN pages (login, console, call, join, rectify) and assets."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from inspection_api.db import utcnow
 from inspection_api.errors import (
     InspectionError,
     InviteExpired,
@@ -15,6 +17,8 @@ from inspection_api.errors import (
     InviteRevoked,
     SessionClosed,
 )
+from inspection_api.rectifications.errors import RectifyLinkExpired, RectifyLinkNotFound
+from inspection_api.rectifications.replies import resolve_token
 from inspection_api.remote.service import resolve_invite
 from inspection_api.web.keys import SESSIONMAKER
 
@@ -47,15 +51,28 @@ async def _to_console(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/console")
 
 
-def _join_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """``/join/{token}``: the join page for a link that admits, else a zh-CN page saying why
-    (HTML, not problem+json: the contact opened a link in a phone browser)."""
-    page = STATIC_DIR / "join.html"
-    template = (STATIC_DIR / "join-invalid.html").read_text(encoding="utf-8")
+# The same for a rectification reply link (整改反馈).
+RECTIFY_HINTS: dict[type[InspectionError], str] = {
+    RectifyLinkNotFound: "请核对链接是否完整；如客户经理已重新生成链接，请使用最新的链接。",
+    RectifyLinkExpired: "反馈链接有有效期，请联系您的客户经理重新生成链接。",
+}
+
+
+def _token_page(
+    page: str,
+    invalid_page: str,
+    resolve: Callable[[Any, str], Awaitable[Any]],
+    hints: dict[type[InspectionError], str],
+    not_found: type[InspectionError],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``/…/{token}`` of a link an outsider opens in a phone browser: ``page`` when
+    ``resolve(session, token)`` accepts it, else ``invalid_page`` saying why in zh-CN (HTML,
+    not problem+json), with the error's status."""
+    template = (STATIC_DIR / invalid_page).read_text(encoding="utf-8")
 
     def invalid(error: InspectionError) -> web.Response:
         text = template.replace("{{message}}", escape(error.message("zh"))).replace(
-            "{{hint}}", escape(INVALID_HINTS.get(type(error), INVALID_HINTS[InviteNotFound]))
+            "{{hint}}", escape(hints.get(type(error), hints[not_found]))
         )
         return web.Response(
             text=text, status=error.status, content_type="text/html", headers=NO_STORE
@@ -64,13 +81,13 @@ def _join_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
         if len(token) > TOKEN_MAX:
-            return invalid(InviteNotFound())
+            return invalid(not_found())
         try:
             async with request.app[SESSIONMAKER]() as session:
-                await resolve_invite(session, token)
-        except (InviteNotFound, InviteExpired, InviteRevoked, SessionClosed) as error:
+                await resolve(session, token)
+        except tuple(hints) as error:
             return invalid(error)
-        return web.FileResponse(page, headers=NO_STORE)
+        return web.FileResponse(STATIC_DIR / page, headers=NO_STORE)
 
     return serve
 
@@ -84,10 +101,29 @@ def _no_store_page(name: str) -> Callable[[web.Request], Awaitable[web.StreamRes
     return serve
 
 
+def _join_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``/join/{token}``: the enterprise contact's remote-inspection join page."""
+    return _token_page(
+        "join.html", "join-invalid.html", resolve_invite, INVALID_HINTS, InviteNotFound
+    )
+
+
+def _rectify_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``/rectify/{token}``: the enterprise contact's rectification reply page."""
+
+    async def resolve(session: Any, token: str) -> Any:
+        return await resolve_token(session, token, now=utcnow())
+
+    return _token_page(
+        "rectify.html", "rectify-invalid.html", resolve, RECTIFY_HINTS, RectifyLinkNotFound
+    )
+
+
 def setup_web_client(app: web.Application) -> None:
-    """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}``, ``/replay/{id}``
-    and ``/join/{token}`` pages; the on-site page at ``/onsite``, at ``/s/{payload}`` (what a
-    QR label encodes) and at ``/self-check/{token}``; assets under ``/static/``."""
+    """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}``, ``/replay/{id}``,
+    ``/join/{token}`` and ``/rectify/{token}`` pages; the on-site page at ``/onsite``, at
+    ``/s/{payload}`` (what a QR label encodes) and at ``/self-check/{token}``; assets under
+    ``/static/``."""
     app.router.add_get("/", _to_console, name="home")
     app.router.add_get("/login", _page("login.html"), name="login_page")
     app.router.add_get("/console", _page("console.html"), name="console_page")
@@ -98,4 +134,5 @@ def setup_web_client(app: web.Application) -> None:
     app.router.add_get("/s/{payload}", _page("onsite.html"), name="label_page")
     # A self-check link is a credential, like a join link.
     app.router.add_get("/self-check/{token}", _no_store_page("onsite.html"), name="self_check_page")
+    app.router.add_get("/rectify/{token}", _rectify_page(), name="rectify_page")
     app.router.add_static("/static/", STATIC_DIR, name="static")

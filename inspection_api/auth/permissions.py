@@ -31,6 +31,10 @@ class Permission(StrEnum):
     INSPECTION_READ = "inspection.read"  # see inspections, their answers and evidence
     INSPECTION_RUN = "inspection.run"  # start, fill in and submit inspections; invite self-checks
     INSPECTION_REVIEW = "inspection.review"  # approve or return submitted inspections
+    ANOMALY_READ = "anomaly.read"  # see anomalies (异常) and their history
+    ANOMALY_HANDLE = "anomaly.handle"  # acknowledge, resolve and reassign anomalies
+    RECTIFICATION_READ = "rectification.read"  # see rectifications (整改意见), replies, evidence
+    RECTIFICATION_MANAGE = "rectification.manage"  # issue, close, reopen, renew the contact link
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -53,6 +57,10 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.INSPECTION_READ: ("查看检查记录", "read inspections"),
     Permission.INSPECTION_RUN: ("开展检查", "run inspections"),
     Permission.INSPECTION_REVIEW: ("审核检查", "review inspections"),
+    Permission.ANOMALY_READ: ("查看异常", "read anomalies"),
+    Permission.ANOMALY_HANDLE: ("处理异常", "handle anomalies"),
+    Permission.RECTIFICATION_READ: ("查看整改意见", "read rectifications"),
+    Permission.RECTIFICATION_MANAGE: ("管理整改意见", "manage rectifications"),
 }
 
 _STAFF = frozenset(
@@ -65,6 +73,8 @@ _STAFF = frozenset(
         Permission.PLAN_READ,
         Permission.TASK_READ,
         Permission.INSPECTION_READ,
+        Permission.ANOMALY_READ,
+        Permission.RECTIFICATION_READ,
     }
 )
 
@@ -72,9 +82,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.ORG_ADMIN: frozenset(Permission),
     Role.INSPECTOR: _STAFF
-    | {Permission.REMOTE_RUN, Permission.CHECKPOINT_CHECK_IN, Permission.INSPECTION_RUN},
+    | {
+        Permission.REMOTE_RUN,
+        Permission.CHECKPOINT_CHECK_IN,
+        Permission.INSPECTION_RUN,
+        Permission.RECTIFICATION_MANAGE,
+    },
     Role.REVIEWER: _STAFF | {Permission.AUDIT_READ, Permission.INSPECTION_REVIEW},
-    Role.EXCEPTION_HANDLER: _STAFF,
+    Role.EXCEPTION_HANDLER: _STAFF | {Permission.ANOMALY_HANDLE},
     Role.ENTERPRISE_CONTACT: frozenset(),
 }
 

@@ -32,6 +32,12 @@ class CheckpointInUse(InspectionError):
     en = "Checkpoint {name} has on-site check-ins and cannot be deleted; mark it as exited"
 
 
+class CheckpointHasRecords(CheckpointInUse):
+    # Anomalies, rectifications (later inspections) point at it: they keep their site.
+    zh = "检查点「{name}」已有检查记录（如异常、整改意见），不能删除；不再检查时请标记为退出点"
+    en = "Checkpoint {name} has inspection records and cannot be deleted; mark it as exited"
+
+
 class LocationRefused(InspectionError):
     """A GPS fix that cannot place the person at the checkpoint (all 422)."""
 

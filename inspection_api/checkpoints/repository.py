@@ -96,6 +96,19 @@ async def with_ids(session: AsyncSession, ids: Sequence[int]) -> list[tuple[Chec
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
+async def has_records(session: AsyncSession, checkpoint_id: int) -> bool:
+    """Whether any row of another table (anomalies, rectifications, …) refers to it: found
+    through the foreign keys in the metadata, so a new domain's records count at once."""
+    checkpoints = Checkpoint.__table__
+    for table in Checkpoint.metadata.sorted_tables:
+        for key in table.foreign_keys:
+            if key.column.table is checkpoints and table is not checkpoints:
+                query = select(key.parent).where(key.parent == checkpoint_id).limit(1)
+                if await session.scalar(query) is not None:
+                    return True
+    return False
+
+
 async def bind_position(
     session: AsyncSession,
     checkpoint: Checkpoint,

@@ -25,7 +25,7 @@ from inspection_api.checkpoints.checkin import check_in as check_in
 from inspection_api.checkpoints.checkin import check_in_by_qr as check_in_by_qr
 from inspection_api.checkpoints.checkin import reset_position as reset_position
 from inspection_api.checkpoints.checkin import verify_qr as verify_qr
-from inspection_api.checkpoints.errors import CheckpointInUse
+from inspection_api.checkpoints.errors import CheckpointHasRecords, CheckpointInUse
 from inspection_api.checkpoints.models import (
     EXIT_REASON_LABELS,
     Checkpoint,
@@ -196,6 +196,8 @@ async def delete_checkpoint(
     )
     if checkpoint.last_checked_in_at is not None:
         raise CheckpointInUse(name=checkpoint.name)
+    if await repository.has_records(session, checkpoint.id):
+        raise CheckpointHasRecords(name=checkpoint.name)
     name = checkpoint.name
     await session.delete(checkpoint)
     try:

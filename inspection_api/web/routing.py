@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inspection_api.auth.principal import Principal
 from inspection_api.errors import FieldError, PayloadTooLarge, Unauthenticated, ValidationFailed
 from inspection_api.i18n import field_errors
-from inspection_api.web.keys import AUTHENTICATOR, SESSIONMAKER
+from inspection_api.notifications import outbox
+from inspection_api.web.keys import AUTHENTICATOR, NOTIFIER, SESSIONMAKER
 from inspection_api.web.security import client_ip
 
 MAX_JSON_BODY = 256 * 1024
@@ -186,6 +187,8 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
                 kwargs["body"] = _validate(op.body, await _read_json(request), "body")
             result = await op.handler(ctx, **kwargs)
             await session.commit()
+            # Pushes queued by the handler's services, now that what they announce exists.
+            await outbox.deliver(session, request.app.get(NOTIFIER))
         if isinstance(result, web.StreamResponse):
             response = result
         elif result is None or adapter is None:

@@ -321,3 +321,23 @@ async def test_a_submitted_inspection_does_its_plan_task(login_as, settings):
     tasks = (await json_of(await inspector.get("/api/v1/tasks?mine=true"), 200))["items"]
     ca = [t for t in tasks if t["checkpoint_code"] == "CA-0001"]
     assert [(t["state"], t["inspection_id"]) for t in ca] == [("done", inspection_id)], ca
+
+
+async def test_a_submitted_inspections_findings_reach_the_exception_handler(login_as, settings):
+    """The composition root wires anomalies into the submission hook: each finding becomes
+    an anomaly for the 异常处理人 above the 支行, once (a resubmission raises none again)."""
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    inspection = (await start(inspector, await label(inspector, ids["CA-0001"])))["inspection"]
+    one = f"{URL}/{inspection['id']}"
+    answers = {**COMPLETE, "other_bank_overdue": True}
+    await json_of(await inspector.patch(one, json={"answers": answers}), 200)
+    await capture_all(inspector, one)
+    inspection = await json_of(await inspector.post(f"{one}/submit", json={"fix": fix()}), 200)
+    assert [f["item_key"] for f in inspection["findings"]] == ["other_bank_overdue"]
+    handler = await login_as("handler")
+    query = f"/api/v1/anomalies?inspection_id={inspection['id']}&limit=100"
+    raised = (await json_of(await handler.get(query), 200))["items"]
+    assert sorted(a["item_key"] for a in raised) == sorted(
+        f["item_key"] for f in inspection["findings"]
+    )

@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from inspection_api.anomalies.models import Anomaly
 from inspection_api.checkpoints.checkin import label_url
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
@@ -22,6 +23,7 @@ from inspection_api.inspections.models import Inspection, InspectionState
 from inspection_api.orgs.models import Org
 from inspection_api.plans.generator import local_date
 from inspection_api.plans.models import PlanRule, Task
+from inspection_api.rectifications.models import Rectification
 from inspection_api.users.models import User
 
 _counter = itertools.count()
@@ -158,6 +160,25 @@ ACTIONS: dict[str, Action] = {
     "approve inspection in 长安支行": lambda c, ids: c.post(
         f"/api/v1/inspections/{ids['inspection CA']}/approve", json={}
     ),
+    "read anomaly in 长安支行": lambda c, ids: c.get(f"/api/v1/anomalies/{ids['anomaly CA-0002']}"),
+    "read anomaly in 莲池支行": lambda c, ids: c.get(f"/api/v1/anomalies/{ids['anomaly LC-0001']}"),
+    "acknowledge anomaly in 长安支行": lambda c, ids: c.post(
+        f"/api/v1/anomalies/{ids['anomaly CA-0002']}/acknowledge", json={}
+    ),
+    "resolve anomaly in 莲池支行": lambda c, ids: c.post(
+        f"/api/v1/anomalies/{ids['anomaly LC-0001']}/resolve", json={"resolution": "已核实"}
+    ),
+    "issue rectification in 长安支行": lambda c, ids: c.post(
+        "/api/v1/rectifications",
+        json={
+            "checkpoint_id": ids["CA-0001"],
+            "text": "请补充水电费凭证",
+            "due_date": (utcnow() + timedelta(days=3)).date().isoformat(),
+        },
+    ),
+    "read rectification in 莲池支行": lambda c, ids: c.get(
+        f"/api/v1/rectifications/{ids['rectification LC-0001']}"
+    ),
 }
 
 # Expected status per user (columns in ACTIONS order). 404 outside the jurisdiction: a user
@@ -165,40 +186,48 @@ ACTIONS: dict[str, Action] = {
 MATRIX: dict[str, tuple[int, ...]] = {
     #   ca   lc   +ca  +lc  ren  u-lc +uca +ulc sys  audit cp-ca cp-lc +cp exit gps scan
     #   then: +plan-ca +plan-lc tasks-lc assign-ca; inspections: list i-ca i-lc start approve
+    #   anomalies: an-ca an-lc ack-ca res-lc +rect-ca rect-lc
     "admin": (
         200, 200, 201, 201, 200, 200, 201, 201, 201, 200, 200, 200, 201, 200, 200, 200,
         201, 201, 200, 200,
         200, 200, 200, 201, 200,
+        200, 200, 200, 200, 201, 200,
     ),
     "hb_admin": (
         200, 200, 201, 201, 200, 200, 201, 201, 403, 200, 200, 200, 201, 200, 200, 200,
         201, 201, 200, 200,
         200, 200, 200, 201, 200,
+        200, 200, 200, 200, 201, 200,
     ),
     "sjz_admin": (
         200, 404, 201, 422, 404, 404, 201, 422, 403, 200, 200, 404, 201, 404, 200, 200,
         201, 422, 404, 200,
         200, 200, 404, 201, 200,
+        200, 404, 200, 404, 201, 404,
     ),
     "reviewer": (
         200, 404, 403, 403, 403, 404, 403, 403, 403, 200, 200, 404, 403, 403, 403, 403,
         403, 403, 404, 403,
         200, 200, 404, 403, 200,
+        200, 404, 403, 403, 403, 404,
     ),
     "handler": (
         200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 403,
         403, 403, 404, 403,
         200, 200, 404, 403, 403,
+        200, 404, 200, 404, 403, 404,
     ),
     "inspector": (
         200, 404, 403, 403, 403, 404, 403, 403, 403, 403, 200, 404, 403, 403, 403, 200,
         403, 403, 404, 403,
         200, 200, 404, 201, 403,
+        200, 404, 403, 403, 201, 404,
     ),
     "inspector_bd": (
         404, 200, 403, 403, 403, 200, 403, 403, 403, 403, 404, 200, 403, 403, 403, 404,
         403, 403, 200, 403,
         200, 404, 200, 404, 403,
+        404, 200, 403, 403, 422, 200,
     ),
 }  # fmt: skip
 
@@ -215,19 +244,27 @@ VISIBLE_ORGS = {
 
 async def _ids(settings) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Ids of orgs and checkpoints by code, of users by name, "label CODE": the URL a
-    checkpoint's QR label carries, "rule NAME" and "task CODE" (a checkpoint's task)."""
+    checkpoint's QR label carries, "rule NAME" and "task CODE" (a checkpoint's task), and
+    "anomaly CODE" / "rectification CODE": the demo's."""
     engine = create_engine(settings.database_url)
     async with create_sessionmaker(engine)() as session:
         ids: dict[str, Any] = dict((await session.execute(select(Org.code, Org.id))).all())
         ids.update(dict((await session.execute(select(User.username, User.id))).all()))
+        codes: dict[int, str] = {}
         for checkpoint in (await session.scalars(select(Checkpoint))).all():
             ids[checkpoint.code] = checkpoint.id
             ids[f"label {checkpoint.code}"] = label_url(settings, checkpoint)
+            codes[checkpoint.id] = checkpoint.code
         for name, rule_id in (await session.execute(select(PlanRule.name, PlanRule.id))).all():
             ids[f"rule {name}"] = rule_id
         tasks = select(Checkpoint.code, Task.id).join(Task, Task.checkpoint_id == Checkpoint.id)
         for code, task_id in (await session.execute(tasks)).all():
             ids[f"task {code}"] = task_id
+        # The demo's anomalies and rectification, by checkpoint code (the first of each).
+        for anomaly in (await session.scalars(select(Anomaly).order_by(Anomaly.id))).all():
+            ids.setdefault(f"anomaly {codes[anomaly.checkpoint_id]}", anomaly.id)
+        for rectification in (await session.scalars(select(Rectification))).all():
+            ids.setdefault(f"rectification {codes[rectification.checkpoint_id]}", rectification.id)
     await engine.dispose()
     return ids
 

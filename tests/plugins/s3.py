@@ -105,6 +105,11 @@ def _command(weed: Path, data_dir: Path, config: Path, ports: list[int]) -> list
         "-webdav=false",
         "-master.telemetry=false",
         f"-s3.config={config}",
+        # Every test gets a bucket of its own, and each bucket takes volumes of its own: the
+        # default limit (free disk ÷ 128 MB) ran out after a few hundred tests and the store
+        # answered 500. Small volumes, many allowed (they are sparse files: no disk reserved).
+        "-master.volumeSizeLimitMB=16",
+        "-volume.max=5000",
         # Its unix sockets default to /tmp/seaweedfs-*-<port>.sock, which pile up.
         f"-filer.localSocket={data_dir / 'filer.sock'}",
         f"-s3.localSocket={data_dir / 's3.sock'}",

@@ -3,7 +3,9 @@ import { ApiError, api, goToLogin } from "./api.js";
 import { clear, h } from "./dom.js";
 import { rolesText } from "./labels.js";
 import { setupPasswordDialog } from "./password.js";
+import { setupInbox } from "./inbox.js";
 import { connectConsole } from "./realtime.js";
+import { renderAnomalies } from "./sections/anomalies.js";
 import { renderAudit } from "./sections/audit.js";
 import { renderCheckpoints } from "./sections/checkpoints.js";
 import { renderChecklists } from "./sections/checklists.js";
@@ -11,6 +13,7 @@ import { renderInspections } from "./sections/inspections.js";
 import { renderOrgs } from "./sections/orgs.js";
 import { renderPlaceholder } from "./sections/placeholder.js";
 import { renderPlans } from "./sections/plans.js";
+import { renderRectifications } from "./sections/rectifications.js";
 import { renderRemote } from "./sections/remote.js";
 import { renderTasks } from "./sections/tasks.js";
 
@@ -21,8 +24,8 @@ const SECTIONS = [
   { id: "tasks", title: "检查任务", render: renderTasks },
   { id: "remote", title: "远程巡检", render: renderRemote },
   { id: "inspections", title: "检查记录", render: renderInspections },
-  { id: "exceptions", title: "异常处理", summary: "处理检查中发现的异常，指定处理人并跟踪处理结果。" },
-  { id: "rectifications", title: "整改意见", summary: "向企业下发整改意见，跟踪整改反馈与复查结论。" },
+  { id: "anomalies", title: "异常处理", render: renderAnomalies, badge: "anomalies" },
+  { id: "rectifications", title: "整改意见", render: renderRectifications, badge: "rectifications" },
   { id: "supervision", title: "实时监管", summary: "实时查看辖区内进行中的巡检和异常提醒。" },
   { id: "orgs", title: "机构与用户", render: renderOrgs },
   { id: "audit", title: "审计日志", render: renderAudit },
@@ -81,6 +84,7 @@ function renderNav() {
           "a",
           { href: `#/${section.id}`, "data-section": section.id },
           h("span", {}, section.title),
+          section.badge ? h("span", { class: "nav-badge", "data-badge": section.badge, hidden: true }) : null,
           section.render ? null : h("span", { class: "nav-soon" }, "即将上线"),
         ),
       ),
@@ -132,10 +136,11 @@ async function start() {
 
   const live = document.getElementById("live-status");
   const liveText = document.getElementById("live-text");
-  connectConsole((state, text) => {
+  const socket = connectConsole((state, text) => {
     live.dataset.state = state;
     liveText.textContent = text;
   });
+  setupInbox(socket); // unread badges and notices, live from the console's pushes
 
   window.addEventListener("hashchange", () => route(me));
   await route(me);

@@ -57,6 +57,17 @@ export const AUDIT_ACTION_LABELS = {
   inspection_evidence_removed: "删除取证",
   self_check_invited: "发起企业自检",
   self_check_invite_revoked: "撤销自检链接",
+  anomaly_raised: "发现异常",
+  anomaly_acknowledged: "受理异常",
+  anomaly_resolved: "异常处理完成",
+  anomaly_reassigned: "转派异常",
+  anomaly_escalated: "异常超期上报",
+  anomaly_overdue: "异常超期（无上级处理人）",
+  rectification_created: "下发整改意见",
+  rectification_replied: "企业整改反馈",
+  rectification_closed: "关闭整改意见",
+  rectification_reopened: "退回重新整改",
+  rectification_link_renewed: "重新生成整改反馈链接",
 };
 
 export const LOGIN_REASONS = {

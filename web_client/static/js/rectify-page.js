@@ -1,0 +1,194 @@
+// The enterprise contact's page (phone): read the bank's 整改意见, write what was done and
+// attach photos. The server checked the link before serving this page; a refused reply
+// keeps what was typed and chosen, and says which photo is the problem.
+import { ApiError, api } from "./api.js";
+import { clear, formatTime, h, show } from "./dom.js";
+
+const $ = (id) => document.getElementById(id);
+const token = decodeURIComponent(window.location.pathname.split("/")[2] || "");
+const STATES = { issued: "待整改", replied: "已反馈，等待银行核实", reopened: "需重新整改", closed: "已关闭" };
+const ACCEPTED = new Set(["image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"]);
+const form = $("reply-form");
+const textInput = $("reply-text");
+const picker = $("reply-photos");
+const list = $("photo-list");
+const photosError = $("reply-photos-error");
+const replyError = $("reply-error");
+const submit = $("reply-submit");
+
+let info = null;
+let chosen = []; // {file, url}
+
+function historyText(event) {
+  switch (event.kind) {
+    case "issued":
+      return "银行下发整改意见";
+    case "replied":
+      return `${event.actor_name || "企业"}提交了整改反馈${event.photos ? `（${event.photos} 张照片）` : ""}`;
+    case "reopened":
+      return `银行意见：需重新整改${event.due_date ? `，新的整改期限 ${event.due_date}` : ""}`;
+    case "closed":
+      return "银行确认整改完成";
+    default:
+      return event.kind;
+  }
+}
+
+function render() {
+  document.title = `${info.customer_name} · 整改反馈`;
+  $("rectify-title").textContent = info.customer_name;
+  $("rectify-site").textContent = `${info.checkpoint_name} · ${info.org_name}`;
+  $("greeting").textContent = `${info.contact_name}，您好！银行在贷后检查中提出以下整改意见，请按期整改并在此反馈。`;
+  $("opinion").hidden = false;
+  $("opinion-text").textContent = info.text;
+  $("due-date").textContent = info.due_date;
+  $("overdue").hidden = !info.overdue;
+  const state = $("state");
+  state.textContent = STATES[info.state] || info.state;
+  state.dataset.state = info.state;
+  const items = info.history.filter((event) => event.kind !== "issued"); // the opinion is above
+  clear($("history")).append(
+    ...items.map((event) =>
+      h(
+        "li",
+        { "data-kind": event.kind },
+        h("span", { class: "when" }, formatTime(event.at)),
+        h("div", { class: "what" }, historyText(event)),
+        event.kind !== "issued" && event.comment ? h("p", { class: "comment" }, event.comment) : null,
+      ),
+    ),
+  );
+  $("history-card").hidden = items.length === 0;
+  $("closed-card").hidden = info.can_reply;
+  $("reply-card").hidden = !info.can_reply || !$("done-card").hidden;
+  $("photos-hint").textContent = `最多 ${info.max_photos} 张，每张不超过 ${info.max_photo_mb} MB（JPEG、PNG、WebP 或 HEIC）`;
+}
+
+async function load() {
+  try {
+    info = await api(`/api/v1/rectify/${encodeURIComponent(token)}`);
+  } catch (err) {
+    $("rectify-title").textContent = "无法打开整改反馈";
+    show($("load-error"), err instanceof ApiError ? err.detail : "加载失败，请检查网络后刷新页面");
+    $("reply-card").hidden = true;
+    return;
+  }
+  render();
+}
+
+function renderPhotos(invalid = new Map()) {
+  clear(list).append(
+    ...chosen.map((item, index) =>
+      h(
+        "li",
+        { "aria-invalid": invalid.has(index) ? "true" : null, title: invalid.get(index) || null },
+        h("img", { src: item.url, alt: item.file.name }),
+        h("span", { class: "photo-name" }, item.file.name),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn photo-remove",
+            "aria-label": `移除 ${item.file.name}`,
+            onclick: () => {
+              URL.revokeObjectURL(item.url);
+              chosen.splice(index, 1);
+              show(photosError, "");
+              renderPhotos();
+            },
+          },
+          "移除",
+        ),
+      ),
+    ),
+  );
+}
+
+picker.addEventListener("change", () => {
+  const problems = [];
+  for (const file of picker.files) {
+    const heic = /\.(heic|heif)$/i.test(file.name); // some browsers give HEIC no type
+    if (!ACCEPTED.has(file.type) && !heic) problems.push(`「${file.name}」不是允许的照片格式`);
+    else if (file.size > info.max_photo_mb * 1024 * 1024) problems.push(`「${file.name}」超过 ${info.max_photo_mb} MB`);
+    else if (chosen.length >= info.max_photos) problems.push(`最多上传 ${info.max_photos} 张照片`);
+    else chosen.push({ file, url: URL.createObjectURL(file) });
+  }
+  picker.value = ""; // the same photo can be picked again after removing it
+  show(photosError, [...new Set(problems)].join("；"));
+  renderPhotos();
+});
+
+function showFieldErrors(problem) {
+  const invalid = new Map();
+  let textMessage = "";
+  const photoMessages = [];
+  for (const error of problem.errors || []) {
+    const parts = String(error.field || "").split(".");
+    if (parts[1] === "text") textMessage = error.message;
+    else if (parts[1] === "photos") {
+      photoMessages.push(error.message);
+      if (parts[2] !== undefined) invalid.set(Number(parts[2]), error.message);
+    }
+  }
+  show($("reply-text-error"), textMessage);
+  textInput.setAttribute("aria-invalid", textMessage ? "true" : "false");
+  show(photosError, photoMessages.join("；"));
+  renderPhotos(invalid);
+  return Boolean(textMessage || photoMessages.length);
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  show(replyError, "");
+  if (!textInput.value.trim()) {
+    showFieldErrors({ errors: [{ field: "body.text", message: "请填写整改情况说明" }] });
+    textInput.focus();
+    return;
+  }
+  const body = new FormData();
+  body.append("text", textInput.value);
+  for (const item of chosen) body.append("photos", item.file, item.file.name);
+  submit.disabled = true;
+  submit.textContent = "正在提交…";
+  let response;
+  try {
+    response = await fetch(`/api/v1/rectify/${encodeURIComponent(token)}/reply`, {
+      method: "POST",
+      body,
+      headers: { Accept: "application/json", "Accept-Language": "zh-CN" },
+      credentials: "same-origin",
+    });
+  } catch {
+    response = null;
+  }
+  submit.disabled = false;
+  submit.textContent = "提交反馈";
+  if (response === null) {
+    show(replyError, "网络连接失败，反馈未提交，请稍后重试（已填写的内容仍保留）");
+    return;
+  }
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    const named = showFieldErrors(problem);
+    show(replyError, named ? "请修改标出的项目后重新提交" : problem.detail || `提交失败（${response.status}）`);
+    return;
+  }
+  const result = await response.json();
+  for (const item of chosen) URL.revokeObjectURL(item.url);
+  chosen = [];
+  renderPhotos();
+  textInput.value = "";
+  showFieldErrors({});
+  $("done-text").textContent = `已于 ${formatTime(result.replied_at)} 提交（${result.photos} 张照片）。银行工作人员核实后会告知您结果，如需补充可再次提交。`;
+  $("done-card").hidden = false;
+  $("reply-card").hidden = true;
+  await load();
+});
+
+$("reply-again").addEventListener("click", () => {
+  $("done-card").hidden = true;
+  $("reply-card").hidden = !(info && info.can_reply);
+  textInput.focus();
+});
+
+load();
