@@ -32,6 +32,7 @@ from inspection_api.web.keys import (
     AUTHENTICATOR,
     ENGINE,
     INSPECTION_APPROVED,
+    INSPECTION_STARTED,
     INSPECTION_SUBMITTED,
     NOTIFIER,
     READINESS,
@@ -44,7 +45,7 @@ from inspection_api.web.keys import (
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
 from inspection_api.web.security import origin_middleware, security_headers_middleware
-from loancheck.hooks import submission_hooks
+from loancheck.hooks import start_hooks, submission_hooks
 from loancheck.resources import open_store
 from loancheck.settings import Settings
 from signaling.server import setup_signaling
@@ -161,7 +162,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[READINESS] = {}
     app[AUTHENTICATOR] = authenticate_request
-    # Other domains hear of submitted and approved inspections through these (hooks.py).
+    # Other domains hear of started, submitted and approved inspections through these.
+    app[INSPECTION_STARTED] = start_hooks()
     app[INSPECTION_SUBMITTED] = submission_hooks(settings)
     app[INSPECTION_APPROVED] = []
     app.cleanup_ctx.append(_database)

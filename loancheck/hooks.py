@@ -1,6 +1,6 @@
-"""What other domains do when an inspection is submitted: the composition root wires them
-into the inspections domain's hook lists (``inspection_api/inspections/hooks.py``), so that
-no domain imports another's service to react to it."""
+"""What other domains do when an inspection starts or is submitted: the composition root
+wires them into the inspections domain's hook lists (``inspection_api/inspections/hooks.py``),
+so that no domain imports another's service to react to it."""
 
 from __future__ import annotations
 
@@ -16,8 +16,15 @@ from inspection_api.db import utcnow
 from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import Inspection
 from inspection_api.inspections.rules import Finding
-from inspection_api.plans.tasks import complete_tasks
+from inspection_api.plans.tasks import complete_tasks, start_task
 from loancheck.settings import Settings
+
+
+async def start_plan_tasks(
+    session: AsyncSession, inspection: Inspection, findings: Sequence[Finding]
+) -> None:
+    """A started inspection puts the pending task of its period in progress (进行中)."""
+    await start_task(session, inspection.checkpoint_id, inspection.started_at)
 
 
 async def complete_plan_tasks(
@@ -67,6 +74,10 @@ def raise_anomalies(settings: Settings) -> InspectionHook:
         )
 
     return hook
+
+
+def start_hooks() -> list[InspectionHook]:
+    return [start_plan_tasks]
 
 
 def submission_hooks(settings: Settings) -> list[InspectionHook]:

@@ -34,7 +34,13 @@ from inspection_api.inspections.schemas import (
     SubmitIn,
 )
 from inspection_api.remote.rules import qr_svg
-from inspection_api.web.keys import INSPECTION_APPROVED, INSPECTION_SUBMITTED, SETTINGS, STORE
+from inspection_api.web.keys import (
+    INSPECTION_APPROVED,
+    INSPECTION_STARTED,
+    INSPECTION_SUBMITTED,
+    SETTINGS,
+    STORE,
+)
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="inspections")
@@ -142,6 +148,7 @@ async def start_on_site(ctx: Ctx, *, body: OnSiteStartIn) -> OnSiteStartOut:
         template_id=body.template_id,
         now=utcnow(),
         origin=origin_of(ctx),
+        hooks=hooks(ctx, INSPECTION_STARTED),
     )
     return OnSiteStartOut(
         inspection=await _detail(ctx, row),
@@ -173,6 +180,7 @@ async def start_remote(ctx: Ctx, *, body: RemoteStartIn) -> InspectionDetailOut:
         checkpoint_id=body.checkpoint_id,
         template_id=body.template_id,
         origin=origin_of(ctx),
+        hooks=hooks(ctx, INSPECTION_STARTED),
     )
     return await _detail(ctx, row)
 
@@ -196,6 +204,7 @@ async def create_self_check(ctx: Ctx, *, body: SelfCheckCreate) -> SelfCheckCrea
         expires_in_minutes=body.expires_in_minutes,
         template_id=body.template_id,
         origin=origin_of(ctx),
+        hooks=hooks(ctx, INSPECTION_STARTED),
     )
     url = selfcheck.self_check_url(ctx.app[SETTINGS], token)
     return SelfCheckCreatedOut(

@@ -1,12 +1,14 @@
 """What other domains hear from inspections, without inspections importing them.
 
-The composition root puts async callables in the lists under ``web.keys.INSPECTION_SUBMITTED``
-and ``web.keys.INSPECTION_APPROVED`` (empty by default). Each is awaited, in list order, as::
+The composition root puts async callables in the lists under ``web.keys.INSPECTION_STARTED``,
+``INSPECTION_SUBMITTED`` and ``INSPECTION_APPROVED`` (empty by default). Each is awaited, in
+list order, as::
 
     await hook(session, inspection, findings)
 
-inside the request's transaction, after the inspection changed state: whatever a hook writes
-commits with the submission (or approval), and a hook that raises undoes it all.
+inside the request's transaction, after the inspection was created or changed state (a start
+has no findings): whatever a hook writes commits with it, and a hook that raises undoes it
+all. A resumed on-site inspection is not started again.
 """
 
 from __future__ import annotations

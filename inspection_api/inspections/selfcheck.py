@@ -9,6 +9,7 @@ as an on-site inspection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -30,6 +31,7 @@ from inspection_api.errors import (
 )
 from inspection_api.inspections import repository
 from inspection_api.inspections.errors import CheckpointNotLocated
+from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import InspectionKind, SelfCheckInvite
 from inspection_api.inspections.repository import Row
 from inspection_api.inspections.service import (
@@ -66,6 +68,7 @@ async def start_self_check(
     expires_in_minutes: int,
     template_id: int | None,
     origin: Origin,
+    hooks: Sequence[InspectionHook],
 ) -> tuple[Row, str, SelfCheckInvite]:
     """A self-check of a located checkpoint and its invite link (the token, once)."""
     require(principal, Permission.INSPECTION_RUN)
@@ -76,7 +79,13 @@ async def start_self_check(
         raise CheckpointNotLocated(name=checkpoint.name, hint=_NOT_LOCATED)
     version = await checklist_for(session, principal, org, template_id)
     row = await create_inspection(
-        session, checkpoint, org, version, InspectionKind.SELF_CHECK, contact_name=contact_name
+        session,
+        checkpoint,
+        org,
+        version,
+        InspectionKind.SELF_CHECK,
+        hooks=hooks,
+        contact_name=contact_name,
     )
     token = new_token()
     now = utcnow()

@@ -159,8 +159,12 @@ async def create_inspection(
     org: Org,
     version: ChecklistVersionOut,
     kind: InspectionKind,
+    *,
+    hooks: Sequence[InspectionHook],
     **values: Any,
 ) -> Row:
+    """A new draft inspection; ``hooks`` (``INSPECTION_STARTED``) hear of it in the
+    caller's transaction."""
     inspection = Inspection(
         kind=kind,
         state=InspectionState.DRAFT,
@@ -177,6 +181,7 @@ async def create_inspection(
     await session.flush()
     row = await repository.get_row(session, inspection.id)
     assert row is not None
+    await run_hooks(hooks, session, inspection, ())
     return row
 
 
@@ -202,6 +207,7 @@ async def start_on_site(
     template_id: int | None,
     now: datetime,
     origin: Origin,
+    hooks: Sequence[InspectionHook],
 ) -> tuple[Row, CheckInResult, bool]:
     """A valid QR label and a GPS fix at the checkpoint (the first one binds its position)
     start an on-site inspection, or resume the caller's one still in progress there
@@ -226,6 +232,7 @@ async def start_on_site(
         org,
         version,
         InspectionKind.ON_SITE,
+        hooks=hooks,
         inspector_user_id=principal.user_id,
         **check_in_values(result, fix, now),
     )
@@ -250,6 +257,7 @@ async def start_remote(
     checkpoint_id: int,
     template_id: int | None,
     origin: Origin,
+    hooks: Sequence[InspectionHook],
 ) -> Row:
     """The checklist beside a remote call (远程巡检): one inspection per remote session."""
     require(principal, Permission.INSPECTION_RUN)
@@ -277,6 +285,7 @@ async def start_remote(
         org,
         version,
         InspectionKind.REMOTE,
+        hooks=hooks,
         inspector_user_id=principal.user_id,
         remote_session_id=remote_session_id,
     )

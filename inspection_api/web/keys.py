@@ -50,8 +50,10 @@ TASK_SCHEDULER = web.AppKey("task_scheduler", TaskScheduler)
 REDIS = web.AppKey("redis", Redis)  # only when LOANCHECK_REDIS_URL is set
 # Zero-argument async checks run by /readyz, by name ("database", "object_store", "redis").
 READINESS = web.AppKey("readiness", dict[str, Callable[[], Awaitable[None]]])
-# Called with (session, inspection, findings) inside the transaction of a submission / an
-# approval, in list order (inspections/hooks.py); the composition root fills them, e.g.
-# "raise anomalies" and "complete the plan task". Empty by default.
+# Called with (session, inspection, findings) inside the transaction of a start / a
+# submission / an approval, in list order (inspections/hooks.py); the composition root fills
+# them, e.g. "start the plan task", "raise anomalies" and "complete the plan task". Empty by
+# default; a start has no findings.
+INSPECTION_STARTED = web.AppKey("inspection_started", list[InspectionHook])
 INSPECTION_SUBMITTED = web.AppKey("inspection_submitted", list[InspectionHook])
 INSPECTION_APPROVED = web.AppKey("inspection_approved", list[InspectionHook])

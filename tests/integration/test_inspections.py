@@ -313,6 +313,51 @@ async def test_hooks_hear_submissions_and_approvals_inside_the_transaction(
     assert stored is not None and stored.state == "approved"
 
 
+async def task_states(user: Any, mine: bool = True) -> dict[str, tuple[str, str | None]]:
+    """(state, started_at) of the caller's tasks (or those it oversees) by checkpoint code."""
+    query = "mine=true&limit=100" if mine else "limit=100"
+    tasks = (await json_of(await user.get(f"/api/v1/tasks?{query}"), 200))["items"]
+    return {t["checkpoint_code"]: (t["state"], t["started_at"]) for t in tasks}
+
+
+async def test_starting_any_kind_of_inspection_puts_its_plan_task_in_progress(login_as, settings):
+    """The composition root wires plans into the start hook: the demo plan's task of this
+    month goes 待检查 → 进行中 when an inspection of its checkpoint starts on site, beside a
+    remote call or as an invited self-check; a refused start or a resumed one changes
+    nothing."""
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    manager = await login_as("sjz_admin")
+    before = await task_states(manager, mine=False)
+    assert before["CA-0001"] == ("pending", None) and before["CA-0002"] == ("pending", None)
+
+    qr = await label(inspector, ids["CA-0001"])
+    await start(inspector, qr, fix(moved(CA_0001, 350)), status=422)  # too far: refused
+    assert (await task_states(inspector))["CA-0001"] == ("pending", None)
+    await start(inspector, qr)
+    state, started_at = (await task_states(inspector))["CA-0001"]
+    assert state == "in_progress" and started_at is not None
+    assert (await start(inspector, qr))["resumed"] is True
+    assert (await task_states(inspector))["CA-0001"] == ("in_progress", started_at)
+
+    body = {"title": "冀中纺织远程巡检", "enterprise_name": "河北冀中纺织品有限公司"}
+    remote = await json_of(await inspector.post("/api/v1/remote-sessions", json=body), 201)
+    linked = {"remote_session_id": remote["id"], "checkpoint_id": ids["CA-0002"]}
+    await json_of(await inspector.post(f"{URL}/remote", json=linked), 201)
+    after = await task_states(manager, mine=False)
+    assert after["CA-0002"][0] == "in_progress"
+    untouched = {code: state for code, state in after.items() if code not in {"CA-0001", "CA-0002"}}
+    assert untouched and untouched == {code: before[code] for code in untouched}, after
+
+
+async def test_an_invited_self_check_puts_its_plan_task_in_progress(login_as, settings):
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    invite = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
+    await json_of(await inspector.post(f"{URL}/self-check", json=invite), 201)
+    assert (await task_states(inspector))["CA-0001"][0] == "in_progress"
+
+
 async def test_a_submitted_inspection_does_its_plan_task(login_as, settings):
     """The composition root wires plans into the submission hook: the demo plan's task of
     this month for CA-0001 is done by the inspection."""
