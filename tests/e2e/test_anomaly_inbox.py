@@ -26,10 +26,9 @@ from inspection_api.anomalies.service import Finding, raise_anomalies
 from inspection_api.checklists.content import Severity
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
-from inspection_api.demo import seed_demo
 from inspection_api.notifications import outbox
 from inspection_api.web.keys import NOTIFIER
-from tests.plugins.browser import LiveServer, PageProblems
+from tests.plugins.browser import LiveServer, PageProblems, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -42,23 +41,10 @@ SHOWCASE = {  # copies for a person to look at
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture
-async def passwords(live_server: LiveServer) -> dict[str, str]:
-    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
-
-
 async def screenshot(page: Any, tmp_path: Path, name: str) -> None:
     path = tmp_path / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     shutil.copyfile(path, SHOWCASE[name])
-
-
-async def log_in(page: Any, server: LiveServer, username: str, password: str) -> None:
-    await page.goto(f"{server.url}/login")
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
 
 
 async def raise_live(server: LiveServer, code: str, finding: Finding) -> int:

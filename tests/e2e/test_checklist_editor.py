@@ -13,17 +13,11 @@ import pytest
 from playwright.async_api import expect
 
 from inspection_api.checklists.defaults import DEFAULT_TEMPLATE_NAME
-from inspection_api.demo import seed_demo
-from tests.plugins.browser import LiveServer
+from tests.plugins.browser import log_in
 
 pytestmark = pytest.mark.browser
 
 SHOWCASE = {"checklist-editor": Path("/tmp/checklist-editor.png")}
-
-
-@pytest.fixture
-async def passwords(live_server: LiveServer) -> dict[str, str]:
-    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
 
 
 async def screenshot(page: Any, tmp_path: Path, name: str) -> None:
@@ -42,11 +36,7 @@ async def api_get(page: Any, url: str) -> Any:
 async def test_admin_adds_an_item_with_an_anomaly_rule_and_publishes_version_2(
     page, page_problems, live_server, passwords, tmp_path
 ):
-    await page.goto(f"{live_server.url}/login")
-    await page.get_by_label("用户名").fill("hb_admin")
-    await page.get_by_label("密码").fill(passwords["hb_admin"])
-    await page.get_by_role("button", name="登录").click()
-    await expect(page).to_have_url(re.compile(r"/console"))
+    await log_in(page, live_server, "hb_admin", passwords["hb_admin"])
 
     await (
         page.get_by_role("navigation", name="功能导航").get_by_role("link", name="检查模板").click()

@@ -15,25 +15,11 @@ import pytest
 import zxingcpp
 from playwright.async_api import expect
 
-from inspection_api.demo import seed_demo
-from tests.plugins.browser import LiveServer
+from tests.plugins.browser import log_in
 
 pytestmark = pytest.mark.browser
 
 SHOWCASE = Path("/tmp/checkpoints.png")  # a copy for a person to look at
-
-
-@pytest.fixture
-async def passwords(live_server: LiveServer) -> dict[str, str]:
-    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
-
-
-async def log_in(page: Any, server: LiveServer, username: str, password: str) -> None:
-    await page.goto(f"{server.url}/login")
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.locator(".topbar")).to_contain_text("石家庄分行")
 
 
 async def downloaded_pdf(page: Any, button: Any, tmp_path: Path, name: str) -> pypdf.PdfReader:
@@ -59,6 +45,7 @@ async def test_register_print_filter_and_reset_gps(
     page, page_problems, live_server, passwords, tmp_path
 ):
     await log_in(page, live_server, "sjz_admin", passwords["sjz_admin"])
+    await expect(page.locator(".topbar")).to_contain_text("石家庄分行")
     await page.get_by_role("navigation", name="功能导航").get_by_role("link", name="检查点").click()
     table = page.get_by_test_id("checkpoints-table")
     for code in ("CA-0001", "CA-0002", "CA-0003", "QX-0001"):

@@ -12,17 +12,12 @@ import pytest
 from playwright.async_api import expect
 
 from inspection_api.demo import seed_demo
-from tests.plugins.browser import LiveServer
+from tests.plugins.browser import log_in, submit_login
 
 pytestmark = pytest.mark.browser
 
 # Copies for a person to look at (the test's own copies stay in tmp_path).
 SHOWCASE = {"login": Path("/tmp/login.png"), "console": Path("/tmp/console.png")}
-
-
-@pytest.fixture
-async def passwords(live_server: LiveServer) -> dict[str, str]:
-    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
 
 
 async def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
@@ -33,17 +28,10 @@ async def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
     return path
 
 
-async def log_in(page: Any, server: LiveServer, username: str, password: str) -> None:
-    await page.goto(f"{server.url}/login")
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录").click()
-
-
 async def test_wrong_password_shows_the_servers_message(
     page, page_problems, live_server, passwords, tmp_path
 ):
-    await log_in(page, live_server, "admin", "not-the-password-1")
+    await submit_login(page, live_server, "admin", "not-the-password-1")
     await expect(page.get_by_role("alert")).to_have_text("用户名或密码错误")
     await expect(page).to_have_url(f"{live_server.url}/login")
     await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
@@ -163,7 +151,7 @@ async def test_rate_limited_login_shows_the_wait_and_counts_down(
     strict = replace(embedded_settings, login_max_failures=1, login_backoff_base_seconds=30)
     server = await live_server_factory(strict)
     await seed_demo(server.settings)
-    await log_in(page, server, "admin", "wrong-password-1")
+    await submit_login(page, server, "admin", "wrong-password-1")
     await expect(page.get_by_role("alert")).to_have_text("用户名或密码错误")
     await page.get_by_label("密码").fill("wrong-password-2")
     await page.get_by_role("button", name="登录").click()

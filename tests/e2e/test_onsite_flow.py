@@ -21,7 +21,6 @@ from sqlalchemy import select
 from inspection_api.checkpoints.checkin import label_url
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker
-from inspection_api.demo import seed_demo
 from inspection_api.inspections.models import Inspection
 from tests.integration.inspection_kit import CA_0001, moved
 from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems
@@ -54,11 +53,6 @@ SMALL_FORM = {
         }
     ]
 }
-
-
-@pytest.fixture
-async def passwords(live_server: LiveServer) -> dict[str, str]:
-    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
 
 
 async def publish_small_form(server: LiveServer, password: str) -> None:

@@ -15,9 +15,8 @@ from playwright.async_api import expect
 from sqlalchemy import update
 
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
-from inspection_api.demo import seed_demo
 from inspection_api.remote.models import RemoteInvite
-from tests.plugins.browser import LiveServer, PageProblems
+from tests.plugins.browser import PageProblems, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,11 +30,6 @@ SHOWCASE = {
 }
 PHONE = {"width": 390, "height": 844}
 CALL_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-async def passwords(live_server: LiveServer) -> dict[str, str]:
-    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
 
 
 async def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
@@ -53,14 +47,6 @@ async def new_page(browser: Any, **options: Any) -> tuple[Any, Any, PageProblems
     problems = PageProblems()
     problems.watch(page)
     return context, page, problems
-
-
-async def log_in(page: Any, server: LiveServer, username: str, password: str) -> None:
-    await page.goto(f"{server.url}/login")
-    await page.get_by_label("用户名").fill(username)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录").click()
-    await expect(page).to_have_url(re.compile(r"/console(#.*)?$"))
 
 
 async def call_state(page: Any) -> dict[str, Any]:

@@ -8,16 +8,10 @@ import pytest
 from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 
-from inspection_api.demo import seed_demo
-from tests.e2e.test_remote_call import log_in, new_page, wait_for_frames
-from tests.plugins.browser import LiveServer
+from tests.e2e.test_remote_call import new_page, wait_for_frames
+from tests.plugins.browser import log_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def passwords(live_server: LiveServer) -> dict[str, str]:
-    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
 
 
 async def test_snapshots_of_the_remote_video_become_evidence(browser, live_server, passwords):

@@ -14,12 +14,11 @@ from inspection_api.demo import seed_demo
 from tests.e2e.test_remote_call import (
     PHONE,
     call_state,
-    log_in,
     new_page,
     screenshot,
     wait_for_frames,
 )
-from tests.plugins.browser import LiveServer
+from tests.plugins.browser import LiveServer, log_in
 
 pytestmark = pytest.mark.browser
 

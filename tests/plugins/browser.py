@@ -3,12 +3,14 @@
 ``live_server_factory(settings)`` starts ``create_app`` on a free 127.0.0.1 port whose
 ``public_url`` matches it (Socket.IO and browsers need a real socket, not a test client);
 ``live_server`` does it for the embedded settings. ``browser``/``page`` drive Chromium with a
-fake camera and microphone.
+fake camera and microphone; ``passwords`` seeds the demo bank into ``live_server`` and
+``log_in`` signs a page in through the login form.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -16,7 +18,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from playwright.async_api import expect
 
+from inspection_api.demo import seed_demo
 from loancheck.settings import Settings
 from tests.plugins.services import require_executable
 
@@ -151,3 +155,25 @@ def page_problems(page: Any) -> PageProblems:
     problems = PageProblems()
     problems.watch(page)
     return problems
+
+
+@pytest.fixture
+async def passwords(live_server: LiveServer) -> dict[str, str]:
+    """The demo bank seeded into ``live_server``: each demo user's password by username."""
+    return {user: password for user, password, _ in await seed_demo(live_server.settings)}
+
+
+async def submit_login(page: Any, server: LiveServer, username: str, password: str) -> None:
+    """Fill in and send the login form, expecting nothing of the answer."""
+    await page.goto(f"{server.url}/login")
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill(password)
+    await page.get_by_role("button", name="登录").click()
+
+
+async def log_in(page: Any, server: LiveServer, username: str, password: str) -> None:
+    """Sign in through the form and wait for the console to be live (its Socket.IO connected).
+    After 退出登录, wait for the login page first: a goto racing the page's own is aborted."""
+    await submit_login(page, server, username, password)
+    await expect(page).to_have_url(re.compile(r"/console(#.*)?$"))
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
