@@ -90,7 +90,7 @@ def setup_signaling(
             return
         try:
             async with asyncio.timeout(SHUTDOWN_CLOSE_SECONDS):  # disconnect handlers run here
-                await asyncio.gather(*(s.close(wait=False) for s in sockets))
+                await asyncio.gather(*(_close_socket(s) for s in sockets))
         except TimeoutError:
             log.warning("some sockets did not close within %s s", SHUTDOWN_CLOSE_SECONDS)
 
@@ -115,6 +115,18 @@ def setup_signaling(
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(lifecycle)
     return Notifier(sio, call)
+
+
+async def _close_socket(socket: Any) -> None:
+    """Close an Engine.IO socket and its WebSocket.
+
+    A browser ignores Engine.IO's CLOSE packet on a WebSocket (it only ends a polling
+    transport) and waits for the server to close the connection; python-engineio closes it
+    only when its writer takes a ``None`` from the send queue, as its own reader does when the
+    client leaves. Queued after CLOSE, the writer sends CLOSE, then closes the WebSocket.
+    """
+    await socket.close(wait=False)
+    socket.queue.put_nowait(None)
 
 
 async def _stop_manager(manager: Any) -> None:

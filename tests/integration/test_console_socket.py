@@ -275,3 +275,29 @@ async def test_node_stopped_right_after_its_first_socket_stops_promptly(embedded
         finally:
             async with asyncio.timeout(SHUTDOWN_BOUND):
                 await runner.cleanup()
+
+
+async def test_stopping_a_node_closes_the_websockets_it_holds(embedded_settings):
+    """Browsers ignore Engine.IO's CLOSE packet on a WebSocket (it only ends a polling
+    transport) and wait for the server to close the connection: a node stopping with
+    consoles open held its shutdown for aiohttp's whole grace period twice over (10 s)."""
+    server, runner = await start_live_server(embedded_settings)
+    async with (
+        aiohttp.ClientSession(base_url=server.url) as session,
+        session.ws_connect(
+            "/socket.io/?EIO=4&transport=websocket", headers={"Origin": server.origin}
+        ) as ws,
+    ):
+        assert (await ws.receive_str(timeout=WAIT)).startswith("0{")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        stopping = asyncio.create_task(runner.cleanup())
+        # Like a browser: read on, answer nothing, never close first.
+        received = [message async for message in ws]
+        closed_after = loop.time() - began
+        async with asyncio.timeout(SHUTDOWN_BOUND):
+            await stopping
+        stopped_after = loop.time() - began
+    assert [m.data for m in received] == ["1"]  # Engine.IO CLOSE, then the WebSocket close
+    assert ws.close_code == aiohttp.WSCloseCode.OK
+    assert closed_after < 2.0 and stopped_after < 2.0, (closed_after, stopped_after)
