@@ -51,29 +51,41 @@ class LegUploads:
     async def push(self, store: ObjectStore, *, final: bool) -> None:
         """Upload what is new; ``final`` (the leg ended, or its writer died) also uploads
         segments that never completed: they play up to about a second before the end."""
-        manifest = await asyncio.to_thread(read_manifest, self.directory)
-        if manifest is None:
+        found = await asyncio.to_thread(self._due, final)
+        if found is None:
             return
-        for segment in manifest.segments:
-            if segment.file in self.done or not (segment.complete or final):
-                continue
-            path = self.directory / segment.file
-            if not path.exists():
-                continue
+        due, stamp = found
+        for file, complete in due:
+            path = self.directory / file
             await store.put_file(
-                leg_key(self.session_id, self.directory, segment.file),
+                leg_key(self.session_id, self.directory, file),
                 path,
                 CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
             )
-            if segment.complete:
-                self.done.add(segment.file)
-        path = self.directory / MANIFEST
-        stamp = path.stat().st_mtime
+            if complete:
+                self.done.add(file)
         if stamp != self.manifest_stamp or final:
             await store.put_file(
-                leg_key(self.session_id, self.directory, MANIFEST), path, CONTENT_TYPES[".json"]
+                leg_key(self.session_id, self.directory, MANIFEST),
+                self.directory / MANIFEST,
+                CONTENT_TYPES[".json"],
             )
             self.manifest_stamp = stamp
+
+    def _due(self, final: bool) -> tuple[list[tuple[str, bool]], float] | None:
+        """(The file system, in a thread.) The segments to upload now, as (file, complete),
+        and the manifest's mtime; None before the leg wrote a manifest."""
+        manifest = read_manifest(self.directory)
+        if manifest is None:
+            return None
+        due = [
+            (segment.file, segment.complete)
+            for segment in manifest.segments
+            if segment.file not in self.done
+            and (segment.complete or final)
+            and (self.directory / segment.file).exists()
+        ]
+        return due, (self.directory / MANIFEST).stat().st_mtime
 
 
 class Spool:
