@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from inspection_api.auth import service as auth_service
 from inspection_api.db import Base
 from inspection_api.migrate import upgrade
 from loancheck.settings import Settings
@@ -40,6 +42,18 @@ PG_ADMIN_URL = os.environ.get(
     "LOANCHECK_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("LOANCHECK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2id with a low cost in this process. RFC 9106's profile costs about 70 ms a
+    hash by design, and seeding the demo bank's users for each test made it a third of the
+    suite's time. Servers the tests start as processes hash as in production, and
+    tests/unit/test_password_hashing.py checks production's profile."""
+    with pytest.MonkeyPatch.context() as patch:
+        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        patch.setattr(auth_service, "_hasher", cheap)
+        yield
 
 
 def base_settings(data_dir: Path, **overrides: Any) -> Settings:
