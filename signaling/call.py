@@ -265,7 +265,7 @@ class CallNamespace(socketio.AsyncNamespace):
     async def on_send_signal(self, sid: str, data: Any) -> dict[str, Any]:
         """Relay an SDP description or ICE candidate to one participant of the same call."""
         message = parse(SendSignal, data)
-        slot = self._slot(sid)
+        slot = await self._slot(sid)
         if message.to == slot.participant_id or not await self._in_call(slot, message.to):
             raise NotInRoom(to=message.to)
         await self.emit(
@@ -276,7 +276,7 @@ class CallNamespace(socketio.AsyncNamespace):
     async def on_set_media(self, sid: str, data: Any) -> dict[str, Any]:
         """Tell the others what this participant sends (microphone, camera, which camera)."""
         state = parse(SetMedia, data).model_dump()
-        slot = self._slot(sid)
+        slot = await self._slot(sid)
         self._rooms.set_media(slot.participant_id, state)
         await self.emit(
             "media",
@@ -289,7 +289,7 @@ class CallNamespace(socketio.AsyncNamespace):
     async def on_end_call(self, sid: str, data: Any) -> dict[str, Any]:
         """结束通话 (inspector only): the session ends and everyone is told."""
         parse(NoFields, data)
-        caller, slot = self._caller(sid), self._slot(sid)
+        caller, slot = self._caller(sid), await self._slot(sid)
         if slot.kind != ParticipantKind.INSPECTOR:
             raise NotAllowed(("结束通话（仅客户经理可以结束）", "end the call (inspectors only)"))
         async with self._db() as session:
@@ -319,10 +319,37 @@ class CallNamespace(socketio.AsyncNamespace):
                 await self.leave_room(sid, participant_room(held.participant_id))
         await self.close_room(room)
 
+    async def participant_removed(self, session_id: int, participant_id: int, reason: str) -> None:
+        """A participant was removed outside the call (its invite revoked; the slot is closed
+        in the database): it hears ``removed`` and the others ``peer_left``. Its participant
+        room closes on every node — no signal reaches it any more, and a node still holding
+        its socket refuses that socket's next message (``_slot``) — and sockets here go."""
+        await self.emit(
+            "removed",
+            {"session_id": session_id, "reason": reason},
+            room=participant_room(participant_id),
+        )
+        await self.emit(
+            "peer_left",
+            {"participant_id": participant_id, "reason": "removed"},
+            room=call_room(session_id),
+        )
+        await self.close_room(participant_room(participant_id))
+        for sid in self._rooms.sids_in(session_id):
+            slot = self._rooms.slot(sid)
+            if slot is not None and slot.participant_id == participant_id:
+                await self._forget_removed(sid, slot)
+                await self.disconnect(sid)
+
+    async def _forget_removed(self, sid: str, slot: Slot) -> None:
+        """A removed participant's socket holds no slot and hears nothing of the call."""
+        self._rooms.release(sid)
+        await self.leave_room(sid, call_room(slot.session_id))
+
     async def on_leave_call(self, sid: str, data: Any) -> dict[str, Any]:
         """Hang up: the slot is freed at once (no hold) and the others hear ``peer_left``."""
         parse(NoFields, data)
-        caller, slot = self._caller(sid), self._slot(sid)
+        caller, slot = self._caller(sid), await self._slot(sid)
         async with self._db() as session:
             left = await service.leave(
                 session,
@@ -409,9 +436,13 @@ class CallNamespace(socketio.AsyncNamespace):
             raise NotJoined()
         return caller
 
-    def _slot(self, sid: str) -> Slot:
+    async def _slot(self, sid: str) -> Slot:
         slot = self._rooms.slot(sid)
         if slot is None:
+            raise NotJoined()
+        if participant_room(slot.participant_id) not in self.rooms(sid):
+            # Its room was closed from another node (participant_removed): removed.
+            await self._forget_removed(sid, slot)
             raise NotJoined()
         return slot
 

@@ -33,6 +33,10 @@ class Notifier:
         """A remote-inspection session was ended outside the call (REST 结束通话)."""
         await self._call.call_ended(session_id)
 
+    async def participant_removed(self, session_id: int, participant_id: int, reason: str) -> None:
+        """A participant was removed outside the call (``invite_revoked``)."""
+        await self._call.participant_removed(session_id, participant_id, reason)
+
     async def sessions_revoked(self, session_ids: Iterable[int], reason: str = "revoked") -> None:
         """Tell the consoles of ended sessions, then drop those held by this process.
 

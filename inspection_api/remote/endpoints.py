@@ -135,8 +135,14 @@ async def create_remote_invite(
     summary="撤销邀请 Revoke an invite",
 )
 async def revoke_remote_invite(ctx: Ctx, *, session_id: int, invite_id: int) -> None:
-    """The link stops working at once; revoking twice is harmless."""
-    await service.revoke_invite(ctx.session, ctx.user, session_id, invite_id, origin=origin_of(ctx))
+    """The link stops working at once, and a contact in the call by it is dropped from the
+    call; revoking twice is harmless."""
+    removed = await service.revoke_invite(
+        ctx.session, ctx.user, session_id, invite_id, origin=origin_of(ctx)
+    )
+    if removed is not None:
+        await ctx.session.commit()
+        await ctx.app[NOTIFIER].participant_removed(session_id, removed, "invite_revoked")
 
 
 @api.route(

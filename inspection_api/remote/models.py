@@ -41,6 +41,7 @@ class ParticipantEventKind(StrEnum):
     DISCONNECTED = "disconnected"
     LEFT = "left"
     TIMED_OUT = "timed_out"
+    REMOVED = "removed"  # its invite was revoked during the call
 
 
 class RemoteSession(Base):

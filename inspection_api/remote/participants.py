@@ -101,7 +101,8 @@ async def close_slot(
     """One conditional UPDATE, so that of two nodes racing on a slot exactly one acts.
 
     ``disconnected`` needs a connected slot and keeps it (held); ``timed_out`` needs a held
-    one and frees it; ``left`` frees any open slot. ``generation`` None matches any.
+    one and frees it; ``left`` and ``removed`` free any open slot. ``generation`` None
+    matches any.
     """
     now = now or utcnow()
     conditions = [RemoteParticipant.id == participant_id, RemoteParticipant.left_at.is_(None)]

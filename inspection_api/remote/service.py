@@ -208,8 +208,10 @@ async def create_invite(
 
 async def revoke_invite(
     session: AsyncSession, principal: Principal, session_id: int, invite_id: int, *, origin: Origin
-) -> RemoteInvite:
-    """Stop an invite from admitting anyone (again); revoking twice changes nothing."""
+) -> int | None:
+    """Stop an invite from admitting anyone (again); revoking twice changes nothing. The
+    contact who joined by it and is still in the call is removed (``removed``): returns
+    that participant's id, for signaling to drop its connection."""
     remote, org_path = await session_in_jurisdiction(
         session, principal, session_id, Permission.REMOTE_RUN
     )
@@ -227,7 +229,15 @@ async def revoke_invite(
             session_id=remote.id,
             invite_id=invite.id,
         )
-    return invite
+    in_call = await session.scalar(
+        select(RemoteParticipant.id).where(
+            RemoteParticipant.invite_id == invite.id, RemoteParticipant.left_at.is_(None)
+        )
+    )
+    if in_call is None:
+        return None
+    await participants.close_slot(session, in_call, None, ParticipantEventKind.REMOVED)
+    return in_call
 
 
 async def _move(

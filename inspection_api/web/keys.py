@@ -31,6 +31,9 @@ class Notifier(Protocol):
     async def call_ended(self, session_id: int) -> None:
         """Tell everyone in a remote-inspection call that its session ended."""
 
+    async def participant_removed(self, session_id: int, participant_id: int, reason: str) -> None:
+        """Drop one participant from a call (its slot already closed) and tell the others."""
+
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)

@@ -136,6 +136,34 @@ async def test_ending_over_rest_hangs_up_the_open_call(call_server, calls: CallK
     refused(await contact.call("send_signal", {"to": 1, "candidate": None}), "not_joined")
 
 
+async def test_revoking_the_invite_drops_the_contact_from_the_call(call_server, calls: CallKit):
+    """撤销 during the call: the contact is removed at once (its slot closed, its socket cut),
+    the inspector hears it left, and the link admits nobody again."""
+    call = await calls.open_call(call_server.url)
+    inspector, _, contact, contact_ack = await calls.joined_pair(call)
+    them = contact_ack["participant_id"]
+    url = f"/api/v1/remote-sessions/{call.session_id}/invites/{call.invite_id}"
+    async with call.staff.delete(url) as response:
+        assert response.status == 204, await response.text()
+    assert await contact.next("removed") == {
+        "session_id": call.session_id,
+        "reason": "invite_revoked",
+    }
+    await asyncio.wait_for(contact.disconnected.wait(), WAIT)
+    assert await inspector.next("peer_left") == {"participant_id": them, "reason": "removed"}
+    async with call.staff.delete(url) as response:  # again: nothing more happens
+        assert response.status == 204
+    assert inspector.pending("peer_left") == []
+
+    again = calls.client()
+    with pytest.raises(ConnectionError):
+        await again.connect(call.url, auth={"invite": call.token, "device_id": "phone-1"})
+    assert again.refusal["message"] == "invite_revoked"
+    contact_row = next(p for p in (await details(call))["participants"] if p["id"] == them)
+    assert contact_row["left_at"] is not None and contact_row["connected"] is False
+    assert contact_row["events"][-1]["event"] == "removed"
+
+
 @pytest.mark.parametrize("how", ["expired", "revoked", "unknown"])
 async def test_a_dead_invite_is_refused_at_connect_with_the_reason(
     call_server: LiveServer, calls: CallKit, how: str

@@ -65,3 +65,29 @@ async def test_a_call_spans_two_nodes(nodes, calls: CallKit):
     assert (await again.next("peer_joined"))["participant_id"] == me
     assert await moved.call("end_call") == {"ok": True}
     assert (await again.next("call_ended"))["by"] == me
+
+
+async def test_revoking_an_invite_on_one_node_removes_the_contact_held_by_the_other(
+    nodes, calls: CallKit
+):
+    """The contact's socket is on node 2, the inspector revokes its invite through node 1:
+    the contact hears ``removed`` and the inspector ``peer_left``; node 2 still holds the
+    socket, and refuses its next message, so a page ignoring ``removed`` signals nobody."""
+    node1, node2, settings = nodes
+    calls.passwords.update({u: p for u, p, _ in await seed_demo(settings)})
+    call = await calls.open_call(node1.url)
+    inspector, inspector_ack, contact, contact_ack = await calls.joined_pair(
+        call, contact_url=node2.url
+    )
+    me, them = inspector_ack["participant_id"], contact_ack["participant_id"]
+    assert (await inspector.next("peer_joined"))["participant_id"] == them
+
+    url = f"/api/v1/remote-sessions/{call.session_id}/invites/{call.invite_id}"
+    async with call.staff.delete(url) as response:
+        assert response.status == 204, await response.text()
+    assert (await contact.next("removed"))["reason"] == "invite_revoked"
+    assert await inspector.next("peer_left") == {"participant_id": them, "reason": "removed"}
+    offer = {"type": "offer", "sdp": OFFER}
+    ack = await contact.call("send_signal", {"to": me, "description": offer})
+    assert (ack["ok"], ack["error"]["code"]) == (False, "not_joined")
+    assert inspector.pending("signal") == []

@@ -36,6 +36,7 @@ SERVER_EVENTS = (
     "signal",
     "media",
     "call_ended",
+    "removed",
     "error",
 )
 

@@ -154,6 +154,8 @@ export class Call extends EventTarget {
       this.emit("peermedia", { participantId: data.participant_id, ...data });
     });
     socket.on("call_ended", (data) => this.finish((data && data.reason) || "ended"));
+    // Removed by the bank (its invite revoked): this participant's call is over.
+    socket.on("removed", () => this.finish("removed"));
     socket.on("error", (data) => this.log("server error", data));
     window.addEventListener("online", this.onOnline);
     window.addEventListener("offline", this.onOffline);

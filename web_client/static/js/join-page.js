@@ -128,6 +128,8 @@ function ended(title, text, canRejoin) {
 function onEnded({ detail }) {
   if (detail.reason === "left") {
     ended("您已退出视频通话", "如需继续，请点击「重新加入」。", true);
+  } else if (detail.reason === "removed") {
+    ended("通话已结束", "客户经理已撤销您的邀请链接，您已退出本次视频巡检。", false);
   } else {
     ended("通话已结束", "客户经理已结束本次视频巡检，感谢您的配合。", false);
   }

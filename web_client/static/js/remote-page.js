@@ -98,7 +98,7 @@ async function loadSession() {
 }
 
 async function revokeInvite(invite) {
-  if (!window.confirm(`撤销发给 ${invite.contact_name} 的邀请链接？撤销后该链接立即失效。`)) return;
+  if (!window.confirm(`撤销发给 ${invite.contact_name} 的邀请链接？撤销后该链接立即失效，正在通话中的联系人将被移出通话。`)) return;
   try {
     await api(`/api/v1/remote-sessions/${sessionId}/invites/${invite.id}`, { method: "DELETE" });
     await loadSession();
@@ -239,7 +239,11 @@ function onPeerState({ detail }) {
   ui.remoteVideo.srcObject = null;
   show(ui.peerMedia, "");
   ui.peerLabel.hidden = true;
-  const reason = detail.reason === "timeout" ? "企业联系人已断开连接（超时未重连）" : "企业联系人已离开通话";
+  const reasons = {
+    timeout: "企业联系人已断开连接（超时未重连）",
+    removed: "已撤销企业联系人的邀请，其已被移出通话",
+  };
+  const reason = reasons[detail.reason] || "企业联系人已离开通话";
   ui.message.textContent = `${reason}，可重新发送邀请链接`;
 }
 
