@@ -209,6 +209,53 @@ async def test_inspector_invites_contact_and_the_call_survives_a_network_drop(
     assert [e for e in pc_problems.errors + phone_problems.errors if offline not in e] == []
 
 
+async def test_revoking_the_invite_mid_call_ends_the_call_on_the_phone(
+    browser, live_server, passwords, tmp_path
+):
+    """撤销 on the inspector's page while the contact is in the call: the phone's call ends
+    with the reason, the inspector's page says the contact was removed."""
+    pc_context, pc, pc_problems = await new_page(browser, viewport={"width": 1440, "height": 900})
+    phone_context, phone, phone_problems = await new_page(
+        browser, viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    try:
+        await log_in(pc, live_server, "inspector", passwords["inspector"])
+        await (
+            pc.get_by_role("navigation", name="功能导航")
+            .get_by_role("link", name="远程巡检")
+            .click()
+        )
+        await pc.get_by_label("企业名称").fill("河北冀中纺织品有限公司")
+        await pc.get_by_label("巡检事项").fill("临时视频检查")
+        await pc.get_by_role("button", name="新建并进入").click()
+        await pc.get_by_label("联系人姓名").fill("李会计")
+        await pc.get_by_role("button", name="生成邀请链接").click()
+        await expect(pc.locator("#invite-url")).to_have_value(re.compile("/join/"))
+        invite_url = await pc.locator("#invite-url").input_value()
+        await pc.get_by_role("button", name="开始通话").click()
+        await pc.wait_for_function("() => window.loancheckCall.phase === 'joined'")
+        await phone.goto(invite_url)
+        await phone.get_by_role("button", name="加入视频").tap()
+        await wait_for_frames(pc, 0)
+
+        pc.once("dialog", lambda dialog: dialog.accept())  # 撤销发给 李会计 的邀请链接？
+        await pc.locator("#invite-list").get_by_role("button", name="撤销").click()
+        await expect(phone.locator("#ended-title")).to_have_text("通话已结束")
+        await expect(phone.locator("#ended-text")).to_have_text(
+            "客户经理已撤销您的邀请链接，您已退出本次视频巡检。"
+        )
+        await expect(phone.locator("#rejoin")).to_be_hidden()
+        await expect(pc.locator("#stage-message")).to_have_text(
+            "已撤销企业联系人的邀请，其已被移出通话，可重新发送邀请链接"
+        )
+        await expect(pc.locator("#invite-list")).to_contain_text("已撤销")
+        assert (await call_state(pc))["phase"] == "joined"  # the inspector stays in the call
+    finally:
+        await pc_context.close()
+        await phone_context.close()
+    assert pc_problems.errors + phone_problems.errors == []
+
+
 async def test_invalid_links_show_a_zh_page(browser, live_server, passwords, tmp_path):
     context, phone, problems = await new_page(browser, viewport=PHONE, is_mobile=True)
     try:

@@ -35,6 +35,8 @@ let me = null;
 let session = null;
 let call = null;
 let qrUrl = null;
+// Why the contact is gone (shown instead of "waiting" until someone joins again).
+let contactGone = "";
 
 function fail(err) {
   if (err instanceof ApiError && err.status === 401) {
@@ -220,7 +222,7 @@ function onState({ detail: snapshot }) {
   show(ui.banner, banner);
   let message = "";
   if (snapshot.phase === "connecting") message = "正在连接…";
-  else if (inCall && !snapshot.peers.some((p) => p.kind !== "recorder")) message = "等待企业联系人加入…";
+  else if (inCall && !snapshot.peers.some((p) => p.kind !== "recorder")) message = contactGone || "等待企业联系人加入…";
   else if (inCall && snapshot.connectionState !== "connected" && !snapshot.framesDecoded) message = "正在建立视频连接…";
   if (inCall || message) ui.message.textContent = message;
   if (!inCall && snapshot.phase !== "idle") ui.peerLabel.hidden = true;
@@ -234,8 +236,10 @@ function onRemoteStream({ detail }) {
 }
 
 function onPeerState({ detail }) {
+  if (detail.peer && detail.peer.kind === "recorder") return;
+  if (detail.state === "joined") contactGone = "";
   // "rejoined": the connection is being replaced, the person is still there.
-  if (detail.state !== "left" || detail.reason === "rejoined" || (detail.peer && detail.peer.kind === "recorder")) return;
+  if (detail.state !== "left" || detail.reason === "rejoined") return;
   ui.remoteVideo.srcObject = null;
   show(ui.peerMedia, "");
   ui.peerLabel.hidden = true;
@@ -243,8 +247,8 @@ function onPeerState({ detail }) {
     timeout: "企业联系人已断开连接（超时未重连）",
     removed: "已撤销企业联系人的邀请，其已被移出通话",
   };
-  const reason = reasons[detail.reason] || "企业联系人已离开通话";
-  ui.message.textContent = `${reason}，可重新发送邀请链接`;
+  contactGone = `${reasons[detail.reason] || "企业联系人已离开通话"}，可重新发送邀请链接`;
+  ui.message.textContent = contactGone;
 }
 
 function onPeerMedia({ detail }) {
