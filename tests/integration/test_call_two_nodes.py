@@ -4,6 +4,8 @@ on node 1, the contact on node 2 meet in one room, signal both ways, exchange re
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from inspection_api.demo import seed_demo
@@ -16,17 +18,23 @@ CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.7 50000 typ host
 MEDIA_WAIT = 20.0
 
 
-async def test_a_call_spans_two_nodes(nodes, calls: CallKit):
+async def call_across(nodes: Any, calls: CallKit) -> tuple[Any, ...]:
+    """A call opened on node 1, the inspector joined there and the contact on node 2:
+    (node1, node2, call, inspector, its participant id, contact, its participant id)."""
     node1, node2, settings = nodes
     calls.passwords.update({u: p for u, p, _ in await seed_demo(settings)})
     call = await calls.open_call(node1.url)
-
     inspector, inspector_ack, contact, contact_ack = await calls.joined_pair(
         call, contact_url=node2.url
     )
     me, them = inspector_ack["participant_id"], contact_ack["participant_id"]
     assert [p["participant_id"] for p in contact_ack["peers"]] == [me]  # from the database
     assert (await inspector.next("peer_joined"))["participant_id"] == them  # through Redis
+    return node1, node2, call, inspector, me, contact, them
+
+
+async def test_a_call_spans_two_nodes(nodes, calls: CallKit):
+    node1, node2, call, inspector, me, contact, them = await call_across(nodes, calls)
 
     offer = {"type": "offer", "sdp": OFFER}
     assert await inspector.call("send_signal", {"to": them, "description": offer}) == {"ok": True}
@@ -73,14 +81,7 @@ async def test_revoking_an_invite_on_one_node_removes_the_contact_held_by_the_ot
     """The contact's socket is on node 2, the inspector revokes its invite through node 1:
     the contact hears ``removed`` and the inspector ``peer_left``; node 2 still holds the
     socket, and refuses its next message, so a page ignoring ``removed`` signals nobody."""
-    node1, node2, settings = nodes
-    calls.passwords.update({u: p for u, p, _ in await seed_demo(settings)})
-    call = await calls.open_call(node1.url)
-    inspector, inspector_ack, contact, contact_ack = await calls.joined_pair(
-        call, contact_url=node2.url
-    )
-    me, them = inspector_ack["participant_id"], contact_ack["participant_id"]
-    assert (await inspector.next("peer_joined"))["participant_id"] == them
+    _, _, call, inspector, me, contact, them = await call_across(nodes, calls)
 
     url = f"/api/v1/remote-sessions/{call.session_id}/invites/{call.invite_id}"
     async with call.staff.delete(url) as response:

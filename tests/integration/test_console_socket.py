@@ -7,6 +7,7 @@ messages, acknowledge every event, and hear at once when their session is revoke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -256,6 +257,19 @@ async def test_sweep_closes_consoles_whose_session_ended_without_a_push(
     assert console.received == [("session_revoked", {"reason": "expired"})]
 
 
+@contextlib.asynccontextmanager
+async def engineio_websocket(server: LiveServer) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A bare Engine.IO WebSocket to ``server``, past its OPEN packet (no namespace)."""
+    async with (
+        aiohttp.ClientSession(base_url=server.url) as session,
+        session.ws_connect(
+            "/socket.io/?EIO=4&transport=websocket", headers={"Origin": server.origin}
+        ) as ws,
+    ):
+        assert (await ws.receive_str(timeout=WAIT)).startswith("0{")
+        yield ws
+
+
 async def test_node_stopped_right_after_its_first_socket_stops_promptly(embedded_settings):
     """The Redis pub/sub listener starts with a node's first socket; stopping the node while
     it is still subscribing once lost the cancellation and hung shutdown for ever (about 1
@@ -265,13 +279,8 @@ async def test_node_stopped_right_after_its_first_socket_stops_promptly(embedded
     for _ in range(100):
         server, runner = await start_live_server(settings)
         try:
-            async with (
-                aiohttp.ClientSession(base_url=server.url) as session,
-                session.ws_connect(
-                    "/socket.io/?EIO=4&transport=websocket", headers={"Origin": server.origin}
-                ) as ws,
-            ):
-                assert (await ws.receive_str(timeout=WAIT)).startswith("0{")
+            async with engineio_websocket(server):
+                pass
         finally:
             async with asyncio.timeout(SHUTDOWN_BOUND):
                 await runner.cleanup()
@@ -282,13 +291,7 @@ async def test_stopping_a_node_closes_the_websockets_it_holds(embedded_settings)
     transport) and wait for the server to close the connection: a node stopping with
     consoles open held its shutdown for aiohttp's whole grace period twice over (10 s)."""
     server, runner = await start_live_server(embedded_settings)
-    async with (
-        aiohttp.ClientSession(base_url=server.url) as session,
-        session.ws_connect(
-            "/socket.io/?EIO=4&transport=websocket", headers={"Origin": server.origin}
-        ) as ws,
-    ):
-        assert (await ws.receive_str(timeout=WAIT)).startswith("0{")
+    async with engineio_websocket(server) as ws:
         loop = asyncio.get_running_loop()
         began = loop.time()
         stopping = asyncio.create_task(runner.cleanup())
