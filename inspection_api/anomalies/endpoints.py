@@ -117,9 +117,7 @@ async def list_anomalies(ctx: Ctx, *, query: AnomalyQuery) -> AnomalyPage:
         offset=query.offset,
         limit=query.limit,
     )
-    return AnomalyPage(
-        items=[_out(row, now) for row in rows], total=total, offset=query.offset, limit=query.limit
-    )
+    return AnomalyPage.of([_out(row, now) for row in rows], total, query)
 
 
 @api.route("GET", ONE, summary="异常详情 One anomaly with its history", response=AnomalyDetailOut)

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from inspection_api.anomalies.models import AnomalyEventKind, AnomalySource, AnomalyState
 from inspection_api.checklists.content import Severity
-from inspection_api.schemas import Input, Output
+from inspection_api.schemas import Input, Output, Page, PagedQuery
 
 
 class AnomalyOut(Output):
@@ -75,14 +75,11 @@ class AnomalyDetailOut(AnomalyOut):
     reassign_targets: list[ReassignTargetOut]
 
 
-class AnomalyPage(Output):
-    items: list[AnomalyOut]
-    total: int
-    offset: int
-    limit: int
+class AnomalyPage(Page[AnomalyOut]):
+    """A page of anomalies."""
 
 
-class AnomalyQuery(Input):
+class AnomalyQuery(PagedQuery):
     org_id: int | None = Field(default=None, description="only this org and its descendants")
     state: AnomalyState | None = None
     severity: Severity | None = None
@@ -92,8 +89,6 @@ class AnomalyQuery(Input):
     handler_org_id: int | None = Field(default=None, description="routed to this org's handlers")
     escalated: bool | None = Field(default=None, description="已上报 (true) or not")
     overdue: bool = Field(default=False, description="only open ones past their deadline")
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 class AcknowledgeIn(Input):

@@ -73,11 +73,10 @@ async def list_checkpoints(ctx: Ctx, *, query: CheckpointQuery) -> CheckpointPag
         offset=query.offset,
         limit=query.limit,
     )
-    return CheckpointPage(
-        items=[_out(ctx, cp, org) for cp, org in rows],
-        total=total,
-        offset=query.offset,
-        limit=query.limit,
+    return CheckpointPage.of(
+        [_out(ctx, cp, org) for cp, org in rows],
+        total,
+        query,
         default_radius_m=ctx.app[SETTINGS].checkpoint_radius_m,
     )
 

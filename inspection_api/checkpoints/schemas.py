@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from inspection_api.checkpoints.geo import RADIUS_MAX_M, RADIUS_MIN_M
 from inspection_api.checkpoints.models import CheckpointStatus, ExitReason, LoanClassification
-from inspection_api.schemas import Input, Output
+from inspection_api.schemas import Input, Output, Page, PagedQuery
 
 Code = Annotated[
     str,
@@ -67,15 +67,13 @@ class CheckpointUpdate(Input):
     radius_m: Radius | None = None
 
 
-class CheckpointQuery(Input):
+class CheckpointQuery(PagedQuery):
     org_id: int | None = Field(default=None, description="only this org and its descendants")
     status: CheckpointStatus | None = Field(default=None, description="active 在检 / exited 退出点")
     exit_reason: ExitReason | None = Field(default=None, description="退出点类型 (implies exited)")
     classification: LoanClassification | None = None
     bound: bool | None = Field(default=None, description="GPS position bound (已定位) or not")
     q: str | None = Field(default=None, max_length=100, description="name, code or customer")
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 class ExitIn(Input):
@@ -122,11 +120,7 @@ class CheckpointOut(Output):
     updated_at: datetime
 
 
-class CheckpointPage(Output):
-    items: list[CheckpointOut]
-    total: int
-    offset: int
-    limit: int
+class CheckpointPage(Page[CheckpointOut]):
     default_radius_m: int = Field(
         description="the global 误差范围 (LOANCHECK_CHECKPOINT_RADIUS_METERS)"
     )

@@ -119,9 +119,7 @@ async def list_inspections(ctx: Ctx, *, query: InspectionQuery) -> InspectionPag
         offset=query.offset,
         limit=query.limit,
     )
-    return InspectionPage(
-        items=[views.summary(r) for r in rows], total=total, offset=query.offset, limit=query.limit
-    )
+    return InspectionPage.of([views.summary(r) for r in rows], total, query)
 
 
 @api.route(

@@ -15,7 +15,7 @@ from inspection_api.inspections.selfcheck import (
     INVITE_MINUTES_MAX,
     INVITE_MINUTES_MIN,
 )
-from inspection_api.schemas import Input, Output
+from inspection_api.schemas import Input, Output, Page, PagedQuery
 
 KIND_HELP = "on_site 现场检查 / self_check 企业自检 / remote 远程巡检"
 STATE_HELP = "draft 进行中 / submitted 已提交 / approved 已通过 / returned 已退回"
@@ -108,15 +108,13 @@ class ReturnIn(Input):
     comment: str = Field(min_length=1, max_length=1000, description="退回原因（必填）")
 
 
-class InspectionQuery(Input):
+class InspectionQuery(PagedQuery):
     state: InspectionState | None = Field(default=None, description=STATE_HELP)
     kind: InspectionKind | None = Field(default=None, description=KIND_HELP)
     org_id: int | None = Field(default=None, description="this org and its descendants")
     checkpoint_id: int | None = None
     remote_session_id: int | None = None
     inspector_user_id: int | None = None
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 class EvidenceQuery(Input):
@@ -172,11 +170,8 @@ class InspectionOut(Output):
     updated_at: datetime
 
 
-class InspectionPage(Output):
-    items: list[InspectionOut]
-    total: int
-    offset: int
-    limit: int
+class InspectionPage(Page[InspectionOut]):
+    """A page of inspections."""
 
 
 class FlagOut(Output):

@@ -253,13 +253,7 @@ async def list_tasks(ctx: Ctx, *, query: TaskQuery) -> TaskPage:
     role of mine (我的任务); `open=true`: not done; `state`: pending / in_progress / done /
     overdue; `period_from`/`period_to`: periods overlapping those days."""
     rows, total, today = await service.list_tasks(ctx.session, ctx.user, query)
-    return TaskPage(
-        items=[_task_out(row, today) for row in rows],
-        total=total,
-        offset=query.offset,
-        limit=query.limit,
-        today=today,
-    )
+    return TaskPage.of([_task_out(row, today) for row in rows], total, query, today=today)
 
 
 @api.route("GET", TASKS + "/{task_id}", summary="任务详情 One task", response=TaskOut)

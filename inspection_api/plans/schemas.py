@@ -8,7 +8,7 @@ from inspection_api.auth.principal import Role
 from inspection_api.orgs.models import OrgKind
 from inspection_api.plans.generator import ExitUnit, Frequency, MonthRule, TaskKind, ValidityUnit
 from inspection_api.plans.models import InspectionType, TaskState
-from inspection_api.schemas import Input, Output
+from inspection_api.schemas import Input, Output, Page, PagedQuery
 
 COUNT_MAX = 366
 
@@ -188,7 +188,7 @@ class PreviewOut(Output):
     sample: list[PreviewTask]
 
 
-class TaskQuery(Input):
+class TaskQuery(PagedQuery):
     mine: bool = Field(
         default=False,
         description="assigned to me, or unassigned in my jurisdiction for a role of mine",
@@ -200,8 +200,6 @@ class TaskQuery(Input):
     checkpoint_id: int | None = None
     period_from: date | None = Field(default=None, description="periods ending after this day")
     period_to: date | None = Field(default=None, description="periods starting by this day")
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 class TaskOut(Output):
@@ -228,11 +226,7 @@ class TaskOut(Output):
     covered_by_inspection_id: int | None
 
 
-class TaskPage(Output):
-    items: list[TaskOut]
-    total: int
-    offset: int
-    limit: int
+class TaskPage(Page[TaskOut]):
     today: date = Field(description="Beijing calendar day the states were computed for")
 
 

@@ -174,9 +174,7 @@ async def list_rectifications(ctx: Ctx, *, query: RectificationQuery) -> Rectifi
         offset=query.offset,
         limit=query.limit,
     )
-    return RectificationPage(
-        items=[_out(row, now) for row in rows], total=total, offset=query.offset, limit=query.limit
-    )
+    return RectificationPage.of([_out(row, now) for row in rows], total, query)
 
 
 @api.route(

@@ -12,7 +12,7 @@ from inspection_api.rectifications.rules import (
     TEXT_MAX,
     LinkStatus,
 )
-from inspection_api.schemas import Input, Output
+from inspection_api.schemas import Input, Output, Page, PagedQuery
 
 _STATES = "issued 已下发 / replied 已反馈 / closed 已关闭 / reopened 重新整改"
 
@@ -112,14 +112,11 @@ class RectificationCreatedOut(Output):
     link: LinkOut
 
 
-class RectificationPage(Output):
-    items: list[RectificationOut]
-    total: int
-    offset: int
-    limit: int
+class RectificationPage(Page[RectificationOut]):
+    """A page of rectifications."""
 
 
-class RectificationQuery(Input):
+class RectificationQuery(PagedQuery):
     org_id: int | None = Field(default=None, description="only this org and its descendants")
     state: RectificationState | None = None
     checkpoint_id: int | None = None
@@ -127,8 +124,6 @@ class RectificationQuery(Input):
     inspection_id: int | None = None
     responsible_user_id: int | None = None
     overdue: bool = Field(default=False, description="only those overdue (逾期)")
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 class CloseIn(Input):
