@@ -210,9 +210,7 @@ class CallNamespace(socketio.AsyncNamespace):
         resumed = slot.generation > 1
         await self.emit("peer_joined", {**slot.peer(), "resumed": resumed}, room=room, skip_sid=sid)
         peers = [
-            Slot.of(m).peer(self._rooms.media(m.id))
-            for m in members
-            if m.connected and m.id != slot.participant_id
+            Slot.of(m).peer(m.media) for m in members if m.connected and m.id != slot.participant_id
         ]
         return {
             "ok": True,
@@ -277,7 +275,9 @@ class CallNamespace(socketio.AsyncNamespace):
         """Tell the others what this participant sends (microphone, camera, which camera)."""
         state = parse(SetMedia, data).model_dump()
         slot = await self._slot(sid)
-        self._rooms.set_media(slot.participant_id, state)
+        async with self._db() as session:  # for those who join later, on any node
+            await service.set_media(session, slot.participant_id, state)
+            await session.commit()
         await self.emit(
             "media",
             {"participant_id": slot.participant_id, **state},

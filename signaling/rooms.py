@@ -59,7 +59,6 @@ class CallRooms:
         self._sids_of: dict[int, set[str]] = {}  # participant id -> local sockets
         self._sids_in: dict[int, set[str]] = {}  # session id -> local sockets
         self._members: dict[int, set[int]] = {}  # session id -> known participant ids
-        self._media: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -85,8 +84,7 @@ class CallRooms:
             return None
         _discard(self._sids_of, slot.participant_id, sid)
         if _discard(self._sids_in, slot.session_id, sid):
-            for participant_id in self._members.pop(slot.session_id, ()):
-                self._media.pop(participant_id, None)
+            self._members.pop(slot.session_id, None)
         return slot
 
     def sids_in(self, session_id: int) -> list[str]:
@@ -99,12 +97,6 @@ class CallRooms:
 
     def knows(self, session_id: int, participant_id: int) -> bool:
         return participant_id in self._members.get(session_id, ())
-
-    def set_media(self, participant_id: int, state: dict[str, Any]) -> None:
-        self._media[participant_id] = state
-
-    def media(self, participant_id: int) -> dict[str, Any] | None:
-        return self._media.get(participant_id)
 
 
 def _discard(index: dict[int, set[str]], key: int, sid: str) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspection_api.db import Base, UTCDateTime, str_enum, utcnow
@@ -101,6 +102,8 @@ class RemoteParticipant(Base):
     # Incremented at every (re)connection; a hold timer only expires the generation it saw.
     generation: Mapped[int] = mapped_column(Integer, default=1)
     connected: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What it last said it sends (set_media: audio, video, facing), for joiners on any node.
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

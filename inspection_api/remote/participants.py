@@ -5,6 +5,7 @@ to the connection. Every change is one conditional UPDATE, so that nodes racing 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -158,6 +159,16 @@ async def leave(
     stale connection cannot remove a newer one. The session stays as it is."""
     return await close_slot(
         session, participant_id, generation, ParticipantEventKind.LEFT, ip=ip, user_agent=user_agent
+    )
+
+
+async def set_media(session: AsyncSession, participant_id: int, state: dict[str, Any]) -> None:
+    """Remember what the participant sends (announced to the call by signaling)."""
+    await session.execute(
+        update(RemoteParticipant)
+        .where(RemoteParticipant.id == participant_id)
+        .values(media=state)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -70,6 +70,9 @@ async def test_a_call_spans_two_nodes(nodes, calls: CallKit):
     moved = await calls.staff_socket(node2.url, call.cookie)
     ack = await moved.call("join_call", {"session_id": call.session_id, "device_id": "pc-1"})
     assert (ack["participant_id"], ack["resumed"]) == (me, True)
+    # What the contact said it sends (on node 2, before it moved) reaches a joiner anywhere.
+    media = next(p["media"] for p in ack["peers"] if p["participant_id"] == them)
+    assert media == {"audio": True, "video": False, "facing": None}
     assert (await again.next("peer_joined"))["participant_id"] == me
     assert await moved.call("end_call") == {"ok": True}
     assert (await again.next("call_ended"))["by"] == me

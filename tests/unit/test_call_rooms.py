@@ -29,11 +29,10 @@ def test_members_are_known_while_a_local_socket_is_in_the_session():
     assert not rooms.knows(1, 3)
     rooms.bind("a", slot(3))
     rooms.learn(1, [3, 4])
-    rooms.set_media(4, {"audio": True, "video": False, "facing": None})
     assert rooms.knows(1, 4) and not rooms.knows(2, 4)
     assert rooms.sids_in(1) == ["a"]
     rooms.bind("b", slot(9, session_id=2))
     assert rooms.release("a") == slot(3)
-    assert not rooms.knows(1, 4) and rooms.media(4) is None  # forgotten with its last socket
+    assert not rooms.knows(1, 4)  # forgotten with its last socket
     assert rooms.sids_in(1) == [] and len(rooms) == 1
     assert rooms.release("a") is None
