@@ -228,6 +228,7 @@ async def test_revoking_the_invite_mid_call_ends_the_call_on_the_phone(
         await pc.get_by_label("企业名称").fill("河北冀中纺织品有限公司")
         await pc.get_by_label("巡检事项").fill("临时视频检查")
         await pc.get_by_role("button", name="新建并进入").click()
+        await expect(pc).to_have_url(re.compile(r"/remote/\d+$"))
         await pc.get_by_label("联系人姓名").fill("李会计")
         await pc.get_by_role("button", name="生成邀请链接").click()
         await expect(pc.locator("#invite-url")).to_have_value(re.compile("/join/"))
