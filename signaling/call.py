@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import socketio
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inspection_api.audit.service import Origin
 from inspection_api.auth.principal import Principal
 from inspection_api.auth.service import principal_from_session_token, session_cookie_name
+from inspection_api.db import utcnow
 from inspection_api.errors import FieldError, InspectionError, Unauthenticated
 from inspection_api.i18n import negotiate
 from inspection_api.remote import service
@@ -407,8 +409,27 @@ class CallNamespace(socketio.AsyncNamespace):
         except Exception:
             log.exception("expiring the slot of participant %d failed", slot.participant_id)
 
+    async def expire_orphaned_holds(self) -> int:
+        """Free the slots whose hold timer was lost with its node (a deploy stopped it, or
+        it died): held for twice the hold time, they time out here like on their own node,
+        and the room hears ``peer_left`` ``timeout``. Every node sweeps; the conditional
+        update lets one of them act on each slot. Returns how many this node freed."""
+        held_before = utcnow() - timedelta(seconds=2 * self._hold_seconds)
+        async with self._db() as session:
+            orphans = [Slot.of(p) for p in await service.orphaned_holds(session, held_before)]
+        freed = 0
+        for slot in orphans:
+            async with self._db() as session:
+                expired = await service.expire_slot(session, slot.participant_id, slot.generation)
+                await session.commit()
+            if expired:
+                freed += 1
+                await self._peer_left(slot, "timeout")
+        return freed
+
     async def stop(self) -> None:
-        """Cancel the hold timers (on shutdown); their slots stay held in the database."""
+        """Cancel the hold timers (on shutdown); their slots stay held in the database
+        (another node's ``expire_orphaned_holds`` frees them if nobody comes back)."""
         self._stopped = True
         tasks = list(self.hold_tasks)
         for task in tasks:

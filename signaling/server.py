@@ -97,10 +97,15 @@ def setup_signaling(
     async def sweep_forever() -> None:
         while True:
             await asyncio.sleep(settings.console_sweep_seconds)
+            # A failed sweep (database restart) must not end the loop.
             try:
                 await console.sweep(app)
-            except Exception:  # a failed sweep (database restart) must not end the loop
+            except Exception:
                 log.warning("console socket sweep failed", exc_info=True)
+            try:
+                await call.expire_orphaned_holds()
+            except Exception:
+                log.warning("expiring orphaned call slots failed", exc_info=True)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(sweep_forever(), name="console-sweep")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin, record
@@ -160,6 +160,31 @@ async def leave(
     return await close_slot(
         session, participant_id, generation, ParticipantEventKind.LEFT, ip=ip, user_agent=user_agent
     )
+
+
+async def orphaned_holds(session: AsyncSession, held_before: datetime) -> list[RemoteParticipant]:
+    """Slots still held (disconnected, not left) whose connection dropped before
+    ``held_before``: their hold timer was lost with its node (stopped or killed)."""
+    dropped = (
+        select(
+            RemoteParticipantEvent.participant_id,
+            func.max(RemoteParticipantEvent.at).label("at"),
+        )
+        .where(RemoteParticipantEvent.event == ParticipantEventKind.DISCONNECTED)
+        .group_by(RemoteParticipantEvent.participant_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(RemoteParticipant)
+        .join(dropped, dropped.c.participant_id == RemoteParticipant.id)
+        .where(
+            RemoteParticipant.connected.is_(False),
+            RemoteParticipant.left_at.is_(None),
+            dropped.c.at < held_before,
+        )
+        .order_by(RemoteParticipant.id)
+    )
+    return list(rows.all())
 
 
 async def set_media(session: AsyncSession, participant_id: int, state: dict[str, Any]) -> None:

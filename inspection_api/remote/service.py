@@ -43,6 +43,7 @@ from inspection_api.remote.participants import call_participants as call_partici
 from inspection_api.remote.participants import expire_slot as expire_slot
 from inspection_api.remote.participants import leave as leave
 from inspection_api.remote.participants import mark_disconnected as mark_disconnected
+from inspection_api.remote.participants import orphaned_holds as orphaned_holds
 from inspection_api.remote.participants import set_media as set_media
 from inspection_api.remote.rules import (
     INVITE_MINUTES_DEFAULT,

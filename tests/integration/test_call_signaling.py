@@ -443,3 +443,38 @@ async def test_shutdown_cancels_hold_timers_and_leaves_the_slot_held(
         ).one()
     await engine.dispose()
     assert tuple(row) == (False, None)
+
+
+async def test_a_slot_held_by_a_stopped_node_is_freed_by_the_next_one(
+    settings, demo_passwords, calls: CallKit
+):
+    """A deploy stops the node holding a dropped contact's slot: its timer goes with it. The
+    node the inspector comes back to frees the slot after twice its hold time, and says so."""
+    calls.passwords.update(demo_passwords)
+    first, runner = await start_live_server(replace(settings, call_hold_seconds=45.0))
+    try:
+        call = await calls.open_call(first.url)
+        inspector, _, contact, contact_ack = await calls.joined_pair(call)
+        them = contact_ack["participant_id"]
+        await contact.close()
+        assert (await inspector.next("peer_reconnecting"))["participant_id"] == them
+        await inspector.close()
+    finally:
+        await runner.cleanup()  # the contact's slot stays held, its timer is gone
+
+    quick = replace(settings, call_hold_seconds=0.5, console_sweep_seconds=0.2)
+    second, runner = await start_live_server(quick)
+    try:
+        back = await calls.staff_socket(second.url, call.cookie)
+        ack = await back.call("join_call", {"session_id": call.session_id, "device_id": "pc-1"})
+        assert ack["ok"] is True, ack
+        assert [p["participant_id"] for p in ack["peers"]] == []  # the contact is held, away
+        left = await back.next("peer_left", wait=WAIT)
+        assert left == {"participant_id": them, "reason": "timeout"}
+        call.staff, _ = await calls.login(second.url, "inspector")
+        contact_row = next(p for p in (await details(call))["participants"] if p["id"] == them)
+    finally:
+        await back.close()
+        await runner.cleanup()
+    assert contact_row["left_at"] is not None
+    assert [e["event"] for e in contact_row["events"]][-2:] == ["disconnected", "timed_out"]
