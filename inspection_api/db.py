@@ -69,6 +69,10 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # A flush resolves foreign keys against every mapped table: a command that imported only
+    # the models it uses (``loancheck seed-demo``) failed on inspections → remote_sessions.
+    import inspection_api.models  # noqa: F401  (every mapper registered; models import db)
+
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -58,3 +58,25 @@ def test_help_lists_the_commands(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     for command in ("serve", "migrate", "seed-demo", "create-user"):
         assert re.search(rf"^\s+{command}\s+\S", result.stdout, re.MULTILINE), command
+
+
+def test_make_run_path_migrate_then_seed_demo_on_a_fresh_data_dir(tmp_path: Path):
+    """What `make run` does before serving, as separate processes (each imports only what
+    its command needs): the demo bank is seeded, twice without harm, and its logins are
+    printed."""
+    assert run_loancheck(tmp_path, "migrate").returncode == 0
+    for _ in range(2):
+        seeded = run_loancheck(tmp_path, "seed-demo")
+        assert seeded.returncode == 0, seeded.stderr
+    assert "admin" in seeded.stdout and (tmp_path / "demo_credentials.json").exists()
+    created = run_loancheck(
+        tmp_path,
+        "create-user",
+        "zhao",
+        "--org",
+        "HB-SJZ-CA",
+        "--role",
+        "inspector",
+        LOANCHECK_NEW_PASSWORD="river-lantern-2026",
+    )
+    assert created.returncode == 0, created.stderr
