@@ -20,7 +20,10 @@ LOGIN = "/api/v1/auth/login"
 async def test_forwarded_client_addresses_count_only_from_trusted_proxies(
     settings, aiohttp_client, demo_passwords
 ):
-    behind = replace(settings, trusted_proxies=(ip_network("127.0.0.1/32"),))
+    # A backoff longer than any stall between the last failure and the next try.
+    behind = replace(
+        settings, trusted_proxies=(ip_network("127.0.0.1/32"),), login_backoff_base_seconds=60.0
+    )
     client = await aiohttp_client(create_app(behind))
     # A forged left-most entry is ignored: the proxy appended the real client last.
     spoofed = {"X-Forwarded-For": "6.6.6.6, 10.1.1.1"}
