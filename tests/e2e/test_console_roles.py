@@ -46,9 +46,9 @@ async def test_each_role_lands_on_its_work(
 ):
     await log_in(page, live_server, user, passwords[user])
     await expect(page).to_have_url(f"{live_server.url}/console{landing}")
-    await expect(page.locator(f'nav a[data-section="{landing[2:].split("?")[0]}"]')).to_have_attribute(
-        "aria-current", "page"
-    )
+    section = landing[2:].split("?")[0]
+    current = page.locator(f'nav a[data-section="{section}"]')
+    await expect(current).to_have_attribute("aria-current", "page")
     await expect(page.locator("#content h2").first).to_contain_text(heading)
     titles = await nav_titles(page)
     assert set(titles) == set(ALL_SECTIONS) - hidden
@@ -59,9 +59,7 @@ async def test_each_role_lands_on_its_work(
     assert page_problems.errors == []
 
 
-async def test_a_section_the_role_may_not_open_says_so(
-    page, page_problems, live_server, passwords
-):
+async def test_a_section_the_role_may_not_open_says_so(page, page_problems, live_server, passwords):
     await log_in(page, live_server, "inspector", passwords["inspector"])
     await expect(page).to_have_url(re.compile(r"#/tasks$"))
     await page.goto(f"{live_server.url}/console#/audit")
