@@ -82,3 +82,17 @@ async def test_an_administrator_sees_every_open_section(
     titles = await nav_titles(page)
     assert set(titles) == set(ALL_SECTIONS) - {"实时监管"}  # not built yet: no permission
     assert page_problems.errors == []
+
+
+async def test_an_open_record_is_in_the_address(page, page_problems, live_server, passwords):
+    """A checkpoint's detail has its own address: reloading or sharing it opens it again."""
+    await log_in(page, live_server, "sjz_admin", passwords["sjz_admin"])
+    await page.goto(f"{live_server.url}/console#/checkpoints")
+    await page.locator("#content table").get_by_role("button", name="华北重工厂区").click()
+    await expect(page.locator("#content h2:visible").first).to_have_text("华北重工厂区")
+    await expect(page).to_have_url(re.compile(r"#/checkpoints/\d+$"))
+    await page.reload()
+    await expect(page.locator("#content h2:visible").first).to_have_text("华北重工厂区")
+    await page.get_by_role("button", name="← 返回列表").click()
+    await expect(page).to_have_url(re.compile(r"#/checkpoints$"))
+    assert page_problems.errors == []
