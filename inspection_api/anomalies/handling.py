@@ -177,6 +177,30 @@ async def reassign(
             "pick another org at or above the anomaly's sub-branch, in your jurisdiction, "
             "that has exception handlers",
         )
+    return await _send_to(
+        session,
+        principal,
+        row,
+        targets[handler_org_id],
+        comment=comment,
+        now=now,
+        deadline_hours=deadline_hours,
+        origin=origin,
+    )
+
+
+async def _send_to(
+    session: AsyncSession,
+    principal: Principal,
+    row: AnomalyRow,
+    target: Org,
+    *,
+    comment: str,
+    now: datetime,
+    deadline_hours: int,
+    origin: Origin,
+) -> AnomalyRow:
+    """转派 ``row`` to ``target``'s handlers: open again, a new deadline, and they are told."""
     row = await _transition(
         session,
         principal,
@@ -185,7 +209,7 @@ async def reassign(
         refusal=("转派", "reassign it"),
         values={
             "state": AnomalyState.OPEN,
-            "handler_org_id": handler_org_id,
+            "handler_org_id": target.id,
             "deadline": deadline_after(now, deadline_hours),
             "acknowledged_at": None,
             "acknowledged_by_user_id": None,
@@ -195,13 +219,13 @@ async def reassign(
             at=now,
             kind=AnomalyEventKind.REASSIGNED,
             from_org_id=row.anomaly.handler_org_id,
-            to_org_id=handler_org_id,
+            to_org_id=target.id,
             comment=comment,
         ),
         audit="anomaly_reassigned",
         origin=origin,
     )
-    handlers = await dispatch.handlers_of(session, [handler_org_id])
+    handlers = await dispatch.handlers_of(session, [target.id])
     await dispatch.tell(
         session,
         [user for user in handlers if user != principal.user_id],
@@ -210,7 +234,43 @@ async def reassign(
         row.checkpoint,
         row.org,
         now=now,
-        to_org=targets[handler_org_id],
+        to_org=target,
         actor_name=await actor_name(session, principal),
     )
     return row
+
+
+async def route_unrouted(
+    session: AsyncSession,
+    principal: Principal,
+    org: Org,
+    *,
+    now: datetime,
+    deadline_hours: int,
+    origin: Origin,
+) -> list[AnomalyRow]:
+    """Once an administrator appoints exception handlers in ``org``, the open anomalies of
+    ``org`` and below that were routed to nobody go at once to the nearest handlers they now
+    have (a 转派 by that administrator), instead of waiting for a deadline that, with
+    nobody above, was already cleared."""
+    routed = []
+    for row in await repository.rows_with_ids(
+        session, await repository.unrouted_ids(session, org.path)
+    ):
+        target_id, _ = await dispatch.handler_org_for(session, row.org)
+        if target_id is None:
+            continue
+        target = (await repository.orgs_by_id(session, [target_id]))[target_id]
+        routed.append(
+            await _send_to(
+                session,
+                principal,
+                row,
+                target,
+                comment="已设置异常处理人",
+                now=now,
+                deadline_hours=deadline_hours,
+                origin=origin,
+            )
+        )
+    return routed

@@ -103,6 +103,22 @@ async def search(
     return rows, int(total or 0)
 
 
+async def unrouted_ids(session: AsyncSession, scope_path: str) -> list[int]:
+    """Open anomalies of ``scope_path`` and below routed to nobody (raised where no org up
+    the tree had exception handlers)."""
+    query = (
+        select(Anomaly.id)
+        .join(Org, Anomaly.org_id == Org.id)
+        .where(
+            Anomaly.handler_org_id.is_(None),
+            Anomaly.state == AnomalyState.OPEN,
+            Org.path.startswith(scope_path, autoescape=True),
+        )
+        .order_by(Anomaly.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def rows_with_ids(session: AsyncSession, ids: Collection[int]) -> list[AnomalyRow]:
     query = _joined((Anomaly, Org, Checkpoint, HandlerOrg)).where(Anomaly.id.in_(ids))
     return [AnomalyRow(*row) for row in (await session.execute(query.order_by(Anomaly.id))).all()]

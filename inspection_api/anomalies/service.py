@@ -1,7 +1,7 @@
 """Anomalies (异常): raising them (for inspections) and reading them; the exception
-handlers' work (``acknowledge``, ``resolve``, ``reassign``) is in ``handling`` and re-exported
-here, escalation past the deadline is in ``escalation``. Every change is audited with the
-anomaly's 支行 and kept in its history.
+handlers' work (``acknowledge``, ``resolve``, ``reassign``, and ``route_unrouted`` for newly
+appointed handlers) is in ``handling`` and re-exported here, escalation past the deadline is
+in ``escalation``. Every change is audited with the anomaly's 支行 and kept in its history.
 
 For the inspections domain::
 
@@ -29,6 +29,7 @@ from inspection_api.anomalies.handling import acknowledge as acknowledge
 from inspection_api.anomalies.handling import reassign as reassign
 from inspection_api.anomalies.handling import reassign_targets
 from inspection_api.anomalies.handling import resolve as resolve
+from inspection_api.anomalies.handling import route_unrouted as route_unrouted
 from inspection_api.anomalies.models import (
     Anomaly,
     AnomalyEvent,

@@ -33,7 +33,10 @@ class OnSiteStartIn(Input):
 
 class RemoteStartIn(Input):
     remote_session_id: int
-    checkpoint_id: int = Field(description="the enterprise's checkpoint")
+    checkpoint_id: int | None = Field(
+        default=None,
+        description="the enterprise's checkpoint (default: the one the session was opened for)",
+    )
     template_id: int | None = None
 
 

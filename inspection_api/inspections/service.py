@@ -254,12 +254,13 @@ async def start_remote(
     principal: Principal,
     *,
     remote_session_id: int,
-    checkpoint_id: int,
+    checkpoint_id: int | None,
     template_id: int | None,
     origin: Origin,
     hooks: Sequence[InspectionHook],
 ) -> Row:
-    """The checklist beside a remote call (远程巡检): one inspection per remote session."""
+    """The checklist beside a remote call (远程巡检): one inspection per remote session, of
+    the checkpoint the session was opened for (or, for an older session, the one named)."""
     require(principal, Permission.INSPECTION_RUN)
     require(principal, Permission.REMOTE_RUN)
     found = (
@@ -275,6 +276,20 @@ async def start_remote(
     )
     if linked is not None:
         raise RemoteAlreadyLinked(inspection_id=linked)
+    assert found is not None
+    chosen = found[0].checkpoint_id
+    if checkpoint_id is None and chosen is None:
+        raise InvalidField(
+            "body.checkpoint_id", "请选择被检查企业的检查点", "pick the enterprise's checkpoint"
+        )
+    if checkpoint_id is not None and chosen is not None and checkpoint_id != chosen:
+        raise InvalidField(
+            "body.checkpoint_id",
+            "与本次远程巡检创建时选定的检查点不一致",
+            "differs from the checkpoint the remote session was opened for",
+        )
+    checkpoint_id = checkpoint_id if checkpoint_id is not None else chosen
+    assert checkpoint_id is not None
     checkpoint, org = await checkpoints.in_jurisdiction(
         session, principal, checkpoint_id, Permission.CHECKPOINT_READ
     )

@@ -60,12 +60,15 @@ def _detail(remote: RemoteSession) -> RemoteSessionDetailOut:
     status=201,
 )
 async def create_remote_session(ctx: Ctx, *, body: RemoteSessionCreate) -> RemoteSessionOut:
-    """Pending until the first participant joins; `org_id` defaults to the caller's org."""
+    """Pending until the first participant joins. With `checkpoint_id` the session belongs to
+    the checkpoint's 支行 and names its borrower; otherwise `enterprise_name` is required and
+    `org_id` defaults to the caller's org."""
     remote = await service.create_session(
         ctx.session,
         ctx.user,
         title=body.title,
         enterprise_name=body.enterprise_name,
+        checkpoint_id=body.checkpoint_id,
         org_id=body.org_id,
         origin=origin_of(ctx),
     )

@@ -52,6 +52,8 @@ class RemoteSession(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)  # jurisdiction
     title: Mapped[str] = mapped_column(String(100))
     enterprise_name: Mapped[str] = mapped_column(String(100))
+    # The inspected site, chosen at creation; null for sessions opened before it was asked.
+    checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"), index=True)
     created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     state: Mapped[SessionState] = mapped_column(str_enum(SessionState), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -20,6 +20,7 @@ class RemoteSessionOut(Output):
     org_id: int
     title: str
     enterprise_name: str
+    checkpoint_id: int | None = Field(description="被检查的检查点, if chosen at creation")
     created_by_user_id: int
     state: SessionState = Field(
         description="pending 待开始 / active 进行中 / ended 已结束 / cancelled 已取消"
@@ -67,9 +68,20 @@ class RemoteSessionDetailOut(RemoteSessionOut):
 
 
 class RemoteSessionCreate(Input):
-    title: str = Field(min_length=1, max_length=100, description="标题，例如企业名称")
-    enterprise_name: str = Field(min_length=1, max_length=100, description="企业名称")
-    org_id: int | None = Field(default=None, description="所属机构 (default: my org)")
+    title: str = Field(min_length=1, max_length=100, description="巡检事项")
+    checkpoint_id: int | None = Field(
+        default=None,
+        description="被检查的检查点: the session takes its 支行 and its borrower as enterprise",
+    )
+    enterprise_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="企业名称 (default: the checkpoint's borrower; required without a checkpoint)",
+    )
+    org_id: int | None = Field(
+        default=None, description="所属机构 without a checkpoint (default: my org)"
+    )
 
 
 class RemoteSessionQuery(Input):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from inspection_api.audit.service import Origin, record
 from inspection_api.auth.permissions import Permission, require, require_governs
 from inspection_api.auth.principal import Principal
+from inspection_api.checkpoints import repository as checkpoints
 from inspection_api.db import utcnow
 from inspection_api.errors import (
     InvalidField,
@@ -86,12 +87,31 @@ async def create_session(
     principal: Principal,
     *,
     title: str,
-    enterprise_name: str,
+    enterprise_name: str | None,
+    checkpoint_id: int | None = None,
     org_id: int | None = None,
     origin: Origin,
 ) -> RemoteSession:
-    """Open a pending session in ``org_id`` (default: the caller's own org)."""
+    """Open a pending session about the checkpoint ``checkpoint_id`` (its 支行 and borrower
+    become the session's org and enterprise), or in ``org_id`` (default: the caller's own
+    org) for a named enterprise."""
     require(principal, Permission.REMOTE_RUN)
+    if checkpoint_id is not None:
+        found = await checkpoints.get_with_org(session, checkpoint_id)
+        if found is None or not principal.governs(found[1].path):
+            raise InvalidField(
+                "body.checkpoint_id",
+                f"检查点 {checkpoint_id} 不存在或不在您的辖区内",
+                f"checkpoint {checkpoint_id} does not exist or is outside your jurisdiction",
+            )
+        org_id = found[1].id
+        enterprise_name = enterprise_name or found[0].customer_name
+    if not enterprise_name:
+        raise InvalidField(
+            "body.enterprise_name",
+            "请选择检查点或填写企业名称",
+            "pick a checkpoint or name the enterprise",
+        )
     org_id = principal.org_id if org_id is None else org_id
     org = await session.get(Org, org_id)
     if org is None or not principal.governs(org.path):
@@ -104,6 +124,7 @@ async def create_session(
         org_id=org.id,
         title=title,
         enterprise_name=enterprise_name,
+        checkpoint_id=checkpoint_id,
         created_by_user_id=principal.user_id,
         state=SessionState.PENDING,
     )
@@ -118,6 +139,7 @@ async def create_session(
         session_id=remote.id,
         title=title,
         enterprise_name=enterprise_name,
+        checkpoint_id=checkpoint_id,
     )
     return remote
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from inspection_api.anomalies.service import route_unrouted
 from inspection_api.auth.endpoints import origin_of
+from inspection_api.auth.principal import Role
+from inspection_api.db import utcnow
+from inspection_api.orgs.models import Org
 from inspection_api.users import service
 from inspection_api.users.models import User
 from inspection_api.users.schemas import UserCreate, UserOut, UserQuery, UserUpdate
-from inspection_api.web.keys import NOTIFIER
+from inspection_api.web.keys import NOTIFIER, SETTINGS
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="users")
@@ -21,6 +25,23 @@ def _out(user: User) -> UserOut:
         roles=sorted(user.roles),
         is_active=user.is_active,
         created_at=user.created_at,
+    )
+
+
+async def _route_to_handler(ctx: Ctx, user: User) -> None:
+    """An active 异常处理人 (new, granted the role, moved or reactivated) at once takes the
+    open anomalies of their org and below that were routed to nobody."""
+    if not user.is_active or Role.EXCEPTION_HANDLER not in user.roles:
+        return
+    org = await ctx.session.get(Org, user.org_id)
+    assert org is not None
+    await route_unrouted(
+        ctx.session,
+        ctx.user,
+        org,
+        now=utcnow(),
+        deadline_hours=ctx.app[SETTINGS].anomaly_deadline_hours,
+        origin=origin_of(ctx),
     )
 
 
@@ -62,6 +83,7 @@ async def create_user(ctx: Ctx, *, body: UserCreate) -> UserOut:
         roles=body.roles,
         origin=origin_of(ctx),
     )
+    await _route_to_handler(ctx, user)
     return _out(user)
 
 
@@ -73,7 +95,8 @@ async def create_user(ctx: Ctx, *, body: UserCreate) -> UserOut:
     response=UserOut,
 )
 async def update_user(ctx: Ctx, *, user_id: int, body: UserUpdate) -> UserOut:
-    """Resetting the password, removing roles or deactivating ends the user's sessions."""
+    """Resetting the password, removing roles or deactivating ends the user's sessions. An
+    exception handler appointed this way takes the anomalies waiting for one."""
     user, ended = await service.update_user(
         ctx.session,
         ctx.user,
@@ -85,6 +108,7 @@ async def update_user(ctx: Ctx, *, user_id: int, body: UserUpdate) -> UserOut:
         password=body.password,
         origin=origin_of(ctx),
     )
+    await _route_to_handler(ctx, user)
     await ctx.session.commit()
     await ctx.app[NOTIFIER].sessions_revoked(ended)
     return _out(user)

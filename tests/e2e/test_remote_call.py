@@ -81,7 +81,9 @@ async def test_inspector_invites_contact_and_the_call_survives_a_network_drop(
         await log_in(pc, live_server, "inspector", passwords["inspector"])
         nav = pc.get_by_role("navigation", name="功能导航")
         await nav.get_by_role("link", name="远程巡检").click()
-        await pc.get_by_label("企业名称").fill("石家庄恒信机械制造有限公司")
+        await pc.get_by_label("被检查企业（检查点）").select_option(
+            label="石家庄华北重工机械有限公司 · 华北重工厂区（CA-0001）"
+        )
         await pc.get_by_label("巡检事项").fill("2026 年四季度贷后检查")
         await pc.get_by_role("button", name="新建并进入").click()
         await expect(pc).to_have_url(re.compile(r"/remote/\d+$"))
@@ -115,7 +117,7 @@ async def test_inspector_invites_contact_and_the_call_survives_a_network_drop(
 
         # The contact opens the link on a phone and taps 加入视频.
         await phone.goto(invite_url)
-        await expect(phone.locator("#session-title")).to_have_text("石家庄恒信机械制造有限公司")
+        await expect(phone.locator("#session-title")).to_have_text("石家庄华北重工机械有限公司")
         await expect(phone.locator("#greeting")).to_contain_text("王经理")
         await expect(phone.get_by_test_id("recording-notice")).to_have_text(
             "本次视频通话将全程录音录像"
@@ -198,7 +200,7 @@ async def test_inspector_invites_contact_and_the_call_survives_a_network_drop(
         # The console lists it as ended.
         await pc.get_by_role("link", name="返回远程巡检列表").click()
         sessions = pc.get_by_test_id("remote-sessions")
-        await expect(sessions).to_contain_text("石家庄恒信机械制造有限公司")
+        await expect(sessions).to_contain_text("石家庄华北重工机械有限公司")
         await expect(sessions).to_contain_text("已结束")
         await screenshot(pc, tmp_path, "remote-console")
     finally:
@@ -225,7 +227,9 @@ async def test_revoking_the_invite_mid_call_ends_the_call_on_the_phone(
             .get_by_role("link", name="远程巡检")
             .click()
         )
-        await pc.get_by_label("企业名称").fill("河北冀中纺织品有限公司")
+        await pc.get_by_label("被检查企业（检查点）").select_option(
+            label="河北冀中纺织品有限公司 · 冀中纺织成品仓库（CA-0002）"
+        )
         await pc.get_by_label("巡检事项").fill("临时视频检查")
         await pc.get_by_role("button", name="新建并进入").click()
         await expect(pc).to_have_url(re.compile(r"/remote/\d+$"))

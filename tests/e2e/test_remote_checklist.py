@@ -71,3 +71,45 @@ async def test_snapshots_of_the_remote_video_become_evidence(browser, live_serve
         finally:
             await pc_context.close()
             await phone_context.close()
+
+
+async def test_the_checkpoint_is_chosen_at_creation_and_the_video_stays_in_view(
+    browser, live_server, passwords
+):
+    """#12.7: the session is opened for a checkpoint (its borrower is the enterprise), the
+    checklist starts without asking again, and scrolling to its last section keeps the
+    remote video on screen."""
+    pc_context, pc, pc_problems = await new_page(browser, viewport={"width": 1440, "height": 900})
+    try:
+        await log_in(pc, live_server, "inspector", passwords["inspector"])
+        await pc.goto(f"{live_server.url}/console#/remote")
+        await pc.get_by_role("button", name="新建并进入").click()
+        await expect(pc.locator('[data-error-for="checkpoint_id"]')).to_have_text(
+            "请选择被检查企业的检查点"
+        )
+        await pc.get_by_label("被检查企业（检查点）").select_option(
+            label="石家庄华北重工机械有限公司 · 华北重工厂区（CA-0001）"
+        )
+        await pc.get_by_role("button", name="新建并进入").click()
+        await expect(pc.locator("#session-enterprise")).to_have_text("石家庄华北重工机械有限公司")
+
+        panel = pc.get_by_test_id("remote-checklist")
+        await expect(panel).to_contain_text("华北重工厂区（石家庄华北重工机械有限公司）")
+        await expect(panel.get_by_label("检查点")).to_have_count(0)  # no second choice
+        await panel.get_by_role("button", name="开始填写检查表").click()
+        await expect(panel).to_contain_text("华北重工厂区 · ")
+
+        chips = panel.get_by_role("navigation", name="检查表分区").get_by_role("button")
+        assert await chips.count() >= 4
+        await chips.last.click()
+        last = panel.locator(".if-section > h3").last
+        await expect(last).to_be_in_viewport()
+        await pc.wait_for_timeout(600)  # the smooth scroll settles
+        video = pc.locator("#remote-video")
+        await expect(video).to_be_in_viewport()
+        box = await video.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900
+        await pc.screenshot(path="/tmp/remote-layout.png")
+        assert pc_problems.errors == []
+    finally:
+        await pc_context.close()

@@ -45,7 +45,9 @@ async def test_a_browser_call_is_recorded_and_plays_on_the_replay_page(
         await log_in(pc, server, "inspector", passwords["inspector"])
         nav = pc.get_by_role("navigation", name="功能导航")
         await nav.get_by_role("link", name="远程巡检").click()
-        await pc.get_by_label("企业名称").fill("保定同创电子有限公司")
+        await pc.get_by_label("被检查企业（检查点）").select_option(
+            label="河北冀中纺织品有限公司 · 冀中纺织成品仓库（CA-0002）"
+        )
         await pc.get_by_label("巡检事项").fill("远程巡检录像")
         await pc.get_by_role("button", name="新建并进入").click()
         await expect(pc).to_have_url(re.compile(r"/remote/\d+$"))

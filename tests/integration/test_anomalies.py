@@ -382,3 +382,46 @@ async def test_a_checkpoint_with_anomalies_cannot_be_deleted(login_as, db):
         "检查点「冀中纺织成品仓库」已有检查记录（如异常、整改意见），不能删除；不再检查时请标记为退出点",
     )
     assert (await admin.get(f"/api/v1/checkpoints/{known['CA-0002']}")).status == 200
+
+
+async def test_appointing_a_handler_takes_the_anomalies_waiting_for_one(login_as, db):
+    """保定's anomalies were raised where no org up the tree had a handler: an administrator
+    who appoints one (a new user, or a role granted) hands them over at once."""
+    known = await ids(db)
+    admin = await login_as("hb_admin")
+    waiting = await json_of(await admin.get(f"{URL}?org_id={known['HB-BD']}"), 200)
+    assert waiting["total"] == 2
+    assert {a["handler_org_id"] for a in waiting["items"]} == {None}
+    # A handler appointed elsewhere (石家庄 already has one) changes nothing here.
+    other = await admin.post(
+        "/api/v1/users",
+        json={
+            "username": "sjz_handler2",
+            "display_name": "孙处理",
+            "password": PASSWORD,
+            "org_id": known["HB-SJZ"],
+            "roles": ["exception_handler"],
+        },
+    )
+    await json_of(other, 201)
+    still = await json_of(await admin.get(f"{URL}?org_id={known['HB-BD']}"), 200)
+    assert {a["handler_org_id"] for a in still["items"]} == {None}
+
+    # 保定分行's inspector is given the role: both go to 保定分行, told and in its history.
+    user = await json_of(await admin.get(f"/api/v1/users/{known['inspector_bd']}"), 200)
+    granted = await admin.patch(
+        f"/api/v1/users/{known['inspector_bd']}",
+        json={"roles": [*user["roles"], "exception_handler"]},
+    )
+    assert (await json_of(granted, 200))["org_id"] == known["HB-BD-LC"]
+    routed = await json_of(await admin.get(f"{URL}?org_id={known['HB-BD']}"), 200)
+    assert {a["handler_org_id"] for a in routed["items"]} == {known["HB-BD-LC"]}
+    for item in routed["items"]:
+        detail = await json_of(await admin.get(f"{URL}/{item['id']}"), 200)
+        assert (detail["state"], detail["deadline"] is not None) == ("open", True)
+        assert detail["events"][-1]["kind"] == "reassigned"
+        assert detail["events"][-1]["to_org_name"] == "莲池支行"
+        assert detail["events"][-1]["comment"] == "已设置异常处理人"
+        assert await notifications_of(db, known["inspector_bd"], item["id"]) == [
+            ("anomaly_reassigned", f"异常转派：{item['indicator']}")
+        ]

@@ -40,6 +40,46 @@ async def call_started(settings: Any, session_id: int, ago: timedelta) -> Any:
     return began
 
 
+async def test_a_remote_session_opened_for_a_checkpoint_keeps_to_it(login_as, settings):
+    """The session takes the checkpoint's 支行 and borrower; its checklist is of that
+    checkpoint, without naming it again, and no other."""
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    sessions = "/api/v1/remote-sessions"
+    remote = await json_of(
+        await inspector.post(sessions, json={"title": "季度检查", "checkpoint_id": ids["CA-0002"]}),
+        201,
+    )
+    assert remote["checkpoint_id"] == ids["CA-0002"]
+    assert remote["enterprise_name"] == "河北冀中纺织品有限公司"
+    assert remote["org_id"] == ids["HB-SJZ-CA"]
+
+    foreign = await inspector.post(sessions, json={"title": "x", "checkpoint_id": ids["LC-0001"]})
+    problem = await json_of(foreign, 422)
+    assert problem["errors"][0]["field"] == "body.checkpoint_id"
+    assert problem["errors"][0]["message"].endswith("不存在或不在您的辖区内")
+    neither = await json_of(await inspector.post(sessions, json={"title": "x"}), 422)
+    assert neither["errors"][0]["field"] == "body.enterprise_name"
+    assert neither["errors"][0]["message"] == "请选择检查点或填写企业名称"
+
+    other = {"remote_session_id": remote["id"], "checkpoint_id": ids["CA-0001"]}
+    refused = await json_of(await inspector.post(f"{URL}/remote", json=other), 422)
+    assert refused["errors"][0]["field"] == "body.checkpoint_id"
+    assert refused["errors"][0]["message"] == "与本次远程巡检创建时选定的检查点不一致"
+    started = await json_of(
+        await inspector.post(f"{URL}/remote", json={"remote_session_id": remote["id"]}), 201
+    )
+    assert started["checkpoint_id"] == ids["CA-0002"]
+
+    # An older session without a checkpoint still names one when the checklist starts.
+    old = await json_of(
+        await inspector.post(sessions, json={"title": "旧会话", "enterprise_name": "某企业"}), 201
+    )
+    assert old["checkpoint_id"] is None
+    unnamed = await inspector.post(f"{URL}/remote", json={"remote_session_id": old["id"]})
+    assert (await json_of(unnamed, 422))["errors"][0]["message"] == "请选择被检查企业的检查点"
+
+
 async def test_remote_checklist_with_snapshots_stamped_into_the_recording(login_as, settings):
     ids = await ids_by_code(settings)
     inspector = await login_as("inspector")

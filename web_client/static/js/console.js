@@ -17,20 +17,33 @@ import { renderRectifications } from "./sections/rectifications.js";
 import { renderRemote } from "./sections/remote.js";
 import { renderTasks } from "./sections/tasks.js";
 
+// Each section needs one permission (GET /auth/me lists the caller's): the navigation shows
+// only those the user may open, and a link to another answers with a refusal, not an empty
+// table.
 const SECTIONS = [
-  { id: "checkpoints", title: "检查点", render: renderCheckpoints },
-  { id: "checklists", title: "检查模板", render: renderChecklists },
-  { id: "plans", title: "检查计划", render: renderPlans },
-  { id: "tasks", title: "检查任务", render: renderTasks },
-  { id: "remote", title: "远程巡检", render: renderRemote },
-  { id: "inspections", title: "检查记录", render: renderInspections },
-  { id: "anomalies", title: "异常处理", render: renderAnomalies, badge: "anomalies" },
-  { id: "rectifications", title: "整改意见", render: renderRectifications, badge: "rectifications" },
-  { id: "supervision", title: "实时监管", summary: "实时查看辖区内进行中的巡检和异常提醒。" },
-  { id: "orgs", title: "机构与用户", render: renderOrgs },
-  { id: "audit", title: "审计日志", render: renderAudit },
+  { id: "checkpoints", title: "检查点", render: renderCheckpoints, permission: "checkpoint.read" },
+  { id: "checklists", title: "检查模板", render: renderChecklists, permission: "checklist.read" },
+  { id: "plans", title: "检查计划", render: renderPlans, permission: "plan.read" },
+  { id: "tasks", title: "检查任务", render: renderTasks, permission: "task.read" },
+  { id: "remote", title: "远程巡检", render: renderRemote, permission: "remote.read" },
+  { id: "inspections", title: "检查记录", render: renderInspections, permission: "inspection.read" },
+  { id: "anomalies", title: "异常处理", render: renderAnomalies, permission: "anomaly.read", badge: "anomalies" },
+  { id: "rectifications", title: "整改意见", render: renderRectifications, permission: "rectification.read", badge: "rectifications" },
+  { id: "supervision", title: "实时监管", permission: "supervision.read", summary: "实时查看辖区内进行中的巡检和异常提醒。" },
+  { id: "orgs", title: "机构与用户", render: renderOrgs, permission: "org.read" },
+  { id: "audit", title: "审计日志", render: renderAudit, permission: "audit.read" },
 ];
-const DEFAULT_SECTION = "orgs";
+
+// Where each role starts its day, first match wins for users with several roles: managers
+// on 实时监管, reviewers on what waits for review, handlers on their inbox, inspectors on
+// 我的任务 (overdue first). A target the user may not open is passed over.
+const LANDINGS = [
+  { role: "system_admin", hash: "#/supervision" },
+  { role: "org_admin", hash: "#/supervision" },
+  { role: "reviewer", hash: "#/inspections?state=submitted" },
+  { role: "exception_handler", hash: "#/anomalies" },
+  { role: "inspector", hash: "#/tasks" },
+];
 
 const content = document.getElementById("content");
 const navList = document.getElementById("nav-list");
@@ -40,32 +53,76 @@ function showError(err, where) {
     goToLogin("expired");
     return;
   }
-  const detail = err instanceof ApiError ? err.detail : "加载失败，请稍后再试";
+  let detail = err instanceof ApiError ? err.detail : "加载失败，请稍后再试";
+  if (err instanceof ApiError && err.status === 403) detail = `没有权限：${detail}`;
   where.append(h("p", { class: "alert", role: "alert" }, detail));
 }
 
-/** The section of the hash "#/id" or "#/id/rest", and the rest (e.g. a record id). */
-function currentSection() {
-  const [id, ...rest] = window.location.hash.replace(/^#\/?/, "").split("/");
-  const section = SECTIONS.find((s) => s.id === id);
-  if (!section) return { section: SECTIONS.find((s) => s.id === DEFAULT_SECTION), path: "" };
-  return { section, path: rest.join("/") };
+function permitted(me, section) {
+  return !section.permission || me.permissions.includes(section.permission);
+}
+
+/** The section, the rest of the path and the query of a hash "#/id/rest?key=value". */
+function parseHash(hash) {
+  const [route, search = ""] = hash.replace(/^#\/?/, "").split("?");
+  const [id, ...rest] = route.split("/");
+  return { id, path: rest.join("/"), query: new URLSearchParams(search) };
+}
+
+/** The hash a user lands on: by role, else the first section they may open. */
+function landingHash(me) {
+  for (const landing of LANDINGS) {
+    const section = SECTIONS.find((s) => s.id === parseHash(landing.hash).id);
+    if (me.roles.includes(landing.role) && section.render && permitted(me, section)) return landing.hash;
+  }
+  const first = SECTIONS.find((s) => s.render && permitted(me, s));
+  return first ? `#/${first.id}` : "";
+}
+
+function renderRefusal(view, title, text, me) {
+  const home = landingHash(me);
+  view.append(
+    h(
+      "section",
+      { class: "card placeholder", "data-testid": "route-refused" },
+      h("h2", {}, title),
+      h("p", { role: "alert" }, text),
+      home ? h("p", {}, h("a", { class: "link", href: home }, "返回我的首页")) : null,
+    ),
+  );
 }
 
 let rendering = 0;
 async function route(me) {
-  const { section, path } = currentSection();
+  if (!window.location.hash.replace(/^#\/?/, "")) {
+    const home = landingHash(me);
+    if (home) {
+      window.location.replace(home); // no history entry: Back leaves the console
+      return;
+    }
+  }
+  const { id, path, query } = parseHash(window.location.hash);
+  const section = SECTIONS.find((s) => s.id === id);
   for (const link of navList.querySelectorAll("a")) {
-    if (link.dataset.section === section.id) link.setAttribute("aria-current", "page");
+    if (section && link.dataset.section === section.id) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  document.title = `${section.title} · 贷后检查远程巡检平台`;
   const token = ++rendering;
-  const view = h("div", { class: "view", "data-section": section.id });
+  const view = h("div", { class: "view", "data-section": section ? section.id : "" });
   clear(content).append(view);
+  if (!section) {
+    document.title = "页面不存在 · 贷后检查远程巡检平台";
+    renderRefusal(view, "页面不存在", "您打开的地址不存在，可能链接有误或功能已调整。", me);
+    return;
+  }
+  document.title = `${section.title} · 贷后检查远程巡检平台`;
+  if (!permitted(me, section)) {
+    renderRefusal(view, section.title, `您的角色没有权限使用「${section.title}」。如需使用，请联系机构管理员。`, me);
+    return;
+  }
   if (section.render) {
     try {
-      await section.render(view, { me, onError: showError, path });
+      await section.render(view, { me, onError: showError, path, query });
     } catch (err) {
       if (token === rendering) showError(err, view);
     }
@@ -74,8 +131,8 @@ async function route(me) {
   }
 }
 
-function renderNav() {
-  for (const section of SECTIONS) {
+function renderNav(me) {
+  for (const section of SECTIONS.filter((s) => permitted(me, s))) {
     navList.append(
       h(
         "li",
@@ -128,7 +185,7 @@ async function start() {
     return;
   }
   renderUser(me);
-  renderNav();
+  renderNav(me);
   document.body.classList.remove("is-loading");
   const logoutButton = document.getElementById("logout");
   logoutButton.addEventListener("click", () => logout(logoutButton));

@@ -1,16 +1,18 @@
 // The enterprise contact's page (phone): read the bank's 整改意见, write what was done and
-// attach photos. The server checked the link before serving this page; a refused reply
-// keeps what was typed and chosen, and says which photo is the problem.
+// photograph it live with the phone's camera, like an inspector's evidence (no gallery: an
+// old picture cannot stand in for the rectified site). The server checked the link before
+// serving this page; a refused reply keeps what was typed and taken, and says which photo is
+// the problem.
 import { ApiError, api } from "./api.js";
+import { captureLive, mediaErrorText } from "./capture.js";
 import { clear, formatTime, h, show } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(window.location.pathname.split("/")[2] || "");
 const STATES = { issued: "待整改", replied: "已反馈，等待银行核实", reopened: "需重新整改", closed: "已关闭" };
-const ACCEPTED = new Set(["image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"]);
 const form = $("reply-form");
 const textInput = $("reply-text");
-const picker = $("reply-photos");
+const shoot = $("reply-shoot");
 const list = $("photo-list");
 const photosError = $("reply-photos-error");
 const replyError = $("reply-error");
@@ -18,6 +20,7 @@ const submit = $("reply-submit");
 
 let info = null;
 let chosen = []; // {file, url}
+let taken = 0; // photos taken on this page, for their names
 
 function historyText(event) {
   switch (event.kind) {
@@ -61,7 +64,7 @@ function render() {
   $("history-card").hidden = items.length === 0;
   $("closed-card").hidden = info.can_reply;
   $("reply-card").hidden = !info.can_reply || !$("done-card").hidden;
-  $("photos-hint").textContent = `最多 ${info.max_photos} 张，每张不超过 ${info.max_photo_mb} MB（JPEG、PNG、WebP 或 HEIC）`;
+  $("photos-hint").textContent = `用手机摄像头现场拍摄，最多 ${info.max_photos} 张`;
 }
 
 async function load() {
@@ -104,17 +107,27 @@ function renderPhotos(invalid = new Map()) {
   );
 }
 
-picker.addEventListener("change", () => {
-  const problems = [];
-  for (const file of picker.files) {
-    const heic = /\.(heic|heif)$/i.test(file.name); // some browsers give HEIC no type
-    if (!ACCEPTED.has(file.type) && !heic) problems.push(`「${file.name}」不是允许的照片格式`);
-    else if (file.size > info.max_photo_mb * 1024 * 1024) problems.push(`「${file.name}」超过 ${info.max_photo_mb} MB`);
-    else if (chosen.length >= info.max_photos) problems.push(`最多上传 ${info.max_photos} 张照片`);
-    else chosen.push({ file, url: URL.createObjectURL(file) });
+shoot.addEventListener("click", async () => {
+  show(photosError, "");
+  if (chosen.length >= info.max_photos) {
+    show(photosError, `最多上传 ${info.max_photos} 张照片`);
+    return;
   }
-  picker.value = ""; // the same photo can be picked again after removing it
-  show(photosError, [...new Set(problems)].join("；"));
+  let shot;
+  try {
+    shot = await captureLive("photo");
+  } catch (err) {
+    show(photosError, mediaErrorText(err));
+    return;
+  }
+  if (!shot) return;
+  if (shot.blob.size > info.max_photo_mb * 1024 * 1024) {
+    show(photosError, `照片超过 ${info.max_photo_mb} MB，请重拍`);
+    return;
+  }
+  taken += 1;
+  const file = new File([shot.blob], `现场照片${taken}.jpg`, { type: shot.mime, lastModified: shot.capturedAt.getTime() });
+  chosen.push({ file, url: URL.createObjectURL(file) });
   renderPhotos();
 });
 

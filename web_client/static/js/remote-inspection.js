@@ -1,4 +1,5 @@
-// The checklist beside a remote call (远程巡检): pick the enterprise's checkpoint, fill in the
+// The checklist beside a remote call (远程巡检): the checkpoint chosen when the session was
+// created (older sessions pick it here), fill in the
 // same form as on site, take 截图取证 snapshots of the remote video (stamped by the server with
 // their offset into the call's recording), write the 整改意见 and submit.
 import { ApiError, api } from "./api.js";
@@ -8,7 +9,7 @@ import { renderInspectionForm } from "./inspection-form.js";
 
 const STATE_TEXT = { draft: "填写中", submitted: "已提交，等待审核", approved: "已审核通过", returned: "已退回，请修改后重新提交" };
 
-export async function setupInspectionPanel({ sessionId, video, me, host }) {
+export async function setupInspectionPanel({ sessionId, checkpointId, video, me, host }) {
   if (!me.permissions.includes("inspection.read")) return;
   host.hidden = false;
   const body = h("div", { class: "remote-checklist", "data-testid": "remote-checklist" });
@@ -25,19 +26,39 @@ export async function setupInspectionPanel({ sessionId, video, me, host }) {
     body.append(h("p", { class: "muted" }, "本次远程巡检尚未填写检查表"));
     return;
   }
-  const checkpoints = (await api("/api/v1/checkpoints?limit=200&status=active")).items;
-  const choice = h("select", { id: "ri-checkpoint", "aria-label": "检查点" }, checkpoints.map((c) => h("option", { value: String(c.id) }, `${c.name}（${c.customer_name}）`)));
   const begin = h("button", { type: "button", class: "btn btn-primary" }, "开始填写检查表");
+  let chosen;
+  if (checkpointId) {
+    const checkpoint = await api(`/api/v1/checkpoints/${checkpointId}`);
+    chosen = () => ({});
+    body.append(h("p", { class: "ri-checkpoint" }, h("span", { class: "field-label" }, "被检查企业的检查点："), `${checkpoint.name}（${checkpoint.customer_name}）`), begin);
+  } else {
+    const checkpoints = (await api("/api/v1/checkpoints?limit=200&status=active")).items;
+    const choice = h("select", { id: "ri-checkpoint", "aria-label": "检查点" }, checkpoints.map((c) => h("option", { value: String(c.id) }, `${c.name}（${c.customer_name}）`)));
+    chosen = () => ({ checkpoint_id: Number(choice.value) });
+    body.append(h("label", { class: "field-label", for: "ri-checkpoint" }, "被检查企业的检查点"), choice, begin);
+  }
   begin.addEventListener("click", async () => {
     begin.disabled = true;
     try {
-      render(await api("/api/v1/inspections/remote", { method: "POST", body: { remote_session_id: sessionId, checkpoint_id: Number(choice.value) } }));
+      render(await api("/api/v1/inspections/remote", { method: "POST", body: { remote_session_id: sessionId, ...chosen() } }));
     } catch (err) {
       fail(err);
       begin.disabled = false;
     }
   });
-  body.append(h("label", { class: "field-label", for: "ri-checkpoint" }, "被检查企业的检查点"), choice, begin);
+
+  /** 跳转: one chip per checklist section, so a long form never scrolls the video away. */
+  function sectionNav(formNode) {
+    const headings = [...formNode.querySelectorAll(".if-section > h3")];
+    return h(
+      "nav",
+      { class: "ri-nav", "aria-label": "检查表分区" },
+      headings.map((heading, i) =>
+        h("button", { type: "button", class: "btn btn-small", onclick: () => heading.scrollIntoView({ block: "start", behavior: "smooth" }) }, `${i + 1}. ${heading.textContent}`),
+      ),
+    );
+  }
 
   function render(inspection) {
     const base = `/api/v1/inspections/${inspection.id}`;
@@ -110,6 +131,7 @@ export async function setupInspectionPanel({ sessionId, video, me, host }) {
     });
     body.replaceChildren(
       h("p", {}, `${inspection.checkpoint_name} · `, status),
+      sectionNav(form.node),
       form.node,
       h("div", { class: "inspection-opinion field" }, h("span", { class: "field-label" }, "整改意见"), opinion),
       submit,

@@ -399,7 +399,7 @@ async function start() {
   try {
     await loadSession();
     // The checklist beside the call (remote-inspection.js); its failures stay in its panel.
-    setupInspectionPanel({ sessionId, video: ui.remoteVideo, me, host: $("inspection-panel") }).catch(fail);
+    setupInspectionPanel({ sessionId, checkpointId: session.checkpoint_id, video: ui.remoteVideo, me, host: $("inspection-panel") }).catch(fail);
   } catch (err) {
     ui.start.disabled = true;
     $("invite-submit").disabled = true;

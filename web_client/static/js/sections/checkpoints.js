@@ -21,7 +21,7 @@ function orgOptions(orgs) {
   return orgs.map((org) => h("option", { value: String(org.id) }, `${"　".repeat(depth(org) - top)}${org.name}`));
 }
 
-export async function renderCheckpoints(container, { me, onError }) {
+export async function renderCheckpoints(container, { me, onError, path }) {
   ensureStylesheet();
   const canManage = me.permissions.includes("checkpoint.manage");
   let orgs;
@@ -191,15 +191,18 @@ export async function renderCheckpoints(container, { me, onError }) {
     updatePrintButtons();
   }
 
+  // The open record is in the address (#/checkpoints/{id}): a link or a reload opens it again.
   function showList() {
     detailView.hidden = true;
     listView.hidden = false;
+    if (window.location.hash !== "#/checkpoints") history.replaceState(null, "", "#/checkpoints");
   }
 
   let stale = false;
   async function openDetail(id) {
     listView.hidden = true;
     detailView.hidden = false;
+    if (window.location.hash !== `#/checkpoints/${id}`) history.replaceState(null, "", `#/checkpoints/${id}`);
     await renderDetail(detailView, id, {
       me,
       onError,
@@ -243,4 +246,5 @@ export async function renderCheckpoints(container, { me, onError }) {
   prev.addEventListener("click", () => reload(Math.max(0, state.offset - PAGE)));
   next.addEventListener("click", () => reload(state.offset + PAGE));
   await reload(0);
+  if (/^\d+$/.test(path || "")) await openDetail(Number(path));
 }

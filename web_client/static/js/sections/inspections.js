@@ -74,7 +74,7 @@ async function openSelfCheck(checkpoints, onDone) {
   dialog.showModal();
 }
 
-export async function renderInspections(container, { me, onError, path }) {
+export async function renderInspections(container, { me, onError, path, query }) {
   ensureStylesheet();
   if (path) {
     await renderInspectionDetail(container, Number(path), { onBack: () => (window.location.hash = "#/inspections"), onError });
@@ -117,7 +117,12 @@ export async function renderInspections(container, { me, onError, path }) {
       h("div", { class: "pager" }, summary, prev, next),
     ),
   );
-  for (const control of Object.values(filters)) control.addEventListener("change", () => load(0));
+  // A link may preset the filters ("#/inspections?state=submitted" is a reviewer's 待审核).
+  for (const [name, control] of Object.entries(filters)) {
+    const preset = query && query.get(name);
+    if (preset && [...control.options].some((o) => o.value === preset)) control.value = preset;
+    control.addEventListener("change", () => load(0));
+  }
 
   async function load(offset) {
     state.offset = Math.max(0, offset);

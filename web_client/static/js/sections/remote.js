@@ -1,5 +1,5 @@
-// 远程巡检: the remote inspections of the jurisdiction; inspectors open one and go to its
-// call page (/remote/{id}) to invite the enterprise contact and start the video.
+// 远程巡检: the remote inspections of the jurisdiction; inspectors open one about a checkpoint
+// and go to its call page (/remote/{id}) to invite the enterprise contact and start the video.
 import { ApiError, api } from "../api.js";
 import { clear, formatTime, h, show } from "../dom.js";
 
@@ -11,35 +11,42 @@ function ensureStylesheet() {
   document.head.append(h("link", { rel: "stylesheet", href: "/static/css/call.css" }));
 }
 
-function field(name, label, placeholder) {
-  const id = `remote-${name}`;
+function field(name, label, input) {
+  input.id = `remote-${name}`;
+  input.name = name;
   return h(
     "div",
     { class: "field" },
-    h("label", { class: "field-label", for: id }, label),
-    h("input", { id, name, type: "text", maxlength: "100", required: true, placeholder, autocomplete: "off" }),
+    h("label", { class: "field-label", for: input.id }, label),
+    input,
     h("span", { class: "field-error", "data-error-for": name, hidden: true }),
   );
 }
 
-function createForm(onError) {
+/** 新建远程巡检 about one checkpoint of the jurisdiction: its 支行 and borrower follow. */
+function createForm(checkpoints, onError) {
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const now = new Date();
+  const checkpoint = h(
+    "select",
+    { required: true },
+    h("option", { value: "" }, "请选择被检查企业的检查点"),
+    checkpoints.map((c) => h("option", { value: String(c.id) }, `${c.customer_name} · ${c.name}（${c.code}）`)),
+  );
+  const title = h("input", { type: "text", maxlength: "100", required: true, autocomplete: "off", value: `${now.getFullYear()}年${now.getMonth() + 1}月远程贷后检查` });
   const form = h(
     "form",
     { class: "remote-create", novalidate: true, "aria-label": "新建远程巡检" },
-    field("enterprise_name", "企业名称", "例如：石家庄某某机械制造有限公司"),
-    field("title", "巡检事项", "例如：2026 年第四季度贷后检查"),
+    field("checkpoint_id", "被检查企业（检查点）", checkpoint),
+    field("title", "巡检事项", title),
     h("button", { class: "btn btn-primary", type: "submit" }, "新建并进入"),
     error,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const values = {
-      enterprise_name: form.elements.enterprise_name.value.trim(),
-      title: form.elements.title.value.trim(),
-    };
+    const values = { checkpoint_id: Number(checkpoint.value) || null, title: title.value.trim() };
     const missing = {};
-    if (!values.enterprise_name) missing.enterprise_name = "请填写企业名称";
+    if (!values.checkpoint_id) missing.checkpoint_id = "请选择被检查企业的检查点";
     if (!values.title) missing.title = "请填写巡检事项";
     setFieldErrors(form, missing);
     show(error, "");
@@ -74,6 +81,15 @@ function setFieldErrors(form, errors) {
 export async function renderRemote(container, { me, onError }) {
   ensureStylesheet();
   const canRun = me.permissions.includes("remote.run");
+  let checkpoints = [];
+  if (canRun) {
+    try {
+      checkpoints = (await api("/api/v1/checkpoints?limit=200&status=active")).items;
+    } catch (err) {
+      onError(err, container);
+      return;
+    }
+  }
   const body = h("div", { class: "remote-body" });
   const filterButtons = FILTERS.map(([state, label]) =>
     h("button", { type: "button", class: "btn", "aria-pressed": String(state === ""), "data-state": state }, label),
@@ -88,7 +104,7 @@ export async function renderRemote(container, { me, onError }) {
         h("h2", {}, "远程巡检"),
         h("span", { class: "muted" }, "与企业联系人视频连线查看现场，通话全程录音录像"),
       ),
-      canRun ? createForm(onError) : null,
+      canRun ? createForm(checkpoints, onError) : null,
       h("div", { class: "filters", role: "group", "aria-label": "按状态筛选" }, filterButtons),
       body,
     ),
