@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from loancheck.settings import Settings
-from tests.integration.inspection_kit import fix, jpeg, sha256, evidence_params
+from tests.integration.inspection_kit import evidence_params, fix, jpeg, sha256
 from tests.integration.test_checkpoints import ids_by_code
 from tests.plugins.calls import CallKit
 from tests.plugins.nodes import LOANCHECK, Node, free_port, stop, wait_until_ready
