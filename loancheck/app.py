@@ -44,7 +44,7 @@ from inspection_api.web.keys import (
 )
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
-from inspection_api.web.security import origin_middleware, security_headers_middleware
+from inspection_api.web.security import origin_middleware, setup_security_headers
 from loancheck.hooks import start_hooks, submission_hooks
 from loancheck.resources import open_store
 from loancheck.settings import Settings
@@ -156,10 +156,11 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key:
         raise ValueError("settings need a secret key; use load_settings() or with_secret()")
     app = web.Application(
-        middlewares=[security_headers_middleware, problem_middleware, origin_middleware],
+        middlewares=[problem_middleware, origin_middleware],
         client_max_size=64 * 1024 * 1024,
     )
     app[SETTINGS] = settings
+    setup_security_headers(app)
     app[READINESS] = {}
     app[AUTHENTICATOR] = authenticate_request
     # Other domains hear of started, submitted and approved inspections through these.

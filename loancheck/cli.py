@@ -42,7 +42,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     scheme = "https" if ssl_context else "http"
     print(
         f"LoanCheck 贷后检查 on {settings.public_url} "
-        f"(listening on {scheme}://{settings.host}:{settings.port})"
+        f"(listening on {scheme}://{settings.host}:{settings.port})",
+        flush=True,
     )
     web.run_app(
         app,

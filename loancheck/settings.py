@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -154,9 +155,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "PUBLIC_URL",
         "public_url",
-        "http://127.0.0.1:8080",
-        "Base URL users reach the platform at; builds invite links and decides the cookie "
-        "flags (https gets a `__Host-` Secure cookie).",
+        None,
+        "Base URL users reach the platform at: QR labels, invite, 整改 and 自检 links and the "
+        "signed URLs of photos, videos and recordings are built on it, and https gets a "
+        "`__Host-` Secure cookie. Unset: the address the server listens on, "
+        "`http(s)://HOST:PORT` (https when TLS is on; HOST `0.0.0.0` or `::` gives this "
+        "machine's LAN address). Set: only its origin and ALLOWED_ORIGINS may send "
+        "state-changing requests and open WebSockets.",
         _http_url,
     ),
     Variable(
@@ -420,6 +425,9 @@ class Settings:
     # How often each node looks for anomalies past their deadline (one node acts at a time).
     # Not configurable from the environment: tests shorten it.
     escalation_interval_seconds: float = field(default=60.0)
+    # LOANCHECK_PUBLIC_URL was set (not derived from HOST/PORT): then it is the only origin,
+    # with ALLOWED_ORIGINS, that state-changing requests and WebSockets may come from.
+    public_url_explicit: bool = field(default=False)
 
     @property
     def secure_cookies(self) -> bool:
@@ -472,6 +480,10 @@ class Settings:
         if bool(values["tls_cert"]) != bool(values["tls_key"]):
             missing = "TLS_KEY" if values["tls_cert"] else "TLS_CERT"
             raise ConfigError(PREFIX + missing, "TLS_CERT and TLS_KEY go together")
+        values["public_url_explicit"] = values["public_url"] is not None
+        if values["public_url"] is None:
+            tls = bool(values["tls_cert"]) or values["tls_self_signed"]
+            values["public_url"] = listener_url(values["host"], values["port"], tls)
         if values["turn_urls"] and not values["turn_secret"]:
             raise ConfigError(PREFIX + "TURN_SECRET", "is required when TURN_URLS is set")
         return cls(**values)
@@ -487,6 +499,31 @@ class Settings:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
         return replace(self, secret_key=path.read_text().strip())
+
+
+def lan_address() -> str:
+    """The IPv4 address this machine reaches other hosts from (what a phone on the same LAN
+    can open), or ``127.0.0.1`` without a network. A UDP connect only picks the route: no
+    packet is sent."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 9))
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+ANY_ADDRESS = frozenset({"", "0.0.0.0", "::"})
+
+
+def listener_url(host: str, port: int, tls: bool) -> str:
+    """The URL of the listener at ``host:port`` (the public URL when none is configured)."""
+    scheme = "https" if tls else "http"
+    name = lan_address() if host in ANY_ADDRESS else host.strip("[]")
+    if ":" in name:
+        name = f"[{name}]"
+    default_port = 443 if tls else 80
+    return _http_url(f"{scheme}://{name}" + ("" if port == default_port else f":{port}"))
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

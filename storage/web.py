@@ -36,6 +36,12 @@ class ObjectFileResponse(web.FileResponse):
         return super()._get_file_path_stat_encoding("")
 
 
+def bad_key(exc: InvalidKey) -> web.HTTPBadRequest:
+    """400 naming the rule, never the key: a crafted link must not make the platform's own
+    origin echo text the link's author wrote."""
+    return web.HTTPBadRequest(text=f"invalid object key: {exc.reason}")
+
+
 def setup_object_routes(app: web.Application, store_key: web.AppKey[Any]) -> None:
     """Add ``GET``/``HEAD``/``PUT /objects/{key}``; the store is looked up per request, so it
     may be created later (in ``cleanup_ctx``)."""
@@ -48,7 +54,7 @@ def setup_object_routes(app: web.Application, store_key: web.AppKey[Any]) -> Non
         try:
             validate_key(key)
         except InvalidKey as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
+            raise bad_key(exc) from None
         return store, key
 
     def verify(request: web.Request, store: LocalObjectStore, key: str, **signed: Any) -> int:
@@ -69,7 +75,7 @@ def setup_object_routes(app: web.Application, store_key: web.AppKey[Any]) -> Non
         except ObjectNotFound as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         except InvalidKey as exc:  # a symlink leading out of the store
-            raise web.HTTPBadRequest(text=str(exc)) from None
+            raise bad_key(exc) from None
         headers = {
             hdrs.CONTENT_TYPE: info.content_type,
             # The URL stops working at its deadline, so nothing may cache it for longer.

@@ -6,9 +6,9 @@ check-in binds it again. Binding, resetting and every check-in are audited.
 
 For other domains (on-site inspections, self-checks):
 
-- ``verify_qr(settings, session, text)`` → the ``Checkpoint`` a label names, or QrInvalid
-  (404, forged/damaged/not ours) or QrRetired (410, regenerated since). It does not check
-  who is asking: do that with ``service.in_jurisdiction``.
+- ``verify_qr(settings, session, principal, text, permission)`` → the ``Checkpoint`` and
+  ``Org`` a label names, or QrInvalid (404, forged/damaged/not ours, and any label of a
+  checkpoint outside the caller's jurisdiction) or QrRetired (410, regenerated since).
 - ``check_in(session, settings, checkpoint, fix, actor=…, now=…)`` → ``CheckInResult``, or a
   ``LocationRefused`` (422: out of range, inaccurate, mocked, stale, from the future) or
   InvalidField (422) for impossible coordinates. The caller has authorised the actor.
@@ -23,7 +23,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin, record
-from inspection_api.auth.permissions import Permission
+from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal
 from inspection_api.checkpoints import geo, qr, repository
 from inspection_api.checkpoints.access import in_jurisdiction
@@ -59,15 +59,28 @@ def label_url(settings: Settings, checkpoint: Checkpoint) -> str:
     return qr.label_url(settings.public_url, payload)
 
 
-async def verify_qr(settings: Settings, session: AsyncSession, text: str) -> Checkpoint:
-    """The checkpoint a scanned label names (the label URL or its payload)."""
+async def verify_qr(
+    settings: Settings,
+    session: AsyncSession,
+    principal: Principal,
+    text: str,
+    permission: Permission,
+) -> tuple[Checkpoint, Org]:
+    """The checkpoint a scanned label names (the label URL or its payload), and its 支行.
+
+    Outside the caller's jurisdiction every label answers exactly as a forged one (404
+    ``qr_invalid``, no id): a scanner must not learn which labels are genuine, nor which
+    were retired. Only inside it does a retired label say so (410)."""
+    require(principal, permission)
     ref = qr.verify(settings.secret_key, text)
-    checkpoint = await session.get(Checkpoint, ref.checkpoint_id)
-    if checkpoint is None:  # signed by us, but the checkpoint was deleted since
+    found = await repository.get_with_org(session, ref.checkpoint_id)
+    # Deleted since it was signed, or someone else's: the same answer as a forgery.
+    if found is None or not principal.governs(found[1].path):
         raise QrInvalid()
+    checkpoint, org = found
     if ref.generation != checkpoint.qr_generation:
         raise QrRetired()
-    return checkpoint
+    return checkpoint, org
 
 
 async def _org_path(session: AsyncSession, checkpoint: Checkpoint) -> str:
@@ -140,9 +153,8 @@ async def check_in_by_qr(
     origin: Origin,
 ) -> tuple[Checkpoint, Org, CheckInResult]:
     """A staff member scanned a label on site: checkpoint.check_in, in the jurisdiction."""
-    checkpoint = await verify_qr(settings, session, text)
-    checkpoint, org = await in_jurisdiction(
-        session, principal, checkpoint.id, Permission.CHECKPOINT_CHECK_IN
+    checkpoint, org = await verify_qr(
+        settings, session, principal, text, Permission.CHECKPOINT_CHECK_IN
     )
     result = await check_in(
         session, settings, checkpoint, fix, actor=principal, now=now, origin=origin

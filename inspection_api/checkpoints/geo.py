@@ -4,10 +4,12 @@
   an accuracy of exactly 0 (mock providers report it), accuracy worse than the limit, a fix
   older than the limit or ahead of the server clock by more than ``FUTURE_SKEW``.
 - ``check_within`` accepts a fix whose geodesic distance (WGS-84 ellipsoid, Karney's method
-  via geopy) to the checkpoint is at most the radius: **the boundary is inside**.
+  via geopy) to the checkpoint, rounded once to whole metres (``shown_m``), is at most the
+  radius: **the boundary is inside**, and a refusal shows the number that was compared.
 - ``wgs84_to_gcj02`` / ``gcj02_to_bd09`` are the published conversions to the coordinate
-  systems of Amap (GCJ-02) and Baidu Maps (BD-09); outside mainland China maps use WGS-84
-  and nothing is converted. ``navigation_links`` builds their documented marker URIs.
+  systems of Amap (GCJ-02) and Baidu Maps (BD-09); outside mainland China (a coarse outline
+  in ``china_outline``; Hong Kong, Macau and Taiwan outside) maps use WGS-84 and nothing is
+  converted. ``navigation_links`` builds their documented marker URIs.
 
 Browsers report WGS-84 (W3C Geolocation), which is what is stored.
 """
@@ -22,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 from geopy.distance import geodesic
 
+from inspection_api.checkpoints.china_outline import HONG_KONG, MACAU, MAINLAND
 from inspection_api.checkpoints.errors import (
     FixFromFuture,
     FixInaccurate,
@@ -103,21 +106,28 @@ def distance_m(a: Point, b: Point) -> float:
     return float(geodesic(a, b).meters)
 
 
+def shown_m(distance: float) -> float:
+    """A distance as checked, stored and shown: in whole metres, halves up (what the pages
+    show with ``Math.round``).
+
+    The radius (whole metres) is compared with this value, never with the raw float, so a
+    fix exactly on the boundary is not refused by float noise (100.000000001 m is 100 m) and
+    a refusal always shows a distance beyond the radius."""
+    return float(math.floor(distance + 0.5))
+
+
 def is_within(distance: float, radius_m: float) -> bool:
-    """The boundary counts as inside: exactly ``radius_m`` away is accepted."""
-    return distance <= radius_m
+    """The boundary counts as inside: ``shown_m(distance)`` of exactly ``radius_m`` is
+    accepted."""
+    return shown_m(distance) <= radius_m
 
 
 def check_within(fix: Point, checkpoint: Point, radius_m: int) -> float:
-    """The distance from the checkpoint, or OutOfRange saying how far and which radius.
-
-    The distance shown is in whole metres, rounded up (ignoring float noise below a
-    millimetre) and always beyond the radius: a refusal never reads "200 m, outside 200 m".
-    """
-    distance = distance_m(fix, checkpoint)
-    if not is_within(distance, radius_m):
-        shown = max(math.ceil(distance - 0.001), radius_m + 1)
-        raise OutOfRange(distance=shown, radius=radius_m)
+    """The distance from the checkpoint (``shown_m``), or OutOfRange saying how far and
+    which radius, with the very number that was compared ("201 米，超出允许范围 200 米")."""
+    distance = shown_m(distance_m(fix, checkpoint))
+    if distance > radius_m:
+        raise OutOfRange(distance=_number(distance), radius=radius_m)
     return distance
 
 
@@ -130,11 +140,38 @@ def _number(value: float) -> int | float:
 _KRASOVSKY_A = 6378245.0  # semi-major axis used by GCJ-02
 _KRASOVSKY_EE = 0.00669342162296594323  # its first eccentricity squared
 _BD_X_PI = math.pi * 3000.0 / 180.0
+# The outline's bounding box (min lon, min lat, max lon, max lat): most of the world fails here.
+_BOX = (
+    min(x for x, _ in MAINLAND),
+    min(y for _, y in MAINLAND),
+    max(x for x, _ in MAINLAND),
+    max(y for _, y in MAINLAND),
+)
+
+
+def _inside(point: Point, polygon: tuple[tuple[float, float], ...]) -> bool:
+    """Even-odd ray casting on (longitude, latitude) vertices: the polygons are small enough
+    (a few thousand km, none across ±180°) for plane geometry at this resolution."""
+    x, y = point.longitude, point.latitude
+    inside = False
+    j = len(polygon) - 1
+    for i, (xi, yi) in enumerate(polygon):
+        xj, yj = polygon[j]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
 
 
 def out_of_china(point: Point) -> bool:
-    """Outside the rectangle GCJ-02 applies to (maps there use WGS-84 unchanged)."""
-    return not (72.004 <= point.longitude <= 137.8347 and 0.8293 <= point.latitude <= 55.8271)
+    """Outside mainland China, where maps use WGS-84 unchanged: outside the coarse outline
+    in ``china_outline`` (Taiwan and the Korean peninsula are outside it), or in Hong Kong
+    or Macau."""
+    if not (_BOX[0] <= point.longitude <= _BOX[2] and _BOX[1] <= point.latitude <= _BOX[3]):
+        return True
+    if not _inside(point, MAINLAND):
+        return True
+    return _inside(point, HONG_KONG) or _inside(point, MACAU)
 
 
 def _delta_lat(x: float, y: float) -> float:

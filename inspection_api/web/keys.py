@@ -36,6 +36,8 @@ class Notifier(Protocol):
 
 
 SETTINGS = web.AppKey("settings", Settings)
+# CSP hashes of the inline scripts of the API docs page (swagger-ui), set with its routes.
+DOCS_SCRIPT_HASHES = web.AppKey("docs_script_hashes", tuple[str, ...])
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 STORE = web.AppKey("store", ObjectStore)

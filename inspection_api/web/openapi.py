@@ -7,9 +7,12 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
-from swagger_ui import api_doc
+from swagger_ui.core import ApplicationDocument
+from swagger_ui.handlers.aiohttp import handler as serve_docs
 
+from inspection_api.web.keys import DOCS_SCRIPT_HASHES
 from inspection_api.web.routing import ApiRoutes, Operation
+from inspection_api.web.security import inline_script_hashes
 
 REF = "#/components/schemas/{model}"
 
@@ -141,4 +144,12 @@ def setup_openapi(app: web.Application, document: dict[str, Any]) -> None:
         return web.json_response(document)
 
     app.router.add_get("/api/openapi.json", openapi_json, name="openapi")
-    api_doc(app, config_rel_url="/api/openapi.json", url_prefix="/api/docs", title="LoanCheck API")
+    docs = ApplicationDocument(
+        app, config_rel_url="/api/openapi.json", url_prefix="/api/docs", title="LoanCheck API"
+    )
+    # swagger-ui-py puts config_rel_url under url_prefix (/api/docs/api/openapi.json, a 404
+    # that left the page saying "Failed to load API definition"): point it at the document.
+    docs.parameters["url"] = '"/api/openapi.json"'
+    serve_docs(docs)
+    # swagger-ui starts from one inline script: the CSP admits it by its hash, nothing else.
+    app[DOCS_SCRIPT_HASHES] = inline_script_hashes(docs.doc_html)

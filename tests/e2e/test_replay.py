@@ -4,6 +4,7 @@ the reviewer plays both participants' recordings on the replay page."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from inspection_api.demo import seed_demo
+from loancheck.resources import open_store
 from tests.e2e.test_remote_call import (
     PHONE,
     call_state,
@@ -18,7 +20,10 @@ from tests.e2e.test_remote_call import (
     screenshot,
     wait_for_frames,
 )
+from tests.integration.test_call_recording import recording_of
 from tests.plugins.browser import LiveServer, log_in
+from tests.plugins.calls import CallKit
+from tests.plugins.recording import RecorderFeed
 
 pytestmark = pytest.mark.browser
 
@@ -117,3 +122,53 @@ async def test_a_browser_call_is_recorded_and_plays_on_the_replay_page(
         await pc_context.close()
         await phone_context.close()
     assert pc_problems.errors + phone_problems.errors == []
+
+
+async def test_a_recording_that_cannot_be_loaded_says_so_on_the_replay_page(
+    browser, recording_server, tmp_path
+):
+    """A file the browser cannot fetch (here: gone from the store) must not leave a silent
+    black player: the page says the recording cannot be played."""
+    server = recording_server
+    calls = CallKit(
+        passwords={user: password for user, password, _ in await seed_demo(server.settings)}
+    )
+    try:
+        call = await calls.open_call(server.url)
+        inspector, inspector_ack, contact, contact_ack = await calls.joined_pair(call)
+        feeds = [RecorderFeed(inspector), RecorderFeed(contact)]
+        try:
+            feeds[0].start(inspector_ack)
+            feeds[1].start(contact_ack)
+            await asyncio.wait_for(asyncio.gather(*(f.answered.wait() for f in feeds)), 20)
+            await asyncio.sleep(2)
+            assert (await inspector.call("end_call"))["ok"] is True
+        finally:
+            for feed in feeds:
+                await feed.stop()
+        recording = await recording_of(call)
+        assert recording["state"] == "ready", recording
+    finally:
+        await calls.close()
+    store = await open_store(server.settings)
+    try:
+        for info in await store.list(f"recordings/{call.session_id}/"):
+            if info.key.endswith(".webm"):
+                await store.delete(info.key)
+    finally:
+        await store.close()
+
+    context, reviewer, problems = await new_page(browser, viewport={"width": 1440, "height": 900})
+    try:
+        await log_in(reviewer, server, "reviewer", calls.passwords["reviewer"])
+        await reviewer.goto(f"{server.url}/replay/{call.session_id}")
+        await expect(reviewer.get_by_test_id("recording-state")).to_have_text("可回放")
+        errors = reviewer.get_by_test_id("replay-error")
+        await expect(errors).to_have_count(2)
+        for index in range(2):
+            await expect(errors.nth(index)).to_be_visible()
+            await expect(errors.nth(index)).to_contain_text("录像无法播放")
+        await screenshot(reviewer, tmp_path, "replay-error")
+        assert problems.errors == []
+    finally:
+        await context.close()

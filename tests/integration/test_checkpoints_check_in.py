@@ -14,11 +14,13 @@ from geopy.distance import geodesic
 from sqlalchemy import select
 
 from inspection_api.audit.models import AuditEvent
+from inspection_api.auth.permissions import Permission
 from inspection_api.checkpoints import service
 from inspection_api.checkpoints.errors import OutOfRange
 from inspection_api.checkpoints.geo import Fix, Point
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
+from tests.integration.anomaly_support import principal
 from tests.integration.test_checkpoints import URL, ids_by_code
 from tests.plugins.api import json_of
 
@@ -240,7 +242,10 @@ async def test_two_first_scans_racing_bind_once(login_as, settings, demo_passwor
             text = (
                 await json_of(await (await login_as("inspector")).get(f"{URL}/{bound.id}/qr"), 200)
             )["url"]
-            checkpoint = await service.verify_qr(settings, session, text)
+            inspector = await principal(db, "inspector")
+            checkpoint, _ = await service.verify_qr(
+                settings, session, inspector, text, Permission.CHECKPOINT_CHECK_IN
+            )
             far = moved(Point(bound.latitude, bound.longitude), 500)  # type: ignore[arg-type]
             try:
                 await service.check_in(

@@ -13,10 +13,12 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
+from inspection_api.auth.permissions import Permission
 from inspection_api.checkpoints import service
 from inspection_api.checkpoints.errors import QrInvalid, QrRetired
 from inspection_api.checkpoints.labels import LABELS_PER_PAGE
 from inspection_api.db import create_engine, create_sessionmaker
+from tests.integration.anomaly_support import principal
 from tests.integration.test_checkpoints import URL, create, ids_by_code, new_site
 from tests.plugins.api import json_of
 
@@ -33,6 +35,15 @@ def svg_to_image(svg: str) -> Image.Image:
     for x, y in re.findall(r"M(\d+),(\d+)H", svg):
         draw.rectangle([int(x) * 8, int(y) * 8, int(x) * 8 + 7, int(y) * 8 + 7], fill=0)
     return image
+
+
+SCAN = Permission.CHECKPOINT_CHECK_IN
+FIX = {
+    "latitude": 38.05,
+    "longitude": 114.52,
+    "accuracy": 10,
+    "captured_at": "2026-01-01T00:00:00Z",
+}
 
 
 async def label_url(user: Any, checkpoint_id: int) -> str:
@@ -69,10 +80,13 @@ async def test_a_new_qr_code_retires_the_old_labels(login_as, settings):
 
     engine = create_engine(settings.database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
-            assert (await service.verify_qr(settings, session, renewed["url"])).id == checkpoint_id
+        db = create_sessionmaker(engine)
+        staff = await principal(db, "sjz_admin")
+        async with db() as session:
+            found, _ = await service.verify_qr(settings, session, staff, renewed["url"], SCAN)
+            assert found.id == checkpoint_id
             with pytest.raises(QrRetired):
-                await service.verify_qr(settings, session, old)
+                await service.verify_qr(settings, session, staff, old, SCAN)
     finally:
         await engine.dispose()
 
@@ -112,10 +126,12 @@ async def test_forged_damaged_and_foreign_codes_are_invalid(login_as, settings):
     ]
     engine = create_engine(settings.database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
+        db = create_sessionmaker(engine)
+        staff = await principal(db, "admin")
+        async with db() as session:
             for text in forged:
                 with pytest.raises(QrInvalid):
-                    await service.verify_qr(settings, session, text)
+                    await service.verify_qr(settings, session, staff, text, SCAN)
     finally:
         await engine.dispose()
 
@@ -140,6 +156,34 @@ async def test_forged_damaged_and_foreign_codes_are_invalid(login_as, settings):
     assert (await admin.delete(f"{URL}/{mistake['id']}")).status == 204
     gone = await admin.post(f"{URL}/check-in", json={"qr": orphan, "fix": fix})
     assert (await json_of(gone, 404))["code"] == "qr_invalid"
+
+
+@pytest.mark.parametrize("path", [f"{URL}/check-in", "/api/v1/inspections/on-site"])
+async def test_labels_outside_the_jurisdiction_answer_as_forged_ones(login_as, settings, path):
+    """Another 支行's inspector learns nothing from its labels: a current one, a retired one
+    and a forged one get the same answer (status and body, no checkpoint id)."""
+    ids = await ids_by_code(settings)
+    admin = await login_as("sjz_admin")
+    checkpoint_id = ids["CA-0002"]
+    retired = await label_url(admin, checkpoint_id)
+    await json_of(await admin.post(f"{URL}/{checkpoint_id}/qr/regenerate"), 200)
+    current = await label_url(admin, checkpoint_id)
+    prefix, _ = current.rsplit(".", 1)
+    forged = f"{prefix}.{'A' * 22}"
+
+    outsider = await login_as("inspector_bd")  # 保定 蠡县支行: CA-0002 is not theirs
+    answers = []
+    for text in (forged, current, retired):
+        response = await outsider.post(path, json={"qr": text, "fix": FIX})
+        answers.append((response.status, await response.json()))
+    assert answers[0][0] == 404 and answers[0][1]["code"] == "qr_invalid"
+    assert answers[1] == answers[0] and answers[2] == answers[0]
+    assert str(checkpoint_id) not in str(answers[1][1])
+
+    # Inside the jurisdiction a retired label still says so (the inspector can act on it).
+    inspector = await login_as("inspector")
+    mine = await inspector.post(path, json={"qr": retired, "fix": FIX})
+    assert (await json_of(mine, 410))["code"] == "qr_retired"
 
 
 def read_sheet(pdf: bytes) -> tuple[int, str, set[str]]:

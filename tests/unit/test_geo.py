@@ -73,6 +73,66 @@ def test_no_conversion_outside_mainland_china(point: Point):
     assert geo.wgs84_to_bd09(point) == point
 
 
+# Cities (WGS-84 lat, lon) on either side of where GCJ-02 applies: a box around China would
+# convert Seoul and Pyongyang; Hong Kong, Macau and Taiwan keep WGS-84 as well.
+NOT_CONVERTED = {
+    "seoul": Point(37.5665, 126.9780),
+    "pyongyang": Point(39.0392, 125.7625),
+    "busan": Point(35.1796, 129.0756),
+    "hong-kong": Point(22.3193, 114.1694),
+    "hong-kong-lantau": Point(22.2600, 113.9400),
+    "macau": Point(22.1987, 113.5439),
+    "taipei": Point(25.0330, 121.5654),
+    "kaohsiung": Point(22.6273, 120.3014),
+    "vladivostok": Point(43.1155, 131.8855),
+    "ulaanbaatar": Point(47.8864, 106.9057),
+    "almaty": Point(43.2220, 76.8512),
+    "hanoi": Point(21.0278, 105.8342),
+    "kathmandu": Point(27.7172, 85.3240),
+    "thimphu": Point(27.4728, 89.6390),
+    "tokyo": Point(35.6762, 139.6503),
+    "manila": Point(14.5995, 120.9842),
+}
+CONVERTED = {
+    "beijing": Point(39.9042, 116.4074),
+    "shanghai": Point(31.2304, 121.4737),
+    "urumqi": Point(43.8256, 87.6168),
+    "harbin": Point(45.8038, 126.5350),
+    "sanya": Point(18.2528, 109.5120),
+    "lhasa": Point(29.6500, 91.1000),
+    "kashgar": Point(39.4704, 75.9898),
+    "shenzhen-futian": Point(22.5431, 114.0579),  # across the river from Hong Kong
+    "shenzhen-shekou": Point(22.4800, 113.9100),
+    "zhuhai": Point(22.2707, 113.5767),  # across the border from Macau
+    "dalian": Point(38.9140, 121.6147),
+    "dandong": Point(40.1245, 124.3945),
+    "xiamen": Point(24.4798, 118.0894),
+    "fuzhou": Point(26.0745, 119.2965),
+    "mohe": Point(52.9700, 122.5400),
+    "dongxing": Point(21.5500, 107.9700),
+    "ruili": Point(24.0100, 97.8500),
+    "shijiazhuang": SITE,
+}
+
+
+@pytest.mark.parametrize("point", NOT_CONVERTED.values(), ids=NOT_CONVERTED.keys())
+def test_places_outside_mainland_china_are_not_converted(point: Point):
+    assert geo.out_of_china(point)
+    assert geo.wgs84_to_gcj02(point) == point == geo.wgs84_to_bd09(point)
+    links = geo.navigation_links(point, "x")
+    assert "coord_type=wgs84" in links.baidu and "coordinate=wgs84" in links.amap
+
+
+@pytest.mark.parametrize("point", CONVERTED.values(), ids=CONVERTED.keys())
+def test_places_in_mainland_china_are_converted(point: Point):
+    assert not geo.out_of_china(point)
+    gcj = geo.wgs84_to_gcj02(point)
+    assert 1 < geo.distance_m(point, gcj) < 1000
+    assert geo.distance_m(point, geo.wgs84_to_bd09(point)) > 1
+    links = geo.navigation_links(point, "x")
+    assert "coord_type=bd09ll" in links.baidu and "coordinate=gaode" in links.amap
+
+
 def test_navigation_links_name_each_maps_coordinate_system():
     links = geo.navigation_links(SITE, "华北重工厂区", "石家庄市长安区建设北大街 88 号")
     baidu = urlsplit(links.baidu)
@@ -168,23 +228,39 @@ def test_negative_accuracy_and_naive_time_name_the_field():
 
 def test_the_radius_boundary_is_inside():
     assert geo.is_within(200.0, 200)
-    assert not geo.is_within(200.000001, 200)
+    assert geo.is_within(200.49, 200)  # 200 m, as shown
+    assert not geo.is_within(200.5, 200)  # 201 m
+    assert geo.shown_m(100.000000001) == 100
+    assert geo.shown_m(349.5) == 350 and geo.shown_m(349.49) == 349
+
+
+def test_a_fix_at_exactly_the_radius_is_not_refused_by_float_noise():
+    """The geodesic of a point moved exactly 100 m comes back as 100.000000001 m or so: it
+    is accepted, at 100.0 m."""
+    site = Point(39.9042, 116.4074)
+    for bearing in range(0, 360, 5):
+        at_edge = away(site, 100, bearing)
+        assert geo.check_within(at_edge, site, 100) == 100, bearing
 
 
 def test_out_of_range_says_how_far_and_which_radius():
     with pytest.raises(OutOfRange) as refused:
         geo.check_within(away(SITE, 349.2), SITE, 200)
-    assert refused.value.message("zh") == "当前位置距检查点 350 米，超出允许范围 200 米"
+    assert refused.value.message("zh") == "当前位置距检查点 349 米，超出允许范围 200 米"
     assert refused.value.message("en") == (
-        "You are 350 m from the checkpoint, outside the allowed 200 m"
+        "You are 349 m from the checkpoint, outside the allowed 200 m"
     )
-    assert refused.value.extra("zh") == {"distance_m": 350, "radius_m": 200}
+    assert refused.value.extra("zh") == {"distance_m": 349, "radius_m": 200}
+    with pytest.raises(OutOfRange) as halves_up:
+        geo.check_within(away(SITE, 349.6), SITE, 200)
+    assert halves_up.value.message("zh") == "当前位置距检查点 350 米，超出允许范围 200 米"
 
 
 def test_distance_just_beyond_the_radius_never_reads_as_equal():
     with pytest.raises(OutOfRange) as refused:
-        geo.check_within(away(SITE, 200.3), SITE, 200)
+        geo.check_within(away(SITE, 200.51), SITE, 200)
     assert refused.value.message("zh") == "当前位置距检查点 201 米，超出允许范围 200 米"
+    assert geo.check_within(away(SITE, 200.49), SITE, 200) == 200  # shown as 200 m: inside
 
 
 def test_a_fix_inside_returns_its_distance():

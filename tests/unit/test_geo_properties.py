@@ -50,20 +50,47 @@ def test_accepted_exactly_when_inside_the_radius(
     site: Point, bearing: float, radius: int, fraction: float
 ):
     metres = radius * fraction
-    # Within a millimetre of the boundary, float rounding decides: the rule itself
-    # (boundary inclusive) is tested on exact numbers in test_geo.
-    assume(abs(metres - radius) > 1e-3)
+    # Within a millimetre of the rounding edge (radius + 0.5 m), float rounding decides:
+    # the rule itself is pinned on exact numbers in test_geo and below.
+    assume(abs(metres - radius - 0.5) > 1e-3)
     fix = destination(site, metres, bearing)
     geo.check_point(fix)  # geopy normalises longitude into [-180, 180]
-    if metres < radius:
-        assert geo.check_within(fix, site, radius) == pytest.approx(metres, abs=1e-3)
+    if metres < radius + 0.5:
+        assert geo.check_within(fix, site, radius) == pytest.approx(metres, abs=0.501)
     else:
         with pytest.raises(OutOfRange) as refused:
             geo.check_within(fix, site, radius)
-        # The message shows whole metres, never a distance inside the radius.
+        # The message shows the compared distance, whole metres, never one inside the radius.
         shown = refused.value.params["distance"]
         assert isinstance(shown, int) and shown > radius
-        assert metres - 0.001 <= shown < metres + 1
+        assert abs(shown - metres) <= 0.501
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    site=points,
+    bearing=bearings,
+    radius=radii,
+    offset=st.floats(min_value=-1.5, max_value=1.5, allow_nan=False),
+)
+@example(site=Point(39.9042, 116.4074), bearing=0, radius=100, offset=0.0)
+@example(site=Point(38.0503, 114.5219), bearing=45, radius=200, offset=1e-9)
+def test_both_sides_of_the_edge_check_and_show_the_same_number(
+    site: Point, bearing: float, radius: int, offset: float
+):
+    """Accepted exactly when the distance shown (whole metres, halves up) is at most the
+    radius; a refusal shows that same number."""
+    fix = destination(site, radius + offset, bearing)
+    raw = geo.distance_m(fix, site)
+    shown = geo.shown_m(raw)
+    assert abs(shown - raw) <= 0.5 and shown.is_integer()
+    if shown <= radius:
+        assert geo.check_within(fix, site, radius) == shown
+    else:
+        with pytest.raises(OutOfRange) as refused:
+            geo.check_within(fix, site, radius)
+        assert refused.value.params["distance"] == shown > radius
+        assert f"距检查点 {refused.value.params['distance']} 米" in refused.value.message("zh")
 
 
 @given(latitude=st.floats(min_value=-89.9, max_value=89.9), offset=st.floats(1e-6, 1e-3))
@@ -118,6 +145,7 @@ china = st.builds(
 
 @given(point=china)
 def test_gcj02_and_bd09_offsets_stay_small_inside_china(point: Point):
+    assume(not geo.out_of_china(point))  # the box also holds Mongolia, Korea, Taiwan…
     gcj = geo.wgs84_to_gcj02(point)
     bd = geo.wgs84_to_bd09(point)
     # Published behaviour: GCJ-02 shifts by up to ~700 m, BD-09 adds about another kilometre.

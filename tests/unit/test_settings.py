@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from loancheck.settings import PREFIX, VARIABLES, ConfigError, Settings, markdown_table
+from loancheck.settings import (
+    PREFIX,
+    VARIABLES,
+    ConfigError,
+    Settings,
+    lan_address,
+    markdown_table,
+)
 
 README = Path(__file__).parents[2] / "README.md"
 S3_VARIABLES = {
@@ -183,3 +190,43 @@ def test_trusted_proxies_parse_addresses_and_ranges():
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"LOANCHECK_TRUSTED_PROXIES": "proxy.local"})
     assert info.value.variable == "LOANCHECK_TRUSTED_PROXIES"
+
+
+@pytest.mark.parametrize(
+    ("values", "public_url"),
+    [
+        ({}, "http://127.0.0.1:8080"),
+        ({"PORT": "18101"}, "http://127.0.0.1:18101"),
+        ({"HOST": "localhost", "PORT": "9000"}, "http://localhost:9000"),
+        ({"HOST": "::1", "PORT": "9000"}, "http://[::1]:9000"),
+        ({"PORT": "8443", "TLS_SELF_SIGNED": "true"}, "https://127.0.0.1:8443"),
+        ({"PORT": "443", "TLS_CERT": "c.pem", "TLS_KEY": "k.pem"}, "https://127.0.0.1"),
+        ({"PORT": "80"}, "http://127.0.0.1"),
+    ],
+)
+def test_unset_public_url_is_the_listener(tmp_path: Path, values: dict[str, str], public_url: str):
+    settings = Settings.from_env(env(tmp_path, **values))
+    assert settings.public_url == public_url
+    assert settings.public_url_explicit is False
+
+
+def test_plain_port_variable_moves_the_public_url_too(tmp_path: Path):
+    settings = Settings.from_env({"LOANCHECK_DATA_DIR": str(tmp_path), "PORT": "18101"})
+    assert (settings.port, settings.public_url) == (18101, "http://127.0.0.1:18101")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_any_address_listener_links_to_this_machines_lan_address(tmp_path: Path, host: str):
+    """A phone cannot open 0.0.0.0: links name the address this machine is reached at."""
+    url = Settings.from_env(env(tmp_path, HOST=host, PORT="18101")).public_url
+    address = lan_address()
+    assert url == f"http://{address}:18101"
+    assert address not in {"0.0.0.0", "::", ""}
+
+
+def test_an_explicit_public_url_wins_over_the_listener(tmp_path: Path):
+    settings = Settings.from_env(
+        env(tmp_path, PORT="18101", PUBLIC_URL="https://check.bank.example")
+    )
+    assert settings.public_url == "https://check.bank.example"
+    assert settings.public_url_explicit is True

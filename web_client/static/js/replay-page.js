@@ -48,7 +48,19 @@ function renderSession(session) {
   clear($("session-facts")).append(...facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
+// A file the browser cannot load (its address unreachable, the link expired, the object
+// gone) would otherwise leave a silent black player: say so, and where it was fetched from.
+const MEDIA_ERRORS = { 1: "加载被中止", 2: "网络错误", 3: "文件无法解码", 4: "文件无法访问或格式不支持" };
+
+function loadFailed(video, notice) {
+  const origin = new URL(video.currentSrc || video.src, window.location.href).origin;
+  const reason = MEDIA_ERRORS[video.error?.code] || "未知原因";
+  const elsewhere = origin === window.location.origin ? "" : `（录像地址 ${origin} 与本页地址不同，请检查平台的访问地址配置）`;
+  show(notice, `录像无法播放：${reason}${elsewhere}。请刷新页面重试，仍然失败请联系管理员。`);
+}
+
 function player(file) {
+  const notice = h("p", { class: "alert replay-error", role: "alert", hidden: true, "data-testid": "replay-error" });
   const video = h("video", {
     controls: true,
     preload: "metadata",
@@ -57,6 +69,7 @@ function player(file) {
     "data-testid": "replay-video",
     "data-participant": file.participant_id,
   });
+  video.addEventListener("error", () => loadFailed(video, notice));
   video.src = file.url;
   const details = [
     `时长 ${duration(file.duration)}`,
@@ -69,6 +82,7 @@ function player(file) {
     "figure",
     { class: "replay-item" },
     video,
+    notice,
     h(
       "figcaption",
       {},
