@@ -5,13 +5,48 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import CoreSchema
+
+# Every integer field of a request holds a PostgreSQL ``integer`` (ids, counts, offsets,
+# revisions): beyond it the driver fails (asyncpg from 2^31, SQLite from 2^63), a 500.
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
+
+def _bound_ints(node: Any) -> None:
+    """Give every integer schema in ``node`` (a core schema) the request range, keeping any
+    narrower bound a field declares. The bounds also show in the OpenAPI document."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "int":
+                item["ge"] = max(item.get("ge", INT_MIN), INT_MIN)
+                item["le"] = min(item.get("le", INT_MAX), INT_MAX)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 class Input(BaseModel):
-    """A request body or query: unknown fields are refused by name, strings are stripped."""
+    """A request body or query: unknown fields are refused by name, strings are stripped,
+    every integer is bounded to ``INT_MIN..INT_MAX`` and NaN/infinities are refused.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Requests are validated strictly (``web/routing.py``): no string, boolean or float is
+    coerced into a number, and no number into a boolean. The same models also read stored
+    JSON (checklists), so strictness is asked for at validation, not set here.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        schema = handler(source)
+        _bound_ints(schema)
+        return schema
 
 
 class Output(BaseModel):

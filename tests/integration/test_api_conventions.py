@@ -3,7 +3,9 @@ health and readiness."""
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from openapi_spec_validator import validate
 
@@ -129,3 +131,130 @@ async def test_health_and_readiness(client, backend):
     ready = await json_of(await client.get("/readyz"), 200)
     expected = {"database", "object_store"} | ({"redis"} if backend == "services" else set())
     assert ready == {"status": "ok", "checks": dict.fromkeys(expected, "ok")}
+
+
+# ---- input ranges and types (docs/api.md "Input") ----
+
+INT_MAX = 2**31 - 1  # PostgreSQL integer: every id and integer column
+JSON = {"Content-Type": "application/json"}
+OUT_OF_RANGE_IDS = [str(2**63), str(2**31), str(-(2**63) - 1), "0", "-1", "9" * 30]
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, ops in document["paths"].items()
+        for method, operation in ops.items()
+    ]
+
+
+def int_path_params(operation: dict[str, Any]) -> list[str]:
+    return [
+        p["name"]
+        for p in operation["parameters"]
+        if p["in"] == "path" and p["schema"]["type"] == "integer"
+    ]
+
+
+async def test_path_ids_outside_the_id_range_are_404_on_every_operation(client, login_as):
+    document = await (await client.get("/api/openapi.json")).json()
+    admin = await login_as("admin")
+    checked = 0
+    for method, path, operation in operations(document):
+        ids = int_path_params(operation)
+        if not ids:
+            continue
+        for raw in OUT_OF_RANGE_IDS:
+            url = path
+            for name in re.findall(r"\{(\w+)\}", path):
+                url = url.replace(f"{{{name}}}", raw if name in ids else "t" * 43)
+            response = await admin.request(method, url, json={})
+            body = await json_of(response, 404)
+            assert body["code"] == "not_found", (method, path, raw)
+        checked += 1
+    assert checked >= 46
+    largest = await admin.get(f"/api/v1/orgs/{INT_MAX}")
+    assert (await json_of(largest, 404))["detail"] == f"机构不存在：{INT_MAX}"
+    beyond = await json_of(await admin.get(f"/api/v1/checkpoints/{2**63}"), 404)
+    assert beyond["detail"] == f"检查点不存在：{2**63}"
+    plus = await admin.get("/api/v1/orgs/+1")
+    assert (await json_of(plus, 422))["errors"][0]["field"] == "path.org_id"
+
+
+async def test_numbers_beyond_range_in_queries_and_bodies_are_422_naming_the_field(login_as):
+    admin = await login_as("admin")
+
+    async def refused(response: Any) -> dict[str, str]:
+        body = await json_of(response, 422)
+        return {e["field"]: e["message"] for e in body["errors"]}
+
+    for value, message in [
+        (2**63, "应不大于 2147483647"),
+        (2**31, "应不大于 2147483647"),
+        (-(2**63) - 1, "应不小于 1"),
+        ("9" * 5000, "应不大于 2147483647"),
+    ]:
+        url = f"/api/v1/audit-events?before_id={value}"
+        assert await refused(await admin.get(url)) == {"query.before_id": message}
+    assert await refused(await admin.get(f"/api/v1/checkpoints?org_id={-(2**31) - 1}")) == {
+        "query.org_id": "应不小于 -2147483648"
+    }
+    ok = await admin.get(f"/api/v1/checkpoints?offset={INT_MAX}&limit=200")
+    assert (await json_of(ok, 200))["items"] == []
+    assert await refused(await admin.get(f"/api/v1/checkpoints?offset={INT_MAX + 1}")) == {
+        "query.offset": f"应不大于 {INT_MAX}"
+    }
+    assert await refused(await admin.get("/api/v1/checkpoints?limit=201")) == {
+        "query.limit": "应不大于 200"
+    }
+    assert await refused(await admin.get("/api/v1/checkpoints?limit=1e400")) == {
+        "query.limit": "应为整数"
+    }
+
+    orgs = {o["code"]: o for o in await (await admin.get("/api/v1/orgs")).json()}
+    org = {"name": "新支行", "code": "NEW-1", "kind": "sub_branch"}
+    for parent, message in [
+        (str(2**63), f"应不大于 {INT_MAX}"),
+        (str(-(2**63) - 1), "应不小于 -2147483648"),
+        (str(2**31), f"应不大于 {INT_MAX}"),
+        ("1" + "0" * 5000, "数值超出范围"),
+        ("NaN", "应为整数"),
+        ("-Infinity", "应为整数"),
+    ]:
+        raw = json.dumps({**org, "parent_id": 0}).replace(": 0}", f": {parent}}}")
+        response = await admin.post("/api/v1/orgs", data=raw, headers=JSON)
+        assert await refused(response) == {"body.parent_id": message}, parent
+    for number, message in [
+        ("1e400", "应为有限的数字"),
+        ("-1e400", "应为有限的数字"),
+        ("Infinity", "应为有限的数字"),
+        ("123456789012345678901234567890", "应不大于 90.0"),
+    ]:
+        fix = '"longitude": 114.5, "accuracy": 5, "captured_at": "2026-12-04T08:00:00+08:00"'
+        raw = f'{{"qr": "x", "fix": {{"latitude": {number}, {fix}}}}}'
+        response = await admin.post("/api/v1/checkpoints/check-in", data=raw, headers=JSON)
+        assert await refused(response) == {"body.fix.latitude": message}, number
+    # Free-form JSON (answers by item key) has no type to bound it; numbers must still fit.
+    raw = (
+        '{"answers": {"a": 1e400, "b": [NaN], "c": 9223372036854775808, "d": 9223372036854775807}}'
+    )
+    response = await admin.patch("/api/v1/inspections/1", data=raw, headers=JSON)
+    assert await refused(response) == {
+        "body.answers.a": "应为有限的数字",
+        "body.answers.b.0": "应为有限的数字",
+        "body.answers.c": "数值超出范围",
+    }
+    deep = await admin.post("/api/v1/orgs", data="[" * 100_000, headers=JSON)
+    assert await refused(deep) == {"body": "JSON 嵌套层数过多"}
+    created = await admin.post("/api/v1/orgs", json={**org, "parent_id": orgs["HB-SJZ-CA"]["id"]})
+    assert (await json_of(created, 201))["code"] == "NEW-1"
+
+
+async def test_lang_is_accepted_beside_any_query(login_as):
+    admin = await login_as("admin")
+    listed = await admin.get("/api/v1/audit-events?limit=1&lang=en")
+    assert len(await json_of(listed, 200)) == 1
+    refused = await json_of(await admin.get("/api/v1/audit-events?limit=x&lang=en"), 422)
+    assert refused["errors"] == [
+        {"field": "query.limit", "message": "Input should be a valid integer"}
+    ]
