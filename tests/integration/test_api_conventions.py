@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from openapi_spec_validator import validate
 
@@ -258,3 +259,145 @@ async def test_lang_is_accepted_beside_any_query(login_as):
     assert refused["errors"] == [
         {"field": "query.limit", "message": "Input should be a valid integer"}
     ]
+
+
+# A value of the wrong JSON type for each kind of field, and what the API says.
+NOT_BOOL = "应为 true 或 false"
+WRONG_IN_BODY: dict[str, list[tuple[Any, str]]] = {
+    "integer": [("1", "应为整数"), (True, "应为整数"), (1.5, "应为整数"), (1.0, "应为整数")],
+    "number": [("38.04", "应为数字"), (True, "应为数字"), (False, "应为数字")],
+    "boolean": [(1, NOT_BOOL), (0, NOT_BOOL), ("true", NOT_BOOL)],
+}
+WRONG_IN_QUERY: dict[str, list[str]] = {
+    "integer": ["true", "1.5", "1.0", "+1", "1_0", "", "２"],
+    "number": ["true", "38,04", "nan", "inf", ""],
+    "boolean": ["1", "0", "yes", "on", "True", ""],
+}
+RIGHT_IN_QUERY = {"integer": "2", "number": "38.5", "boolean": "true"}
+
+
+def scalar_kind(schema: dict[str, Any], components: dict[str, Any]) -> str | None:
+    """integer / number / boolean when that is the one scalar a field takes (null aside)."""
+    kinds: set[str] = set()
+    for option in schema.get("anyOf", [schema]):
+        option = resolve(option, components)
+        if option.get("type") != "null":
+            kinds.add(option.get("type", "?"))
+    (kind,) = kinds if len(kinds) == 1 else (None,)
+    return kind if kind in ("integer", "number", "boolean") else None
+
+
+def resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def typed_fields(
+    schema: dict[str, Any], components: dict[str, Any], path: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every (path, kind) of a number or boolean field, nested objects and lists included."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    if len(path) > 8:
+        return found
+    options = [resolve(o, components) for o in schema.get("anyOf", [schema])]
+    for option in options:
+        for name, prop in option.get("properties", {}).items():
+            kind = scalar_kind(prop, components)
+            if kind:
+                found.append(((*path, name), kind))
+            else:
+                found.extend(typed_fields(prop, components, (*path, name)))
+        if option.get("type") == "array" and "items" in option:
+            kind = scalar_kind(option["items"], components)
+            if kind:
+                found.append(((*path, 0), kind))
+            else:
+                found.extend(typed_fields(option["items"], components, (*path, 0)))
+    return found
+
+
+def nest(path: tuple[str | int, ...], value: Any) -> Any:
+    for step in reversed(path):
+        value = [value] if isinstance(step, int) else {step: value}
+    return value
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{\w+\}", "1", path.replace("{token}", "t" * 43))
+
+
+async def test_a_wrong_json_type_in_any_request_body_is_422_naming_the_field(client, login_as):
+    """Every number and boolean field of every request body, nested ones included: a
+    string, a boolean or a float where an integer belongs, a string or a boolean where a
+    number belongs, a number or a string where a boolean belongs."""
+    document = await (await client.get("/api/openapi.json")).json()
+    components = document["components"]["schemas"]
+    admin = await login_as("admin")
+    checked: set[str] = set()
+    for method, path, operation in operations(document):
+        if "requestBody" not in operation:
+            continue
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        for field_path, kind in typed_fields(schema, components):
+            field = ".".join(["body", *map(str, field_path)])
+            for value, message in WRONG_IN_BODY[kind]:
+                response = await admin.request(method, concrete(path), json=nest(field_path, value))
+                body = await json_of(response, 422)
+                errors = {e["field"]: e["message"] for e in body["errors"]}
+                assert errors.get(field) == message, (method, path, field, value, errors)
+            checked.add(field)
+    # A representative sample of what the walk must have found, per domain.
+    assert {
+        "body.fix.latitude",
+        "body.fix.accuracy",
+        "body.org_id",
+        "body.parent_id",
+        "body.org_ids.0",
+        "body.auto_join",
+        "body.is_active",
+        "body.radius_m",
+        "body.expires_in_minutes",
+        "body.sections.0.items.0.min",
+        "body.sections.0.items.0.required",
+        "body.sections.0.items.0.evidence.photo",
+        "body.rule.interval",
+        "body.revision",
+        "body.link_days",
+        "body.handler_org_id",
+    } <= checked, sorted(checked)
+
+
+async def test_query_values_parse_as_their_documented_type_and_nothing_else(client, login_as):
+    document = await (await client.get("/api/openapi.json")).json()
+    components = document["components"]["schemas"]
+    admin = await login_as("admin")
+    checked = 0
+    for method, path, operation in operations(document):
+        for parameter in operation["parameters"]:
+            kind = scalar_kind(parameter["schema"], components)
+            if parameter["in"] != "query" or kind is None:
+                continue
+            field = f"query.{parameter['name']}"
+            for raw in WRONG_IN_QUERY[kind]:
+                url = f"{concrete(path)}?{urlencode({parameter['name']: raw})}"
+                body = await json_of(await admin.request(method, url), 422)
+                assert field in {e["field"] for e in body["errors"]}, (method, url, body)
+            url = f"{concrete(path)}?{urlencode({parameter['name']: RIGHT_IN_QUERY[kind]})}"
+            response = await admin.request(method, url)
+            if response.status == 422:
+                fields = {e["field"] for e in (await response.json())["errors"]}
+                assert field not in fields, (method, url, fields)
+            checked += 1
+    assert checked >= 40
+    page = await json_of(await admin.get("/api/v1/checkpoints?offset=2&limit=1&bound=false"), 200)
+    assert (page["offset"], page["limit"]) == (2, 1)
+    for query, message in [
+        ("offset=true", "应为整数"),
+        ("offset=1.5", "应为整数"),
+        ("limit=1.0", "应为整数"),
+        ("bound=1", "应为 true 或 false"),
+    ]:
+        body = await json_of(await admin.get(f"/api/v1/checkpoints?{query}"), 422)
+        name = query.split("=")[0]
+        assert body["errors"] == [{"field": f"query.{name}", "message": message}], query
