@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
-from pydantic_core import CoreSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    WithJsonSchema,
+)
+from pydantic_core import CoreSchema, PydanticCustomError
 
 # Every integer field of a request holds a PostgreSQL ``integer`` (ids, counts, offsets,
 # revisions): beyond it the driver fails (asyncpg from 2^31, SQLite from 2^63), a 500.
@@ -47,6 +55,30 @@ class Input(BaseModel):
         schema = handler(source)
         _bound_ints(schema)
         return schema
+
+
+_ID_LIST = r"^[0-9]+(,[0-9]+)*$"
+
+
+def _split_ids(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if not re.fullmatch(_ID_LIST, value):
+        raise PydanticCustomError(
+            "string_pattern_mismatch",
+            "String should match pattern '{pattern}'",
+            {"pattern": _ID_LIST},
+        )
+    # Longer than any id: kept out of int(), which refuses past 4,300 digits.
+    return [int(part) if len(part) <= 20 else INT_MAX + 1 for part in value.split(",")]
+
+
+# Ids in one query value, comma-separated (``?ids=1,2,3``); each bounded like a path id.
+IdList = Annotated[
+    list[Annotated[int, Field(ge=1)]],
+    BeforeValidator(_split_ids),
+    WithJsonSchema({"type": "string", "pattern": _ID_LIST, "description": "comma-separated ids"}),
+]
 
 
 class Output(BaseModel):

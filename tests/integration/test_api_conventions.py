@@ -1,5 +1,6 @@
-"""API conventions: OpenAPI, problem+json errors naming fields, 401 for anonymous callers,
-health and readiness."""
+"""API conventions (docs/api.md): OpenAPI, problem+json errors naming fields, 401 for
+anonymous callers, strict and bounded input (path ids, integer ranges, JSON types of body
+fields and query values), health and readiness. Fuzzing: test_api_fuzz.py."""
 
 from __future__ import annotations
 
@@ -210,6 +211,11 @@ async def test_numbers_beyond_range_in_queries_and_bodies_are_422_naming_the_fie
     }
     assert await refused(await admin.get("/api/v1/checkpoints?limit=1e400")) == {
         "query.limit": "应为整数"
+    }
+    labels = await admin.get(f"/api/v1/checkpoints/labels.pdf?ids=1,{2**63},0")
+    assert await refused(labels) == {
+        "query.ids.1": f"应不大于 {INT_MAX}",
+        "query.ids.2": "应不小于 1",
     }
 
     orgs = {o["code"]: o for o in await (await admin.get("/api/v1/orgs")).json()}
