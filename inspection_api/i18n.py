@@ -38,6 +38,8 @@ _ZH: dict[str, str] = {
     "string_pattern_mismatch": "格式不正确",
     "int_type": "应为整数",
     "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "int_parsing_size": "应为整数（数值过大）",
     "float_parsing": "应为数字",
     "float_type": "应为数字",
     "finite_number": "应为有限的数字",
@@ -45,25 +47,43 @@ _ZH: dict[str, str] = {
     "bool_type": "应为 true 或 false",
     "greater_than": "应大于 {gt}",
     "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
     "less_than_equal": "应不大于 {le}",
+    "too_short": "至少应有 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "decimal_type": "应为数字",
+    "decimal_parsing": "应为数字",
+    "decimal_max_digits": "总位数不能超过 {max_digits}",
+    "decimal_max_places": "小数位数不能超过 {decimal_places}",
+    "decimal_whole_digits": "整数位数不能超过 {whole_digits}",
     "literal_error": "应为以下之一：{expected}",
     "enum": "应为以下之一：{expected}",
     "extra_forbidden": "不允许的字段",
     "json_invalid": "不是有效的 JSON",
     "model_type": "应为 JSON 对象",
     "model_attributes_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
     "list_type": "应为列表",
     "date_from_datetime_parsing": "应为日期 (YYYY-MM-DD)",
     "date_parsing": "应为日期 (YYYY-MM-DD)",
+    "date_type": "应为日期 (YYYY-MM-DD)",
     "datetime_parsing": "应为时间 (ISO 8601)",
+    "datetime_type": "应为时间 (ISO 8601)",
+    "datetime_from_date_parsing": "应为时间 (ISO 8601)",
+    "timezone_aware": "应带时区 (ISO 8601，例如 +08:00)",
     "value_error": "{msg}",
 }
 
 
-def field_errors(exc: ValidationError, location: str) -> list[FieldError]:
-    """Name each bad field as ``location.path`` with a zh-CN and an English message."""
+def field_errors(
+    exc: ValidationError, location: str, *, ignore: frozenset[str] = frozenset()
+) -> list[FieldError]:
+    """Name each bad field as ``location.path`` with a zh-CN and an English message
+    (errors of the types in ``ignore`` left out)."""
     result = []
     for err in exc.errors(include_url=False):
+        if err["type"] in ignore:
+            continue
         path = ".".join(str(p) for p in err["loc"])
         field = f"{location}.{path}" if path else location
         ctx: dict[str, Any] = dict(err.get("ctx") or {})

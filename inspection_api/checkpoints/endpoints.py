@@ -153,12 +153,11 @@ async def label_sheet(ctx: Ctx, *, query: LabelsQuery) -> web.Response:
     """Labels of the selected checkpoints (`ids=1,2,3`) or of every active checkpoint under
     an org (`org_id`, with `include_exited=true` exit points too): 12 per A4 page, each with
     the QR code, name and code."""
-    ids = [int(part) for part in query.ids.split(",")] if query.ids else []
     rows, org = await service.for_labels(
         ctx.session,
         ctx.user,
         org_id=query.org_id,
-        ids=ids,
+        ids=query.ids or [],
         include_exited=query.include_exited,
     )
     settings = ctx.app[SETTINGS]

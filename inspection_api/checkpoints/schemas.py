@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from inspection_api.checkpoints.geo import RADIUS_MAX_M, RADIUS_MIN_M
 from inspection_api.checkpoints.models import CheckpointStatus, ExitReason, LoanClassification
-from inspection_api.schemas import Input, Output, Page, PagedQuery
+from inspection_api.schemas import IdList, Input, Output, Page, PagedQuery
 
 Code = Annotated[
     str,
@@ -133,9 +133,7 @@ class QrOut(Output):
 
 class LabelsQuery(Input):
     org_id: int | None = Field(default=None, description="every active checkpoint under this org")
-    ids: str | None = Field(
-        default=None, max_length=4000, pattern=r"^\d+(,\d+)*$", description="comma-separated ids"
-    )
+    ids: IdList | None = Field(default=None, description="comma-separated ids")
     include_exited: bool = Field(default=False, description="with org_id: exit points too")
 
 

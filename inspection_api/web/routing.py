@@ -14,17 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.auth.principal import Principal
-from inspection_api.errors import FieldError, PayloadTooLarge, Unauthenticated, ValidationFailed
-from inspection_api.i18n import field_errors
+from inspection_api.errors import Unauthenticated
 from inspection_api.notifications import outbox
 from inspection_api.web.keys import AUTHENTICATOR, NOTIFIER, SESSIONMAKER
+from inspection_api.web.parsing import path_params, read_body, read_query
 from inspection_api.web.security import client_ip
 
-MAX_JSON_BODY = 256 * 1024
 PATH_PARAM = re.compile(r"\{(\w+)\}")
 
 
@@ -133,42 +132,6 @@ class ApiRoutes:
             app.router.add_route(op.method, op.path, _endpoint(op), name=op.operation_id)
 
 
-def _validate(model: type[BaseModel], data: Any, location: str) -> BaseModel:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(field_errors(exc, location)) from None
-
-
-async def _read_json(request: web.Request) -> Any:
-    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise PayloadTooLarge(limit=MAX_JSON_BODY)
-    raw = await request.content.read(MAX_JSON_BODY + 1)
-    if len(raw) > MAX_JSON_BODY:
-        raise PayloadTooLarge(limit=MAX_JSON_BODY)
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        detail = str(exc)
-        raise ValidationFailed(
-            [FieldError("body", f"不是有效的 JSON：{detail}", f"Not valid JSON: {detail}")]
-        ) from None
-
-
-def _path_params(op: Operation, request: web.Request) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, kind in op.path_types.items():
-        raw = request.match_info[name]
-        try:
-            values[name] = kind(raw)
-        except ValueError:
-            zh, en = f"应为整数，收到 {raw!r}", f"must be an integer, got {raw!r}"
-            raise ValidationFailed([FieldError(f"path.{name}", zh, en)]) from None
-    return values
-
-
 def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     adapter = TypeAdapter(op.response) if op.response is not None else None
 
@@ -180,11 +143,11 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
                 ctx.principal = await request.app[AUTHENTICATOR](ctx)
                 if ctx.principal is None:
                     raise Unauthenticated()
-            kwargs: dict[str, Any] = _path_params(op, request)
+            kwargs: dict[str, Any] = path_params(op.path_types, request.match_info)
             if op.query is not None:
-                kwargs["query"] = _validate(op.query, dict(request.query), "query")
+                kwargs["query"] = read_query(op.query, request.query)
             if op.body is not None:
-                kwargs["body"] = _validate(op.body, await _read_json(request), "body")
+                kwargs["body"] = await read_body(op.body, request)
             result = await op.handler(ctx, **kwargs)
             await session.commit()
             # Pushes queued by the handler's services, now that what they announce exists.

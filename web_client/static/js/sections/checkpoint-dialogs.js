@@ -116,7 +116,7 @@ export function editCheckpoint({ checkpoint, subBranches, defaultOrgId, defaultR
         address: value("address"),
         contact_name: value("contact_name"),
         contact_phone: value("contact_phone"),
-        radius_m: value("radius_m") === "" ? null : value("radius_m"),
+        radius_m: value("radius_m") === "" ? null : Number(value("radius_m")),
       };
       if (!checkpoint) return body;
       // An edit sends only what changed, so a concurrent edit of other fields survives.

@@ -215,7 +215,7 @@ export function editRule({ rule, me }) {
     const collect = () => {
       const value = (name) => form.elements[name].value.trim();
       const checked = (name) => form.querySelector(`input[name="${name}"]:checked`)?.value;
-      const int = (name) => (value(name) === "" ? null : value(name));
+      const int = (name) => (value(name) === "" ? null : Number(value(name)));
       return {
         org_kind: value("org_kind"),
         name: value("name"),
@@ -303,7 +303,7 @@ export function editPlan({ plan, rules, orgs }) {
         start_date: value("start_date") || null,
         end_date: value("end_date") || null,
         executor_role: value("executor_role"),
-        checklist_template_id: value("checklist_template_id") || null,
+        checklist_template_id: Number(value("checklist_template_id")) || null,
       };
       if (value("name")) body.name = value("name");
       if (!plan) {
