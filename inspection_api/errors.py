@@ -94,6 +94,17 @@ class Forbidden(InspectionError):
     en = "Not allowed: {action}"
 
 
+class SelfChangeForbidden(Forbidden):
+    # An administrator who moved themselves down the tree, or dropped their own role, could
+    # not undo it: the rights to do so went with the change.
+    code = "self_change_forbidden"
+    zh = "不能修改自己的{label}，请由其他管理员操作"
+    en = "You cannot change your own {label}; ask another administrator"
+
+    def extra(self, lang: str) -> dict[str, Any]:
+        return {"errors": [{"field": self.params["field"], "message": self.message(lang)}]}
+
+
 class OutsideJurisdiction(InspectionError):
     # 404, not 403: a user must not learn that another sub-branch's record exists.
     status = 404

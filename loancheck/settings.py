@@ -258,6 +258,14 @@ VARIABLES: tuple[Variable, ...] = (
         _positive_int,
     ),
     Variable(
+        "API_TOKEN_MAX_DAYS",
+        "api_token_max_days",
+        "90",
+        "Longest lifetime of an API token, in days (1 to 3650): a token asks for at most this "
+        "and one older than it stops working, whatever it asked for.",
+        _int_between(1, 3650),
+    ),
+    Variable(
         "STUN_URLS",
         "stun_urls",
         "",
@@ -396,6 +404,7 @@ class Settings:
     secret_key: str
     session_idle_minutes: int
     session_max_hours: int
+    api_token_max_days: int
     stun_urls: tuple[str, ...]
     turn_urls: tuple[str, ...]
     turn_secret: str

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inspection_api.web.security import allowed_origin
 from loancheck.settings import Settings
 from signaling.call import CallNamespace
+from signaling.guard import GuardedServer
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.namespace import ConsoleNamespace
 from signaling.notifier import Notifier
@@ -64,7 +65,8 @@ def setup_signaling(
     """Attach Socket.IO (``/socket.io/``, WebSocket only) with the ``/console`` and ``/call``
     namespaces, and return the console notifier."""
     manager = RedisManager(settings.redis_url) if settings.redis_url else None
-    sio = socketio.AsyncServer(
+    sio = GuardedServer(
+        close_socket=_close_socket,
         async_mode="aiohttp",
         client_manager=manager,
         transports=["websocket"],

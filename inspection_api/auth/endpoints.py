@@ -6,6 +6,7 @@ from aiohttp import web
 
 from inspection_api.audit.service import Origin
 from inspection_api.auth import service
+from inspection_api.auth.models import ApiToken
 from inspection_api.auth.permissions import permissions_of
 from inspection_api.auth.principal import Principal
 from inspection_api.auth.schemas import (
@@ -23,6 +24,7 @@ from inspection_api.orgs.schemas import OrgOut
 from inspection_api.users.models import User
 from inspection_api.web.keys import NOTIFIER, SETTINGS
 from inspection_api.web.routing import ApiRoutes, Ctx
+from loancheck.settings import Settings
 
 api = ApiRoutes(tag="auth")
 
@@ -34,9 +36,9 @@ def origin_of(ctx: Ctx) -> Origin:
 async def authenticate_request(ctx: Ctx) -> Principal | None:
     """Bearer token (API clients) or session cookie (browsers)."""
     header = ctx.request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return await service.principal_from_api_token(ctx.session, header[7:].strip())
     settings = ctx.app[SETTINGS]
+    if header[:7].lower() == "bearer ":
+        return await service.principal_from_api_token(ctx.session, settings, header[7:].strip())
     cookie = ctx.request.cookies.get(service.session_cookie_name(settings))
     if not cookie:
         return None
@@ -133,8 +135,19 @@ async def change_password(ctx: Ctx, *, body: PasswordChangeIn) -> None:
     "GET", "/api/v1/auth/tokens", summary="我的 API 令牌 My API tokens", response=list[TokenOut]
 )
 async def list_tokens(ctx: Ctx) -> list[TokenOut]:
-    rows = await service.list_api_tokens(ctx.session, ctx.user)
-    return [TokenOut.model_validate(row) for row in rows]
+    settings = ctx.app[SETTINGS]
+    rows = await service.live_api_tokens(ctx.session, settings, ctx.user.user_id)
+    return [token_out(row, settings) for row in rows]
+
+
+def token_out(row: ApiToken, settings: Settings) -> TokenOut:
+    return TokenOut(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=service.token_expiry(row, settings),
+    )
 
 
 @api.route(
@@ -146,16 +159,24 @@ async def list_tokens(ctx: Ctx) -> list[TokenOut]:
     status=201,
 )
 async def create_token(ctx: Ctx, *, body: TokenCreateIn) -> TokenCreatedOut:
+    """Asks for the password again. The token lives `expires_in_days` days, at most
+    `LOANCHECK_API_TOKEN_MAX_DAYS` (90 by default); it is revoked when the password is changed
+    or reset, the roles or the organisation change, or the user is deactivated."""
+    settings = ctx.app[SETTINGS]
     token, row = await service.create_api_token(
         ctx.session,
+        settings,
         ctx.user,
         name=body.name,
         expires_in_days=body.expires_in_days,
+        password=body.password,
         origin=origin_of(ctx),
     )
-    return TokenCreatedOut(**TokenOut.model_validate(row).model_dump(), token=token)
+    return TokenCreatedOut(**token_out(row, settings).model_dump(), token=token)
 
 
 @api.route("DELETE", "/api/v1/auth/tokens/{token_id}", summary="吊销 API 令牌 Revoke a token")
 async def revoke_token(ctx: Ctx, *, token_id: int) -> None:
-    await service.revoke_api_token(ctx.session, ctx.user, token_id, origin_of(ctx))
+    await service.revoke_api_token(
+        ctx.session, ctx.user, token_id, origin_of(ctx), user_id=ctx.user.user_id
+    )

@@ -35,7 +35,16 @@ class PasswordChangeIn(Input):
 
 class TokenCreateIn(Input):
     name: str = Field(min_length=1, max_length=100, description="用途，例如 数据导出脚本")
-    expires_in_days: int | None = Field(default=90, ge=1, le=3650)
+    password: str = Field(
+        min_length=1, max_length=256, description="当前密码：创建令牌须再次确认身份"
+    )
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        strict=True,
+        description="有效天数；默认且最多为 LOANCHECK_API_TOKEN_MAX_DAYS（90）天",
+    )
 
 
 class TokenOut(Output):
@@ -43,7 +52,9 @@ class TokenOut(Output):
     name: str
     created_at: datetime
     last_used_at: datetime | None
-    expires_at: datetime | None
+    expires_at: datetime = Field(
+        description="停止生效时间（不超过创建后 LOANCHECK_API_TOKEN_MAX_DAYS 天）"
+    )
 
 
 class TokenCreatedOut(TokenOut):

@@ -263,7 +263,17 @@ async def live_session_ids(
     return set((await session.scalars(query)).all())
 
 
-async def principal_from_api_token(session: AsyncSession, token: str) -> Principal | None:
+def token_expiry(row: ApiToken, settings: Settings) -> datetime:
+    """When a token stops working: at its own expiry, and at the latest
+    ``api_token_max_days`` after it was made (also for tokens made before that limit)."""
+    latest = row.created_at + timedelta(days=settings.api_token_max_days)
+    return latest if row.expires_at is None else min(row.expires_at, latest)
+
+
+async def principal_from_api_token(
+    session: AsyncSession, settings: Settings, token: str
+) -> Principal | None:
+    """The principal of a live API token, or None (unknown, revoked, expired, user inactive)."""
     now = utcnow()
     row = (
         await session.execute(
@@ -279,7 +289,7 @@ async def principal_from_api_token(session: AsyncSession, token: str) -> Princip
     if (
         api_token.revoked_at is not None
         or not user.is_active
-        or (api_token.expires_at is not None and now >= api_token.expires_at)
+        or now >= token_expiry(api_token, settings)
     ):
         return None
     if api_token.last_used_at is None or now - api_token.last_used_at >= TOUCH_EVERY:
@@ -314,6 +324,30 @@ async def revoke_sessions(
     return ids
 
 
+async def _confirm_password(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    password: str,
+    *,
+    field: str,
+    failed_action: str,
+    origin: Origin,
+) -> User:
+    """The caller's user, once ``password`` is theirs. A wrong one counts as a failed login
+    (the same backoff), is audited as ``failed_action`` and names ``field``."""
+    user = await session.get(User, principal.user_id)
+    if user is None:
+        raise NotFound(resource="user", id=principal.user_id)
+    await _check_rate_limit(session, settings, user.username, origin.ip, utcnow())
+    if not await _verify(user.password_hash, password):
+        session.add(LoginAttempt(username=user.username, ip=origin.ip, success=False))
+        record(session, failed_action, origin=origin, actor=principal)
+        await session.commit()
+        raise InvalidField(field, "当前密码不正确", "current password is wrong")
+    return user
+
+
 async def change_password(
     session: AsyncSession,
     settings: Settings,
@@ -323,16 +357,17 @@ async def change_password(
     new_password: str,
     origin: Origin,
 ) -> list[int]:
-    """Change one's own password; every other session of the user ends (ids returned)."""
-    user = await session.get(User, principal.user_id)
-    if user is None:
-        raise NotFound(resource="user", id=principal.user_id)
-    await _check_rate_limit(session, settings, user.username, origin.ip, utcnow())
-    if not await _verify(user.password_hash, current_password):
-        session.add(LoginAttempt(username=user.username, ip=origin.ip, success=False))
-        record(session, "password_change_failed", origin=origin, actor=principal)
-        await session.commit()
-        raise InvalidField("body.current_password", "当前密码不正确", "current password is wrong")
+    """Change one's own password; every other session of the user ends (ids returned) and
+    every API token of the user is revoked."""
+    user = await _confirm_password(
+        session,
+        settings,
+        principal,
+        current_password,
+        field="body.current_password",
+        failed_action="password_change_failed",
+        origin=origin,
+    )
     check_password_rules(new_password, user.username, "body.new_password")
     if await _verify(user.password_hash, new_password):
         raise InvalidField(
@@ -341,18 +376,46 @@ async def change_password(
     user.password_hash = await hash_password(new_password)
     user.password_changed_at = utcnow()
     revoked = await revoke_sessions(session, user.id, keep_session_id=principal.session_id)
-    record(session, "password_changed", origin=origin, actor=principal, sessions_ended=len(revoked))
+    tokens = await revoke_api_tokens(session, user.id)
+    record(
+        session,
+        "password_changed",
+        origin=origin,
+        actor=principal,
+        sessions_ended=len(revoked),
+        tokens_revoked=tokens,
+    )
     return revoked
 
 
 async def create_api_token(
     session: AsyncSession,
+    settings: Settings,
     principal: Principal,
     *,
     name: str,
     expires_in_days: int | None,
+    password: str,
     origin: Origin,
 ) -> tuple[str, ApiToken]:
+    """Mint a token for the caller, who types their password again: a browser left open
+    must not be enough to take away a credential that outlives the session."""
+    limit = settings.api_token_max_days
+    if expires_in_days is not None and expires_in_days > limit:
+        raise InvalidField(
+            "body.expires_in_days",
+            f"有效期最长 {limit} 天",
+            f"must be at most {limit} days",
+        )
+    await _confirm_password(
+        session,
+        settings,
+        principal,
+        password,
+        field="body.password",
+        failed_action="token_create_failed",
+        origin=origin,
+    )
     token = TOKEN_PREFIX + new_token()
     now = utcnow()
     row = ApiToken(
@@ -360,7 +423,7 @@ async def create_api_token(
         user_id=principal.user_id,
         name=name,
         created_at=now,
-        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        expires_at=now + timedelta(days=expires_in_days or limit),
     )
     session.add(row)
     await session.flush()
@@ -368,20 +431,51 @@ async def create_api_token(
     return token, row
 
 
-async def list_api_tokens(session: AsyncSession, principal: Principal) -> list[ApiToken]:
+async def live_api_tokens(
+    session: AsyncSession, settings: Settings, user_id: int
+) -> list[ApiToken]:
+    """The user's tokens that still work (not revoked, not expired), oldest first."""
     query = (
         select(ApiToken)
-        .where(ApiToken.user_id == principal.user_id, ApiToken.revoked_at.is_(None))
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
         .order_by(ApiToken.id)
     )
-    return list((await session.scalars(query)).all())
+    now = utcnow()
+    rows = (await session.scalars(query)).all()
+    return [row for row in rows if now < token_expiry(row, settings)]
 
 
 async def revoke_api_token(
-    session: AsyncSession, principal: Principal, token_id: int, origin: Origin
+    session: AsyncSession,
+    principal: Principal,
+    token_id: int,
+    origin: Origin,
+    *,
+    user_id: int,
+    org_path: str | None = None,
 ) -> None:
+    """Revoke one of ``user_id``'s tokens (the caller's own, or as their administrator:
+    then ``org_path`` is the user's org, where the audit event belongs)."""
     row = await session.get(ApiToken, token_id)
-    if row is None or row.user_id != principal.user_id or row.revoked_at is not None:
+    if row is None or row.user_id != user_id or row.revoked_at is not None:
         raise NotFound(resource="token", id=token_id)
     row.revoked_at = utcnow()
-    record(session, "token_revoked", origin=origin, actor=principal, token_id=token_id)
+    record(
+        session,
+        "token_revoked",
+        origin=origin,
+        actor=principal,
+        org_path=org_path,
+        token_id=token_id,
+        user_id=user_id,
+    )
+
+
+async def revoke_api_tokens(session: AsyncSession, user_id: int) -> int:
+    """Revoke every token of the user; return how many were live."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from inspection_api.anomalies.service import route_unrouted
-from inspection_api.auth.endpoints import origin_of
+from inspection_api.auth.endpoints import origin_of, token_out
 from inspection_api.auth.principal import Role
+from inspection_api.auth.schemas import TokenOut
 from inspection_api.db import utcnow
 from inspection_api.orgs.models import Org
 from inspection_api.users import service
@@ -95,8 +96,11 @@ async def create_user(ctx: Ctx, *, body: UserCreate) -> UserOut:
     response=UserOut,
 )
 async def update_user(ctx: Ctx, *, user_id: int, body: UserUpdate) -> UserOut:
-    """Resetting the password, removing roles or deactivating ends the user's sessions. An
-    exception handler appointed this way takes the anomalies waiting for one."""
+    """Resetting the password, changing the roles or the organisation, or deactivating ends
+    the user's sessions (open consoles are told at once) and revokes their API tokens.
+    Nobody changes their own roles or organisation or deactivates themselves (`403`
+    `self_change_forbidden` naming the field). An exception handler appointed this way takes
+    the anomalies waiting for one."""
     user, ended = await service.update_user(
         ctx.session,
         ctx.user,
@@ -112,3 +116,25 @@ async def update_user(ctx: Ctx, *, user_id: int, body: UserUpdate) -> UserOut:
     await ctx.session.commit()
     await ctx.app[NOTIFIER].sessions_revoked(ended)
     return _out(user)
+
+
+@api.route(
+    "GET",
+    "/api/v1/users/{user_id}/tokens",
+    summary="用户的 API 令牌 A user's API tokens",
+    response=list[TokenOut],
+)
+async def list_user_tokens(ctx: Ctx, *, user_id: int) -> list[TokenOut]:
+    """The live tokens (not revoked, not expired), never their secret."""
+    settings = ctx.app[SETTINGS]
+    rows = await service.list_user_tokens(ctx.session, settings, ctx.user, user_id)
+    return [token_out(row, settings) for row in rows]
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/users/{user_id}/tokens/{token_id}",
+    summary="吊销用户的 API 令牌 Revoke a user's API token",
+)
+async def revoke_user_token(ctx: Ctx, *, user_id: int, token_id: int) -> None:
+    await service.revoke_user_token(ctx.session, ctx.user, user_id, token_id, origin_of(ctx))

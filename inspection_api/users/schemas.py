@@ -28,9 +28,13 @@ class UserCreate(Input):
 
 class UserUpdate(Input):
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
-    org_id: int | None = None
-    roles: list[Role] | None = Field(default=None, min_length=1)
-    is_active: bool | None = None
+    org_id: int | None = Field(
+        default=None, strict=True, description="调到另一机构 (ends the user's sessions)"
+    )
+    roles: list[Role] | None = Field(
+        default=None, min_length=1, description="角色 (a change ends the user's sessions)"
+    )
+    is_active: bool | None = Field(default=None, strict=True)
     password: str | None = Field(
         default=None,
         min_length=1,

@@ -8,12 +8,22 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin, record
+from inspection_api.auth.models import ApiToken
 from inspection_api.auth.permissions import Permission, grantable_roles, require, require_governs
 from inspection_api.auth.principal import ROLE_LABELS, Principal, Role
-from inspection_api.auth.service import check_password_rules, hash_password, revoke_sessions
-from inspection_api.errors import Conflict, Forbidden, InvalidField
+from inspection_api.auth.service import (
+    check_password_rules,
+    hash_password,
+    live_api_tokens,
+    revoke_api_token,
+    revoke_api_tokens,
+    revoke_sessions,
+)
+from inspection_api.db import utcnow
+from inspection_api.errors import Conflict, Forbidden, InvalidField, SelfChangeForbidden
 from inspection_api.orgs.models import Org
 from inspection_api.users.models import User, UserRole
+from loancheck.settings import Settings
 
 
 async def list_users(
@@ -141,6 +151,16 @@ async def create_user(
     return user
 
 
+def _refuse_self_change(*, moved: bool, regranted: bool, deactivated: bool) -> None:
+    """Nobody moves themselves, changes their own roles or deactivates themselves."""
+    if moved:
+        raise SelfChangeForbidden(field="body.org_id", label=("所属机构", "organisation"))
+    if regranted:
+        raise SelfChangeForbidden(field="body.roles", label=("角色", "roles"))
+    if deactivated:
+        raise SelfChangeForbidden(field="body.is_active", label=("启用状态", "active state"))
+
+
 async def update_user(
     session: AsyncSession,
     principal: Principal,
@@ -158,19 +178,21 @@ async def update_user(
     user, org = await _user_in_jurisdiction(session, principal, user_id)
     changes: dict[str, object] = {}
     ended: list[int] = []
-    if user.id == principal.user_id and (roles is not None or is_active is False):
-        raise Forbidden(
-            action=("修改自己的角色或停用自己", "change your own roles or deactivate yourself")
-        )
+    moved = org_id is not None and org_id != user.org_id
+    regranted = roles is not None and set(roles) != user.roles
+    if user.id == principal.user_id:
+        _refuse_self_change(moved=moved, regranted=regranted, deactivated=is_active is False)
     _check_grant(principal, user.roles)  # an org admin cannot edit a system admin
     if display_name is not None:
         user.display_name = display_name
         changes["display_name"] = display_name
-    if org_id is not None and org_id != user.org_id:
+    if moved:
+        assert org_id is not None
         org = await _target_org(session, principal, org_id)
         user.org_id = org.id
         changes["org_id"] = org.id
-    if roles is not None:
+    if regranted:
+        assert roles is not None
         _check_grant(principal, roles)
         user.role_rows = [UserRole(role=r.value) for r in sorted(set(roles))]
         changes["roles"] = sorted(r.value for r in set(roles))
@@ -180,9 +202,14 @@ async def update_user(
     if password is not None:
         check_password_rules(password, user.username, "body.password")
         user.password_hash = await hash_password(password)
+        user.password_changed_at = utcnow()
         changes["password"] = "reset"
-    if "password" in changes or changes.get("is_active") is False or "roles" in changes:
+    # What the user could do, and where, was decided at login and at token creation: each
+    # of these changes ends the sessions and revokes the tokens made under the old terms.
+    if changes.keys() & {"password", "roles", "org_id"} or changes.get("is_active") is False:
         ended = await revoke_sessions(session, user.id)
+        changes["sessions_ended"] = len(ended)
+        changes["tokens_revoked"] = await revoke_api_tokens(session, user.id)
     record(
         session,
         "user_updated",
@@ -195,3 +222,22 @@ async def update_user(
     )
     await session.flush()
     return user, ended
+
+
+async def list_user_tokens(
+    session: AsyncSession, settings: Settings, principal: Principal, user_id: int
+) -> list[ApiToken]:
+    """A user's live API tokens, for their administrator."""
+    require(principal, Permission.USER_MANAGE)
+    user, _ = await _user_in_jurisdiction(session, principal, user_id)
+    return await live_api_tokens(session, settings, user.id)
+
+
+async def revoke_user_token(
+    session: AsyncSession, principal: Principal, user_id: int, token_id: int, origin: Origin
+) -> None:
+    """Revoke one of a user's API tokens, as their administrator."""
+    require(principal, Permission.USER_MANAGE)
+    user, org = await _user_in_jurisdiction(session, principal, user_id)
+    _check_grant(principal, user.roles)  # an org admin cannot touch a system admin's
+    await revoke_api_token(session, principal, token_id, origin, user_id=user.id, org_path=org.path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 
 import pytest
@@ -11,7 +11,7 @@ from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from inspection_api.auth.models import AuthSession, LoginAttempt
+from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.db import create_engine, utcnow
 from loancheck.app import create_app
 from tests.plugins.api import json_of
@@ -170,12 +170,12 @@ async def test_password_change_checks_input_and_ends_other_sessions(login_as, de
     assert (await here.post(LOGIN, json=new)).status == 200
 
 
-async def test_bearer_tokens_authenticate_api_clients_until_revoked(client, login_as):
+async def test_bearer_tokens_authenticate_api_clients_until_revoked(
+    client, login_as, demo_passwords
+):
     admin = await login_as("admin")
-    created = await json_of(
-        await admin.post("/api/v1/auth/tokens", json={"name": "导出脚本", "expires_in_days": 30}),
-        201,
-    )
+    body = {"name": "导出脚本", "expires_in_days": 30, "password": demo_passwords["admin"]}
+    created = await json_of(await admin.post("/api/v1/auth/tokens", json=body), 201)
     token = created["token"]
     assert token.startswith("lct_")
     bare = TestClient(client.server)  # no cookies at all
@@ -211,3 +211,106 @@ async def test_auth_events_are_audited(client, login_as, demo_passwords):
     assert ("login_failed", "inspector") in actions
     failed = next(e for e in events if e["action"] == "login_failed")
     assert failed["ip"] == "127.0.0.1"
+
+
+TOKENS = "/api/v1/auth/tokens"
+
+
+async def bearer_status(client, token: str) -> int:  # type: ignore[no-untyped-def]
+    """The status of ``GET /auth/me`` with only that token (no cookie)."""
+    bare = TestClient(client.server)
+    try:
+        response = await bare.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        return response.status
+    finally:
+        await bare.session.close()
+
+
+async def test_minting_a_token_asks_for_the_password_again(client, login_as, demo_passwords):
+    inspector = await login_as("inspector")
+    missing = await json_of(await inspector.post(TOKENS, json={"name": "脚本"}), 422)
+    assert missing["errors"][0]["field"] == "body.password"
+    wrong = await inspector.post(TOKENS, json={"name": "脚本", "password": "Not-mine-123"})
+    body = await json_of(wrong, 422)
+    assert body["errors"] == [{"field": "body.password", "message": "当前密码不正确"}]
+    assert await json_of(await inspector.get(TOKENS), 200) == []
+    right = {"name": "脚本", "password": demo_passwords["inspector"]}
+    created = await json_of(await inspector.post(TOKENS, json=right), 201)
+    assert await bearer_status(client, created["token"]) == 200
+    # A wrong password counts as a failed login: the account's backoff applies.
+    for _ in range(4):
+        await inspector.post(TOKENS, json={"name": "脚本", "password": "Not-mine-123"})
+    limited = await inspector.post(TOKENS, json=right)
+    assert (await json_of(limited, 429))["code"] == "rate_limited"
+    events = await json_of(await (await login_as("admin")).get("/api/v1/audit-events"), 200)
+    assert "token_create_failed" in {e["action"] for e in events}
+
+
+@pytest.mark.parametrize(
+    ("asked", "status"),
+    [(None, 201), (1, 201), (90, 201), (91, 422), (0, 422), ("30", 422), (True, 422)],
+)
+async def test_a_token_lives_at_most_the_configured_days(
+    client, login_as, demo_passwords, asked, status
+):
+    user = await login_as("reviewer")
+    body = {"name": "脚本", "password": demo_passwords["reviewer"]}
+    if asked is not None:
+        body["expires_in_days"] = asked
+    response = await user.post(TOKENS, json=body)
+    created = await json_of(response, status)
+    if status == 422:
+        assert created["errors"][0]["field"] == "body.expires_in_days"
+        if asked == 91:
+            assert created["errors"][0]["message"] == "有效期最长 90 天"
+        return
+    expires = datetime.fromisoformat(created["expires_at"])
+    days = (expires - utcnow()).total_seconds() / 86400
+    assert (asked or 90) - 0.01 < days <= (asked or 90)
+
+
+async def test_a_token_older_than_the_maximum_stops_working_whatever_it_asked(
+    client, login_as, demo_passwords, settings
+):
+    user = await login_as("handler")
+    body = {"name": "旧脚本", "password": demo_passwords["handler"]}
+    created = await json_of(await user.post(TOKENS, json=body), 201)
+    engine = create_engine(settings.database_url)
+    try:
+        # Made before the limit existed: no expiry of its own; 89 days old, then 90.
+        for age, status in ((timedelta(days=89), 200), (timedelta(days=90), 401)):
+            async with engine.begin() as conn:
+                await conn.execute(
+                    update(ApiToken)
+                    .where(ApiToken.id == created["id"])
+                    .values(created_at=utcnow() - age, expires_at=None)
+                )
+            assert await bearer_status(client, created["token"]) == status
+    finally:
+        await engine.dispose()
+    assert await json_of(await user.get(TOKENS), 200) == []  # no longer listed either
+
+
+async def test_a_shorter_configured_maximum_is_enforced(aiohttp_client, settings, demo_passwords):
+    short = await aiohttp_client(create_app(replace(settings, api_token_max_days=7)))
+    await json_of(
+        await short.post(LOGIN, json={"username": "admin", "password": demo_passwords["admin"]}),
+        200,
+    )
+    body = {"name": "脚本", "password": demo_passwords["admin"]}
+    refused = await json_of(await short.post(TOKENS, json={**body, "expires_in_days": 8}), 422)
+    assert refused["errors"][0] == {"field": "body.expires_in_days", "message": "有效期最长 7 天"}
+    await json_of(await short.post(TOKENS, json={**body, "expires_in_days": 7}), 201)
+
+
+async def test_changing_ones_password_revokes_ones_api_tokens(client, login_as, demo_passwords):
+    inspector = await login_as("inspector")
+    current = demo_passwords["inspector"]
+    created = await json_of(
+        await inspector.post(TOKENS, json={"name": "脚本", "password": current}), 201
+    )
+    assert await bearer_status(client, created["token"]) == 200
+    change = {"current_password": current, "new_password": "Brand-new-42x"}
+    assert (await inspector.post("/api/v1/auth/password", json=change)).status == 204
+    assert await bearer_status(client, created["token"]) == 401
+    assert await json_of(await inspector.get(TOKENS), 200) == []

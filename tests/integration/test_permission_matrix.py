@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from inspection_api.anomalies.models import Anomaly
+from inspection_api.auth.models import ApiToken
 from inspection_api.checkpoints.checkin import label_url
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
@@ -24,6 +25,7 @@ from inspection_api.orgs.models import Org
 from inspection_api.plans.generator import local_date
 from inspection_api.plans.models import PlanRule, Task
 from inspection_api.rectifications.models import Rectification
+from inspection_api.tokens import digest, new_token
 from inspection_api.users.models import User
 
 _counter = itertools.count()
@@ -95,6 +97,18 @@ ACTIONS: dict[str, Action] = {
             "org_id": ids["HB-SJZ"],
             "roles": ["system_admin"],
         },
+    ),
+    "list tokens of user of 长安支行": lambda c, ids: c.get(
+        f"/api/v1/users/{ids['inspector']}/tokens"
+    ),
+    "list tokens of user of 莲池支行": lambda c, ids: c.get(
+        f"/api/v1/users/{ids['inspector_bd']}/tokens"
+    ),
+    "revoke token of user of 长安支行": lambda c, ids: c.delete(
+        f"/api/v1/users/{ids['inspector']}/tokens/{ids['token inspector']}"
+    ),
+    "revoke token of user of 莲池支行": lambda c, ids: c.delete(
+        f"/api/v1/users/{ids['inspector_bd']}/tokens/{ids['token inspector_bd']}"
     ),
     "read audit log": lambda c, ids: c.get("/api/v1/audit-events"),
     "read checkpoint in 长安支行": lambda c, ids: c.get(f"/api/v1/checkpoints/{ids['CA-0001']}"),
@@ -196,6 +210,10 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "create inspector in 长安支行": (201, 201, 201, 403, 403, 403, 403),
     "create inspector in 莲池支行": (201, 201, 422, 403, 403, 403, 403),
     "grant system_admin in 石家庄分行": (201, 403, 403, 403, 403, 403, 403),
+    "list tokens of user of 长安支行": (200, 200, 200, 403, 403, 403, 403),
+    "list tokens of user of 莲池支行": (200, 200, 404, 403, 403, 403, 403),
+    "revoke token of user of 长安支行": (204, 204, 204, 403, 403, 403, 403),
+    "revoke token of user of 莲池支行": (204, 204, 404, 403, 403, 403, 403),
     "read audit log": (200, 200, 200, 200, 403, 403, 403),
     "read checkpoint in 长安支行": (200, 200, 200, 200, 200, 200, 404),
     "read checkpoint in 莲池支行": (200, 200, 404, 404, 404, 404, 200),
@@ -235,7 +253,8 @@ VISIBLE_ORGS = {
 
 
 async def _ids(settings) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Ids of orgs and checkpoints by code, of users by name, "label CODE": the URL a
+    """Ids of orgs and checkpoints by code, of users by name, "token USERNAME" (one made
+    here), "label CODE": the URL a
     checkpoint's QR label carries, "rule NAME" and "task CODE" (a checkpoint's task), and
     "anomaly CODE" / "rectification CODE": the demo's."""
     engine = create_engine(settings.database_url)
@@ -257,6 +276,18 @@ async def _ids(settings) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             ids.setdefault(f"anomaly {codes[anomaly.checkpoint_id]}", anomaly.id)
         for rectification in (await session.scalars(select(Rectification))).all():
             ids.setdefault(f"rectification {codes[rectification.checkpoint_id]}", rectification.id)
+        # "token USERNAME": an API token of that user, for its administrators to revoke.
+        for username in ("inspector", "inspector_bd"):
+            token = ApiToken(
+                token_hash=digest(new_token()),
+                user_id=ids[username],
+                name="矩阵测试",
+                expires_at=utcnow() + timedelta(days=1),
+            )
+            session.add(token)
+            await session.flush()
+            ids[f"token {username}"] = token.id
+        await session.commit()
     await engine.dispose()
     return ids
 
