@@ -20,7 +20,7 @@ from inspection_api.demo import seed_demo
 from inspection_api.orgs.models import Org
 from inspection_api.plans import service
 from inspection_api.plans.errors import PlanInUse
-from inspection_api.plans.generator import SHANGHAI, add_months, local_date
+from inspection_api.plans.generator import SHANGHAI, MonthRule, add_months, local_date
 from inspection_api.plans.models import Plan, PlanRule, Task, TaskState
 from inspection_api.plans.repository import shown_state
 from inspection_api.plans.scheduler import generate_once, generator_lock
@@ -128,6 +128,34 @@ async def test_an_exit_point_loses_its_open_task_and_a_move_follows(sessions):
         assert exit_tasks[0].period_end == add_months(today().replace(day=1), 3)
         moved = await session.scalar(select(Task).where(Task.checkpoint_id == ca1.id))
         assert moved is not None and moved.org_id == qx.id
+
+
+@pytest.mark.parametrize(("rule", "keeps"), [("this_month", False), ("next_month", True)])
+async def test_a_quarterly_exit_point_keeps_its_quarter_only_under_next_month(
+    sessions, rule, keeps
+):
+    """保定分行季度检查 (quarterly from 1 January) reaches LC-0001. Exited today: 当月停止 — the
+    quarter containing today has no regular task any more (its pending task goes); 次月停止 —
+    it keeps that task. The rule has no exit-point checks."""
+    quarter = date(today().year, (today().month - 1) // 3 * 3 + 1, 1)
+    async with sessions() as session:
+        found = await session.scalar(select(PlanRule).where(PlanRule.name == "重点客户季度检查"))
+        assert found is not None
+        found.exit_rule = MonthRule(rule)
+        lc1 = await checkpoint(session, "LC-0001")
+        before = (await session.scalars(select(Task).where(Task.checkpoint_id == lc1.id))).all()
+        assert [(t.period_start, t.state) for t in before] == [(quarter, TaskState.PENDING)]
+        lc1.exit_reason = ExitReason.SETTLED
+        lc1.exit_date = today()
+        await session.flush()
+        result = await sync_tasks(session, today=today())
+        await session.commit()
+        after = (await session.scalars(select(Task).where(Task.checkpoint_id == lc1.id))).all()
+        if keeps:
+            assert (result.removed, [t.id for t in after]) == (0, [before[0].id])
+            assert after[0].period_end == add_months(quarter, 3)
+        else:
+            assert (result.removed, after) == (1, [])
 
 
 async def test_start_and_complete_with_inspection_validity(sessions):

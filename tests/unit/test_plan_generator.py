@@ -152,6 +152,81 @@ def test_exit_point_stops_and_gets_its_exit_checks():
     )
 
 
+OLD_2025 = date(2025, 1, 1)
+
+
+def exit_case(frequency: Frequency, interval: int, rule: MonthRule) -> Schedule:
+    return Schedule(
+        frequency=frequency,
+        interval=interval,
+        first_rule=MonthRule.THIS_MONTH,
+        exit_rule=rule,
+        exit_interval=1,
+        exit_unit=ExitUnit.MONTH,
+        exit_count=1,
+    )
+
+
+THIS, NEXT = MonthRule.THIS_MONTH, MonthRule.NEXT_MONTH
+QUARTER, HALF = (Frequency.MONTH, 3), (Frequency.MONTH, 6)
+YEAR, TEN_DAYS = (Frequency.YEAR, 1), (Frequency.DAY, 10)
+
+
+@pytest.mark.parametrize(
+    ("every", "window_start", "exit_on", "rule", "regular", "exit_check"),
+    [
+        # Quarterly, exited 20 May (in Q2): 当月停止 — Q2 has no regular task, the exit
+        # check starts with the exit month; 次月停止 — Q2 keeps its task, the check follows it.
+        (QUARTER, "2026-01-01", "2026-05-20", THIS, ["2026-01-01"], "2026-05-01"),
+        (QUARTER, "2026-01-01", "2026-05-20", NEXT, ["2026-01-01", "2026-04-01"], "2026-07-01"),
+        # The quarter's first and last days belong to it, under both rules.
+        (QUARTER, "2026-01-01", "2026-04-01", THIS, ["2026-01-01"], "2026-04-01"),
+        (QUARTER, "2026-01-01", "2026-04-01", NEXT, ["2026-01-01", "2026-04-01"], "2026-07-01"),
+        (QUARTER, "2026-01-01", "2026-03-31", THIS, [], "2026-03-01"),
+        (QUARTER, "2026-01-01", "2026-03-31", NEXT, ["2026-01-01"], "2026-04-01"),
+        (QUARTER, "2026-01-01", "2026-06-30", THIS, ["2026-01-01"], "2026-06-01"),
+        (QUARTER, "2026-01-01", "2026-06-30", NEXT, ["2026-01-01", "2026-04-01"], "2026-07-01"),
+        # Half-yearly.
+        (HALF, "2026-01-01", "2026-05-20", THIS, [], "2026-05-01"),
+        (HALF, "2026-01-01", "2026-05-20", NEXT, ["2026-01-01"], "2026-07-01"),
+        (HALF, "2026-01-01", "2026-07-01", THIS, ["2026-01-01"], "2026-07-01"),
+        # Yearly: 当月停止 in November takes the whole year's task away; the exit check
+        # still waits for the exit month (none in January for a November exit).
+        (YEAR, "2025-01-01", "2026-11-20", THIS, ["2025-01-01"], "2026-11-01"),
+        (YEAR, "2025-01-01", "2026-11-20", NEXT, ["2025-01-01", "2026-01-01"], "2027-01-01"),
+        (YEAR, "2025-01-01", "2026-01-01", THIS, ["2025-01-01"], "2026-01-01"),
+        (YEAR, "2025-01-01", "2025-12-31", NEXT, ["2025-01-01"], "2026-01-01"),
+        # Every 10 days from 3 May: [3, 13), [13, 23), [23 May, 2 June) …
+        (TEN_DAYS, "2026-05-03", "2026-05-20", THIS, ["2026-05-03"], "2026-05-13"),
+        (TEN_DAYS, "2026-05-03", "2026-05-20", NEXT, ["2026-05-03", "2026-05-13"], "2026-06-01"),
+        (TEN_DAYS, "2026-05-03", "2026-05-13", THIS, ["2026-05-03"], "2026-05-13"),
+        (TEN_DAYS, "2026-05-03", "2026-05-12", THIS, [], "2026-05-03"),
+        (TEN_DAYS, "2026-05-03", "2026-05-12", NEXT, ["2026-05-03"], "2026-06-01"),
+        # Monthly, as the rule's names say: the exit month, the next month.
+        ((Frequency.MONTH, 1), "2026-04-01", "2026-05-20", THIS, ["2026-04-01"], "2026-05-01"),
+        (
+            (Frequency.MONTH, 1),
+            "2026-04-01",
+            "2026-05-20",
+            NEXT,
+            ["2026-04-01", "2026-05-01"],
+            "2026-06-01",
+        ),
+    ],
+)
+def test_the_exit_rule_stops_at_the_period_containing_the_exit_date(
+    every, window_start, exit_on, rule, regular, exit_check
+):
+    frequency, interval = every
+    schedule = exit_case(frequency, interval, rule)
+    exited = CheckpointDates(created_on=OLD_2025, exit_on=date.fromisoformat(exit_on))
+    found = periods(schedule, Window(date.fromisoformat(window_start)), exited, date(2028, 1, 1))
+    assert starts([p for p in found if p.kind == TaskKind.REGULAR]) == regular
+    exits = [p for p in found if p.kind == TaskKind.EXIT]
+    assert starts(exits) == [exit_check]
+    assert exits[0].end == add_months(exits[0].start, 1)
+
+
 def test_validity_covers_periods_starting_while_valid():
     one_month = Schedule(validity=1, validity_unit=ValidityUnit.MONTH)
     assert valid_until(one_month, date(2026, 1, 31)) == date(2026, 2, 28)

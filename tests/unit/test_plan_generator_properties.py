@@ -16,6 +16,7 @@ from inspection_api.plans.generator import (
     ExitUnit,
     Frequency,
     MonthRule,
+    Period,
     PlanSpec,
     Schedule,
     TaskKind,
@@ -91,9 +92,10 @@ def test_periods_have_no_duplicates_no_gaps_and_respect_the_window(
     begin = first_day(schedule, checkpoint.created_on)
     assert all(p.end > begin for p in regular), "nothing before the first inspection"
     if checkpoint.exit_on is not None:
-        stop = stop_day(schedule, checkpoint.exit_on)
+        stop = stop_day(schedule, window, checkpoint.exit_on)
         assert all(p.start < stop for p in regular), "regular tasks stop per the exit rule"
         assert all(p.start >= stop for p in exits)
+        assert all(r.end <= e.start for r in regular for e in exits), "never both at once"
         assert len(exits) <= schedule.exit_count
         for earlier, later in itertools.pairwise(exits):
             assert earlier.end == later.start
@@ -103,13 +105,72 @@ def test_periods_have_no_duplicates_no_gaps_and_respect_the_window(
     # Every day the checkpoint is under regular inspection lies in exactly one period.
     last = min(until, window.end or until)
     if checkpoint.exit_on is not None:
-        last = min(last, stop_day(schedule, checkpoint.exit_on) - timedelta(days=1))
+        last = min(last, stop_day(schedule, window, checkpoint.exit_on) - timedelta(days=1))
     day = max(window.start, begin)
     checked = 0
     while day <= last and checked < 60:
         assert sum(p.contains(day) for p in regular) == 1, day
         day += timedelta(days=7)
         checked += 1
+
+
+def grid_period_containing(schedule: Schedule, window: Window, day: date) -> Period:
+    """Brute force: walk the plan's grid of regular periods one by one, from far enough
+    before ``day``, until one contains it."""
+    unit = {Frequency.YEAR: 12, Frequency.MONTH: 1, Frequency.DAY: 0}[schedule.frequency]
+    if unit:
+        anchor = date(window.start.year, 1 if unit == 12 else window.start.month, 1)
+        step = schedule.interval * unit
+        start = anchor
+        while start > day:
+            start = add_months(start, -step)
+        while add_months(start, step) <= day:
+            start = add_months(start, step)
+        return Period(start, add_months(start, step))
+    start = window.start
+    while start > day:
+        start -= timedelta(days=schedule.interval)
+    while start + timedelta(days=schedule.interval) <= day:
+        start += timedelta(days=schedule.interval)
+    return Period(start, start + timedelta(days=schedule.interval))
+
+
+@settings(max_examples=400, deadline=None)
+@given(schedules(), windows(), checkpoints(), days)
+def test_the_exit_rule_against_a_brute_force_oracle(schedule, window, checkpoint, until):
+    """当月停止: a regular period is owed only if it ended before the exit date; 次月停止: only
+    if it began on or before it. Exit checks start where regular ones stop (the containing
+    period's start or end), never before the first of the exit month (当月停止) or of the next
+    month (次月停止)."""
+    exit_on = checkpoint.exit_on
+    if exit_on is None:
+        return
+    plain = periods(schedule, window, CheckpointDates(checkpoint.created_on), until)
+    found = periods(schedule, window, checkpoint, until)
+    this_month = schedule.exit_rule == MonthRule.THIS_MONTH
+    if this_month:
+        expected = [p for p in plain if p.last_day < exit_on]
+    else:
+        expected = [p for p in plain if p.start <= exit_on]
+    assert [p for p in found if p.kind == TaskKind.REGULAR] == expected
+
+    containing = grid_period_containing(schedule, window, exit_on)
+    first_of_month = exit_on.replace(day=1)
+    if not this_month:
+        first_of_month = (first_of_month + timedelta(days=31)).replace(day=1)
+    start = max(containing.start if this_month else containing.end, first_of_month)
+    bounds = []  # counted from the first start each time, as regular periods are
+    for k in range(schedule.exit_count + 1 if schedule.exit_interval else 0):
+        if schedule.exit_unit == ExitUnit.DAY:
+            bounds.append(start + timedelta(days=k * schedule.exit_interval))
+        else:
+            bounds.append(add_months(start, k * schedule.exit_interval))
+    wanted = [
+        Period(begin, end, TaskKind.EXIT)
+        for begin, end in itertools.pairwise(bounds)
+        if begin <= until and window.overlaps(begin, end)
+    ]
+    assert [p for p in found if p.kind == TaskKind.EXIT] == wanted
 
 
 @settings(max_examples=200, deadline=None)
