@@ -14,6 +14,8 @@ last day ``end - 1``. Terms (docs/plans.md, "Periods"):
   ones have none. Then 退出点检查次数 exit periods follow, each 退出点检查频率 ×
   退出点频率单位 long, from the day regular tasks stop or the first of the month the rule
   names (the exit month, the next month), whichever is later;
+- 历史检查有效期: an inspection of day ``d`` is valid on the days ``d`` … ``d + validity - 1``
+  and counts for a later period only when it is valid on every day of it;
 - a more specific plan overrides a broader one on each day it is in force (``resolve``).
 """
 
@@ -262,14 +264,17 @@ def periods(
 
 
 def valid_until(schedule: Schedule, completed_on: date) -> date:
-    """First day an inspection of ``completed_on`` no longer counts (历史检查有效期)."""
+    """The day an inspection of ``completed_on`` no longer counts (历史检查有效期): it is
+    valid from that day up to the day before this one. 1 month from 31 January: valid up to
+    27 February (the clamped 28 February is the first day it no longer counts)."""
     return shift(completed_on, schedule.validity, schedule.validity_unit)
 
 
 def covers(schedule: Schedule, completed_on: date, period: Period) -> bool:
-    """Whether an inspection of ``completed_on`` also satisfies a later ``period``: the
-    period starts after that day and while the inspection is still valid."""
-    return completed_on < period.start < valid_until(schedule, completed_on)
+    """Whether an inspection of ``completed_on`` also counts for a later ``period``: only when
+    it is still valid on every day of it, the last one included. A task marked done by an
+    earlier inspection never has a day without a valid inspection."""
+    return completed_on < period.start and period.end <= valid_until(schedule, completed_on)
 
 
 @dataclass(frozen=True)
