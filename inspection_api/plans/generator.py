@@ -24,13 +24,13 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-# China has kept UTC+8 without daylight saving since 1991; named explicitly all the same.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Beijing days; re-exported here, where the other domains have always found them.
+from inspection_api.beijing import SHANGHAI as SHANGHAI
+from inspection_api.beijing import local_date as local_date
 
 
 class Frequency(StrEnum):
@@ -124,13 +124,6 @@ class CheckpointDates:
 
     created_on: date
     exit_on: date | None = None
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar day in Beijing of an aware datetime."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: give a timezone-aware one")
-    return moment.astimezone(SHANGHAI).date()
 
 
 def add_months(day: date, months: int) -> date:
