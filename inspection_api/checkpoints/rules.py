@@ -69,3 +69,31 @@ def check_loan_dates(loan_date: date | None, maturity_date: date | None, field: 
             f"到期日（{maturity_date}）不能早于放款日期（{loan_date}）",
             f"maturity date {maturity_date} is before the loan date {loan_date}",
         )
+
+
+def check_exit_date(exit_date: date, loan_date: date | None, today: date) -> None:
+    """退出日期 has happened (today in Beijing at the latest) and is not before 放款日期 (the
+    loan date itself is fine: a loan settled or discounted the day it was granted). It may
+    be before the checkpoint was registered: a bank registers loans settled before."""
+    if exit_date > today:
+        raise InvalidField(
+            "body.date",
+            f"退出日期（{exit_date}）不能晚于今天（{today}）",
+            f"the exit date {exit_date} is after today ({today}, Beijing)",
+        )
+    if loan_date and exit_date < loan_date:
+        raise InvalidField(
+            "body.date",
+            f"退出日期（{exit_date}）不能早于放款日期（{loan_date}）",
+            f"the exit date {exit_date} is before the loan date {loan_date}",
+        )
+
+
+def check_loan_date_before_exit(loan_date: date | None, exit_date: date | None) -> None:
+    """An exit point's 放款日期 cannot move after its 退出日期."""
+    if loan_date and exit_date and exit_date < loan_date:
+        raise InvalidField(
+            "body.loan_date",
+            f"放款日期（{loan_date}）不能晚于退出日期（{exit_date}）",
+            f"the loan date {loan_date} is after the exit date {exit_date}",
+        )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inspection_api.audit.service import Origin, record
 from inspection_api.auth.permissions import Permission, require, require_governs
 from inspection_api.auth.principal import Principal
+from inspection_api.beijing import today as beijing_today
 from inspection_api.checkpoints import repository
 from inspection_api.checkpoints.access import in_jurisdiction as in_jurisdiction
 from inspection_api.checkpoints.checkin import CheckInResult as CheckInResult
@@ -32,7 +33,12 @@ from inspection_api.checkpoints.models import (
     CheckpointStatus,
     ExitReason,
 )
-from inspection_api.checkpoints.rules import check_loan_dates, normalize_phone
+from inspection_api.checkpoints.rules import (
+    check_exit_date,
+    check_loan_date_before_exit,
+    check_loan_dates,
+    normalize_phone,
+)
 from inspection_api.checkpoints.schemas import CheckpointCreate, CheckpointUpdate
 from inspection_api.db import utcnow
 from inspection_api.errors import Conflict, InvalidField
@@ -163,6 +169,9 @@ async def update_checkpoint(
         changes.get("maturity_date", checkpoint.maturity_date),
         "body.maturity_date",
     )
+    check_loan_date_before_exit(
+        changes.get("loan_date", checkpoint.loan_date), checkpoint.exit_date
+    )
     if "code" in changes and changes["code"] != checkpoint.code:
         await _check_code(session, changes["code"], other_than=checkpoint.id)
     diff: dict[str, list[Any]] = {}
@@ -225,11 +234,14 @@ async def mark_exit(
     exit_date: date,
     note: str = "",
     origin: Origin,
+    today: date | None = None,
 ) -> tuple[Checkpoint, Org]:
-    """Make it an exit point (退出点) with a reason; marking again changes reason/date/note."""
+    """Make it an exit point (退出点) with a reason; marking again changes reason/date/note.
+    The date is today (Beijing) or earlier, and not before the loan date (422 ``body.date``)."""
     checkpoint, org = await in_jurisdiction(
         session, principal, checkpoint_id, Permission.CHECKPOINT_MANAGE
     )
+    check_exit_date(exit_date, checkpoint.loan_date, today or beijing_today())
     previous = checkpoint.exit_reason
     checkpoint.exit_reason = reason
     checkpoint.exit_date = exit_date

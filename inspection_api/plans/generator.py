@@ -9,9 +9,13 @@ last day ``end - 1``. Terms (docs/plans.md, "Periods"):
   in the plan when it overlaps the window;
 - 首巡开始规则: a checkpoint's first regular period is the one containing its creation day
   (当月首巡) or the first day of the following month (次月首巡);
-- 退出规则: regular periods of an exit point stop from the first of its exit month (当月停止)
-  or of the following month (次月停止); then 退出点检查次数 exit periods follow, each
-  退出点检查频率 × 退出点频率单位 long, starting at that stop day;
+- 退出规则, per regular period of any length: 当月停止 — the period containing the exit date
+  and those after it have no regular task; 次月停止 — that period keeps its task, the next
+  ones have none. Then 退出点检查次数 exit periods follow, each 退出点检查频率 ×
+  退出点频率单位 long, from the day regular tasks stop or the first of the month the rule
+  names (the exit month, the next month), whichever is later;
+- 历史检查有效期: an inspection of day ``d`` is valid on the days ``d`` … ``d + validity - 1``
+  and counts for a later period only when it is valid on every day of it;
 - a more specific plan overrides a broader one on each day it is in force (``resolve``).
 """
 
@@ -20,13 +24,13 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-# China has kept UTC+8 without daylight saving since 1991; named explicitly all the same.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Beijing days; re-exported here, where the other domains have always found them.
+from inspection_api.beijing import SHANGHAI as SHANGHAI
+from inspection_api.beijing import local_date as local_date
 
 
 class Frequency(StrEnum):
@@ -122,13 +126,6 @@ class CheckpointDates:
     exit_on: date | None = None
 
 
-def local_date(moment: datetime) -> date:
-    """The calendar day in Beijing of an aware datetime."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: give a timezone-aware one")
-    return moment.astimezone(SHANGHAI).date()
-
-
 def add_months(day: date, months: int) -> date:
     """``months`` calendar months later (or earlier), clamped to the month's last day:
     31 January + 1 month = 28 (or 29) February."""
@@ -192,16 +189,42 @@ def first_day(schedule: Schedule, created_on: date) -> date:
     return month_start(created_on, 1)
 
 
-def stop_day(schedule: Schedule, exit_on: date) -> date:
-    """The first day without regular periods for an exit point (退出规则)."""
-    return month_start(exit_on, 0 if schedule.exit_rule == MonthRule.THIS_MONTH else 1)
+def _containing(schedule: Schedule, window: Window, day: date) -> Period:
+    """The regular period of the plan's grid that contains ``day``, in the window or not:
+    periods are counted from the anchor both ways, as ``regular_periods`` counts them."""
+    anchor = _anchor(schedule.frequency, window.start)
+    if schedule.frequency == Frequency.DAY:
+        step = (day - anchor).days // schedule.interval
+    else:  # the anchor is the first of a month: whole months between the two
+        months = (day.year - anchor.year) * 12 + day.month - anchor.month
+        per = schedule.interval * (12 if schedule.frequency == Frequency.YEAR else 1)
+        step = months // per
+    return Period(
+        shift(anchor, step * schedule.interval, schedule.frequency),
+        shift(anchor, (step + 1) * schedule.interval, schedule.frequency),
+    )
 
 
-def exit_periods(schedule: Schedule, exit_on: date) -> list[Period]:
-    """The 退出点检查次数 periods after the stop day, each 退出点检查频率 units long."""
+def stop_day(schedule: Schedule, window: Window, exit_on: date) -> date:
+    """The start of the first regular period an exit point no longer owes (退出规则): the
+    period containing the exit date (当月停止) or the one after it (次月停止). Monthly, these
+    are the first of the exit month and of the next month, as the rule's names say."""
+    containing = _containing(schedule, window, exit_on)
+    return containing.start if schedule.exit_rule == MonthRule.THIS_MONTH else containing.end
+
+
+def exit_start(schedule: Schedule, window: Window, exit_on: date) -> date:
+    """The first day of the exit-point checks: when regular tasks stop, but never before
+    the first of the month the rule names (the exit month for 当月停止, the next for 次月停止),
+    so a long period (a year) stopped by 当月停止 gets no exit check before the exit month."""
+    named = month_start(exit_on, 0 if schedule.exit_rule == MonthRule.THIS_MONTH else 1)
+    return max(stop_day(schedule, window, exit_on), named)
+
+
+def exit_periods(schedule: Schedule, start: date) -> list[Period]:
+    """The 退出点检查次数 periods from ``start``, each 退出点检查频率 units long."""
     if schedule.exit_count <= 0 or schedule.exit_interval <= 0:
         return []
-    start = stop_day(schedule, exit_on)
     return [
         Period(
             shift(start, k * schedule.exit_interval, schedule.exit_unit),
@@ -217,30 +240,34 @@ def periods(
 ) -> list[Period]:
     """The periods one plan requires of one checkpoint, started by ``until``, in order."""
     begin = first_day(schedule, checkpoint.created_on)
-    stop = stop_day(schedule, checkpoint.exit_on) if checkpoint.exit_on else None
+    exit_on = checkpoint.exit_on
+    stop = stop_day(schedule, window, exit_on) if exit_on else None
     found = [
         period
         for period in _regular(schedule, window, until)
         if period.end > begin and (stop is None or period.start < stop)
     ]
-    if checkpoint.exit_on is not None:
+    if exit_on is not None:
         found.extend(
             period
-            for period in exit_periods(schedule, checkpoint.exit_on)
+            for period in exit_periods(schedule, exit_start(schedule, window, exit_on))
             if period.start <= until and window.overlaps(period.start, period.end)
         )
     return found
 
 
 def valid_until(schedule: Schedule, completed_on: date) -> date:
-    """First day an inspection of ``completed_on`` no longer counts (历史检查有效期)."""
+    """The day an inspection of ``completed_on`` no longer counts (历史检查有效期): it is
+    valid from that day up to the day before this one. 1 month from 31 January: valid up to
+    27 February (the clamped 28 February is the first day it no longer counts)."""
     return shift(completed_on, schedule.validity, schedule.validity_unit)
 
 
 def covers(schedule: Schedule, completed_on: date, period: Period) -> bool:
-    """Whether an inspection of ``completed_on`` also satisfies a later ``period``: the
-    period starts after that day and while the inspection is still valid."""
-    return completed_on < period.start < valid_until(schedule, completed_on)
+    """Whether an inspection of ``completed_on`` also counts for a later ``period``: only when
+    it is still valid on every day of it, the last one included. A task marked done by an
+    earlier inspection never has a day without a valid inspection."""
+    return completed_on < period.start and period.end <= valid_until(schedule, completed_on)
 
 
 @dataclass(frozen=True)

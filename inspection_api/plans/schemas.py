@@ -34,7 +34,8 @@ class RuleFields(Input):
     end_date: date | None = Field(default=None, description="结束时间 (empty: open-ended)")
     exit_rule: MonthRule = Field(
         default=MonthRule.THIS_MONTH,
-        description="退出规则: this_month 当月停止 / next_month 次月停止",
+        description="退出规则: this_month 当月停止 (the exit date's period has no regular task) "
+        "/ next_month 次月停止 (that period keeps it; none after), for periods of any length",
     )
     exit_interval: int = Field(default=0, ge=0, le=COUNT_MAX, description="退出点检查频率")
     exit_unit: ExitUnit = Field(

@@ -162,8 +162,9 @@ def done_by(
     schedule: Schedule, period: Period, inspected: list[Inspected]
 ) -> tuple[Inspected, bool] | None:
     """For a task created after the fact: the inspection that did it (the last one inside
-    its period, ``True``) or that covers it (the last one before it, if still valid when the
-    period starts, ``False``); None when neither."""
+    its period, ``True``) or that covers it (the last one before it, if valid on every day
+    of the period, ``False``; a later inspection never lapses sooner, so the last one is the
+    one to ask); None when neither."""
     starts = [i.day for i in inspected]
     within = bisect_left(starts, period.end) - 1
     if within >= 0 and inspected[within].day >= period.start:

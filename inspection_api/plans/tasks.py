@@ -174,9 +174,9 @@ async def complete_tasks(
     session: AsyncSession, checkpoint_id: int, completed_at: datetime, inspection_id: int
 ) -> list[Task]:
     """An inspection of the checkpoint was completed: the open tasks whose period contains
-    that day are done by it (``inspection_id``); while it is valid (历史检查有效期 of each
-    task's rule) it also covers open tasks whose period starts later within its validity
-    (``covered_by_inspection_id``). Overdue tasks of earlier periods stay overdue. Returns
+    that day are done by it (``inspection_id``); it also covers open tasks of later periods
+    it is valid for on every day (历史检查有效期 of each task's rule,
+    ``covered_by_inspection_id``). Overdue tasks of earlier periods stay overdue. Returns
     the tasks it marked done. The inspection is remembered for tasks generated later."""
     day = local_date(completed_at)
     session.add(

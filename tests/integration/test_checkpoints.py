@@ -8,13 +8,15 @@ Demo bank: 长安支行 (HB-SJZ-CA) has CA-0001 (located), CA-0002 and CA-0003 (
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from inspection_api.beijing import local_date
 from inspection_api.checkpoints.models import Checkpoint
-from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.orgs.models import Org
 from tests.plugins.api import json_of
 
@@ -230,6 +232,62 @@ async def test_exit_points_are_marked_changed_and_reinstated(login_as, settings)
     events = await json_of(await admin.get("/api/v1/audit-events?action=checkpoint_exited"), 200)
     assert events[0]["detail"]["previous_reason"] == "written_off"
     assert events[0]["detail"]["reason_label"] == "纯贴现用户"
+
+
+async def test_exit_dates_are_checked_on_both_sides(login_as, settings):
+    """退出日期: today (Beijing) is accepted, tomorrow refused; the loan date (CA-0002: 1
+    September 2025) is accepted, the day before refused. Each refusal is a 422 naming
+    ``body.date`` and changes nothing; an exit point's loan date cannot move after its exit."""
+    ids = await ids_by_code(settings)
+    admin = await login_as("sjz_admin")
+    url = f"{URL}/{ids['CA-0002']}"
+    today = local_date(utcnow())
+    tomorrow = today + timedelta(days=1)
+
+    async def refused(day: str, message: str, english: str) -> None:
+        body = {"reason": "settled", "date": day}
+        problem = await json_of(await admin.post(url + "/exit", json=body), 422)
+        assert [(e["field"], e["message"]) for e in problem["errors"]] == [("body.date", message)]
+        en = await admin.post(url + "/exit", json=body, headers={"Accept-Language": "en"})
+        assert (await json_of(en, 422))["errors"][0]["message"] == english
+
+    await refused(
+        str(tomorrow),
+        f"退出日期（{tomorrow}）不能晚于今天（{today}）",
+        f"the exit date {tomorrow} is after today ({today}, Beijing)",
+    )
+    await refused(
+        "2099-01-01",
+        f"退出日期（2099-01-01）不能晚于今天（{today}）",
+        f"the exit date 2099-01-01 is after today ({today}, Beijing)",
+    )
+    await refused(
+        "2025-08-31",
+        "退出日期（2025-08-31）不能早于放款日期（2025-09-01）",
+        "the exit date 2025-08-31 is before the loan date 2025-09-01",
+    )
+    await refused(
+        "1990-01-01",
+        "退出日期（1990-01-01）不能早于放款日期（2025-09-01）",
+        "the exit date 1990-01-01 is before the loan date 2025-09-01",
+    )
+    still = await json_of(await admin.get(url), 200)
+    assert (still["status"], still["exit_date"]) == ("active", None)
+    assert await audit_actions(admin) == []
+
+    for day in ("2025-09-01", str(today)):
+        exited = await json_of(
+            await admin.post(url + "/exit", json={"reason": "settled", "date": day}), 200
+        )
+        assert (exited["status"], exited["exit_date"]) == ("exited", day)
+
+    later = {"maturity_date": "2030-12-31"}
+    moved = await json_of(await admin.patch(url, json={"loan_date": str(tomorrow), **later}), 422)
+    assert [(e["field"], e["message"]) for e in moved["errors"]] == [
+        ("body.loan_date", f"放款日期（{tomorrow}）不能晚于退出日期（{today}）")
+    ]
+    same_day = await json_of(await admin.patch(url, json={"loan_date": str(today), **later}), 200)
+    assert same_day["loan_date"] == str(today)
 
 
 async def test_only_never_visited_checkpoints_can_be_deleted(login_as, settings):

@@ -20,7 +20,13 @@ from inspection_api.demo import seed_demo
 from inspection_api.orgs.models import Org
 from inspection_api.plans import service
 from inspection_api.plans.errors import PlanInUse
-from inspection_api.plans.generator import SHANGHAI, add_months, local_date
+from inspection_api.plans.generator import (
+    SHANGHAI,
+    MonthRule,
+    ValidityUnit,
+    add_months,
+    local_date,
+)
 from inspection_api.plans.models import Plan, PlanRule, Task, TaskState
 from inspection_api.plans.repository import shown_state
 from inspection_api.plans.scheduler import generate_once, generator_lock
@@ -130,6 +136,34 @@ async def test_an_exit_point_loses_its_open_task_and_a_move_follows(sessions):
         assert moved is not None and moved.org_id == qx.id
 
 
+@pytest.mark.parametrize(("rule", "keeps"), [("this_month", False), ("next_month", True)])
+async def test_a_quarterly_exit_point_keeps_its_quarter_only_under_next_month(
+    sessions, rule, keeps
+):
+    """保定分行季度检查 (quarterly from 1 January) reaches LC-0001. Exited today: 当月停止 — the
+    quarter containing today has no regular task any more (its pending task goes); 次月停止 —
+    it keeps that task. The rule has no exit-point checks."""
+    quarter = date(today().year, (today().month - 1) // 3 * 3 + 1, 1)
+    async with sessions() as session:
+        found = await session.scalar(select(PlanRule).where(PlanRule.name == "重点客户季度检查"))
+        assert found is not None
+        found.exit_rule = MonthRule(rule)
+        lc1 = await checkpoint(session, "LC-0001")
+        before = (await session.scalars(select(Task).where(Task.checkpoint_id == lc1.id))).all()
+        assert [(t.period_start, t.state) for t in before] == [(quarter, TaskState.PENDING)]
+        lc1.exit_reason = ExitReason.SETTLED
+        lc1.exit_date = today()
+        await session.flush()
+        result = await sync_tasks(session, today=today())
+        await session.commit()
+        after = (await session.scalars(select(Task).where(Task.checkpoint_id == lc1.id))).all()
+        if keeps:
+            assert (result.removed, [t.id for t in after]) == (0, [before[0].id])
+            assert after[0].period_end == add_months(quarter, 3)
+        else:
+            assert (result.removed, after) == (1, [])
+
+
 async def test_start_and_complete_with_inspection_validity(sessions):
     await backdate_rule(sessions, 1)
     this_month = today().replace(day=1)
@@ -140,8 +174,8 @@ async def test_start_and_complete_with_inspection_validity(sessions):
         assert [t.period_start for t in started] == [this_month]
         assert started[0].state == TaskState.IN_PROGRESS
         assert await service.start_task(session, ca1.id, beijing(this_month)) == []  # once
-        # Inspected on the 1st: its own period is done; valid one month, it ends before next
-        # month's period starts (a period starting *within* the validity is covered).
+        # Inspected on the 1st: its own period is done; valid one month, it lapses on the
+        # 1st of next month, so next month is not covered.
         done = await service.complete_tasks(session, ca1.id, beijing(this_month, 11), 501)
         assert [(t.period_start, t.inspection_id) for t in done] == [(this_month, 501)]
         await session.commit()
@@ -155,11 +189,42 @@ async def test_start_and_complete_with_inspection_validity(sessions):
         assert following is not None and following.state == TaskState.PENDING
         await session.rollback()
 
-    # Inspected again on the month's last day (its task is done already): next month's
-    # task, generated later, starts while that inspection is valid and is covered by it.
+    # Inspected again on the month's last day (its task is done already). It counts for next
+    # month only if valid on each of its days, whether next month's task is generated after
+    # it or existed before it. Valid 1 month (the demo rule) it lapses before next month
+    # ends; in days, N+1 days cover a month of N days, N days do not (its last day is out).
+    last_day = next_month - timedelta(days=1)
+    length = (add_months(next_month, 1) - next_month).days
+    cases = [(1, "month", False), (length, "day", False), (length + 1, "day", True)]
+    for validity, unit, covered in cases:
+        for task_first in (False, True):
+            async with sessions() as session:
+                rule = await session.scalar(select(PlanRule).where(PlanRule.name == "支行月度检查"))
+                assert rule is not None
+                rule.validity, rule.validity_unit = validity, ValidityUnit(unit)
+                ca1 = await checkpoint(session, "CA-0001")
+                if task_first:
+                    await sync_tasks(session, today=next_month)
+                done = await service.complete_tasks(session, ca1.id, beijing(last_day), 502)
+                assert [t.period_start for t in done] == (
+                    [next_month] if task_first and covered else []
+                )
+                await sync_tasks(session, today=next_month)
+                following = await session.scalar(
+                    select(Task).where(
+                        Task.checkpoint_id == ca1.id, Task.period_start == next_month
+                    )
+                )
+                assert following is not None, (validity, unit)
+                assert following.covered_by_inspection_id == (502 if covered else None)
+                assert following.state == (TaskState.DONE if covered else TaskState.PENDING)
+                await session.rollback()
+
     async with sessions() as session:
+        rule = await session.scalar(select(PlanRule).where(PlanRule.name == "支行月度检查"))
+        assert rule is not None
+        rule.validity, rule.validity_unit = length + 1, ValidityUnit.DAY
         ca1 = await checkpoint(session, "CA-0001")
-        last_day = next_month - timedelta(days=1)
         assert await service.complete_tasks(session, ca1.id, beijing(last_day), 502) == []
         await sync_tasks(session, today=next_month)
         rows = (

@@ -14,7 +14,12 @@ from PIL import Image
 
 from inspection_api.checkpoints import qr
 from inspection_api.checkpoints.errors import QrInvalid
-from inspection_api.checkpoints.rules import check_loan_dates, normalize_phone
+from inspection_api.checkpoints.rules import (
+    check_exit_date,
+    check_loan_date_before_exit,
+    check_loan_dates,
+    normalize_phone,
+)
 from inspection_api.errors import InvalidField
 
 KEY = "unit-test-secret-" + "k" * 32
@@ -70,6 +75,38 @@ def test_maturity_is_never_before_the_loan_date():
     with pytest.raises(InvalidField) as refused:
         check_loan_dates(date(2025, 1, 2), date(2025, 1, 1), "body.maturity_date")
     assert refused.value.errors[0].zh == "到期日（2025-01-01）不能早于放款日期（2025-01-02）"
+
+
+def test_exit_dates_are_today_or_earlier_and_not_before_the_loan():
+    today, loan = date(2026, 12, 4), date(2025, 9, 1)
+    check_exit_date(today, loan, today)  # today: accepted
+    check_exit_date(loan, loan, today)  # the loan date itself: accepted
+    check_exit_date(date(1990, 1, 1), None, today)  # no loan date: no lower bound known
+    refusals = [
+        (date(2026, 12, 5), "退出日期（2026-12-05）不能晚于今天（2026-12-04）"),
+        (date(2099, 1, 1), "退出日期（2099-01-01）不能晚于今天（2026-12-04）"),
+        (date(2025, 8, 31), "退出日期（2025-08-31）不能早于放款日期（2025-09-01）"),
+        (date(1990, 1, 1), "退出日期（1990-01-01）不能早于放款日期（2025-09-01）"),
+    ]
+    for day, message in refusals:
+        with pytest.raises(InvalidField) as refused:
+            check_exit_date(day, loan, today)
+        error = refused.value.errors[0]
+        assert (error.field, error.zh) == ("body.date", message)
+
+
+def test_an_exit_points_loan_date_cannot_move_after_its_exit():
+    exit_on = date(2026, 5, 20)
+    check_loan_date_before_exit(exit_on, exit_on)
+    check_loan_date_before_exit(date(2027, 1, 1), None)  # not an exit point
+    check_loan_date_before_exit(None, exit_on)
+    with pytest.raises(InvalidField) as refused:
+        check_loan_date_before_exit(date(2026, 5, 21), exit_on)
+    error = refused.value.errors[0]
+    assert (error.field, error.zh) == (
+        "body.loan_date",
+        "放款日期（2026-05-21）不能晚于退出日期（2026-05-20）",
+    )
 
 
 ids = st.integers(min_value=1, max_value=9_999_999_999)

@@ -141,7 +141,7 @@ export function markExit(checkpoint) {
       { class: "form", novalidate: true },
       h("p", { class: "hint" }, "退出点不再参与常规检查，可随时恢复。"),
       field("reason", "退出类型", select(Object.entries(EXIT_REASON_LABELS), checkpoint.exit_reason || "exited")),
-      field("date", "退出日期", h("input", { type: "date", value: checkpoint.exit_date || today })),
+      field("date", "退出日期", h("input", { type: "date", value: checkpoint.exit_date || today, max: today, min: checkpoint.loan_date })),
       field("note", "备注", h("input", { type: "text", maxlength: "500", value: checkpoint.exit_note || "" })),
       ...actions("标记退出点", () => dialog.close()),
     );

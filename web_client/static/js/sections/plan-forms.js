@@ -196,7 +196,7 @@ export function editRule({ rule, me }) {
         field("frequency", "计划频次", select(FREQUENCY_LABELS, r.frequency)),
         field("interval", "时间间隔", number(r.interval), "每几个频次单位检查一次"),
         field("inspection_type", "检查类型", select(INSPECTION_TYPE_LABELS, r.inspection_type)),
-        field("validity", "历史检查有效期", number(r.validity), "0：检查只算当期"),
+        field("validity", "历史检查有效期", number(r.validity), "0：检查只算当期；后续周期须整期都在有效期内才算完成"),
         radios("validity_unit", "有效期单位", UNIT_LABELS, r.validity_unit),
         field("start_date", "开始时间", dateInput(r.start_date)),
         field("end_date", "结束时间", dateInput(r.end_date), "留空为长期"),
