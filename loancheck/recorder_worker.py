@@ -36,7 +36,7 @@ from inspection_api.recordings.models import RecordingState
 from inspection_api.remote.models import SessionState
 from inspection_api.remote.rules import ice_servers
 from inspection_api.tokens import recorder_credential
-from loancheck.assemble import assemble
+from loancheck.assemble import assemble, refusal_key
 from loancheck.settings import Settings
 from loancheck.spool import LegUploads, Spool, recover
 from recorder.session import CallRecording, SignalRejected
@@ -94,13 +94,13 @@ class RecorderWorker:
         self.spool = Spool(settings.data_dir, self.name)
         self.calls: dict[int, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._recovering = asyncio.Lock()
+        self._dead: set[str] = set()  # workers found dead whose leases are still to free
 
     async def start(self) -> None:
         await asyncio.to_thread(self.spool.open)
-        try:
-            await recover(self.spool, self.store)
-        except Exception:  # the store may be down: recording new calls matters more
-            log.exception("uploading a stopped recorder's spool failed")
+        # Their leases are freed by the loop: starting needs no database.
+        await self.recover_spools(free_leases=False)
         self._loop_task = asyncio.create_task(self._run(), name=f"recorder-{self.name}")
         log.info("recorder %s started", self.name)
 
@@ -116,11 +116,36 @@ class RecorderWorker:
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.to_thread(self.spool.close)
 
+    async def recover_spools(self, *, free_leases: bool = True) -> None:
+        """Upload what dead workers on this host left in their spools and free their
+        leases, so their calls are taken over now rather than when the leases run out.
+        A worker about to assemble a call calls this first: the segment a killed worker
+        was writing is in no store until someone uploads it."""
+        async with self._recovering:  # one at a time: the others wait for its uploads
+            try:
+                self._dead.update(await recover(self.spool, self.store))
+            except Exception:  # the store may be down: recording new calls matters more
+                log.exception("uploading a stopped recorder's spool failed")
+            if not free_leases:
+                return
+            for worker in sorted(self._dead):
+                try:
+                    async with self.sessionmaker() as session:
+                        freed = await recordings.release_worker(session, worker)
+                        await session.commit()
+                except Exception:  # tried again on the next round
+                    log.warning("freeing the calls of %s failed", worker, exc_info=True)
+                    continue
+                self._dead.discard(worker)
+                if freed:
+                    log.warning("recorder %s is gone: %d call(s) to take over", worker, freed)
+
     async def _run(self) -> None:
         interval = self.settings.recorder_lease_seconds / 4
         last_renewal = 0.0
         loop = asyncio.get_running_loop()
         while True:
+            await self.recover_spools()
             try:
                 free = self.settings.recorder_max_calls - len(self.calls)
                 if free > 0:
@@ -295,16 +320,32 @@ class CallRecorder:
         self._tails[participant] = asyncio.create_task(run())
 
     async def _answer(self, participant: int, description: dict[str, Any]) -> None:
-        answer = await self.recording.offer(participant, description)
+        try:
+            answer = await self.recording.offer(participant, description)
+        except SignalRejected as exc:
+            # The participant's page hears why; its earlier leg (if any) records on. The
+            # note says why it has no file if no offer of its ever could be answered.
+            reason = str(exc)[:500]
+            await self._send(participant, {"error": {"code": "offer_refused", "message": reason}})
+            try:
+                await self.worker.store.put_bytes(
+                    refusal_key(self.session_id, participant), reason.encode(), "text/plain"
+                )
+            except Exception:
+                log.warning("call %d: noting a refused offer failed", self.session_id)
+            raise
+        await self._send(participant, {"description": answer})
+
+    async def _send(self, participant: int, signal: dict[str, Any]) -> None:
         assert self.client is not None
         reply = await self.client.call(
             "send_signal",
-            {"to": participant, "description": answer},
+            {"to": participant, **signal},
             namespace=NAMESPACE,
             timeout=ACK_SECONDS,
         )
         if not reply.get("ok"):
-            log.warning("call %d: answer to %d refused: %s", self.session_id, participant, reply)
+            log.warning("call %d: signal to %d refused: %s", self.session_id, participant, reply)
 
     async def _on_peer_left(self, data: dict[str, Any]) -> None:
         participant = data.get("participant_id")
@@ -356,11 +397,22 @@ class CallRecorder:
             await session.commit()
         if not moved:
             return  # taken over meanwhile
-        files = await assemble(self.worker.store, self.session_id, self.worker.spool.directory)
+        # What a killed worker on this host was writing goes to the store first.
+        await self.worker.recover_spools()
         async with self.worker.sessionmaker() as session:
-            await recordings.finished(session, name, self.session_id, files)
+            people = await recordings.recorded_participants(session, self.session_id)
+        files, missing = await assemble(
+            self.worker.store, self.session_id, self.worker.spool.directory, people
+        )
+        async with self.worker.sessionmaker() as session:
+            await recordings.finished(session, name, self.session_id, files, missing)
             await session.commit()
-        log.info("call %d: %d recording file(s) ready", self.session_id, len(files))
+        log.info(
+            "call %d: %d recording file(s) ready, %d participant(s) without one",
+            self.session_id,
+            len(files),
+            len(missing),
+        )
 
 
 async def run_worker(settings: Settings) -> None:
