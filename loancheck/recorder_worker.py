@@ -16,6 +16,7 @@ recorder`` processes (``workers``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -38,7 +39,7 @@ from inspection_api.remote.rules import ice_servers
 from inspection_api.tokens import recorder_credential
 from loancheck.assemble import assemble, refusal_key
 from loancheck.settings import Settings
-from loancheck.spool import LegUploads, Spool, recover
+from loancheck.spool import LegUploads, Orphan, Spool, upload_orphan
 from recorder.session import CallRecording, SignalRejected
 from recorder.sink import RecorderSettings
 from storage.base import ObjectStore
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/call"
 POLL_SECONDS = 1.0  # how often a worker looks for calls to record
+WATCH_SECONDS = 0.2  # how often it looks for a dead worker on its host (spool locks)
 UPLOAD_SECONDS = 2.0  # how often finished segments go to the store during a call
 ACK_SECONDS = 10.0
 RETRY_SECONDS = 2.0
@@ -95,21 +97,26 @@ class RecorderWorker:
         self.calls: dict[int, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._recovering = asyncio.Lock()
+        self._orphans: list[Orphan] = []  # dead workers' spools this worker took, to upload
         self._dead: set[str] = set()  # workers found dead whose leases are still to free
+        self._wake = asyncio.Event()  # a worker on this host died: claim its calls now
+        self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await asyncio.to_thread(self.spool.open)
         # Their leases are freed by the loop: starting needs no database.
         await self.recover_spools(free_leases=False)
         self._loop_task = asyncio.create_task(self._run(), name=f"recorder-{self.name}")
+        self._watch_task = asyncio.create_task(self._watch_spools(), name=f"spools-{self.name}")
         log.info("recorder %s started", self.name)
 
     async def stop(self) -> None:
         """Stop claiming; every call ends its legs, uploads them and gives its lease up,
         so another worker takes over at once."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        for loop_task in (self._loop_task, self._watch_task):
+            if loop_task is not None:
+                loop_task.cancel()
+                await asyncio.gather(loop_task, return_exceptions=True)
         tasks = list(self.calls.values())
         for task in tasks:
             task.cancel()
@@ -117,35 +124,60 @@ class RecorderWorker:
         await asyncio.to_thread(self.spool.close)
 
     async def recover_spools(self, *, free_leases: bool = True) -> None:
-        """Upload what dead workers on this host left in their spools and free their
-        leases, so their calls are taken over now rather than when the leases run out.
-        A worker about to assemble a call calls this first: the segment a killed worker
-        was writing is in no store until someone uploads it."""
+        """Upload what dead workers on this host left in their spools, and free their
+        leases so their calls are taken over now rather than when the leases run out. A
+        worker about to assemble a call calls this first: the segment a killed worker was
+        writing is in no store until someone uploads it."""
         async with self._recovering:  # one at a time: the others wait for its uploads
+            await self._find_dead(free_leases=free_leases)
+            # One that fails gives its lock up: it is found, and tried, again next time.
+            orphans, self._orphans = self._orphans, []
+            for orphan in orphans:
+                await upload_orphan(self.spool, orphan, self.store)
+
+    async def _find_dead(self, *, free_leases: bool) -> None:
+        """Take the spools of workers on this host that are gone (their locks are free) and
+        free their leases. (Holding ``_recovering``.)"""
+        try:
+            found = await asyncio.to_thread(self.spool.orphans)
+        except OSError:
+            log.warning("looking for stopped recorders' spools failed", exc_info=True)
+            found = []
+        self._orphans.extend(found)
+        self._dead.update(o.worker for o in found if o.worker is not None)
+        if not free_leases:
+            return
+        for worker in sorted(self._dead):
             try:
-                self._dead.update(await recover(self.spool, self.store))
-            except Exception:  # the store may be down: recording new calls matters more
-                log.exception("uploading a stopped recorder's spool failed")
-            if not free_leases:
-                return
-            for worker in sorted(self._dead):
-                try:
-                    async with self.sessionmaker() as session:
-                        freed = await recordings.release_worker(session, worker)
-                        await session.commit()
-                except Exception:  # tried again on the next round
-                    log.warning("freeing the calls of %s failed", worker, exc_info=True)
-                    continue
-                self._dead.discard(worker)
-                if freed:
-                    log.warning("recorder %s is gone: %d call(s) to take over", worker, freed)
+                async with self.sessionmaker() as session:
+                    freed = await recordings.release_worker(session, worker)
+                    await session.commit()
+            except Exception:  # tried again on the next round
+                log.warning("freeing the calls of %s failed", worker, exc_info=True)
+                continue
+            self._dead.discard(worker)
+            if freed:
+                log.warning("recorder %s is gone: %d call(s) to take over", worker, freed)
+
+    async def _watch_spools(self) -> None:
+        """Wake the loop as soon as a worker on this host dies: its calls go on unrecorded
+        until taken over."""
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                if await asyncio.to_thread(self.spool.any_orphan):
+                    self._wake.set()
+            except OSError:
+                log.warning("watching the spools failed", exc_info=True)
 
     async def _run(self) -> None:
         interval = self.settings.recorder_lease_seconds / 4
         last_renewal = 0.0
         loop = asyncio.get_running_loop()
         while True:
-            await self.recover_spools()
+            self._wake.clear()
+            async with self._recovering:  # free a dead worker's calls before claiming
+                await self._find_dead(free_leases=True)
             try:
                 free = self.settings.recorder_max_calls - len(self.calls)
                 if free > 0:
@@ -168,7 +200,9 @@ class RecorderWorker:
                         self.calls[session_id].cancel()
             except Exception:  # a database restart must not end the loop
                 log.warning("recorder %s: claiming or renewing failed", self.name, exc_info=True)
-            await asyncio.sleep(POLL_SECONDS)
+            await self.recover_spools()  # their uploads, once their calls are claimed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
     def _spawn(self, session_id: int) -> None:
         call = CallRecorder(self, session_id)

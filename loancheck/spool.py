@@ -136,6 +136,14 @@ class Spool:
             found.append(Orphan(entry, fd, worker))
         return found
 
+    def any_orphan(self) -> bool:
+        """Whether a worker on this host is gone and its spool not yet taken care of (a
+        few lock attempts: cheap enough to ask several times a second)."""
+        for orphan in self.orphans():
+            os.close(orphan.fd)  # found, not taken: ``orphans`` takes it again
+            return True
+        return False
+
     def release_orphan(self, orphan: Orphan) -> None:
         shutil.rmtree(orphan.directory, ignore_errors=True)
         (self.root / f"{orphan.directory.name}.lock").unlink(missing_ok=True)
@@ -163,29 +171,23 @@ def legs_of(session_dir: Path) -> list[Path]:
     )
 
 
-async def recover(spool: Spool, store: ObjectStore) -> list[str]:
-    """Upload the legs dead workers on this host left behind (``final``: their last,
-    incomplete segments too), then remove their spools. Returns the dead workers' names,
-    whose leases may be freed at once. A spool that could not be uploaded stays for the
-    next try; its worker's name is returned all the same (its calls need a recorder)."""
-    dead: list[str] = []
-    for orphan in await asyncio.to_thread(spool.orphans):
-        if orphan.worker is not None:
-            dead.append(orphan.worker)
-        count = 0
-        try:
-            sessions = await asyncio.to_thread(_session_dirs, orphan.directory)
-            for session_id, session_dir in sessions:
-                for leg in await asyncio.to_thread(legs_of, session_dir):
-                    await LegUploads(session_id, leg).push(store, final=True)
-                    count += 1
-        except Exception:
-            os.close(orphan.fd)
-            log.exception("uploading the spool %s failed; kept for the next try", orphan.directory)
-            continue
-        await asyncio.to_thread(spool.release_orphan, orphan)
-        log.info("uploaded %d leg(s) a stopped recorder left in %s", count, orphan.directory)
-    return dead
+async def upload_orphan(spool: Spool, orphan: Orphan, store: ObjectStore) -> bool:
+    """Upload the legs a dead worker left (``final``: its last, incomplete segments too),
+    then remove its spool. False when that failed: the spool stays for the next try."""
+    count = 0
+    try:
+        sessions = await asyncio.to_thread(_session_dirs, orphan.directory)
+        for session_id, session_dir in sessions:
+            for leg in await asyncio.to_thread(legs_of, session_dir):
+                await LegUploads(session_id, leg).push(store, final=True)
+                count += 1
+    except Exception:
+        os.close(orphan.fd)
+        log.exception("uploading the spool %s failed; kept for the next try", orphan.directory)
+        return False
+    await asyncio.to_thread(spool.release_orphan, orphan)
+    log.info("uploaded %d leg(s) a stopped recorder left in %s", count, orphan.directory)
+    return True
 
 
 def _session_dirs(directory: Path) -> list[tuple[int, Path]]:
