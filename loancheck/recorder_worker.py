@@ -16,6 +16,7 @@ recorder`` processes (``workers``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -36,9 +37,9 @@ from inspection_api.recordings.models import RecordingState
 from inspection_api.remote.models import SessionState
 from inspection_api.remote.rules import ice_servers
 from inspection_api.tokens import recorder_credential
-from loancheck.assemble import assemble
+from loancheck.assemble import assemble, refusal_key
 from loancheck.settings import Settings
-from loancheck.spool import LegUploads, Spool, recover
+from loancheck.spool import LegUploads, Orphan, Spool, upload_orphan
 from recorder.session import CallRecording, SignalRejected
 from recorder.sink import RecorderSettings
 from storage.base import ObjectStore
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/call"
 POLL_SECONDS = 1.0  # how often a worker looks for calls to record
+WATCH_SECONDS = 0.2  # how often it looks for a dead worker on its host (spool locks)
 UPLOAD_SECONDS = 2.0  # how often finished segments go to the store during a call
 ACK_SECONDS = 10.0
 RETRY_SECONDS = 2.0
@@ -94,33 +96,88 @@ class RecorderWorker:
         self.spool = Spool(settings.data_dir, self.name)
         self.calls: dict[int, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._recovering = asyncio.Lock()
+        self._orphans: list[Orphan] = []  # dead workers' spools this worker took, to upload
+        self._dead: set[str] = set()  # workers found dead whose leases are still to free
+        self._wake = asyncio.Event()  # a worker on this host died: claim its calls now
+        self._watch_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await asyncio.to_thread(self.spool.open)
-        try:
-            await recover(self.spool, self.store)
-        except Exception:  # the store may be down: recording new calls matters more
-            log.exception("uploading a stopped recorder's spool failed")
+        # Their leases are freed by the loop: starting needs no database.
+        await self.recover_spools(free_leases=False)
         self._loop_task = asyncio.create_task(self._run(), name=f"recorder-{self.name}")
+        self._watch_task = asyncio.create_task(self._watch_spools(), name=f"spools-{self.name}")
         log.info("recorder %s started", self.name)
 
     async def stop(self) -> None:
         """Stop claiming; every call ends its legs, uploads them and gives its lease up,
         so another worker takes over at once."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        for loop_task in (self._loop_task, self._watch_task):
+            if loop_task is not None:
+                loop_task.cancel()
+                await asyncio.gather(loop_task, return_exceptions=True)
         tasks = list(self.calls.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.to_thread(self.spool.close)
 
+    async def recover_spools(self, *, free_leases: bool = True) -> None:
+        """Upload what dead workers on this host left in their spools, and free their
+        leases so their calls are taken over now rather than when the leases run out. A
+        worker about to assemble a call calls this first: the segment a killed worker was
+        writing is in no store until someone uploads it."""
+        async with self._recovering:  # one at a time: the others wait for its uploads
+            await self._find_dead(free_leases=free_leases)
+            # One that fails gives its lock up: it is found, and tried, again next time.
+            orphans, self._orphans = self._orphans, []
+            for orphan in orphans:
+                await upload_orphan(self.spool, orphan, self.store)
+
+    async def _find_dead(self, *, free_leases: bool) -> None:
+        """Take the spools of workers on this host that are gone (their locks are free) and
+        free their leases. (Holding ``_recovering``.)"""
+        try:
+            found = await asyncio.to_thread(self.spool.orphans)
+        except OSError:
+            log.warning("looking for stopped recorders' spools failed", exc_info=True)
+            found = []
+        self._orphans.extend(found)
+        self._dead.update(o.worker for o in found if o.worker is not None)
+        if not free_leases:
+            return
+        for worker in sorted(self._dead):
+            try:
+                async with self.sessionmaker() as session:
+                    freed = await recordings.release_worker(session, worker)
+                    await session.commit()
+            except Exception:  # tried again on the next round
+                log.warning("freeing the calls of %s failed", worker, exc_info=True)
+                continue
+            self._dead.discard(worker)
+            if freed:
+                log.warning("recorder %s is gone: %d call(s) to take over", worker, freed)
+
+    async def _watch_spools(self) -> None:
+        """Wake the loop as soon as a worker on this host dies: its calls go on unrecorded
+        until taken over."""
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                if await asyncio.to_thread(self.spool.any_orphan):
+                    self._wake.set()
+            except OSError:
+                log.warning("watching the spools failed", exc_info=True)
+
     async def _run(self) -> None:
         interval = self.settings.recorder_lease_seconds / 4
         last_renewal = 0.0
         loop = asyncio.get_running_loop()
         while True:
+            self._wake.clear()
+            async with self._recovering:  # free a dead worker's calls before claiming
+                await self._find_dead(free_leases=True)
             try:
                 free = self.settings.recorder_max_calls - len(self.calls)
                 if free > 0:
@@ -143,7 +200,9 @@ class RecorderWorker:
                         self.calls[session_id].cancel()
             except Exception:  # a database restart must not end the loop
                 log.warning("recorder %s: claiming or renewing failed", self.name, exc_info=True)
-            await asyncio.sleep(POLL_SECONDS)
+            await self.recover_spools()  # their uploads, once their calls are claimed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
     def _spawn(self, session_id: int) -> None:
         call = CallRecorder(self, session_id)
@@ -295,16 +354,32 @@ class CallRecorder:
         self._tails[participant] = asyncio.create_task(run())
 
     async def _answer(self, participant: int, description: dict[str, Any]) -> None:
-        answer = await self.recording.offer(participant, description)
+        try:
+            answer = await self.recording.offer(participant, description)
+        except SignalRejected as exc:
+            # The participant's page hears why; its earlier leg (if any) records on. The
+            # note says why it has no file if no offer of its ever could be answered.
+            reason = str(exc)[:500]
+            await self._send(participant, {"error": {"code": "offer_refused", "message": reason}})
+            try:
+                await self.worker.store.put_bytes(
+                    refusal_key(self.session_id, participant), reason.encode(), "text/plain"
+                )
+            except Exception:
+                log.warning("call %d: noting a refused offer failed", self.session_id)
+            raise
+        await self._send(participant, {"description": answer})
+
+    async def _send(self, participant: int, signal: dict[str, Any]) -> None:
         assert self.client is not None
         reply = await self.client.call(
             "send_signal",
-            {"to": participant, "description": answer},
+            {"to": participant, **signal},
             namespace=NAMESPACE,
             timeout=ACK_SECONDS,
         )
         if not reply.get("ok"):
-            log.warning("call %d: answer to %d refused: %s", self.session_id, participant, reply)
+            log.warning("call %d: signal to %d refused: %s", self.session_id, participant, reply)
 
     async def _on_peer_left(self, data: dict[str, Any]) -> None:
         participant = data.get("participant_id")
@@ -356,11 +431,22 @@ class CallRecorder:
             await session.commit()
         if not moved:
             return  # taken over meanwhile
-        files = await assemble(self.worker.store, self.session_id, self.worker.spool.directory)
+        # What a killed worker on this host was writing goes to the store first.
+        await self.worker.recover_spools()
         async with self.worker.sessionmaker() as session:
-            await recordings.finished(session, name, self.session_id, files)
+            people = await recordings.recorded_participants(session, self.session_id)
+        files, missing = await assemble(
+            self.worker.store, self.session_id, self.worker.spool.directory, people
+        )
+        async with self.worker.sessionmaker() as session:
+            await recordings.finished(session, name, self.session_id, files, missing)
             await session.commit()
-        log.info("call %d: %d recording file(s) ready", self.session_id, len(files))
+        log.info(
+            "call %d: %d recording file(s) ready, %d participant(s) without one",
+            self.session_id,
+            len(files),
+            len(missing),
+        )
 
 
 async def run_worker(settings: Settings) -> None:

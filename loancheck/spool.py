@@ -98,10 +98,15 @@ class Spool:
         self._lock_fd: int | None = None
 
     def open(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Locked before the directory exists: other workers scan for unlocked directories.
+        self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root / f"{self.directory.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # The worker's name, for whoever finds the spool orphaned: its leases are to be freed.
+        os.ftruncate(fd, 0)
+        os.write(fd, self.worker.encode())
         self._lock_fd = fd
+        self.directory.mkdir(parents=True, exist_ok=True)
 
     def close(self) -> None:
         if self._lock_fd is not None:
@@ -112,10 +117,10 @@ class Spool:
     def session_dir(self, session_id: int) -> Path:
         return self.directory / f"session-{session_id}"
 
-    def orphans(self) -> list[tuple[Path, int]]:
-        """Spools of workers on this host that are gone: (their directory, its lock fd).
-        The caller uploads them, then ``release_orphan``s."""
-        found: list[tuple[Path, int]] = []
+    def orphans(self) -> list[Orphan]:
+        """Spools of workers on this host that are gone (killed, or stopped): the lock
+        their process held is free. The caller uploads them, then ``release_orphan``s."""
+        found: list[Orphan] = []
         if not self.root.exists():
             return found
         for entry in sorted(self.root.iterdir()):
@@ -125,15 +130,33 @@ class Spool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                os.close(fd)  # its worker is alive
+                os.close(fd)  # its worker is alive (or another worker is uploading it)
                 continue
-            found.append((entry, fd))
+            worker = os.pread(fd, 200, 0).decode(errors="replace") or None
+            found.append(Orphan(entry, fd, worker))
         return found
 
-    def release_orphan(self, directory: Path, fd: int) -> None:
-        shutil.rmtree(directory, ignore_errors=True)
-        (self.root / f"{directory.name}.lock").unlink(missing_ok=True)
-        os.close(fd)
+    def any_orphan(self) -> bool:
+        """Whether a worker on this host is gone and its spool not yet taken care of (a
+        few lock attempts: cheap enough to ask several times a second)."""
+        for orphan in self.orphans():
+            os.close(orphan.fd)  # found, not taken: ``orphans`` takes it again
+            return True
+        return False
+
+    def release_orphan(self, orphan: Orphan) -> None:
+        shutil.rmtree(orphan.directory, ignore_errors=True)
+        (self.root / f"{orphan.directory.name}.lock").unlink(missing_ok=True)
+        os.close(orphan.fd)
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A dead worker's spool, locked by the worker that found it."""
+
+    directory: Path
+    fd: int
+    worker: str | None  # its name (None: a spool older than names in lock files)
 
 
 def safe_name(worker: str) -> str:
@@ -148,22 +171,31 @@ def legs_of(session_dir: Path) -> list[Path]:
     )
 
 
-async def recover(spool: Spool, store: ObjectStore) -> int:
-    """Upload the legs dead workers on this host left behind; returns how many."""
+async def upload_orphan(spool: Spool, orphan: Orphan, store: ObjectStore) -> bool:
+    """Upload the legs a dead worker left (``final``: its last, incomplete segments too),
+    then remove its spool. False when that failed: the spool stays for the next try."""
     count = 0
-    for directory, fd in await asyncio.to_thread(spool.orphans):
-        try:
-            for session_dir in sorted(directory.iterdir()):
-                match = SESSION_DIR.match(session_dir.name)
-                if match is None:
-                    continue
-                for leg in await asyncio.to_thread(legs_of, session_dir):
-                    await LegUploads(int(match.group(1)), leg).push(store, final=True)
-                    count += 1
-        except Exception:
-            os.close(fd)
-            log.exception("uploading the spool %s failed; kept for the next start", directory)
-            continue
-        await asyncio.to_thread(spool.release_orphan, directory, fd)
-        log.info("uploaded %d leg(s) a stopped recorder left in %s", count, directory)
-    return count
+    try:
+        sessions = await asyncio.to_thread(_session_dirs, orphan.directory)
+        for session_id, session_dir in sessions:
+            for leg in await asyncio.to_thread(legs_of, session_dir):
+                await LegUploads(session_id, leg).push(store, final=True)
+                count += 1
+    except Exception:
+        os.close(orphan.fd)
+        log.exception("uploading the spool %s failed; kept for the next try", orphan.directory)
+        return False
+    await asyncio.to_thread(spool.release_orphan, orphan)
+    log.info("uploaded %d leg(s) a stopped recorder left in %s", count, orphan.directory)
+    return True
+
+
+def _session_dirs(directory: Path) -> list[tuple[int, Path]]:
+    if not directory.exists():  # removed by a worker that uploaded it just before
+        return []
+    found = []
+    for session_dir in sorted(directory.iterdir()):
+        match = SESSION_DIR.match(session_dir.name)
+        if match is not None:
+            found.append((int(match.group(1)), session_dir))
+    return found

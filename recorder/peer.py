@@ -57,11 +57,15 @@ class RecorderPeer:
         self.connection.on("track", self._on_track)
 
     async def answer(self, offer: RTCSessionDescription) -> RTCSessionDescription:
-        """Accept the participant's offer (every m-line received only) and return the answer."""
+        """Accept the participant's offer (every m-line received only) and return the answer.
+        Raises ``ValueError`` for an offer that is no SDP or has nothing to record (aiortc
+        would answer one without m-lines)."""
+        lines = [m for m in SessionDescription.parse(offer.sdp).media if m.kind != "application"]
+        if not any(m.kind in ("audio", "video") for m in lines):
+            raise ValueError("the offer has no audio or video to record")
         self.sink.start()
         # Transceivers made before the offer is applied get its m-lines in order, so the
         # answer offers only codecs the recorder can mux without transcoding.
-        lines = [m for m in SessionDescription.parse(offer.sdp).media if m.kind != "application"]
         for media in lines[len(self.connection.getTransceivers()) :]:
             transceiver = self.connection.addTransceiver(media.kind, direction="recvonly")
             transceiver.setCodecPreferences(recordable_codecs(media.kind))

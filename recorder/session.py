@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,15 +70,17 @@ class CallRecording:
         # Asked for each leg: TURN credentials expire, a leg made an hour later needs new ones.
         self.configuration = configuration or RTCConfiguration
         self.live: dict[int, Leg] = {}
+        self.pending: dict[int, Leg] = {}  # a leg whose offer is being answered
         self.finished: dict[int, list[Path]] = defaultdict(list)
         self._lock = asyncio.Lock()  # offers and hang-ups one at a time: legs never overlap
 
     async def offer(self, participant: int, description: dict[str, Any]) -> dict[str, str]:
-        """Start a new leg for ``participant`` (ending its previous one) and answer."""
+        """Start a new leg for ``participant`` and answer; its previous leg ends only once
+        the new one is answered, so an offer that cannot be used (``SignalRejected``)
+        leaves the leg that records untouched."""
         if description.get("type") != "offer" or not isinstance(description.get("sdp"), str):
             raise SignalRejected("the recorder only takes offers: {type: offer, sdp}")
         async with self._lock:
-            await self._end(participant)
             directory = self.directory / PARTICIPANT_DIR.format(participant) / leg_name()
             peer = RecorderPeer(
                 directory,
@@ -86,14 +89,18 @@ class CallRecording:
                 configuration=self.configuration(),
             )
             leg = Leg(participant, directory, peer)
-            self.live[participant] = leg
+            self.pending[participant] = leg
             try:
                 answer = await peer.answer(
                     RTCSessionDescription(sdp=description["sdp"], type="offer")
                 )
             except Exception as exc:
-                await self._end(participant)
+                await self._discard(leg)
                 raise SignalRejected(f"the offer could not be answered: {exc}") from exc
+            finally:
+                del self.pending[participant]
+            await self._end(participant)
+            self.live[participant] = leg
             leg.answered = True
             for early in leg.early:
                 await self._add_candidate(leg, early)
@@ -102,7 +109,7 @@ class CallRecording:
 
     async def candidate(self, participant: int, candidate: dict[str, Any] | None) -> None:
         """A trickled ICE candidate for the participant's current leg (None: no more)."""
-        leg = self.live.get(participant)
+        leg = self.pending.get(participant) or self.live.get(participant)
         if leg is None:
             return  # a late candidate of a leg that ended
         if not leg.answered:
@@ -138,6 +145,14 @@ class CallRecording:
         except Exception:
             logger.exception("closing the leg of participant %s failed", participant)
         self.finished[participant].append(leg.directory)
+
+    async def _discard(self, leg: Leg) -> None:
+        """A leg whose offer could not be answered: nothing of it is kept."""
+        try:
+            await leg.peer.close()
+        except Exception:
+            logger.exception("closing a refused leg of participant %s failed", leg.participant)
+        await asyncio.to_thread(shutil.rmtree, leg.directory, ignore_errors=True)
 
     async def close(self) -> dict[int, list[Path]]:
         """End every leg; every participant's leg directories, oldest first."""

@@ -97,25 +97,36 @@ class IceCandidate(Message):
         return _utf8_within(candidate, MAX_CANDIDATE_BYTES)
 
 
+class SignalError(Message):
+    """Why a description the recipient sent could not be used (e.g. the recorder refusing
+    an offer it cannot answer), so its sender does not wait for an answer."""
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")
+    message: str = Field(max_length=500)
+
+
 class SendSignal(Message):
-    """``send_signal``: exactly one of ``description`` or ``candidate`` (``null`` is the
-    end-of-candidates mark), for the participant ``to``."""
+    """``send_signal``: exactly one of ``description``, ``candidate`` (``null`` is the
+    end-of-candidates mark) or ``error`` (a description of the recipient's was refused),
+    for the participant ``to``."""
 
     to: int = Field(ge=1, le=2**62)
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
+    error: SignalError | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SendSignal:
-        has_description = "description" in self.model_fields_set
-        has_candidate = "candidate" in self.model_fields_set
-        if has_description == has_candidate:
+        given = {"description", "candidate", "error"} & self.model_fields_set
+        if len(given) != 1:
             raise _invalid(
-                "send exactly one of description or candidate",
-                "description 和 candidate 须且只能有一个",
+                "send exactly one of description, candidate or error",
+                "description、candidate 和 error 须且只能有一个",
             )
-        if has_description and self.description is None:
+        if "description" in given and self.description is None:
             raise _invalid("description must be an object", "description 应为 JSON 对象")
+        if "error" in given and self.error is None:
+            raise _invalid("error must be an object", "error 应为 JSON 对象")
         return self
 
     def relayed(self, sender: int) -> dict[str, Any]:
@@ -123,6 +134,9 @@ class SendSignal(Message):
         if "description" in self.model_fields_set:
             assert self.description is not None
             return {"from": sender, "description": self.description.model_dump()}
+        if "error" in self.model_fields_set:
+            assert self.error is not None
+            return {"from": sender, "error": self.error.model_dump()}
         candidate = self.candidate.model_dump(exclude_none=True) if self.candidate else None
         return {"from": sender, "candidate": candidate}
 

@@ -6,7 +6,12 @@ from datetime import timedelta
 
 from inspection_api.db import utcnow
 from inspection_api.recordings import service
-from inspection_api.recordings.schemas import RecordingFileOut, RecordingOut
+from inspection_api.recordings.models import MissingReason
+from inspection_api.recordings.schemas import (
+    MissingRecordingOut,
+    RecordingFileOut,
+    RecordingOut,
+)
 from inspection_api.remote.models import ParticipantKind
 from inspection_api.web.keys import STORE
 from inspection_api.web.routing import ApiRoutes, Ctx
@@ -59,6 +64,18 @@ async def get_recording(ctx: Ctx, *, session_id: int) -> RecordingOut:
                 warnings=file.warnings,
             )
         )
+    missing = []
+    for entry in recording.missing if recording else []:
+        person = replay.participants.get(entry["participant_id"])
+        missing.append(
+            MissingRecordingOut(
+                participant_id=entry["participant_id"],
+                display_name=person.display_name if person else "",
+                kind=person.kind if person else ParticipantKind.CONTACT,
+                reason=MissingReason(entry["reason"]),
+                detail=entry.get("detail", ""),
+            )
+        )
     return RecordingOut(
         session_id=session_id,
         state=recording.state if recording else None,
@@ -68,4 +85,5 @@ async def get_recording(ctx: Ctx, *, session_id: int) -> RecordingOut:
         takeovers=recording.takeovers if recording else 0,
         url_expires_at=utcnow() + URL_LIFETIME,
         files=files,
+        missing=missing,
     )

@@ -5,11 +5,29 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspection_api.db import Base, UTCDateTime, str_enum, utcnow
+
+
+class MissingReason(StrEnum):
+    """Why a participant of a finished call has no recording file."""
+
+    NO_MEDIA = "no_media"  # no frame of theirs reached the recorder
+    OFFER_REFUSED = "offer_refused"  # their only offers to the recorder could not be answered
+    UNPLAYABLE = "unplayable"  # segments arrived, but none could be made into a file
 
 
 class RecordingState(StrEnum):
@@ -42,6 +60,11 @@ class Recording(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(500))
+    # Participants of a finished call who have no file: [{participant_id, reason, detail}]
+    # (reason: a MissingReason). The others' files are ready all the same.
+    missing: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
 
     files: Mapped[list[RecordingFile]] = relationship(lazy="raise", order_by="RecordingFile.id")
 

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from inspection_api.recordings.models import RecordingState
+from inspection_api.recordings.models import MissingReason, RecordingState
 from inspection_api.remote.models import ParticipantKind
 from inspection_api.schemas import Output
 
@@ -28,6 +28,17 @@ class RecordingFileOut(Output):
     warnings: list[str]
 
 
+class MissingRecordingOut(Output):
+    participant_id: int
+    display_name: str
+    kind: ParticipantKind
+    reason: MissingReason = Field(
+        description="no_media 媒体未到达录制服务器 / offer_refused 录制连接请求无效 / "
+        "unplayable 录制的片段无法播放"
+    )
+    detail: str = Field(description="The technical cause, for support (English)")
+
+
 class RecordingOut(Output):
     session_id: int
     state: RecordingState | None = Field(
@@ -40,3 +51,6 @@ class RecordingOut(Output):
     takeovers: int = Field(description="Times another recorder took the call over")
     url_expires_at: datetime
     files: list[RecordingFileOut]
+    missing: list[MissingRecordingOut] = Field(
+        description="Participants without a file, and why; the others' files play all the same"
+    )

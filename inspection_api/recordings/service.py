@@ -20,8 +20,18 @@ from sqlalchemy.orm import selectinload
 from inspection_api.auth.permissions import Permission
 from inspection_api.auth.principal import Principal
 from inspection_api.db import utcnow
-from inspection_api.recordings.models import Recording, RecordingFile, RecordingState
-from inspection_api.remote.models import RemoteParticipant, RemoteSession, SessionState
+from inspection_api.recordings.models import (
+    MissingReason,
+    Recording,
+    RecordingFile,
+    RecordingState,
+)
+from inspection_api.remote.models import (
+    ParticipantKind,
+    RemoteParticipant,
+    RemoteSession,
+    SessionState,
+)
 from inspection_api.remote.service import session_in_jurisdiction
 
 # States a worker holds a recording in (recording the call, or assembling its files).
@@ -130,6 +140,18 @@ async def release(session: AsyncSession, worker: str, session_id: int) -> None:
     )
 
 
+async def release_worker(session: AsyncSession, worker: str) -> int:
+    """Free every call of a worker known to be dead (its process is gone on the caller's
+    host): any worker may take them at once instead of after the lease. Returns how many."""
+    result = await session.execute(
+        update(Recording)
+        .where(Recording.worker == worker, Recording.state.in_(HELD_STATES))
+        .values(worker=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def call_state(session: AsyncSession, session_id: int) -> tuple[SessionState, RecordingState]:
     row = (
         await session.execute(
@@ -179,10 +201,24 @@ class FinishedFile:
     warnings: list[str]
 
 
+@dataclass(frozen=True)
+class MissingFile:
+    """A participant who has no file, and why (``detail``: the technical cause, English)."""
+
+    participant_id: int
+    reason: MissingReason
+    detail: str = ""
+
+
 async def finished(
-    session: AsyncSession, worker: str, session_id: int, files: list[FinishedFile]
+    session: AsyncSession,
+    worker: str,
+    session_id: int,
+    files: list[FinishedFile],
+    missing: list[MissingFile] | None = None,
 ) -> bool:
-    """Store the finished files and mark the recording ready (if this worker still holds it)."""
+    """Store the finished files and mark the recording ready (if this worker still holds
+    it); ``missing`` names the participants left without a file."""
     recording = await session.scalar(
         select(Recording).where(Recording.session_id == session_id, Recording.worker == worker)
     )
@@ -201,7 +237,24 @@ async def finished(
         for name, value in vars(file).items():
             setattr(row, name, value)
         session.add(row)
+    recording.missing = [
+        {"participant_id": m.participant_id, "reason": str(m.reason), "detail": m.detail[:500]}
+        for m in missing or []
+    ]
     return await set_state(session, worker, session_id, RecordingState.READY)
+
+
+async def recorded_participants(session: AsyncSession, session_id: int) -> list[int]:
+    """The people of a call, each of whom should have a recording (the recorder is not one)."""
+    rows = await session.scalars(
+        select(RemoteParticipant.id)
+        .where(
+            RemoteParticipant.session_id == session_id,
+            RemoteParticipant.kind != ParticipantKind.RECORDER,
+        )
+        .order_by(RemoteParticipant.id)
+    )
+    return list(rows.all())
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,24 @@ def camera_and_microphone() -> list[MediaStreamTrack]:
 class RecorderFeed:
     """Sends one participant's media to the call's recorder, one leg per recorder seen."""
 
-    def __init__(self, client: CallClient, tracks: TrackFactory = camera_and_microphone) -> None:
+    def __init__(
+        self,
+        client: CallClient,
+        tracks: TrackFactory = camera_and_microphone,
+        *,
+        reachable: bool = True,
+    ) -> None:
         self.client = client
         self.tracks = tracks
+        # False: the recorder's answers are never applied, so no packet of this participant
+        # ever reaches it (as behind a network that blocks the way to the recorder).
+        self.reachable = reachable
         self.pc: RTCPeerConnection | None = None
         self.recorder: int | None = None
         self.offers = 0
         self.answered = asyncio.Event()
+        self.errors: list[dict[str, Any]] = []  # the recorder refused a description
+        self.refused = asyncio.Event()
         self._pending: asyncio.Task[None] | None = None
         self._watch = asyncio.create_task(self._run(), name="recorder-feed")
 
@@ -71,7 +82,10 @@ class RecorderFeed:
         self.offers += 1
         ack = await self.client.call(
             "send_signal",
-            {"to": recorder, "description": {"type": "offer", "sdp": pc.localDescription.sdp}},
+            {
+                "to": recorder,
+                "description": {"type": "offer", "sdp": pc.localDescription.sdp},
+            },
         )
         assert ack == {"ok": True}, ack
 
@@ -98,14 +112,19 @@ class RecorderFeed:
                 await self._on_signal(signal_get.result())
 
     async def _on_signal(self, signal: dict[str, Any]) -> None:
+        if signal.get("error") and signal.get("from") == self.recorder:
+            self.errors.append(signal["error"])
+            self.refused.set()
+            return
         description = signal.get("description")
         if signal.get("from") != self.recorder or not description or self.pc is None:
             return
         if self._pending is not None:
             await self._pending  # the offer this answers has been made
-        await self.pc.setRemoteDescription(
-            RTCSessionDescription(sdp=description["sdp"], type=description["type"])
-        )
+        if self.reachable:
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=description["sdp"], type=description["type"])
+            )
         self.answered.set()
 
     async def stop(self) -> None:

@@ -46,6 +46,12 @@ def test_descriptions_and_candidates_are_relayed_as_validated():
     assert end.relayed(3) == {"from": 3, "candidate": None}  # end of candidates
 
 
+def test_a_refusal_is_relayed_as_validated():
+    refusal = {"code": "offer_refused", "message": "x" * 500}
+    message = parse(SendSignal, {"to": 7, "error": refusal})
+    assert message.relayed(3) == {"from": 3, "error": refusal}
+
+
 def test_sdp_limits():
     def sdp(text: str) -> dict[str, Any]:
         return {"to": 2, "description": {"type": "answer", "sdp": text}}
@@ -85,6 +91,11 @@ def test_candidate_limits():
         ({"to": 2}, "data"),  # neither
         ({"to": 2, "description": {"type": "offer", "sdp": SDP}, "candidate": None}, "data"),
         ({"to": 2, "description": None}, "data"),
+        ({"to": 2, "error": None}, "data"),
+        ({"to": 2, "error": {"code": "offer_refused", "message": "x"}, "candidate": None}, "data"),
+        ({"to": 2, "error": {"code": "Offer refused!", "message": "x"}}, "data.error.code"),
+        ({"to": 2, "error": {"code": "offer_refused", "message": "x" * 501}}, "data.error.message"),
+        ({"to": 2, "error": {"code": "offer_refused"}}, "data.error.message"),
         ({"candidate": None}, "data.to"),
         ({"to": "2", "candidate": None}, "data.to"),  # strict: no coercion
         ({"to": True, "candidate": None}, "data.to"),
@@ -141,4 +152,8 @@ def test_any_json_is_either_valid_or_a_validation_error(model, data):
         assert exc.errors and all(e.field.startswith("data") for e in exc.errors)
         return
     if isinstance(message, SendSignal):
-        assert set(message.relayed(1)) in ({"from", "description"}, {"from", "candidate"})
+        assert set(message.relayed(1)) in (
+            {"from", "description"},
+            {"from", "candidate"},
+            {"from", "error"},
+        )

@@ -129,7 +129,7 @@ export class PeerLink {
     return transceiver ? transceiver.sender : null;
   }
 
-  async handle({ description, candidate }) {
+  async handle({ description, candidate, error }) {
     const pc = this.pc;
     if (description) {
       const readyForOffer =
@@ -153,6 +153,10 @@ export class PeerLink {
       } catch (err) {
         if (!this.ignoreOffer) this.call.log("candidate rejected", err);
       }
+    } else if (error) {
+      // The peer could not use our description (the recorder refuses an offer it cannot
+      // answer and keeps recording our previous connection).
+      this.call.log("description refused", error);
     }
   }
 

@@ -8,6 +8,12 @@ import { clear, formatTime, h, show } from "./dom.js";
 const SESSION_STATES = { pending: "待开始", active: "进行中", ended: "已结束", cancelled: "已取消" };
 const RECORDING_STATES = { recording: "录制中", finalizing: "处理中", ready: "可回放", failed: "处理失败" };
 const KINDS = { inspector: "客户经理", contact: "企业联系人", recorder: "录制服务" };
+// Why a participant of a finished call has no recording (the API's missing[].reason).
+const MISSING_REASONS = {
+  no_media: "媒体未到达录制服务器",
+  offer_refused: "录制连接请求无效，录制服务器无法应答",
+  unplayable: "录制的片段均无法播放",
+};
 const POLL_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
@@ -95,6 +101,22 @@ function player(file) {
   );
 }
 
+function missingItem(entry) {
+  const kind = KINDS[entry.kind] || entry.kind;
+  const reason = MISSING_REASONS[entry.reason] || entry.reason;
+  return h(
+    "figure",
+    { class: "replay-item replay-missing", "data-testid": "replay-missing", "data-participant": entry.participant_id },
+    h("div", { class: "replay-missing-screen", "aria-hidden": "true" }, "未录到画面"),
+    h(
+      "figcaption",
+      {},
+      h("strong", {}, `${kind}：未录到画面（${reason}）`),
+      entry.display_name ? h("span", { class: "muted" }, entry.display_name) : null,
+    ),
+  );
+}
+
 function renderRecording(recording) {
   const badge = $("recording-state");
   badge.textContent = recording.state ? RECORDING_STATES[recording.state] || recording.state : "无录像";
@@ -104,11 +126,15 @@ function renderRecording(recording) {
     recording: "通话仍在进行，录像正在录制，通话结束后即可回放。",
     finalizing: "通话已结束，录像正在处理，请稍候…",
     failed: `录像处理失败：${recording.error || "未知原因"}。已录制的片段仍保存在存储中，请联系管理员。`,
-    ready: recording.files.length ? "" : "通话中没有收到音视频，因此没有可回放的录像。",
+    ready: recording.files.length
+      ? ""
+      : recording.missing.length
+        ? "没有参与人的录像可回放，原因见下。"
+        : "通话中没有收到音视频，因此没有可回放的录像。",
   }[recording.state];
   show($("recording-message"), message);
   const grid = clear($("recordings"));
-  if (recording.state === "ready") grid.append(...recording.files.map(player));
+  if (recording.state === "ready") grid.append(...recording.files.map(player), ...recording.missing.map(missingItem));
 }
 
 async function load() {
