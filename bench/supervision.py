@@ -23,27 +23,23 @@ import json
 import os
 import random
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from inspection_api.auth.principal import Principal, Role  # noqa: E402
-from inspection_api.db import create_engine, create_sessionmaker  # noqa: E402
-from inspection_api.migrate import upgrade  # noqa: E402
-from inspection_api.plans.generator import SHANGHAI, add_months, local_date  # noqa: E402
-from inspection_api.supervision import endpoints, export, service  # noqa: E402
-from inspection_api.supervision.repository import DetailFilters, Filters, GroupBy  # noqa: E402
-from inspection_api.supervision.window import Granularity, Window, parse_period  # noqa: E402
+from inspection_api.auth.principal import Principal, Role
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.migrate import upgrade
+from inspection_api.plans.generator import SHANGHAI, add_months, local_date
+from inspection_api.supervision import endpoints, export, service
+from inspection_api.supervision.repository import DetailFilters, Filters, GroupBy
+from inspection_api.supervision.window import Granularity, Window, parse_period
 
 BRANCHES = 14
 SUB_BRANCHES = 229
@@ -112,11 +108,11 @@ async def load(dsn: str, checkpoints: int, answers: int, seed: int) -> dict[str,
         )
         for rule_id, kind in ((1, "existing"), (2, "new")):
             await conn.execute(
-                "INSERT INTO plan_rules (id, org_id, name, org_kind, auto_join, frequency, interval,"
-                " inspection_type, validity, validity_unit, start_date, exit_rule, exit_interval,"
-                " exit_unit, exit_count, first_rule, created_at, updated_at) VALUES ($1, 1, $2,"
-                " 'sub_branch', false, 'month', 1, $3, 1, 'month', $4, 'this_month', 0, 'month', 0,"
-                " 'this_month', now(), now())",
+                "INSERT INTO plan_rules (id, org_id, name, org_kind, auto_join, frequency,"
+                " interval, inspection_type, validity, validity_unit, start_date, exit_rule,"
+                " exit_interval, exit_unit, exit_count, first_rule, created_at, updated_at)"
+                " VALUES ($1, 1, $2, 'sub_branch', false, 'month', 1, $3, 1, 'month', $4,"
+                " 'this_month', 0, 'month', 0, 'this_month', now(), now())",
                 rule_id, f"规则{rule_id}", kind, first,
             )  # fmt: skip
             await conn.execute(
@@ -126,7 +122,8 @@ async def load(dsn: str, checkpoints: int, answers: int, seed: int) -> dict[str,
                 rule_id, f"计划{rule_id}", first,
             )  # fmt: skip
         cps = [
-            (i + 1, subs[i % len(subs)], f"检查点{i + 1}", f"CP{i + 1:05d}", f"企业{i + 1}", "", "", "", "", 1, now, now)
+            (i + 1, subs[i % len(subs)], f"检查点{i + 1}", f"CP{i + 1:05d}", f"企业{i + 1}",
+             "", "", "", "", 1, now, now)
             for i in range(checkpoints)
         ]  # fmt: skip
         await conn.copy_records_to_table(
@@ -205,7 +202,8 @@ async def load(dsn: str, checkpoints: int, answers: int, seed: int) -> dict[str,
         )  # fmt: skip
         for table in ("orgs", "checkpoints", "inspections", "plan_tasks", "anomalies", "plans"):
             await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT max(id) FROM {table}))"
             )
         await conn.execute("VACUUM ANALYZE")
     finally:

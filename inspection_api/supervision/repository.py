@@ -16,7 +16,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -114,30 +125,35 @@ def _typed_plans(inspection_type: InspectionType) -> Any:
     )
 
 
-def _completion_columns(today: date, done: ColumnElement[bool]) -> list[Any]:
-    return [
-        func.count().label("due"),
-        func.sum(case((done, 1), else_=0)).label("done"),
-        func.sum(case((and_(done, Task.inspection_id.is_(None)), 1), else_=0)).label("covered"),
-        func.sum(
-            case((and_(Task.state != TaskState.DONE, Task.period_end <= today), 1), else_=0)
-        ).label("overdue"),
-        func.count(distinct(Task.checkpoint_id)).label("checkpoints_due"),
-        func.count(distinct(case((done, Task.checkpoint_id)))).label("checkpoints_covered"),
-    ]
-
-
-def _completion_query(
-    scope: Scope, window: Window, today: date, filters: Filters, key: Any | None
+def _task_rows(
+    window: Window, today: date, filters: Filters, cuts: Sequence[Window] | None = None
 ) -> Select[Any]:
+    """The tasks due in the window, one row each with 0/1 flags (and their bucket)."""
     done: ColumnElement[bool] = Task.state == TaskState.DONE
     if filters.kind is not None:
         # Done by an inspection of that kind: the one of its period or the one covering it.
         doer = aliased(Inspection)
-        done = and_(Task.state == TaskState.DONE, doer.kind == filters.kind)
-    columns = _completion_columns(today, done)
-    query = select(key.label("group_id"), *columns) if key is not None else select(*columns)
-    query = query.select_from(Task)
+        done = and_(done, doer.kind == filters.kind)
+    columns: list[Any] = [
+        Task.org_id,
+        Task.checkpoint_id,
+        case((done, 1), else_=0).label("done"),
+        case((and_(done, Task.inspection_id.is_(None)), 1), else_=0).label("covered"),
+        case((and_(Task.state != TaskState.DONE, Task.period_end <= today), 1), else_=0).label(
+            "overdue"
+        ),
+    ]
+    if cuts is not None:
+        columns.append(
+            case(
+                *[
+                    (and_(Task.period_end > b.start, Task.period_end <= b.end_exclusive), i)
+                    for i, b in enumerate(cuts)
+                ],
+                else_=-1,
+            ).label("bucket")
+        )
+    query = select(*columns).select_from(Task)
     if filters.kind is not None:
         query = query.outerjoin(
             doer, doer.id == func.coalesce(Task.inspection_id, Task.covered_by_inspection_id)
@@ -146,6 +162,34 @@ def _completion_query(
     if filters.inspection_type is not None:
         query = query.where(Task.plan_id.in_(_typed_plans(filters.inspection_type)))
     return query
+
+
+def _per_checkpoint(key: Any, rows: Any, source: Any) -> Any:
+    """Figures per (group, checkpoint): the rows of one checkpoint collapse first, so the
+    distinct-checkpoint counts are plain counts of these rows."""
+    return (
+        select(
+            key.label("group_id"),
+            rows.c.checkpoint_id,
+            func.count().label("due"),
+            func.sum(rows.c.done).label("done"),
+            func.sum(rows.c.covered).label("covered"),
+            func.sum(rows.c.overdue).label("overdue"),
+            func.max(rows.c.done).label("any_done"),
+        )
+        .select_from(source)
+        .group_by(key, rows.c.checkpoint_id)
+        .cte("per_checkpoint")
+    )
+
+
+def _sums(per_cp: Any) -> list[Any]:
+    return [
+        func.sum(per_cp.c.due).label("due"),
+        func.sum(per_cp.c.done).label("done"),
+        func.sum(per_cp.c.covered).label("covered"),
+        func.sum(per_cp.c.overdue).label("overdue"),
+    ]
 
 
 def _completion_of(row: Any) -> Completion:
@@ -159,6 +203,9 @@ def _completion_of(row: Any) -> Completion:
     )
 
 
+TOTAL = -1  # the group id of the whole scope's row (ids are positive)
+
+
 async def completion(
     session: AsyncSession,
     scope: Scope,
@@ -168,67 +215,49 @@ async def completion(
     group_by: GroupBy,
     filters: Filters,
 ) -> tuple[dict[int, Completion], Completion]:
-    """Figures per group id (org or checkpoint), and for the whole scope."""
+    """Figures per group id (org or checkpoint), and for the whole scope: one statement."""
     groups = group_map(scope, group_by)
-    key = Task.checkpoint_id if group_by == GroupBy.CHECKPOINT else groups.c.group_id
-    per_group = (
-        _completion_query(scope, window, today, filters, key)
-        .join(groups, Task.org_id == groups.c.org_id)
-        .group_by(key)
+    rows = _task_rows(window, today, filters).subquery("due_tasks")
+    key = rows.c.checkpoint_id if group_by == GroupBy.CHECKPOINT else groups.c.group_id
+    per_cp = _per_checkpoint(key, rows, rows.join(groups, rows.c.org_id == groups.c.org_id))
+    by_group = select(
+        per_cp.c.group_id,
+        *_sums(per_cp),
+        func.count().label("checkpoints_due"),
+        func.sum(per_cp.c.any_done).label("checkpoints_covered"),
+    ).group_by(per_cp.c.group_id)
+    total = select(
+        literal(TOTAL).label("group_id"),
+        *_sums(per_cp),
+        func.count(distinct(per_cp.c.checkpoint_id)).label("checkpoints_due"),
+        func.count(distinct(case((per_cp.c.any_done > 0, per_cp.c.checkpoint_id)))).label(
+            "checkpoints_covered"
+        ),
     )
-    rows = (await session.execute(per_group)).all()
-    everything = _completion_query(scope, window, today, filters, None).where(
-        Task.org_id.in_(select(Org.id).where(_in_subtree(Org.path, scope)))
-    )
-    total = (await session.execute(everything)).one()
-    return {int(row.group_id): _completion_of(row) for row in rows}, _completion_of(total)
+    result = (await session.execute(union_all(by_group, total))).all()
+    figures = {int(row.group_id): _completion_of(row) for row in result}
+    return {g: f for g, f in figures.items() if g != TOTAL}, figures.get(TOTAL, Completion())
 
 
 async def completion_trend(
-    session: AsyncSession, scope: Scope, buckets: Sequence[Window], *, today: date, filters: Filters
+    session: AsyncSession, scope: Scope, cuts: Sequence[Window], *, today: date, filters: Filters
 ) -> list[Completion]:
     """完成率/覆盖率 of the whole scope per bucket (the buckets never overlap)."""
-    index = case(
-        *[
-            (and_(Task.period_end > b.start, Task.period_end <= b.end_exclusive), i)
-            for i, b in enumerate(buckets)
-        ],
-        else_=-1,
-    )
-    whole = Window(buckets[0].start, buckets[-1].end)
-    inner = (
-        _completion_query(scope, whole, today, filters, None)
-        .with_only_columns(
-            index.label("bucket"),
-            Task.state,
-            Task.inspection_id,
-            Task.period_end,
-            Task.checkpoint_id,
-        )
+    whole = Window(cuts[0].start, cuts[-1].end)
+    rows = (
+        _task_rows(whole, today, filters, cuts)
         .where(Task.org_id.in_(select(Org.id).where(_in_subtree(Org.path, scope))))
+        .subquery("due_tasks")
     )
-    if filters.kind is not None:
-        doer = aliased(Inspection)
-        inner = inner.outerjoin(
-            doer, doer.id == func.coalesce(Task.inspection_id, Task.covered_by_inspection_id)
-        ).add_columns(doer.kind.label("doer_kind"))
-    sub = inner.subquery("bucketed")
-    done: ColumnElement[bool] = sub.c.state == TaskState.DONE
-    if filters.kind is not None:
-        done = and_(done, sub.c.doer_kind == filters.kind)
+    per_cp = _per_checkpoint(rows.c.bucket, rows, rows)
     query = select(
-        sub.c.bucket,
-        func.count().label("due"),
-        func.sum(case((done, 1), else_=0)).label("done"),
-        func.sum(case((and_(done, sub.c.inspection_id.is_(None)), 1), else_=0)).label("covered"),
-        func.sum(
-            case((and_(sub.c.state != TaskState.DONE, sub.c.period_end <= today), 1), else_=0)
-        ).label("overdue"),
-        func.count(distinct(sub.c.checkpoint_id)).label("checkpoints_due"),
-        func.count(distinct(case((done, sub.c.checkpoint_id)))).label("checkpoints_covered"),
-    ).group_by(sub.c.bucket)
-    by_bucket = {int(r.bucket): _completion_of(r) for r in (await session.execute(query)).all()}
-    return [by_bucket.get(i, Completion()) for i in range(len(buckets))]
+        per_cp.c.group_id,
+        *_sums(per_cp),
+        func.count().label("checkpoints_due"),
+        func.sum(per_cp.c.any_done).label("checkpoints_covered"),
+    ).group_by(per_cp.c.group_id)
+    by_bucket = {int(r.group_id): _completion_of(r) for r in (await session.execute(query)).all()}
+    return [by_bucket.get(i, Completion()) for i in range(len(cuts))]
 
 
 # --- inspections ---------------------------------------------------------------------------
@@ -286,15 +315,19 @@ class DetailFilters:
     org_ids: Sequence[int] | None = None  # resolved from the scope (index on org_id)
 
 
-def _details_query(scope: Scope, window: Window, filters: Filters, extra: DetailFilters) -> Any:
-    query = select(Inspection.id).where(*_inspection_filters(scope, window, filters))
+def _detail_conditions(
+    scope: Scope, window: Window, filters: Filters, extra: DetailFilters
+) -> list[ColumnElement[bool]]:
+    # Plain conditions (no "id IN (…)"): PostgreSQL then reads the (org_id, submitted_at)
+    # index of each org in scope and sorts the few thousand rows of a 分行's year.
+    conditions = _inspection_filters(scope, window, filters)
     if extra.checkpoint_id is not None:
-        query = query.where(Inspection.checkpoint_id == extra.checkpoint_id)
+        conditions.append(Inspection.checkpoint_id == extra.checkpoint_id)
     if extra.state is not None:
-        query = query.where(Inspection.state == extra.state)
+        conditions.append(Inspection.state == extra.state)
     if extra.conclusion is not None:
-        query = query.where(Inspection.conclusion == extra.conclusion)
-    return query
+        conditions.append(Inspection.conclusion == extra.conclusion)
+    return conditions
 
 
 DETAIL_COLUMNS = (
@@ -319,13 +352,12 @@ def details_select(
     scope: Scope, window: Window, filters: Filters, extra: DetailFilters
 ) -> Select[Any]:
     """检查明细, newest submission first: the page query and the export share it."""
-    ids = _details_query(scope, window, filters, extra)
     return (
         select(*DETAIL_COLUMNS, inspection_type_of().label("inspection_type"))
         .join(Org, Inspection.org_id == Org.id)
         .join(Checkpoint, Inspection.checkpoint_id == Checkpoint.id)
         .outerjoin(User, Inspection.inspector_user_id == User.id)
-        .where(Inspection.id.in_(ids))
+        .where(*_detail_conditions(scope, window, filters, extra))
         .order_by(Inspection.submitted_at.desc(), Inspection.id.desc())
     )
 
@@ -333,8 +365,8 @@ def details_select(
 async def details_count(
     session: AsyncSession, scope: Scope, window: Window, filters: Filters, extra: DetailFilters
 ) -> int:
-    query = _details_query(scope, window, filters, extra).with_only_columns(func.count())
-    return int(await session.scalar(query) or 0)
+    query = select(func.count()).where(*_detail_conditions(scope, window, filters, extra))
+    return int(await session.scalar(query.select_from(Inspection)) or 0)
 
 
 async def conclusions(
@@ -513,10 +545,12 @@ class OrgRow:
     path: str
 
 
-async def orgs_under(session: AsyncSession, scope: Scope) -> list[OrgRow]:
+async def orgs_around(session: AsyncSession, scope: Scope) -> list[OrgRow]:
+    """The orgs of the scope's subtree and those above it (its trail), in one query."""
+    above = [int(part) for part in scope.path.strip("/").split("/")]
     rows = await session.execute(
         select(Org.id, Org.name, Org.kind, Org.parent_id, Org.path)
-        .where(_in_subtree(Org.path, scope))
+        .where(or_(_in_subtree(Org.path, scope), Org.id.in_(above)))
         .order_by(Org.path)
     )
     return [OrgRow(r.id, r.name, str(r.kind.value), r.parent_id, r.path) for r in rows.all()]

@@ -101,17 +101,13 @@ async def context(session: AsyncSession, principal: Principal, org_id: int | Non
     if path is None or not principal.governs(path):
         raise OutsideJurisdiction(resource="org", id=org_id)
     scope = Scope(org_id=org_id, path=path)
-    orgs = {o.id: o for o in await repo.orgs_under(session, scope)}
-    above = await session.execute(
-        select(Org.id, Org.name, Org.kind, Org.parent_id, Org.path).where(
-            Org.id.in_([int(part) for part in path.strip("/").split("/")])
-        )
-    )
+    around = await repo.orgs_around(session, scope)
+    orgs = {o.id: o for o in around if o.path.startswith(path)}
+    # From the caller's own org down to this one: the breadcrumb.
     trail = sorted(
-        (OrgRow(r.id, r.name, r.kind.value, r.parent_id, r.path) for r in above.all()),
+        (o for o in around if path.startswith(o.path) and principal.governs(o.path)),
         key=lambda o: len(o.path),
     )
-    trail = [o for o in trail if principal.governs(o.path)]
     return Context(scope=scope, org=orgs[org_id], orgs=orgs, trail=trail)
 
 

@@ -74,7 +74,7 @@ async def test_console_shows_user_org_tree_and_logs_out(
     await screenshot(page, tmp_path, "audit")
 
     await nav.get_by_role("link", name="实时监管").click()
-    await expect(page.locator(".placeholder")).to_contain_text("即将上线")
+    await expect(page.get_by_test_id("completion-card")).to_contain_text("分行完成率")
 
     await page.get_by_role("button", name="退出登录").click()
     await expect(page).to_have_url(f"{live_server.url}/login?reason=logged_out")

@@ -15,6 +15,7 @@ import { renderPlaceholder } from "./sections/placeholder.js";
 import { renderPlans } from "./sections/plans.js";
 import { renderRectifications } from "./sections/rectifications.js";
 import { renderRemote } from "./sections/remote.js";
+import { renderSupervision } from "./sections/supervision.js";
 import { renderTasks } from "./sections/tasks.js";
 
 const SECTIONS = [
@@ -26,7 +27,7 @@ const SECTIONS = [
   { id: "inspections", title: "检查记录", render: renderInspections },
   { id: "anomalies", title: "异常处理", render: renderAnomalies, badge: "anomalies" },
   { id: "rectifications", title: "整改意见", render: renderRectifications, badge: "rectifications" },
-  { id: "supervision", title: "实时监管", summary: "实时查看辖区内进行中的巡检和异常提醒。" },
+  { id: "supervision", title: "实时监管", render: renderSupervision },
   { id: "orgs", title: "机构与用户", render: renderOrgs },
   { id: "audit", title: "审计日志", render: renderAudit },
 ];
