@@ -15,7 +15,6 @@ const KIND_LABELS = { on_site: "现场检查", remote: "远程巡检", self_chec
 const TYPE_LABELS = { existing: "存量", new: "新增" };
 const STATE_LABELS = { submitted: "已提交", approved: "已通过", returned: "已退回", draft: "进行中" };
 const CONCLUSION_LABELS = { normal: "正常", watch: "关注", close_watch: "强烈关注", exit: "退出" };
-const ORG_KIND_LABELS = { province: "省行", branch: "分行", sub_branch: "支行", checkpoint: "检查点" };
 
 function ensureStylesheet() {
   if (document.querySelector('link[href="/static/css/supervision.css"]')) return;
@@ -308,7 +307,9 @@ export async function renderSupervision(container, { me, onError, path }) {
 
   function draw(data) {
     const { completion, trend, anomalies, indicators, conclusions, group, leaf } = data;
-    const groupLabel = group === "checkpoint" ? "检查点" : group === "sub_branch" ? "支行" : completion.rows.some((r) => r.kind === "branch") ? "分行" : "机构";
+    const kinds = new Set(completion.rows.filter((r) => r.id !== completion.org.id).map((r) => r.kind));
+    const groupLabel =
+      group === "checkpoint" ? "检查点" : group === "sub_branch" ? "支行" : kinds.size === 1 && kinds.has("branch") ? "分行" : kinds.size === 1 && kinds.has("sub_branch") ? "支行" : "机构";
     const drill = (row) => {
       if (row.drill === "inspections") go({ ...state, checkpoint: row.id });
       else if (row.id !== completion.org.id) go({ ...state, org: row.id, checkpoint: null, all: false });
@@ -379,7 +380,7 @@ export async function renderSupervision(container, { me, onError, path }) {
       ),
     );
     const anomalyColumns = [
-      { ...nameColumn, label: group === "sub_branch" ? "支行" : "机构" },
+      { ...nameColumn, label: group === "checkpoint" ? "机构" : groupLabel },
       num("total", "异常总数"),
       num("high", "严重"),
       num("medium", "较重"),
@@ -417,7 +418,7 @@ export async function renderSupervision(container, { me, onError, path }) {
         "巡检结论统计表",
         { actions: [exportLink(state, "conclusions", { group: group === "checkpoint" ? "child" : group })], testid: "conclusion-card" },
         conclusionChart,
-        table(conclusionColumns({ ...nameColumn, label: group === "sub_branch" ? "支行" : "机构" }), conclusions.rows, { foot: { ...conclusions.total, name: "合计" }, testid: "conclusion-table" }),
+        table(conclusionColumns({ ...nameColumn, label: group === "checkpoint" ? "机构" : groupLabel }), conclusions.rows, { foot: { ...conclusions.total, name: "合计" }, testid: "conclusion-table" }),
         table(conclusionColumns({ key: "kind", label: "检查方式", cell: (r) => KIND_LABELS[r.kind] }), conclusions.by_kind, { testid: "conclusion-kind-table" }),
       ),
     );
