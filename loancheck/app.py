@@ -27,6 +27,7 @@ from inspection_api.plans.scheduler import TaskScheduler
 from inspection_api.recordings import endpoints as recording_endpoints
 from inspection_api.rectifications import endpoints as rectification_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
+from inspection_api.supervision import endpoints as supervision_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
@@ -45,7 +46,7 @@ from inspection_api.web.keys import (
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
 from inspection_api.web.security import origin_middleware, setup_security_headers
-from loancheck.hooks import start_hooks, submission_hooks
+from loancheck.hooks import approval_hooks, start_hooks, submission_hooks
 from loancheck.resources import open_store
 from loancheck.settings import Settings
 from signaling.server import setup_signaling
@@ -69,6 +70,7 @@ API_TABLES = (
     anomaly_endpoints.api,
     rectification_endpoints.api,
     notification_endpoints.api,
+    supervision_endpoints.api,
 )
 
 
@@ -166,7 +168,7 @@ def create_app(settings: Settings) -> web.Application:
     # Other domains hear of started, submitted and approved inspections through these.
     app[INSPECTION_STARTED] = start_hooks()
     app[INSPECTION_SUBMITTED] = submission_hooks(settings)
-    app[INSPECTION_APPROVED] = []
+    app[INSPECTION_APPROVED] = approval_hooks()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_object_store)
     app.cleanup_ctx.append(_task_scheduler)

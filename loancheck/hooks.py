@@ -16,7 +16,10 @@ from inspection_api.db import utcnow
 from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import Inspection
 from inspection_api.inspections.rules import Finding
+from inspection_api.notifications import outbox
+from inspection_api.orgs.models import Org
 from inspection_api.plans.tasks import complete_tasks, start_task
+from inspection_api.supervision.service import supervisors_of
 from loancheck.settings import Settings
 
 
@@ -76,9 +79,26 @@ def raise_anomalies(settings: Settings) -> InspectionHook:
     return hook
 
 
+async def announce_to_supervisors(
+    session: AsyncSession, inspection: Inspection, findings: Sequence[Finding]
+) -> None:
+    """实时监管 consoles of the managers above the inspection's 支行 refresh (debounced):
+    one ``supervision_changed`` push each, sent after the commit."""
+    path = await session.scalar(select(Org.path).where(Org.id == inspection.org_id))
+    if path is None:
+        return
+    data = {"org_id": inspection.org_id, "inspection_id": inspection.id}
+    for user_id in await supervisors_of(session, path):
+        outbox.add(session, outbox.Push(user_id, "supervision_changed", data))
+
+
 def start_hooks() -> list[InspectionHook]:
     return [start_plan_tasks]
 
 
 def submission_hooks(settings: Settings) -> list[InspectionHook]:
-    return [complete_plan_tasks, raise_anomalies(settings)]
+    return [complete_plan_tasks, raise_anomalies(settings), announce_to_supervisors]
+
+
+def approval_hooks() -> list[InspectionHook]:
+    return [announce_to_supervisors]

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspection_api.checklists.content import Severity
@@ -42,6 +42,9 @@ class AnomalyEventKind(StrEnum):
 
 class Anomaly(Base):
     __tablename__ = "anomalies"
+    __table_args__ = (
+        Index("ix_anomalies_org_created", "org_id", "created_at"),  # 实时监管: by window
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)  # the checkpoint's 支行

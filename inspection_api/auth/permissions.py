@@ -35,6 +35,7 @@ class Permission(StrEnum):
     ANOMALY_HANDLE = "anomaly.handle"  # acknowledge, resolve and reassign anomalies
     RECTIFICATION_READ = "rectification.read"  # see rectifications (整改意见), replies, evidence
     RECTIFICATION_MANAGE = "rectification.manage"  # issue, close, reopen, renew the contact link
+    SUPERVISION_READ = "supervision.read"  # 实时监管: completion, coverage and reports, exports
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -61,6 +62,7 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.ANOMALY_HANDLE: ("处理异常", "handle anomalies"),
     Permission.RECTIFICATION_READ: ("查看整改意见", "read rectifications"),
     Permission.RECTIFICATION_MANAGE: ("管理整改意见", "manage rectifications"),
+    Permission.SUPERVISION_READ: ("查看实时监管", "read supervision reports"),
 }
 
 _STAFF = frozenset(
@@ -88,7 +90,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.INSPECTION_RUN,
         Permission.RECTIFICATION_MANAGE,
     },
-    Role.REVIEWER: _STAFF | {Permission.AUDIT_READ, Permission.INSPECTION_REVIEW},
+    Role.REVIEWER: _STAFF
+    | {Permission.AUDIT_READ, Permission.INSPECTION_REVIEW, Permission.SUPERVISION_READ},
     Role.EXCEPTION_HANDLER: _STAFF | {Permission.ANOMALY_HANDLE},
     Role.ENTERPRISE_CONTACT: frozenset(),
 }

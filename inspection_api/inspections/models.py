@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inspection_api.db import Base, UTCDateTime, str_enum, utcnow
@@ -48,6 +48,10 @@ EDITABLE_STATES = frozenset({InspectionState.DRAFT, InspectionState.RETURNED})
 
 class Inspection(Base):
     __tablename__ = "inspections"
+    __table_args__ = (
+        # 实时监管: inspections submitted in a window, org by org (details, conclusions).
+        Index("ix_inspections_org_submitted", "org_id", "submitted_at", "kind", "conclusion"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[InspectionKind] = mapped_column(str_enum(InspectionKind), index=True)

@@ -153,6 +153,17 @@ class Task(Base):
         # "Due and overdue in my org": org, open or done, by period end.
         Index("ix_plan_tasks_org_state_end", "org_id", "state", "period_end"),
         Index("ix_plan_tasks_plan_state", "plan_id", "state"),
+        # 实时监管: the tasks due in a window, org by org, from the index alone.
+        Index(
+            "ix_plan_tasks_org_end_report",
+            "org_id",
+            "period_end",
+            "period_start",
+            "state",
+            "checkpoint_id",
+            "inspection_id",
+        ),
+        Index("ix_plan_tasks_inspection_id", "inspection_id"),  # an inspection's 检查类型
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -55,7 +55,7 @@ async def test_console_shows_user_org_tree_and_logs_out(
     await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
 
     nav = page.get_by_role("navigation", name="功能导航")
-    for section in ("检查点", "检查计划", "远程巡检", "机构与用户", "审计日志"):
+    for section in ("检查点", "检查计划", "远程巡检", "实时监管", "机构与用户", "审计日志"):
         await expect(nav).to_contain_text(section)
 
     await nav.get_by_role("link", name="机构与用户").click()
@@ -72,6 +72,9 @@ async def test_console_shows_user_org_tree_and_logs_out(
     await nav.get_by_role("link", name="审计日志").click()
     await expect(page.get_by_test_id("audit-table")).to_contain_text("登录成功")
     await screenshot(page, tmp_path, "audit")
+
+    await nav.get_by_role("link", name="实时监管").click()
+    await expect(page.get_by_test_id("completion-card")).to_contain_text("分行完成率")
 
     await page.get_by_role("button", name="退出登录").click()
     await expect(page).to_have_url(f"{live_server.url}/login?reason=logged_out")

@@ -37,7 +37,8 @@ async def nav_titles(page: Any) -> list[str]:
     ("user", "landing", "heading", "hidden"),
     [
         ("inspector", "#/tasks", "检查任务", {"审计日志", "实时监管"}),
-        ("reviewer", "#/inspections?state=submitted", "检查记录", {"实时监管"}),
+        ("sjz_admin", "#/supervision", "实时监管", set()),
+        ("reviewer", "#/inspections?state=submitted", "检查记录", set()),
         ("handler", "#/anomalies", "异常处理", {"审计日志", "实时监管"}),
     ],
 )
@@ -72,15 +73,6 @@ async def test_a_section_the_role_may_not_open_says_so(page, page_problems, live
     await page.goto(f"{live_server.url}/console#/no-such-page")
     await expect(page.get_by_test_id("route-refused")).to_contain_text("页面不存在")
     await expect(page).to_have_title(re.compile("页面不存在"))
-    assert page_problems.errors == []
-
-
-async def test_an_administrator_sees_every_open_section(
-    page, page_problems, live_server, passwords
-):
-    await log_in(page, live_server, "sjz_admin", passwords["sjz_admin"])
-    titles = await nav_titles(page)
-    assert set(titles) == set(ALL_SECTIONS) - {"实时监管"}  # not built yet: no permission
     assert page_problems.errors == []
 
 

@@ -193,6 +193,15 @@ ACTIONS: dict[str, Action] = {
     "read rectification in 莲池支行": lambda c, ids: c.get(
         f"/api/v1/rectifications/{ids['rectification LC-0001']}"
     ),
+    "supervise 长安支行": lambda c, ids: c.get(
+        f"/api/v1/supervision/completion?org_id={ids['HB-SJZ-CA']}"
+    ),
+    "supervise 莲池支行": lambda c, ids: c.get(
+        f"/api/v1/supervision/completion?org_id={ids['HB-BD-LC']}"
+    ),
+    "export details of 莲池支行": lambda c, ids: c.get(
+        f"/api/v1/supervision/export?table=details&org_id={ids['HB-BD-LC']}"
+    ),
 }
 
 # Expected status per action, for the users of USERS in that order. 404 outside the
@@ -239,6 +248,10 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "resolve anomaly in 莲池支行": (200, 200, 404, 403, 404, 403, 403),
     "issue rectification in 长安支行": (201, 201, 201, 403, 403, 201, 422),
     "read rectification in 莲池支行": (200, 200, 404, 404, 404, 404, 200),
+    # supervision (实时监管): managers only, in their jurisdiction
+    "supervise 长安支行": (200, 200, 200, 200, 403, 403, 403),
+    "supervise 莲池支行": (200, 200, 404, 404, 403, 403, 403),
+    "export details of 莲池支行": (200, 200, 404, 404, 403, 403, 403),
 }  # fmt: skip
 
 VISIBLE_ORGS = {

@@ -11,10 +11,10 @@ import { renderCheckpoints } from "./sections/checkpoints.js";
 import { renderChecklists } from "./sections/checklists.js";
 import { renderInspections } from "./sections/inspections.js";
 import { renderOrgs } from "./sections/orgs.js";
-import { renderPlaceholder } from "./sections/placeholder.js";
 import { renderPlans } from "./sections/plans.js";
 import { renderRectifications } from "./sections/rectifications.js";
 import { renderRemote } from "./sections/remote.js";
+import { renderSupervision } from "./sections/supervision.js";
 import { renderTasks } from "./sections/tasks.js";
 
 // Each section needs one permission (GET /auth/me lists the caller's): the navigation shows
@@ -29,7 +29,7 @@ const SECTIONS = [
   { id: "inspections", title: "检查记录", render: renderInspections, permission: "inspection.read" },
   { id: "anomalies", title: "异常处理", render: renderAnomalies, permission: "anomaly.read", badge: "anomalies" },
   { id: "rectifications", title: "整改意见", render: renderRectifications, permission: "rectification.read", badge: "rectifications" },
-  { id: "supervision", title: "实时监管", permission: "supervision.read", summary: "实时查看辖区内进行中的巡检和异常提醒。" },
+  { id: "supervision", title: "实时监管", render: renderSupervision, permission: "supervision.read" },
   { id: "orgs", title: "机构与用户", render: renderOrgs, permission: "org.read" },
   { id: "audit", title: "审计日志", render: renderAudit, permission: "audit.read" },
 ];
@@ -73,9 +73,9 @@ function parseHash(hash) {
 function landingHash(me) {
   for (const landing of LANDINGS) {
     const section = SECTIONS.find((s) => s.id === parseHash(landing.hash).id);
-    if (me.roles.includes(landing.role) && section.render && permitted(me, section)) return landing.hash;
+    if (me.roles.includes(landing.role) && permitted(me, section)) return landing.hash;
   }
-  const first = SECTIONS.find((s) => s.render && permitted(me, s));
+  const first = SECTIONS.find((s) => permitted(me, s));
   return first ? `#/${first.id}` : "";
 }
 
@@ -120,14 +120,10 @@ async function route(me) {
     renderRefusal(view, section.title, `您的角色没有权限使用「${section.title}」。如需使用，请联系机构管理员。`, me);
     return;
   }
-  if (section.render) {
-    try {
-      await section.render(view, { me, onError: showError, path, query });
-    } catch (err) {
-      if (token === rendering) showError(err, view);
-    }
-  } else {
-    renderPlaceholder(view, section);
+  try {
+    await section.render(view, { me, onError: showError, path, query });
+  } catch (err) {
+    if (token === rendering) showError(err, view);
   }
 }
 
@@ -142,7 +138,6 @@ function renderNav(me) {
           { href: `#/${section.id}`, "data-section": section.id },
           h("span", {}, section.title),
           section.badge ? h("span", { class: "nav-badge", "data-badge": section.badge, hidden: true }) : null,
-          section.render ? null : h("span", { class: "nav-soon" }, "即将上线"),
         ),
       ),
     );

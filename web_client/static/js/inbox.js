@@ -4,7 +4,9 @@
 import { api } from "./api.js";
 import { h } from "./dom.js";
 
-const PUSHES = ["notification_created", "notifications_changed", "anomaly_updated"];
+// supervision_changed: an inspection landed in the jurisdiction (实时监管 refreshes).
+const PUSHES = ["notification_created", "notifications_changed", "anomaly_updated", "supervision_changed"];
+const BADGE_PUSHES = new Set(["notification_created", "notifications_changed"]);
 const listeners = new Set();
 const NOTICE_MS = 8000;
 
@@ -80,7 +82,7 @@ export function setupInbox(socket) {
   if (!socket) return;
   for (const event of PUSHES) {
     socket.on(event, (data) => {
-      if (event !== "anomaly_updated") refreshBadges();
+      if (BADGE_PUSHES.has(event)) refreshBadges();
       if (event === "notification_created") showNotice(data);
       for (const fn of [...listeners]) fn(event, data);
     });
