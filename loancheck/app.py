@@ -16,7 +16,7 @@ from inspection_api.auth.endpoints import authenticate_request
 from inspection_api.checklists import endpoints as checklist_endpoints
 from inspection_api.checklists.seed import seed_default_templates
 from inspection_api.checkpoints import endpoints as checkpoint_endpoints
-from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.inspections import endpoints as inspection_endpoints
 from inspection_api.inspections import selfcheck_endpoints
@@ -27,9 +27,11 @@ from inspection_api.plans.scheduler import TaskScheduler
 from inspection_api.recordings import endpoints as recording_endpoints
 from inspection_api.rectifications import endpoints as rectification_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
+from inspection_api.sheets import endpoints as sheet_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
+    CLOCK,
     ENGINE,
     INSPECTION_APPROVED,
     INSPECTION_STARTED,
@@ -69,6 +71,7 @@ API_TABLES = (
     anomaly_endpoints.api,
     rectification_endpoints.api,
     notification_endpoints.api,
+    sheet_endpoints.api,
 )
 
 
@@ -160,6 +163,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=64 * 1024 * 1024,
     )
     app[SETTINGS] = settings
+    app[CLOCK] = utcnow  # what the briefing sheet's print window is read against
     app[READINESS] = {}
     app[AUTHENTICATOR] = authenticate_request
     # Other domains hear of started, submitted and approved inspections through these.

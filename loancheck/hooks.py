@@ -17,6 +17,7 @@ from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import Inspection
 from inspection_api.inspections.rules import Finding
 from inspection_api.plans.tasks import complete_tasks, start_task
+from inspection_api.sheets.service import open_print_window
 from loancheck.settings import Settings
 
 
@@ -81,4 +82,4 @@ def start_hooks() -> list[InspectionHook]:
 
 
 def submission_hooks(settings: Settings) -> list[InspectionHook]:
-    return [complete_plan_tasks, raise_anomalies(settings)]
+    return [complete_plan_tasks, raise_anomalies(settings), open_print_window(settings)]
