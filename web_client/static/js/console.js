@@ -16,6 +16,7 @@ import { renderPlans } from "./sections/plans.js";
 import { renderRectifications } from "./sections/rectifications.js";
 import { renderRemote } from "./sections/remote.js";
 import { renderTasks } from "./sections/tasks.js";
+import { renderUnlocks } from "./sections/unlocks.js";
 
 const SECTIONS = [
   { id: "checkpoints", title: "检查点", render: renderCheckpoints },
@@ -24,6 +25,7 @@ const SECTIONS = [
   { id: "tasks", title: "检查任务", render: renderTasks },
   { id: "remote", title: "远程巡检", render: renderRemote },
   { id: "inspections", title: "检查记录", render: renderInspections },
+  { id: "unlocks", title: "明白纸解锁", render: renderUnlocks },
   { id: "anomalies", title: "异常处理", render: renderAnomalies, badge: "anomalies" },
   { id: "rectifications", title: "整改意见", render: renderRectifications, badge: "rectifications" },
   { id: "supervision", title: "实时监管", summary: "实时查看辖区内进行中的巡检和异常提醒。" },

@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { h } from "./dom.js";
 
-const PUSHES = ["notification_created", "notifications_changed", "anomaly_updated"];
+const PUSHES = ["notification_created", "notifications_changed", "anomaly_updated", "sheet_unlock_updated"];
 const listeners = new Set();
 const NOTICE_MS = 8000;
 
@@ -54,6 +54,7 @@ export async function refreshBadges() {
 function linkOf(note) {
   if (note.anomaly_id) return `#/anomalies/${note.anomaly_id}`;
   if (note.rectification_id) return `#/rectifications/${note.rectification_id}`;
+  if (note.kind && note.kind.startsWith("sheet_unlock")) return "#/unlocks";
   return null;
 }
 
@@ -80,7 +81,7 @@ export function setupInbox(socket) {
   if (!socket) return;
   for (const event of PUSHES) {
     socket.on(event, (data) => {
-      if (event !== "anomaly_updated") refreshBadges();
+      if (event !== "anomaly_updated" && event !== "sheet_unlock_updated") refreshBadges();
       if (event === "notification_created") showNotice(data);
       for (const fn of [...listeners]) fn(event, data);
     });
