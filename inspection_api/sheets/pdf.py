@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -87,6 +88,11 @@ class _Styles:
     def p(self, text: str, style: ParagraphStyle | None = None, bold: bool = False) -> Paragraph:
         # The CJK font has one weight: headings are set apart by shading and size instead.
         return Paragraph(self.markup(text), style or self.body)
+
+
+def _canvas(*args: Any, **kwargs: Any) -> Canvas:
+    # Starting in the embedded font keeps Helvetica (never embedded) out of the file.
+    return Canvas(*args, **{**kwargs, "initialFontName": CJK_FONT})
 
 
 def _fit(flowable: Paragraph, width: float, height: float) -> KeepInFrame:
@@ -197,7 +203,9 @@ def briefing_sheet_pdf(content: SheetContent) -> bytes:
     signature = Table(
         [[s.p("检查人员签字："), s.p("支行负责人签字："), s.p("日期：________年_____月_____日")]],
         colWidths=[width / 3] * 3,
-        style=TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 3)]),
+        style=TableStyle(
+            [("FONT", (0, 0), (-1, -1), CJK_FONT, BODY), ("LEFTPADDING", (0, 0), (-1, -1), 3)]
+        ),
     )
     out = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -234,5 +242,5 @@ def briefing_sheet_pdf(content: SheetContent) -> bytes:
         signature,
         Spacer(1, 3 * mm),
         s.p(footer, s.small),
-    ], onFirstPage=title)  # fmt: skip
+    ], onFirstPage=title, canvasmaker=_canvas)  # fmt: skip
     return out.getvalue()

@@ -5,6 +5,7 @@ approved online, the unlock report."""
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,23 +145,23 @@ async def test_the_sheet_prints_as_one_a4_page_with_its_chinese_font_embedded(
         "填表说明",
     ):
         assert words in text, words
-    # Every font is embedded (a FontFile2: TrueType), none left to the viewer.
-    fonts = page["/Resources"]["/Font"]
+    # Every font is embedded (a FontFile2: TrueType subset), none left to the viewer.
+    resources: Any = page["/Resources"]
+    fonts = resources["/Font"]
+    names = []
     for ref in fonts.values():
         font = ref.get_object()
-        descriptor = (
-            font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-            if "/DescendantFonts" in font
-            else font.get("/FontDescriptor")
-        )
-        if descriptor is None:  # reportlab's standard Helvetica for empty cells
-            continue
+        names.append(str(font["/BaseFont"]))
+        descriptor = font.get("/FontDescriptor")
+        assert descriptor is not None, font["/BaseFont"]  # a standard font is never embedded
         assert "/FontFile2" in descriptor.get_object(), font["/BaseFont"]
+    assert any(name.endswith("+WenQuanYiMicroHei-0") for name in names), names
     # Rendered: the page is ink on white, the boxes drawn (a blank render would be white).
     document = pypdfium2.PdfDocument(pdf)
     image = document[0].render(scale=1.5).to_pil().convert("L")
     document.close()
     image.save(tmp_path / "sheet.png")
+    shutil.copyfile(tmp_path / "sheet.png", "/tmp/briefing-sheet.png")  # for a person to look at
     dark = sum(image.histogram()[:128])
     assert 0.02 < dark / (image.width * image.height) < 0.3
     # The grid's outer frame: a dark line from top to bottom about the 12 mm margin in.
