@@ -10,7 +10,7 @@ from aiohttp import web
 from inspection_api.auth.endpoints import origin_of
 from inspection_api.auth.permissions import Permission, permissions_of
 from inspection_api.orgs.models import Org
-from inspection_api.sheets import service
+from inspection_api.sheets import service, unlocks
 from inspection_api.sheets.models import UNLOCK_STATE_LABELS, UnlockRequest
 from inspection_api.sheets.pdf import briefing_sheet_pdf
 from inspection_api.sheets.schemas import (
@@ -54,7 +54,7 @@ async def request_out(
             "approver_org_name": approver.name,
             "checkpoint_name": checkpoint_name,
             "state_label": UNLOCK_STATE_LABELS[request.state][0],
-            "can_decide": service.may_decide(ctx.user, request, approver.path),
+            "can_decide": unlocks.may_decide(ctx.user, request, approver.path),
         }
     )
 
@@ -158,7 +158,7 @@ async def request_unlock(
 ) -> UnlockRequestOut:
     """The approvers (机构管理员 of the org LOANCHECK_SHEET_UNLOCK_APPROVER_LEVELS above the
     支行) get it in their inbox and live in the console."""
-    request = await service.request_unlock(
+    request = await unlocks.request_unlock(
         ctx.session, policy(ctx), ctx.user, inspection_id, body.reason,
         now=ctx.app[CLOCK](), origin=origin_of(ctx),
     )  # fmt: skip
@@ -170,7 +170,7 @@ async def request_unlock(
 async def list_unlock_requests(ctx: Ctx, *, query: UnlockRequestQuery) -> UnlockRequestPage:
     """Pending first. With `sheet.unlock`: those whose approver org is in the jurisdiction;
     everyone: their own."""
-    rows, total = await service.list_requests(
+    rows, total = await unlocks.list_requests(
         ctx.session, ctx.user, state=query.state, offset=query.offset, limit=query.limit
     )
     items = [await request_out(ctx, r, approver, org, name) for r, approver, org, name in rows]
@@ -178,7 +178,7 @@ async def list_unlock_requests(ctx: Ctx, *, query: UnlockRequestQuery) -> Unlock
 
 
 async def _decided(ctx: Ctx, request_id: int, approve: bool, comment: str) -> UnlockRequestOut:
-    request = await service.decide(
+    request = await unlocks.decide(
         ctx.session, policy(ctx), ctx.user, request_id, approve=approve, comment=comment,
         now=ctx.app[CLOCK](), origin=origin_of(ctx),
     )  # fmt: skip
@@ -207,7 +207,7 @@ async def refuse_unlock(ctx: Ctx, *, request_id: int, body: RefuseUnlockIn) -> U
 async def unlock_report(ctx: Ctx, *, query: UnlockReportQuery) -> UnlockReportOut:
     """Requests of the jurisdiction (or `org_id`'s subtree), requested in [`since`,
     `until`), counted per org, per requester and per approver; `approved` is 解锁次数."""
-    report = await service.unlock_report(
+    report = await unlocks.unlock_report(
         ctx.session, ctx.user, org_id=query.org_id, since=query.since, until=query.until
     )
     return UnlockReportOut.model_validate(report)
