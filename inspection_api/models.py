@@ -22,6 +22,7 @@ from inspection_api.remote.models import (
     RemoteParticipantEvent,
     RemoteSession,
 )
+from inspection_api.sheets.models import BriefingSheet, SupervisorOpinion, UnlockRequest
 from inspection_api.users.models import User, UserRole
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "BriefingSheet",
     "ChecklistTemplate",
     "ChecklistVersion",
     "Checkpoint",
@@ -53,7 +55,9 @@ __all__ = [
     "RemoteSession",
     "Review",
     "SelfCheckInvite",
+    "SupervisorOpinion",
     "Task",
+    "UnlockRequest",
     "User",
     "UserRole",
 ]

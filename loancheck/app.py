@@ -16,7 +16,7 @@ from inspection_api.auth.endpoints import authenticate_request
 from inspection_api.checklists import endpoints as checklist_endpoints
 from inspection_api.checklists.seed import seed_default_templates
 from inspection_api.checkpoints import endpoints as checkpoint_endpoints
-from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.inspections import endpoints as inspection_endpoints
 from inspection_api.inspections import selfcheck_endpoints
@@ -27,10 +27,12 @@ from inspection_api.plans.scheduler import TaskScheduler
 from inspection_api.recordings import endpoints as recording_endpoints
 from inspection_api.rectifications import endpoints as rectification_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
+from inspection_api.sheets import endpoints as sheet_endpoints
 from inspection_api.supervision import endpoints as supervision_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
+    CLOCK,
     ENGINE,
     INSPECTION_APPROVED,
     INSPECTION_STARTED,
@@ -71,6 +73,7 @@ API_TABLES = (
     rectification_endpoints.api,
     notification_endpoints.api,
     supervision_endpoints.api,
+    sheet_endpoints.api,
 )
 
 
@@ -163,6 +166,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     setup_security_headers(app)
+    app[CLOCK] = utcnow  # what the briefing sheet's print window is read against
     app[READINESS] = {}
     app[AUTHENTICATOR] = authenticate_request
     # Other domains hear of started, submitted and approved inspections through these.

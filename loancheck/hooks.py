@@ -19,6 +19,7 @@ from inspection_api.inspections.rules import Finding
 from inspection_api.notifications import outbox
 from inspection_api.orgs.models import Org
 from inspection_api.plans.tasks import complete_tasks, start_task
+from inspection_api.sheets.service import open_print_window
 from inspection_api.supervision.service import supervisors_of
 from loancheck.settings import Settings
 
@@ -97,7 +98,12 @@ def start_hooks() -> list[InspectionHook]:
 
 
 def submission_hooks(settings: Settings) -> list[InspectionHook]:
-    return [complete_plan_tasks, raise_anomalies(settings), announce_to_supervisors]
+    return [
+        complete_plan_tasks,
+        raise_anomalies(settings),
+        open_print_window(settings),
+        announce_to_supervisors,
+    ]
 
 
 def approval_hooks() -> list[InspectionHook]:

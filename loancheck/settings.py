@@ -371,6 +371,31 @@ VARIABLES: tuple[Variable, ...] = (
         _int_between(1, 720),
     ),
     Variable(
+        "SHEET_PRINT_HOURS",
+        "sheet_print_hours",
+        "72",
+        "Hours after an inspection's first submission within which its briefing sheet "
+        "(明白纸) must be printed; one second past them, unprinted, it locks (no printing, no "
+        "上级管理条线意见) until an unlock is approved.",
+        _int_between(1, 8760),
+    ),
+    Variable(
+        "SHEET_UNLOCK_HOURS",
+        "sheet_unlock_hours",
+        "24",
+        "Hours an approved unlock (解锁) opens the briefing sheet's print window again for.",
+        _int_between(1, 720),
+    ),
+    Variable(
+        "SHEET_UNLOCK_APPROVER_LEVELS",
+        "sheet_unlock_approver_levels",
+        "1",
+        "Who approves an unlock request: the administrators of the org this many levels above "
+        "the inspection's 支行 (1 = its 二级分行; 0 = the 支行's own administrators), or above "
+        "them in the tree.",
+        _int_between(0, 5),
+    ),
+    Variable(
         "RECTIFICATION_PHOTO_MAX_MB",
         "rectification_photo_max_mb",
         "10",
@@ -419,6 +444,9 @@ class Settings:
     task_generation_minutes: int
     evidence_max_mb: int
     anomaly_deadline_hours: int
+    sheet_print_hours: int
+    sheet_unlock_hours: int
+    sheet_unlock_approver_levels: int
     rectification_photo_max_mb: int
     log_level: str
     # First lockout after LOGIN_MAX_FAILURES, doubling per further failure (capped at 15 min).

@@ -36,6 +36,9 @@ class Permission(StrEnum):
     RECTIFICATION_READ = "rectification.read"  # see rectifications (整改意见), replies, evidence
     RECTIFICATION_MANAGE = "rectification.manage"  # issue, close, reopen, renew the contact link
     SUPERVISION_READ = "supervision.read"  # 实时监管: completion, coverage and reports, exports
+    SHEET_PRINT = "sheet.print"  # print an inspection's briefing sheet, ask to unlock it
+    SHEET_OPINION = "sheet.opinion"  # write 上级管理条线意见 (never on one's own inspection)
+    SHEET_UNLOCK = "sheet.unlock"  # approve or refuse unlock requests; the unlock report
 
 
 PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
@@ -63,6 +66,9 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.RECTIFICATION_READ: ("查看整改意见", "read rectifications"),
     Permission.RECTIFICATION_MANAGE: ("管理整改意见", "manage rectifications"),
     Permission.SUPERVISION_READ: ("查看实时监管", "read supervision reports"),
+    Permission.SHEET_PRINT: ("打印明白纸", "print briefing sheets"),
+    Permission.SHEET_OPINION: ("填写上级管理条线意见", "write supervisor opinions"),
+    Permission.SHEET_UNLOCK: ("审批明白纸解锁", "approve briefing sheet unlocks"),
 }
 
 _STAFF = frozenset(
@@ -89,9 +95,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.CHECKPOINT_CHECK_IN,
         Permission.INSPECTION_RUN,
         Permission.RECTIFICATION_MANAGE,
+        Permission.SHEET_PRINT,
     },
     Role.REVIEWER: _STAFF
-    | {Permission.AUDIT_READ, Permission.INSPECTION_REVIEW, Permission.SUPERVISION_READ},
+    | {
+        Permission.AUDIT_READ,
+        Permission.INSPECTION_REVIEW,
+        Permission.SUPERVISION_READ,
+        Permission.SHEET_PRINT,
+        Permission.SHEET_OPINION,
+    },
     Role.EXCEPTION_HANDLER: _STAFF | {Permission.ANOMALY_HANDLE},
     Role.ENTERPRISE_CONTACT: frozenset(),
 }

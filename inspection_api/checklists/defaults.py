@@ -10,9 +10,13 @@ from inspection_api.checklists.content import Checklist
 
 DEFAULT_TEMPLATE_CODE = "sme_briefing_sheet"
 DEFAULT_TEMPLATE_NAME = "中小企业贷后管理“明白纸”"
+# 上级管理条线意见 is written by the managers above the inspector, as records of its own
+# (inspection_api/sheets), never as an answer. Version 1 of the default template, seeded
+# before that, had it as a text item: inspections refuse an answer to it and hide it.
+SUPERVISOR_OPINION_KEY = "supervisor_opinion"
 DEFAULT_TEMPLATE_DESCRIPTION = (
     "中小企业贷后检查标准检查项：企业运营状况、财务信息、实际控制人信息、其他信息、"
-    "检查初步结论及上级管理条线意见。"
+    "检查初步结论（上级管理条线意见由上级管理人员另行填写）。"
 )
 
 _MONEY = {"type": "number", "unit": "万元", "decimals": 2}
@@ -252,19 +256,6 @@ _SECTIONS: list[dict[str, Any]] = [
                     "label": "检查结论为关注及以下",
                     "severity": "medium",
                 },
-            },
-        ],
-    },
-    {
-        "title": "上级管理条线意见",
-        "items": [
-            {
-                "key": "supervisor_opinion",
-                "label": "上级管理条线参与，请简要说明意见",
-                "type": "text",
-                "required": False,
-                "max_length": 1000,
-                "help": "由上级管理条线填写。",
             },
         ],
     },

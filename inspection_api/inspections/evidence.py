@@ -34,7 +34,7 @@ from inspection_api.inspections.errors import (
 )
 from inspection_api.inspections.models import Evidence, InspectionKind
 from inspection_api.inspections.repository import Row
-from inspection_api.inspections.rules import check_capture_time, place
+from inspection_api.inspections.rules import check_capture_time, inspector_form, place
 from inspection_api.inspections.service import (
     Actor,
     audit_event,
@@ -89,7 +89,7 @@ async def add_evidence(
     false when the same file was already attached (a retried upload changes nothing)."""
     check_editable(row, actor, ("取证", "add evidence"))
     inspection = row.inspection
-    version = await checklists.get_version(session, inspection.checklist_version_id)
+    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
     if upload.item_key not in {item.key for _section, item in version.items()}:
         raise InvalidField(
             "query.item_key",

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from inspection_api.checklists.content import Checklist, ItemType
+from inspection_api.checklists.defaults import SUPERVISOR_OPINION_KEY
 from inspection_api.checklists.rules import anomalies, is_blank, validate_answers
+from inspection_api.checklists.schemas import ChecklistVersionOut
 from inspection_api.checkpoints import geo
 from inspection_api.checkpoints.checkin import effective_radius, fix_limits
 from inspection_api.checkpoints.models import Checkpoint
@@ -26,6 +28,30 @@ CAPTURE_SKEW = timedelta(seconds=60)
 BEIJING = timezone(timedelta(hours=8))
 FLAG_NOTE_MAX = 500
 INSPECTOR_FLAG = ("检查人员标记", "flagged by the inspector")
+
+
+def inspector_form(version: ChecklistVersionOut) -> ChecklistVersionOut:
+    """The form as the inspector fills it in: without 上级管理条线意见, which the managers
+    above write as records of their own (version 1 of the default 明白纸 still has it)."""
+    sections = []
+    for section in version.sections:
+        items = [item for item in section.items if item.key != SUPERVISOR_OPINION_KEY]
+        if items:
+            sections.append(section.model_copy(update={"items": items}))
+    return version.model_copy(update={"sections": sections})
+
+
+def supervisor_opinion_errors(answers: Any, *, prefix: str) -> list[FieldError]:
+    """An answer to 上级管理条线意见 is refused by name: it is not the inspector's to give."""
+    if isinstance(answers, Mapping) and SUPERVISOR_OPINION_KEY in answers:
+        return [
+            FieldError(
+                f"{prefix}.{SUPERVISOR_OPINION_KEY}",
+                "上级管理条线意见由上级管理人员在检查记录中填写，检查人员不能填写",
+                "The supervisor opinion is written by the managers above, not by the inspector",
+            )
+        ]
+    return []
 
 
 def partial_errors(checklist: Checklist, answers: Any, *, prefix: str) -> list[FieldError]:

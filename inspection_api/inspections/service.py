@@ -52,8 +52,10 @@ from inspection_api.inspections.rules import (
     Finding,
     findings_of,
     flag_errors,
+    inspector_form,
     partial_errors,
     place,
+    supervisor_opinion_errors,
 )
 from inspection_api.orgs.models import Org
 from inspection_api.remote.models import RemoteSession
@@ -329,9 +331,10 @@ async def save(
     incomplete (the submission checks them fully) but never invalid."""
     check_editable(row, actor, ("保存", "save it"))
     inspection = row.inspection
-    version = await checklists.get_version(session, inspection.checklist_version_id)
+    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
     errors = []
     if "answers" in changes:
+        errors += supervisor_opinion_errors(changes["answers"], prefix="body.answers")
         errors += partial_errors(version, changes["answers"], prefix="body.answers")
     if "flags" in changes:
         errors += flag_errors(version, changes["flags"])
@@ -370,7 +373,7 @@ async def submit(
             "submit_distance_m": round(distance, 1),
             "radius_m": effective_radius(settings, row.checkpoint),
         }
-    version = await checklists.get_version(session, inspection.checklist_version_id)
+    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
     errors = validate_answers(version, inspection.answers, prefix="answers")
     if errors:
         raise ValidationFailed(errors)

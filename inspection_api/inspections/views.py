@@ -16,6 +16,7 @@ from inspection_api.inspections import repository
 from inspection_api.inspections.evidence import signed_url
 from inspection_api.inspections.models import EDITABLE_STATES, Evidence, InspectionState
 from inspection_api.inspections.repository import Row
+from inspection_api.inspections.rules import inspector_form
 from inspection_api.inspections.schemas import (
     CheckpointBriefOut,
     EvidenceOut,
@@ -119,7 +120,7 @@ async def detail(
 ) -> InspectionDetailOut:
     """Everything about one inspection; ``principal`` None is its self-check contact."""
     inspection, checkpoint = row.inspection, row.checkpoint
-    version = await checklists.get_version(session, inspection.checklist_version_id)
+    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
     evidence = await repository.evidence_of(session, inspection.id)
     missing = missing_evidence(version, repository.counts(evidence), inspection.answers)
     remote = await get_remote(session, inspection)

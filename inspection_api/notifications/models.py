@@ -17,6 +17,8 @@ class NotificationKind(StrEnum):
     ANOMALY_REASSIGNED = "anomaly_reassigned"  # 异常转派
     ANOMALY_OVERDUE = "anomaly_overdue"  # past the deadline, nobody above to escalate to
     RECTIFICATION_REPLIED = "rectification_replied"  # 整改反馈 (to the responsible user)
+    SHEET_UNLOCK_REQUESTED = "sheet_unlock_requested"  # 明白纸申请解锁 (to the approvers)
+    SHEET_UNLOCK_DECIDED = "sheet_unlock_decided"  # 解锁已同意/已拒绝 (to who asked)
 
 
 class Notification(Base):

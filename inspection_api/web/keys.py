@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -35,9 +36,16 @@ class Notifier(Protocol):
         """Drop one participant from a call (its slot already closed) and tell the others."""
 
 
+class Clock(Protocol):
+    """The time, as an aware UTC datetime (``db.utcnow``; tests pass one they can move)."""
+
+    def __call__(self) -> datetime: ...
+
+
 SETTINGS = web.AppKey("settings", Settings)
 # CSP hashes of the inline scripts of the API docs page (swagger-ui), set with its routes.
 DOCS_SCRIPT_HASHES = web.AppKey("docs_script_hashes", tuple[str, ...])
+CLOCK = web.AppKey("clock", Clock)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 STORE = web.AppKey("store", ObjectStore)

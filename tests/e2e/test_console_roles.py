@@ -19,6 +19,7 @@ ALL_SECTIONS = (
     "检查任务",
     "远程巡检",
     "检查记录",
+    "明白纸解锁",
     "异常处理",
     "整改意见",
     "实时监管",
@@ -36,10 +37,10 @@ async def nav_titles(page: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("user", "landing", "heading", "hidden"),
     [
-        ("inspector", "#/tasks", "检查任务", {"审计日志", "实时监管"}),
+        ("inspector", "#/tasks", "检查任务", {"审计日志", "实时监管", "明白纸解锁"}),
         ("sjz_admin", "#/supervision", "实时监管", set()),
-        ("reviewer", "#/inspections?state=submitted", "检查记录", set()),
-        ("handler", "#/anomalies", "异常处理", {"审计日志", "实时监管"}),
+        ("reviewer", "#/inspections?state=submitted", "检查记录", {"明白纸解锁"}),
+        ("handler", "#/anomalies", "异常处理", {"审计日志", "实时监管", "明白纸解锁"}),
     ],
 )
 async def test_each_role_lands_on_its_work(

@@ -202,6 +202,17 @@ ACTIONS: dict[str, Action] = {
     "export details of 莲池支行": lambda c, ids: c.get(
         f"/api/v1/supervision/export?table=details&org_id={ids['HB-BD-LC']}"
     ),
+    # briefing sheets (明白纸)
+    "print sheet in 长安支行": lambda c, ids: c.post(
+        f"/api/v1/inspections/{ids['inspection CA']}/sheet/print"
+    ),
+    "write supervisor opinion in 长安支行": lambda c, ids: c.post(
+        f"/api/v1/inspections/{ids['inspection CA']}/supervisor-opinions", json={"text": "同意"}
+    ),
+    "read unlock report": lambda c, ids: c.get("/api/v1/sheet-unlock-report"),
+    "approve unlock in 长安支行": lambda c, ids: c.post(
+        f"/api/v1/sheet-unlock-requests/{ids['unlock CA']}/approve", json={}
+    ),
 }
 
 # Expected status per action, for the users of USERS in that order. 404 outside the
@@ -252,6 +263,11 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "supervise 长安支行": (200, 200, 200, 200, 403, 403, 403),
     "supervise 莲池支行": (200, 200, 404, 404, 403, 403, 403),
     "export details of 莲池支行": (200, 200, 404, 404, 403, 403, 403),
+    # briefing sheets: 长安支行's unlocks are decided at 石家庄分行 (one level up) or above
+    "print sheet in 长安支行": (200, 200, 200, 200, 403, 200, 404),
+    "write supervisor opinion in 长安支行": (201, 201, 201, 201, 403, 403, 403),
+    "read unlock report": (200, 200, 200, 403, 403, 403, 403),
+    "approve unlock in 长安支行": (200, 200, 200, 403, 403, 403, 403),
 }  # fmt: skip
 
 VISIBLE_ORGS = {
@@ -322,6 +338,20 @@ async def _inspections(settings, login_as, ids: dict[str, Any]) -> None:  # type
     )
     assert started.status == 201, await started.text()
     ids["inspection LC"] = (await started.json())["inspection"]["id"]
+    # "unlock CA": 张检查 asks to unlock the demo's month-old 长安支行 inspection, whose sheet
+    # was never printed (locked).
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        old = await session.scalar(
+            select(Inspection.id).where(Inspection.state == InspectionState.APPROVED)
+        )
+    await engine.dispose()
+    inspector = await login_as("inspector")
+    asked = await inspector.post(
+        f"/api/v1/inspections/{old}/sheet/unlock-requests", json={"reason": "补打"}
+    )
+    assert asked.status == 201, await asked.text()
+    ids["unlock CA"] = (await asked.json())["id"]
 
 
 def test_every_action_has_its_expected_statuses():

@@ -47,8 +47,9 @@ def test_default_template_is_complete_and_flags_every_warning_sign():
         "其他信息",
         "其他需特殊说明情况",
         "检查初步结论",
-        "上级管理条线意见",
     ]
+    # 上级管理条线意见 is the managers' own record (inspection_api/sheets), not an answer.
+    assert checklist.item("supervisor_opinion") is None
     ruled = {item.key: item.anomaly_rule for _, item in checklist.items() if item.anomaly_rule}
     warnings = [
         "other_bank_overdue",

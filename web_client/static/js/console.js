@@ -16,6 +16,7 @@ import { renderRectifications } from "./sections/rectifications.js";
 import { renderRemote } from "./sections/remote.js";
 import { renderSupervision } from "./sections/supervision.js";
 import { renderTasks } from "./sections/tasks.js";
+import { renderUnlocks } from "./sections/unlocks.js";
 
 // Each section needs one permission (GET /auth/me lists the caller's): the navigation shows
 // only those the user may open, and a link to another answers with a refusal, not an empty
@@ -27,6 +28,7 @@ const SECTIONS = [
   { id: "tasks", title: "检查任务", render: renderTasks, permission: "task.read" },
   { id: "remote", title: "远程巡检", render: renderRemote, permission: "remote.read" },
   { id: "inspections", title: "检查记录", render: renderInspections, permission: "inspection.read" },
+  { id: "unlocks", title: "明白纸解锁", render: renderUnlocks, permission: "sheet.unlock" },
   { id: "anomalies", title: "异常处理", render: renderAnomalies, permission: "anomaly.read", badge: "anomalies" },
   { id: "rectifications", title: "整改意见", render: renderRectifications, permission: "rectification.read", badge: "rectifications" },
   { id: "supervision", title: "实时监管", render: renderSupervision, permission: "supervision.read" },

@@ -4,8 +4,9 @@
 import { api } from "./api.js";
 import { h } from "./dom.js";
 
-// supervision_changed: an inspection landed in the jurisdiction (实时监管 refreshes).
-const PUSHES = ["notification_created", "notifications_changed", "anomaly_updated", "supervision_changed"];
+// supervision_changed: an inspection landed in the jurisdiction (实时监管 refreshes);
+// sheet_unlock_updated: a 明白纸 unlock request was made or decided.
+const PUSHES = ["notification_created", "notifications_changed", "anomaly_updated", "supervision_changed", "sheet_unlock_updated"];
 const BADGE_PUSHES = new Set(["notification_created", "notifications_changed"]);
 const listeners = new Set();
 const NOTICE_MS = 8000;
@@ -56,6 +57,7 @@ export async function refreshBadges() {
 function linkOf(note) {
   if (note.anomaly_id) return `#/anomalies/${note.anomaly_id}`;
   if (note.rectification_id) return `#/rectifications/${note.rectification_id}`;
+  if (note.kind && note.kind.startsWith("sheet_unlock")) return "#/unlocks";
   return null;
 }
 

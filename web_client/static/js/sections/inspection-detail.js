@@ -4,6 +4,7 @@
 import { ApiError, api } from "../api.js";
 import { formatTime, h, show } from "../dom.js";
 import { CONCLUSION_LABELS, EVIDENCE_LABELS, evidenceMedia } from "../inspection-form.js";
+import { renderSheetPanel } from "./sheet-panel.js";
 
 export const KIND_LABELS = { on_site: "现场检查", self_check: "企业自检", remote: "远程巡检" };
 export const STATE_LABELS = { draft: "进行中", submitted: "已提交", approved: "已通过", returned: "已退回" };
@@ -145,6 +146,7 @@ export async function renderInspectionDetail(container, id, { onBack, onError })
     }
   }
 
+  const sheetPanel = h("div", { class: "sheet-slot" });
   container.replaceChildren(
     h(
       "section",
@@ -153,6 +155,7 @@ export async function renderInspectionDetail(container, id, { onBack, onError })
       message,
       facts,
       inspection.review_comment ? h("p", { class: "notice" }, `审核意见：${inspection.review_comment}`) : null,
+      sheetPanel,
       h("h3", {}, "发现的异常"),
       findings,
       inspection.rectification_opinion ? [h("h3", {}, "整改意见"), h("p", {}, inspection.rectification_opinion)] : null,
@@ -184,4 +187,5 @@ export async function renderInspectionDetail(container, id, { onBack, onError })
         : null,
     ),
   );
+  await renderSheetPanel(sheetPanel, id);
 }
