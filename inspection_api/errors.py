@@ -28,6 +28,7 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "notification": ("消息", "notification"),
     "rectification": ("整改意见", "rectification"),
     "rectification_photo": ("整改照片", "rectification photo"),
+    "upload": ("上传文件", "upload"),
 }
 
 

@@ -22,6 +22,7 @@ from inspection_api.remote.models import (
     RemoteParticipantEvent,
     RemoteSession,
 )
+from inspection_api.uploads.models import ResumableUpload
 from inspection_api.users.models import User, UserRole
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "RemoteParticipant",
     "RemoteParticipantEvent",
     "RemoteSession",
+    "ResumableUpload",
     "Review",
     "SelfCheckInvite",
     "Task",

@@ -27,6 +27,7 @@ from inspection_api.plans.scheduler import TaskScheduler
 from inspection_api.recordings import endpoints as recording_endpoints
 from inspection_api.rectifications import endpoints as rectification_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
+from inspection_api.uploads import endpoints as upload_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
@@ -69,6 +70,7 @@ API_TABLES = (
     anomaly_endpoints.api,
     rectification_endpoints.api,
     notification_endpoints.api,
+    upload_endpoints.api,
 )
 
 
