@@ -19,7 +19,7 @@ from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.inspections import endpoints as inspection_endpoints
-from inspection_api.inspections import selfcheck_endpoints
+from inspection_api.inspections import selfcheck_endpoints, sync_endpoints
 from inspection_api.notifications import endpoints as notification_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
 from inspection_api.plans import endpoints as plan_endpoints
@@ -67,6 +67,7 @@ API_TABLES = (
     plan_endpoints.api,
     inspection_endpoints.api,
     selfcheck_endpoints.api,
+    sync_endpoints.api,
     anomaly_endpoints.api,
     rectification_endpoints.api,
     notification_endpoints.api,

@@ -20,7 +20,7 @@ api = ApiRoutes(tag="uploads")
 
 UPLOADS = "/api/v1/uploads"
 ONE = UPLOADS + "/{upload_id}"
-ID = {"upload_id": str}
+ID: dict[str, type] = {"upload_id": str}
 OFFSET_STREAM = "application/offset+octet-stream"
 
 
