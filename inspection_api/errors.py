@@ -29,6 +29,7 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "rectification": ("整改意见", "rectification"),
     "rectification_photo": ("整改照片", "rectification photo"),
     "sheet_unlock_request": ("明白纸解锁申请", "briefing sheet unlock request"),
+    "upload": ("上传文件", "upload"),
 }
 
 

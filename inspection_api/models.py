@@ -23,6 +23,7 @@ from inspection_api.remote.models import (
     RemoteSession,
 )
 from inspection_api.sheets.models import BriefingSheet, SupervisorOpinion, UnlockRequest
+from inspection_api.uploads.models import ResumableUpload
 from inspection_api.users.models import User, UserRole
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "RemoteParticipant",
     "RemoteParticipantEvent",
     "RemoteSession",
+    "ResumableUpload",
     "Review",
     "SelfCheckInvite",
     "SupervisorOpinion",

@@ -19,7 +19,7 @@ from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.inspections import endpoints as inspection_endpoints
-from inspection_api.inspections import selfcheck_endpoints
+from inspection_api.inspections import selfcheck_endpoints, sync_endpoints
 from inspection_api.notifications import endpoints as notification_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
 from inspection_api.plans import endpoints as plan_endpoints
@@ -29,6 +29,7 @@ from inspection_api.rectifications import endpoints as rectification_endpoints
 from inspection_api.remote import endpoints as remote_endpoints
 from inspection_api.sheets import endpoints as sheet_endpoints
 from inspection_api.supervision import endpoints as supervision_endpoints
+from inspection_api.uploads import endpoints as upload_endpoints
 from inspection_api.users import endpoints as user_endpoints
 from inspection_api.web.keys import (
     AUTHENTICATOR,
@@ -69,11 +70,13 @@ API_TABLES = (
     plan_endpoints.api,
     inspection_endpoints.api,
     selfcheck_endpoints.api,
+    sync_endpoints.api,
     anomaly_endpoints.api,
     rectification_endpoints.api,
     notification_endpoints.api,
     supervision_endpoints.api,
     sheet_endpoints.api,
+    upload_endpoints.api,
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,39 @@ class ObjectStore(Protocol):
         """Raise ``StorageError`` when the store cannot be used (for /readyz)."""
 
     async def close(self) -> None: ...
+
+
+# What a store keeps about a resumable upload between requests: JSON-serialisable, held by
+# the caller (the uploads table), so any node can take the next chunk.
+UploadState = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One pass over a stored object: its SHA-256, size and first bytes."""
+
+    sha256: str
+    size: int
+    head: bytes
+
+
+@runtime_checkable
+class ResumableStore(Protocol):
+    """Objects assembled from chunks sent over several requests (the tus uploads). The caller
+    keeps the offset: ``append_upload`` at ``offset`` drops whatever a crashed earlier append
+    left past it, so a chunk re-sent after a failure is stored once."""
+
+    async def begin_upload(self, key: str, content_type: str) -> UploadState: ...
+
+    async def append_upload(
+        self, key: str, state: UploadState, offset: int, data: bytes
+    ) -> UploadState: ...
+
+    async def complete_upload(
+        self, key: str, state: UploadState, content_type: str
+    ) -> ObjectInfo: ...
+
+    async def abort_upload(self, key: str, state: UploadState) -> None: ...
+
+    async def scan(self, key: str, head: int = 64) -> Scan:
+        """Hash the object in one streamed pass (never all of it in memory)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
-from storage.base import ObjectInfo
+from storage.base import ObjectInfo, Scan, UploadState
 from storage.errors import (
     InvalidKey,
     ObjectNotFound,
@@ -34,6 +34,7 @@ from storage.keys import key_path, validate_key, validate_prefix
 # can neither collide with an object nor show up in list().
 HELPER_MARK = "~"
 META_SUFFIX = HELPER_MARK + "meta.json"
+UPLOAD_SUFFIX = HELPER_MARK + "upload"  # a resumable upload being appended to
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_MAX_PUT_BYTES = 2 * 1024**3
 _WRITE_BUFFER = 1024 * 1024
@@ -153,6 +154,37 @@ class LocalObjectStore:
 
     async def close(self) -> None:
         """Nothing to release: every operation opens and closes its own files."""
+
+    # -- resumable uploads: one helper file appended to, renamed into place when complete ----
+
+    async def begin_upload(self, key: str, content_type: str) -> UploadState:
+        validate_key(key)
+        await asyncio.to_thread(self._begin_upload, key)
+        return {}
+
+    async def append_upload(
+        self, key: str, state: UploadState, offset: int, data: bytes
+    ) -> UploadState:
+        validate_key(key)
+        await asyncio.to_thread(self._append_upload, key, offset, data)
+        return state
+
+    async def complete_upload(self, key: str, state: UploadState, content_type: str) -> ObjectInfo:
+        validate_key(key)
+
+        def commit() -> ObjectInfo:
+            target = self._path(key)
+            return self._commit(key, target, self._upload_path(key), content_type)
+
+        return await asyncio.to_thread(commit)
+
+    async def abort_upload(self, key: str, state: UploadState) -> None:
+        validate_key(key)
+        await asyncio.to_thread(lambda: self._upload_path(key).unlink(missing_ok=True))
+
+    async def scan(self, key: str, head: int = 64) -> Scan:
+        validate_key(key)
+        return await asyncio.to_thread(self._scan, key, head)
 
     # -- signed URLs (used by storage.web) ----------------------------------------------------
 
@@ -323,6 +355,51 @@ class LocalObjectStore:
                 except (InvalidKey, *_MISSING):
                     continue  # a foreign file name, or deleted while listing
         return sorted(found, key=lambda info: info.key)
+
+    def _upload_path(self, key: str) -> Path:
+        target = self._path(key)
+        return target.with_name(target.name + UPLOAD_SUFFIX)
+
+    def _begin_upload(self, key: str) -> None:
+        path = self._upload_path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidKey(key, "a parent path is already an object") from None
+        path.write_bytes(b"")
+
+    def _append_upload(self, key: str, offset: int, data: bytes) -> None:
+        path = self._upload_path(key)
+        try:
+            fh = open(path, "r+b")  # noqa: SIM115 - closed by the with below
+        except _MISSING:
+            raise ObjectNotFound(key) from None
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < offset:  # the caller's offset is ahead of the file: bytes were lost
+                raise StoreUnavailable(f"upload {key} holds {size} bytes, expected {offset}")
+            # Bytes past the offset are from an append that failed before it was recorded.
+            fh.truncate(offset)
+            fh.seek(offset)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _scan(self, key: str, head: int) -> Scan:
+        digest = hashlib.sha256()
+        size = 0
+        first = b""
+        try:
+            src = open(self._path(key), "rb")  # noqa: SIM115 - closed by the with below
+        except _MISSING:
+            raise ObjectNotFound(key) from None
+        with src:
+            while block := src.read(_WRITE_BUFFER):
+                if len(first) < head:
+                    first += block[: head - len(first)]
+                digest.update(block)
+                size += len(block)
+        return Scan(sha256=digest.hexdigest(), size=size, head=first)
 
     def _check(self) -> None:
         root = self._root

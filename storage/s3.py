@@ -4,7 +4,9 @@ through the ``minio`` SDK. The SDK blocks, so every call runs in a worker thread
 from __future__ import annotations
 
 import asyncio
-import builtins  # the `list` method shadows the type inside the class
+import builtins
+import contextlib
+import hashlib  # the `list` method shadows the type inside the class
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,15 +17,19 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
 
-from storage.base import ObjectInfo
+from storage.base import ObjectInfo, Scan, UploadState
 from storage.errors import ObjectNotFound, StoreUnavailable
 from storage.keys import content_disposition, validate_key, validate_prefix
 
 T = TypeVar("T")
 
 DEFAULT_PART_SIZE = 16 * 1024 * 1024
+# S3 refuses multipart parts under 5 MiB, except the last one.
+MIN_PART_SIZE = 5 * 1024 * 1024
+TAIL_SUFFIX = ".upload-tail"
 _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchObject", "ResourceNotFound"})
 _BUCKET_EXISTS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 
@@ -168,6 +174,98 @@ class S3ObjectStore:
         validate_key(key)
         return await self._presign("PUT", key, expires, None)
 
+    # -- resumable uploads: S3 multipart underneath ----------------------------------------
+    # Chunks under the 5 MiB part minimum wait in a tail object next to the key until enough
+    # bytes arrived to make a part; the part number follows from the recorded state, so a
+    # chunk re-sent after a failure overwrites the same part (or tail) instead of adding one.
+
+    async def begin_upload(self, key: str, content_type: str) -> UploadState:
+        validate_key(key)
+        upload_id = await self._call(
+            key,
+            self._client._create_multipart_upload,
+            self.bucket,
+            key,
+            {"Content-Type": content_type or "application/octet-stream"},
+        )
+        return {"upload_id": upload_id, "parts": [], "tail": 0}
+
+    async def append_upload(
+        self, key: str, state: UploadState, offset: int, data: bytes
+    ) -> UploadState:
+        validate_key(key)
+        parts: builtins.list[builtins.list[int | str]] = [list(p) for p in state["parts"]]
+        tail_size = int(state["tail"])
+        if offset != sum(int(p[2]) for p in parts) + tail_size:
+            raise StoreUnavailable(f"upload {key} is not at offset {offset}")
+        buffer = (await self.get_bytes(key + TAIL_SUFFIX)) + data if tail_size else data
+        if len(buffer) < MIN_PART_SIZE:
+            await self.put_bytes(key + TAIL_SUFFIX, buffer, "application/octet-stream")
+            return {**state, "parts": parts, "tail": len(buffer)}
+        number = len(parts) + 1
+        etag = await self._call(
+            key,
+            self._client._upload_part,
+            self.bucket,
+            key,
+            buffer,
+            None,
+            state["upload_id"],
+            number,
+        )
+        parts.append([number, etag, len(buffer)])
+        if tail_size:
+            await self.delete(key + TAIL_SUFFIX)
+        return {**state, "parts": parts, "tail": 0}
+
+    async def complete_upload(self, key: str, state: UploadState, content_type: str) -> ObjectInfo:
+        validate_key(key)
+        parts = [list(p) for p in state["parts"]]
+        if state["tail"]:
+            tail = await self.get_bytes(key + TAIL_SUFFIX)
+            number = len(parts) + 1
+            etag = await self._call(
+                key,
+                self._client._upload_part,
+                self.bucket,
+                key,
+                tail,
+                None,
+                state["upload_id"],
+                number,
+            )
+            parts.append([number, etag, len(tail)])
+        if not parts:  # an empty file: S3 has no multipart upload of zero parts
+            await self.abort_upload(key, state)
+            return await self.put_bytes(key, b"", content_type)
+        await self._call(
+            key,
+            self._client._complete_multipart_upload,
+            self.bucket,
+            key,
+            state["upload_id"],
+            [Part(int(n), str(etag)) for n, etag, _size in parts],
+        )
+        if state["tail"]:
+            await self.delete(key + TAIL_SUFFIX)
+        return await self.stat(key)
+
+    async def abort_upload(self, key: str, state: UploadState) -> None:
+        validate_key(key)
+        with contextlib.suppress(ObjectNotFound, StoreUnavailable):  # completed or aborted
+            await self._call(
+                key,
+                self._client._abort_multipart_upload,
+                self.bucket,
+                key,
+                state["upload_id"],
+            )
+        await self.delete(key + TAIL_SUFFIX)
+
+    async def scan(self, key: str, head: int = 64) -> Scan:
+        validate_key(key)
+        return await self._call(key, self._scan, key, head)
+
     async def check(self) -> None:
         if not await self._call(self.bucket, self._client.bucket_exists, self.bucket):
             raise StoreUnavailable(f"bucket {self.bucket} does not exist")
@@ -207,6 +305,22 @@ class S3ObjectStore:
         finally:
             response.close()
             response.release_conn()
+
+    def _scan(self, key: str, head: int) -> Scan:
+        digest = hashlib.sha256()
+        size = 0
+        first = b""
+        response = self._client.get_object(self.bucket, key)
+        try:
+            for block in response.stream(1024 * 1024):
+                if len(first) < head:
+                    first += block[: head - len(first)]
+                digest.update(block)
+                size += len(block)
+        finally:
+            response.close()
+            response.release_conn()
+        return Scan(sha256=digest.hexdigest(), size=size, head=first)
 
     def _list_names(self, prefix: str) -> builtins.list[str]:
         objects = self._client.list_objects(self.bucket, prefix=prefix, recursive=True)

@@ -30,6 +30,7 @@ from inspection_api.inspections.errors import (
     EVIDENCE,
     CallNotStarted,
     EvidenceEmpty,
+    EvidenceTampered,
     EvidenceTooLarge,
 )
 from inspection_api.inspections.models import Evidence, InspectionKind
@@ -42,6 +43,8 @@ from inspection_api.inspections.service import (
     get_remote,
     visible,
 )
+from inspection_api.uploads.errors import UploadIncomplete, UploadInUse
+from inspection_api.uploads.models import ResumableUpload
 from loancheck.settings import Settings
 from storage.base import ObjectStore
 
@@ -74,6 +77,113 @@ def _too_large(settings: Settings) -> EvidenceTooLarge:
     return EvidenceTooLarge(limit_mb=settings.evidence_max_mb, limit_bytes=limit_bytes(settings))
 
 
+async def _admit(
+    session: AsyncSession,
+    settings: Settings,
+    row: Row,
+    actor: Actor,
+    upload: Upload,
+    window: tuple[datetime, datetime] | None,
+) -> tuple[str, float | None, float | None, geo.Fix | None]:
+    """Checks 1–4 of the module docstring: the media type, the capture offset into a call,
+    the distance of the capture's fix. ``window`` (start, end) replaces "from the start
+    until now" for an offline inspection, whose times are the phone's."""
+    check_editable(row, actor, ("取证", "add evidence"))
+    inspection = row.inspection
+    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
+    if upload.item_key not in {item.key for _section, item in version.items()}:
+        raise InvalidField(
+            "query.item_key",
+            f"没有此检查项：{upload.item_key}",
+            f"no such checklist item: {upload.item_key}",
+        )
+    mime = media.check_type(upload.kind, upload.content_type)
+    start, end = window or (inspection.started_at, utcnow())
+    offset: float | None = None
+    if inspection.kind == InspectionKind.REMOTE:
+        remote = await get_remote(session, inspection)
+        if remote is None or remote.started_at is None:
+            raise CallNotStarted()
+        start = max(start, remote.started_at)
+        check_capture_time(upload.captured_at, start, end)
+        offset = round(max(0.0, (upload.captured_at - remote.started_at).total_seconds()), 3)
+    else:
+        check_capture_time(upload.captured_at, start, end)
+    distance, fix = None, upload.fix
+    if inspection.kind != InspectionKind.REMOTE:
+        if fix is None:
+            raise InvalidField(
+                "query.latitude",
+                "现场取证须附带拍摄时的GPS定位",
+                "on-site evidence needs the GPS fix of its capture",
+            )
+        # The fix is judged at the moment of the capture, the capture against the clock.
+        distance = place(settings, row.checkpoint, fix, upload.captured_at)
+    else:
+        fix = None
+    return mime, offset, distance, fix
+
+
+def _record(
+    session: AsyncSession,
+    row: Row,
+    actor: Actor,
+    upload: Upload,
+    *,
+    mime: str,
+    key: str,
+    size: int,
+    digest: str,
+    offset: float | None,
+    distance: float | None,
+    fix: geo.Fix | None,
+    now: datetime,
+    captured_at: datetime | None = None,
+    client_uuid: str | None = None,
+) -> Evidence:
+    evidence = Evidence(
+        inspection_id=row.inspection.id,
+        item_key=upload.item_key,
+        kind=upload.kind.value,
+        object_key=key,
+        mime_type=mime,
+        size_bytes=size,
+        sha256=digest,
+        captured_at=captured_at or upload.captured_at,
+        latitude=fix.latitude if fix else None,
+        longitude=fix.longitude if fix else None,
+        accuracy_m=fix.accuracy_m if fix else None,
+        distance_m=round(distance, 1) if distance is not None else None,
+        recording_offset_seconds=offset,
+        uploaded_by_user_id=actor.principal.user_id if actor.principal else None,
+        uploader_name=actor.name[:64],
+        device_id=upload.device_id[:64],
+        created_at=now,
+        client_uuid=client_uuid,
+    )
+    session.add(evidence)
+    return evidence
+
+
+def _audit_added(
+    session: AsyncSession, row: Row, actor: Actor, evidence: Evidence, origin: Origin
+) -> None:
+    audit_event(
+        session,
+        "inspection_evidence_added",
+        row,
+        actor,
+        origin,
+        evidence_id=evidence.id,
+        item_key=evidence.item_key,
+        evidence_kind=evidence.kind,
+        sha256=evidence.sha256,
+        size_bytes=evidence.size_bytes,
+        distance_m=evidence.distance_m,
+        recording_offset_seconds=evidence.recording_offset_seconds,
+    )
+
+
 async def add_evidence(
     session: AsyncSession,
     store: ObjectStore,
@@ -87,40 +197,7 @@ async def add_evidence(
 ) -> tuple[Evidence, bool]:
     """Attach a live capture to an item (see the module docstring); the second value is
     false when the same file was already attached (a retried upload changes nothing)."""
-    check_editable(row, actor, ("取证", "add evidence"))
-    inspection = row.inspection
-    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
-    if upload.item_key not in {item.key for _section, item in version.items()}:
-        raise InvalidField(
-            "query.item_key",
-            f"没有此检查项：{upload.item_key}",
-            f"no such checklist item: {upload.item_key}",
-        )
-    mime = media.check_type(upload.kind, upload.content_type)
-    now = utcnow()
-    start = inspection.started_at
-    offset: float | None = None
-    if inspection.kind == InspectionKind.REMOTE:
-        remote = await get_remote(session, inspection)
-        if remote is None or remote.started_at is None:
-            raise CallNotStarted()
-        start = max(start, remote.started_at)
-        check_capture_time(upload.captured_at, start, now)
-        offset = round(max(0.0, (upload.captured_at - remote.started_at).total_seconds()), 3)
-    else:
-        check_capture_time(upload.captured_at, start, now)
-    distance, fix = None, upload.fix
-    if inspection.kind != InspectionKind.REMOTE:
-        if fix is None:
-            raise InvalidField(
-                "query.latitude",
-                "现场取证须附带拍摄时的GPS定位",
-                "on-site evidence needs the GPS fix of its capture",
-            )
-        # The fix is judged at the moment of the capture, the capture against the clock.
-        distance = place(settings, row.checkpoint, fix, upload.captured_at)
-    else:
-        fix = None
+    mime, offset, distance, fix = await _admit(session, settings, row, actor, upload, None)
     limit = limit_bytes(settings)
     if upload.declared_size is not None and upload.declared_size > limit:
         raise _too_large(settings)
@@ -131,47 +208,79 @@ async def add_evidence(
         raise EvidenceEmpty()
     media.check_content(mime, data)
     digest = media.check_digest(data, upload.sha256)
+    inspection = row.inspection
     same = await repository.same_evidence(session, inspection.id, upload.item_key, digest)
     if same is not None:
         return same, False
     key = media.object_key(inspection.id, mime)
     await store.put_bytes(key, data, mime)
-    evidence = Evidence(
-        inspection_id=inspection.id,
-        item_key=upload.item_key,
-        kind=upload.kind.value,
-        object_key=key,
-        mime_type=mime,
-        size_bytes=len(data),
-        sha256=digest,
-        captured_at=upload.captured_at,
-        latitude=fix.latitude if fix else None,
-        longitude=fix.longitude if fix else None,
-        accuracy_m=fix.accuracy_m if fix else None,
-        distance_m=round(distance, 1) if distance is not None else None,
-        recording_offset_seconds=offset,
-        uploaded_by_user_id=actor.principal.user_id if actor.principal else None,
-        uploader_name=actor.name[:64],
-        device_id=upload.device_id[:64],
-        created_at=now,
-    )
-    session.add(evidence)
-    await session.flush()
-    audit_event(
+    evidence = _record(
         session,
-        "inspection_evidence_added",
         row,
         actor,
-        origin,
-        evidence_id=evidence.id,
-        item_key=evidence.item_key,
-        evidence_kind=evidence.kind,
-        sha256=digest,
-        size_bytes=evidence.size_bytes,
-        distance_m=evidence.distance_m,
-        recording_offset_seconds=offset,
+        upload,
+        mime=mime,
+        key=key,
+        size=len(data),
+        digest=digest,
+        offset=offset,
+        distance=distance,
+        fix=fix,
+        now=utcnow(),
     )
+    await session.flush()
+    _audit_added(session, row, actor, evidence, origin)
     return evidence, True
+
+
+async def attach_upload(
+    session: AsyncSession,
+    settings: Settings,
+    row: Row,
+    actor: Actor,
+    upload: Upload,
+    stored: ResumableUpload,
+    *,
+    client_uuid: str,
+    window: tuple[datetime, datetime] | None,
+    received_at: datetime,
+    origin: Origin,
+) -> Evidence:
+    """Attach a completed resumable upload (``inspection_api.uploads``) as evidence: the
+    same checks as ``add_evidence``, on the hash and first bytes taken when it completed.
+    The object stays where it was assembled; the capture time is bounded by the receipt."""
+    mime, offset, distance, fix = await _admit(session, settings, row, actor, upload, window)
+    if stored.length > limit_bytes(settings):
+        raise _too_large(settings)
+    if stored.completed_at is None or stored.stored_sha256 is None:
+        raise UploadIncomplete(offset=stored.offset, length=stored.length)
+    if stored.evidence_id is not None:
+        raise UploadInUse()
+    if stored.length == 0:
+        raise EvidenceEmpty()
+    media.check_content(mime, bytes.fromhex(stored.head_hex))
+    if stored.stored_sha256 != upload.sha256.lower():
+        raise EvidenceTampered()
+    evidence = _record(
+        session,
+        row,
+        actor,
+        upload,
+        mime=mime,
+        key=stored.object_key,
+        size=stored.length,
+        digest=stored.stored_sha256,
+        offset=offset,
+        distance=distance,
+        fix=fix,
+        now=received_at,
+        captured_at=min(upload.captured_at, received_at),
+        client_uuid=client_uuid,
+    )
+    await session.flush()
+    stored.evidence_id = evidence.id
+    _audit_added(session, row, actor, evidence, origin)
+    return evidence
 
 
 async def remove_evidence(

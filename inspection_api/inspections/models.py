@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inspection_api.db import Base, UTCDateTime, str_enum, utcnow
@@ -95,6 +95,17 @@ class Inspection(Base):
     review_comment: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Offline inspections (离线检查), made on the phone and synced later (inspections/sync.py).
+    # The phone's UUID makes every sync of it land on this one row.
+    client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    device_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # phone's clock
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first sync, server's
+    # The phone's clock minus the server's at the sync; flagged past the tolerance.
+    clock_offset_seconds: Mapped[float | None] = mapped_column(Float)
+    clock_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # From the phone's submission to the server receiving it (离线提交 … later).
+    sync_delay_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class Evidence(Base):
@@ -125,6 +136,8 @@ class Evidence(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Removed by the inspector while editing: kept (and its object) for the audit trail.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The phone's UUID of the capture: a file synced twice is one row.
+    client_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
 
 
 class Review(Base):

@@ -171,6 +171,16 @@ class InspectionOut(Output):
     findings_count: int
     reviewed_at: datetime | None
     updated_at: datetime
+    offline: bool = Field(description="made on the phone without network (离线检查), synced later")
+    device_started_at: datetime | None = Field(description="the scan, on the phone's clock")
+    received_at: datetime | None = Field(description="when the server first received it")
+    clock_offset_seconds: float | None = Field(
+        description="the phone's clock minus the server's at the sync"
+    )
+    clock_flagged: bool = Field(description="the phone's clock was off by more than 60 s")
+    sync_delay_seconds: float | None = Field(
+        description="from the phone's submission to its sync (离线提交)"
+    )
 
 
 class InspectionPage(Page[InspectionOut]):

@@ -60,6 +60,12 @@ def summary(row: Row) -> InspectionOut:
         findings_count=len(inspection.findings or []),
         reviewed_at=inspection.reviewed_at,
         updated_at=inspection.updated_at,
+        offline=inspection.offline,
+        device_started_at=inspection.device_started_at,
+        received_at=inspection.received_at,
+        clock_offset_seconds=inspection.clock_offset_seconds,
+        clock_flagged=inspection.clock_flagged,
+        sync_delay_seconds=inspection.sync_delay_seconds,
     )
 
 

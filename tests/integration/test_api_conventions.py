@@ -39,6 +39,9 @@ async def test_anonymous_callers_get_401_on_every_protected_operation(client):
                 continue  # public, e.g. login
             url = re.sub(r"\{\w+\}", "1", path)
             response = await client.request(method.upper(), url, json={})
+            if method == "head":  # a HEAD answer has no body (tus offsets)
+                assert response.status == 401, path
+                continue
             body = await json_of(response, 401)
             assert body["code"] == "unauthenticated", (method, path)
             checked += 1

@@ -1,0 +1,401 @@
+"""Offline inspections (离线检查): made on a phone without network, synced later.
+
+The phone keeps everything (answers, the scanned label, the fixes, the captures and their
+SHA-256) and sends it when it can: the files by resumable upload (``inspection_api.uploads``),
+then each inspection by its own UUID. Syncing is idempotent: each inspection and each piece
+of evidence carries the phone's UUID, unique in the database, so a batch sent twice, at
+once, or again after a crash mid-way lands once.
+
+The server checks what it checks online (the label's signature and generation, the fix's
+radius, accuracy and age, each capture's window, fix, type and hash) at the phone's times:
+a fix is as fresh as it was at the scan, not at the sync. Those times are the phone's
+clock; the sync measures it against the server's (``sent_at`` against receipt) and flags
+the record when it is off by more than ``CLOCK_TOLERANCE``; stored times never pass the
+receipt. A sync days later is accepted and marked with its delay.
+
+Each step commits on its own: a refused capture keeps the inspection and the captures
+before it; the phone keeps what was refused, with the reason, and can export it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inspection_api.audit.service import Origin
+from inspection_api.auth.permissions import Permission, require
+from inspection_api.auth.principal import Principal
+from inspection_api.checklists import service as checklists
+from inspection_api.checkpoints import geo
+from inspection_api.checkpoints import service as checkpoints
+from inspection_api.errors import InspectionError
+from inspection_api.inspections import service
+from inspection_api.inspections.errors import InspectionStateConflict
+from inspection_api.inspections.evidence import Upload, attach_upload
+from inspection_api.inspections.hooks import InspectionHook
+from inspection_api.inspections.models import (
+    EDITABLE_STATES,
+    Evidence,
+    Inspection,
+    InspectionKind,
+)
+from inspection_api.inspections.repository import Row
+from inspection_api.uploads import service as uploads
+from inspection_api.uploads.errors import UploadInUse
+from inspection_api.uploads.models import ResumableUpload
+from loancheck.settings import Settings
+
+# A phone clock off by more than this from the server's is flagged on the record.
+CLOCK_TOLERANCE = timedelta(seconds=60)
+# Phone times are compared with each other with the skew evidence already allows.
+SKEW = timedelta(seconds=60)
+_RETRIES = 5
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OfflineCapture:
+    client_uuid: str
+    item_key: str
+    kind: Any  # EvidenceKind
+    upload_id: str
+    sha256: str
+    captured_at: datetime
+    fix: geo.Fix
+
+
+@dataclass(frozen=True)
+class OfflineInspection:
+    client_uuid: str
+    qr: str
+    scan_fix: geo.Fix
+    started_at: datetime  # the phone's clock, at the scan
+    template_id: int | None
+    checklist_version_id: int | None  # the form the phone filled in
+    answers: dict[str, Any]
+    flags: list[dict[str, Any]]
+    evidence: Sequence[OfflineCapture]
+    submit_fix: geo.Fix | None  # present when the inspector submitted on the phone
+    submitted_at: datetime | None
+    device_id: str
+
+
+@dataclass
+class CaptureOutcome:
+    client_uuid: str
+    status: Literal["attached", "waiting", "refused"]
+    evidence_id: int | None = None
+    problem: InspectionError | None = None
+
+
+@dataclass
+class SyncOutcome:
+    client_uuid: str
+    status: Literal["submitted", "saved", "refused"]
+    inspection_id: int | None = None
+    evidence: list[CaptureOutcome] = field(default_factory=list)
+    problem: InspectionError | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """When and from what clock a sync arrived."""
+
+    sent_at: datetime  # the phone's clock when it sent the batch
+    received_at: datetime  # the server's clock when it arrived
+
+    @property
+    def offset_seconds(self) -> float:
+        return round((self.sent_at - self.received_at).total_seconds(), 3)
+
+    def bounded(self, device_time: datetime) -> datetime:
+        """A phone time as stored: never later than the receipt."""
+        return min(device_time, self.received_at)
+
+
+def clock_flagged(receipt: Receipt, item: OfflineInspection) -> bool:
+    """The phone's clock is off, or its times are out of order against its own sending."""
+    if abs(receipt.sent_at - receipt.received_at) > CLOCK_TOLERANCE:
+        return True
+    times = [item.started_at, *(c.captured_at for c in item.evidence)]
+    if item.submitted_at is not None:
+        times.append(item.submitted_at)
+    return any(t > receipt.sent_at + SKEW for t in times)
+
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def _in_transaction(sessions: Sessions, step: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``step`` and commit; a unique-key race (another sync of the same UUID won) or a
+    busy SQLite file retries it, and the retry finds what the winner stored."""
+    for attempt in range(_RETRIES):
+        async with sessions() as session:
+            try:
+                result = await step(session)
+                await session.commit()
+                return result
+            except (IntegrityError, OperationalError) as exc:
+                await session.rollback()
+                if isinstance(exc, OperationalError) and "locked" not in str(exc):
+                    raise
+                if attempt == _RETRIES - 1:
+                    raise
+            except BaseException:
+                await session.rollback()
+                raise
+        await asyncio.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+async def by_client_uuid(session: AsyncSession, client_uuid: str) -> Inspection | None:
+    return await session.scalar(select(Inspection).where(Inspection.client_uuid == client_uuid))
+
+
+async def _evidence_by_uuid(session: AsyncSession, client_uuid: str) -> Evidence | None:
+    return await session.scalar(select(Evidence).where(Evidence.client_uuid == client_uuid))
+
+
+async def _row_of(session: AsyncSession, principal: Principal, item: OfflineInspection) -> Row:
+    existing = await by_client_uuid(session, item.client_uuid)
+    assert existing is not None
+    row = await service.visible(session, principal, existing.id, Permission.INSPECTION_RUN)
+    return row
+
+
+async def _version_id(
+    session: AsyncSession, principal: Principal, org: Any, item: OfflineInspection
+) -> int:
+    """The form the phone filled in when it is a version of the template that applies (it
+    may have been replaced while the phone was offline), else the current one."""
+    current = await service.checklist_for(session, principal, org, item.template_id)
+    if item.checklist_version_id is None or item.checklist_version_id == current.id:
+        return current.id
+    try:
+        filled = await checklists.get_version(session, item.checklist_version_id)
+    except InspectionError:
+        return current.id
+    if filled is not None and filled.template_id == current.template_id:
+        return filled.id
+    return current.id
+
+
+async def _create(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    item: OfflineInspection,
+    receipt: Receipt,
+    *,
+    origin: Origin,
+    hooks: Sequence[InspectionHook],
+) -> Row:
+    """The inspection as the scan placed it, at the phone's time of the scan."""
+    existing = await by_client_uuid(session, item.client_uuid)
+    if existing is not None:
+        row = await _row_of(session, principal, item)
+        if row.inspection.state in EDITABLE_STATES and row.inspection.submission_count == 0:
+            await service.save(
+                session,
+                row,
+                service.Actor(principal),
+                {"answers": item.answers, "flags": item.flags},
+            )
+        return row
+    require(principal, Permission.INSPECTION_RUN)
+    # The check-in exactly as online (QR signature and generation, jurisdiction, accuracy,
+    # mock, age and radius), judged at the moment of the scan.
+    checkpoint, org, result = await checkpoints.check_in_by_qr(
+        session, settings, principal, item.qr, item.scan_fix, now=item.started_at, origin=origin
+    )
+    checkpoint.last_checked_in_at = receipt.bounded(item.started_at)
+    if checkpoint.bound_at is not None:  # bound by this scan, at the phone's time
+        checkpoint.bound_at = receipt.bounded(checkpoint.bound_at)
+    version_id = await _version_id(session, principal, org, item)
+    version = await checklists.get_version(session, version_id)
+    started = receipt.bounded(item.started_at)
+    row = await service.create_inspection(
+        session,
+        checkpoint,
+        org,
+        version,
+        InspectionKind.ON_SITE,
+        hooks=hooks,
+        inspector_user_id=principal.user_id,
+        client_uuid=item.client_uuid,
+        offline=True,
+        device_started_at=item.started_at,
+        received_at=receipt.received_at,
+        clock_offset_seconds=receipt.offset_seconds,
+        clock_flagged=clock_flagged(receipt, item),
+        **service.check_in_values(result, item.scan_fix, started),
+    )
+    row.inspection.started_at = started
+    await service.save(
+        session, row, service.Actor(principal), {"answers": item.answers, "flags": item.flags}
+    )
+    service.audit_event(
+        session,
+        "inspection_started",
+        row,
+        service.Actor(principal),
+        origin,
+        offline=True,
+        client_uuid=item.client_uuid,
+        device_started_at=item.started_at.isoformat(),
+        clock_offset_seconds=receipt.offset_seconds,
+        outcome=result.outcome,
+        distance_m=round(result.distance_m, 1),
+        checklist_version_id=version.id,
+    )
+    return row
+
+
+async def _capture(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    item: OfflineInspection,
+    capture: OfflineCapture,
+    receipt: Receipt,
+    *,
+    origin: Origin,
+) -> CaptureOutcome:
+    found = await session.scalar(
+        select(Evidence).where(Evidence.client_uuid == capture.client_uuid)
+    )
+    if found is not None:
+        return CaptureOutcome(capture.client_uuid, "attached", found.id)
+    stored: ResumableUpload = await uploads.get(session, principal, capture.upload_id)
+    if stored.completed_at is None:
+        return CaptureOutcome(capture.client_uuid, "waiting")
+    row = await _row_of(session, principal, item)
+    inspection = row.inspection
+    assert inspection.device_started_at is not None
+    upload = Upload(
+        item_key=capture.item_key,
+        kind=capture.kind,
+        content_type=stored.content_type,
+        sha256=capture.sha256,
+        captured_at=capture.captured_at,
+        device_id=item.device_id,
+        fix=capture.fix,
+        declared_size=stored.length,
+    )
+    # The window in the phone's clock: from its scan until it sent the batch.
+    window = (inspection.device_started_at, receipt.sent_at)
+    try:
+        evidence = await attach_upload(
+            session,
+            settings,
+            row,
+            service.Actor(principal, device_id=item.device_id),
+            upload,
+            stored,
+            client_uuid=capture.client_uuid,
+            window=window,
+            received_at=receipt.received_at,
+            origin=origin,
+        )
+    except (UploadInUse, InspectionStateConflict):
+        # Another copy of this sync attached it (and maybe submitted) since our first look.
+        found = await _evidence_by_uuid(session, capture.client_uuid)
+        if found is None:
+            raise
+        return CaptureOutcome(capture.client_uuid, "attached", found.id)
+    return CaptureOutcome(capture.client_uuid, "attached", evidence.id)
+
+
+async def _submit(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    item: OfflineInspection,
+    receipt: Receipt,
+    *,
+    origin: Origin,
+    hooks: Sequence[InspectionHook],
+) -> None:
+    row = await _row_of(session, principal, item)
+    inspection = row.inspection
+    if inspection.submission_count > 0:
+        return  # submitted by an earlier sync (and maybe reviewed since): nothing to redo
+    assert item.submitted_at is not None
+    await service.submit(
+        session,
+        settings,
+        row,
+        service.Actor(principal),
+        fix=item.submit_fix,
+        now=item.submitted_at,
+        origin=origin,
+        hooks=hooks,
+    )
+    inspection.submitted_at = receipt.bounded(item.submitted_at)
+    # Measured on the phone's own clock (submitted → sent), so an offset does not add to it.
+    inspection.sync_delay_seconds = round(
+        max(0.0, (receipt.sent_at - item.submitted_at).total_seconds()), 3
+    )
+    inspection.clock_flagged = inspection.clock_flagged or clock_flagged(receipt, item)
+    await session.flush()
+
+
+async def sync_inspection(
+    sessions: Sessions,
+    settings: Settings,
+    principal: Principal,
+    item: OfflineInspection,
+    receipt: Receipt,
+    *,
+    origin: Origin,
+    started: Sequence[InspectionHook],
+    submitted: Sequence[InspectionHook],
+) -> SyncOutcome:
+    """Create (or find) the inspection, attach each capture whose upload is complete, and
+    submit when the phone did and everything is there. Refusals are outcomes, not raised."""
+    outcome = SyncOutcome(item.client_uuid, "saved")
+    try:
+        row = await _in_transaction(
+            sessions,
+            lambda s: _create(s, settings, principal, item, receipt, origin=origin, hooks=started),
+        )
+    except InspectionError as exc:
+        outcome.status, outcome.problem = "refused", exc
+        return outcome
+    outcome.inspection_id = row.inspection.id
+    for capture in item.evidence:
+        try:
+            result = await _in_transaction(
+                sessions,
+                lambda s, c=capture: _capture(  # type: ignore[misc]
+                    s, settings, principal, item, c, receipt, origin=origin
+                ),
+            )
+        except InspectionError as exc:
+            result = CaptureOutcome(capture.client_uuid, "refused", problem=exc)
+        outcome.evidence.append(result)
+    complete = all(c.status == "attached" for c in outcome.evidence)
+    if item.submitted_at is not None and complete:
+        try:
+            await _in_transaction(
+                sessions,
+                lambda s: _submit(
+                    s, settings, principal, item, receipt, origin=origin, hooks=submitted
+                ),
+            )
+        except InspectionError as exc:
+            outcome.problem = exc
+    async with sessions() as session:
+        current = await session.get(Inspection, row.inspection.id)
+        assert current is not None
+        if current.submission_count > 0:
+            # Submitted, by this sync or by another copy of it that won the race.
+            outcome.status, outcome.problem = "submitted", None
+    return outcome

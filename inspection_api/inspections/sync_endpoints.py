@@ -1,0 +1,122 @@
+"""The offline sync over REST: one batch of inspections made on a phone without network."""
+
+from __future__ import annotations
+
+from inspection_api.auth.endpoints import origin_of
+from inspection_api.db import utcnow
+from inspection_api.errors import InspectionError
+from inspection_api.inspections import sync
+from inspection_api.inspections.endpoints import hooks, to_fix
+from inspection_api.inspections.sync_schemas import (
+    CaptureSyncOut,
+    InspectionSyncOut,
+    OfflineInspectionIn,
+    ProblemOut,
+    SyncIn,
+    SyncOut,
+)
+from inspection_api.web.keys import (
+    INSPECTION_STARTED,
+    INSPECTION_SUBMITTED,
+    SESSIONMAKER,
+    SETTINGS,
+)
+from inspection_api.web.problems import request_lang
+from inspection_api.web.routing import ApiRoutes, Ctx
+
+api = ApiRoutes(tag="inspections")
+
+
+def _item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspection:
+    scan_fix = to_fix(body.scan_fix)
+    assert scan_fix is not None
+    captures = []
+    for capture in body.evidence:
+        fix = to_fix(capture.fix)
+        assert fix is not None
+        captures.append(
+            sync.OfflineCapture(
+                client_uuid=str(capture.client_uuid),
+                item_key=capture.item_key,
+                kind=capture.kind,
+                upload_id=capture.upload_id,
+                sha256=capture.sha256.lower(),
+                captured_at=capture.captured_at,
+                fix=fix,
+            )
+        )
+    return sync.OfflineInspection(
+        client_uuid=str(body.client_uuid),
+        qr=body.qr,
+        scan_fix=scan_fix,
+        started_at=body.started_at,
+        template_id=body.template_id,
+        checklist_version_id=body.checklist_version_id,
+        answers=body.answers,
+        flags=[flag.model_dump() for flag in body.flags],
+        evidence=captures,
+        submit_fix=to_fix(body.submit.fix) if body.submit else None,
+        submitted_at=body.submit.submitted_at if body.submit else None,
+        device_id=device_id,
+    )
+
+
+def _problem(exc: InspectionError | None, lang: str) -> ProblemOut | None:
+    if exc is None:
+        return None
+    return ProblemOut(
+        status=exc.status, code=exc.code, detail=exc.message(lang), extra=exc.extra(lang)
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/offline/sync",
+    summary="离线检查同步 Sync inspections made offline",
+    body=SyncIn,
+    response=SyncOut,
+)
+async def sync_offline(ctx: Ctx, *, body: SyncIn) -> SyncOut:
+    """Idempotent by the phone's UUIDs: the same batch twice (or at once) stores each
+    inspection and each capture once. Each inspection's outcome says `submitted`, `saved`
+    (a capture is `waiting` for its upload, or refused) or `refused`, with the problem as
+    the online call would have answered it (e.g. `location_out_of_range`, `qr_retired`)."""
+    received_at = utcnow()
+    receipt = sync.Receipt(sent_at=body.sent_at, received_at=received_at)
+    lang = request_lang(ctx.request)
+    results = []
+    for entry in body.inspections:
+        item = _item(entry, body.device_id)
+        outcome = await sync.sync_inspection(
+            ctx.app[SESSIONMAKER],
+            ctx.app[SETTINGS],
+            ctx.user,
+            item,
+            receipt,
+            origin=origin_of(ctx),
+            started=hooks(ctx, INSPECTION_STARTED),
+            submitted=hooks(ctx, INSPECTION_SUBMITTED),
+        )
+        results.append(
+            InspectionSyncOut(
+                client_uuid=outcome.client_uuid,
+                status=outcome.status,
+                inspection_id=outcome.inspection_id,
+                evidence=[
+                    CaptureSyncOut(
+                        client_uuid=c.client_uuid,
+                        status=c.status,
+                        evidence_id=c.evidence_id,
+                        problem=_problem(c.problem, lang),
+                    )
+                    for c in outcome.evidence
+                ],
+                problem=_problem(outcome.problem, lang),
+            )
+        )
+    return SyncOut(
+        received_at=received_at,
+        clock_offset_seconds=receipt.offset_seconds,
+        clock_flagged=abs(receipt.offset_seconds) > sync.CLOCK_TOLERANCE.total_seconds(),
+        results=results,
+    )

@@ -1,0 +1,220 @@
+"""Resumable uploads (the tus protocol's core and checksum extension), on the object store.
+
+A phone creates an upload (its length, its SHA-256, its own UUID), then sends chunks, each
+with the offset it starts at and its checksum. A chunk is stored whole or not at all, so
+after a cut the phone asks the offset (HEAD) and re-sends at most the chunk that was cut.
+The last byte assembles the object and hashes it in one pass; attaching it as evidence
+(``inspections.evidence.attach_upload``) then checks it like any other capture.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inspection_api.auth.permissions import Permission, require
+from inspection_api.auth.principal import Principal
+from inspection_api.db import utcnow
+from inspection_api.errors import InvalidField, NotFound
+from inspection_api.uploads.errors import (
+    UPLOAD,
+    UploadChanged,
+    UploadChecksumMismatch,
+    UploadChecksumUnsupported,
+    UploadInUse,
+    UploadOffsetMismatch,
+    UploadPastLength,
+    UploadTooLarge,
+)
+from inspection_api.uploads.models import ResumableUpload
+from storage.base import ObjectStore, ResumableStore
+
+# The chunk the web client sends: S3's smallest multipart part, so on S3 every chunk is a
+# part and nothing waits in a tail object. A cut costs at most this much again.
+CHUNK_BYTES = 5 * 1024 * 1024
+# Largest chunk taken in one PATCH: it is checked whole (its checksum) before it is stored.
+MAX_CHUNK_BYTES = 16 * 1024 * 1024
+_DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
+
+
+def resumable(store: ObjectStore) -> ResumableStore:
+    assert isinstance(store, ResumableStore), f"{store!r} cannot take resumable uploads"
+    return store
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
+    found: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in header.split(","))):
+        key, _, value = pair.partition(" ")
+        try:
+            found[key] = base64.b64decode(value.strip(), validate=True).decode() if value else ""
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidField(
+                f"header.Upload-Metadata.{key}", "不是有效的 base64", "not valid base64"
+            ) from None
+    return found
+
+
+def _client_uuid(metadata: dict[str, str]) -> str:
+    try:
+        return str(uuid.UUID(metadata.get("client_uuid", "")))
+    except ValueError:
+        raise InvalidField(
+            "header.Upload-Metadata.client_uuid",
+            "须提供手机生成的文件编号（UUID）",
+            "the phone's UUID of the file is required",
+        ) from None
+
+
+async def create(
+    session: AsyncSession,
+    store: ObjectStore,
+    principal: Principal,
+    *,
+    length: int,
+    metadata: dict[str, str],
+    limit_mb: int,
+) -> tuple[ResumableUpload, bool]:
+    """A new upload, or the one this phone already created for the same file (false)."""
+    require(principal, Permission.INSPECTION_RUN)
+    client_uuid = _client_uuid(metadata)
+    sha256 = metadata.get("sha256", "").lower()
+    if sha256 and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
+        raise InvalidField(
+            "header.Upload-Metadata.sha256", "须为64位十六进制", "must be 64 hex digits"
+        )
+    existing = await _by_client_uuid(session, principal.user_id, client_uuid)
+    if existing is not None:
+        if existing.length != length:
+            raise UploadChanged(length=existing.length, got=length)
+        return existing, False
+    if length > limit_mb * 1024 * 1024:
+        raise UploadTooLarge(limit_mb=limit_mb, limit_bytes=limit_mb * 1024 * 1024)
+    upload_id = uuid.uuid4().hex
+    key = f"uploads/{principal.user_id}/{upload_id}"
+    content_type = metadata.get("filetype", "")[:100]
+    state = await resumable(store).begin_upload(key, content_type)
+    upload = ResumableUpload(
+        id=upload_id,
+        user_id=principal.user_id,
+        client_uuid=client_uuid,
+        length=length,
+        offset=0,
+        content_type=content_type,
+        sha256=sha256,
+        object_key=key,
+        store_state=state,
+        head_hex="",
+    )
+    session.add(upload)
+    try:
+        await session.flush()
+    except IntegrityError:  # the same file created twice at once: one upload stays
+        await session.rollback()
+        await resumable(store).abort_upload(key, state)
+        existing = await _by_client_uuid(session, principal.user_id, client_uuid)
+        assert existing is not None
+        return existing, False
+    if length == 0:
+        await _complete(session, store, upload)
+    return upload, True
+
+
+async def _by_client_uuid(
+    session: AsyncSession, user_id: int, client_uuid: str
+) -> ResumableUpload | None:
+    return await session.scalar(
+        select(ResumableUpload).where(
+            ResumableUpload.user_id == user_id, ResumableUpload.client_uuid == client_uuid
+        )
+    )
+
+
+async def get(session: AsyncSession, principal: Principal, upload_id: str) -> ResumableUpload:
+    """One's own upload; anyone else's answers 404 as if it did not exist."""
+    upload = await session.get(ResumableUpload, upload_id)
+    if upload is None or upload.user_id != principal.user_id:
+        raise NotFound(resource=UPLOAD, id=upload_id)
+    return upload
+
+
+def check_checksum(header: str, data: bytes) -> None:
+    """``Upload-Checksum: sha256 <base64 digest>`` (the tus checksum extension)."""
+    algorithm, _, encoded = header.strip().partition(" ")
+    make = _DIGESTS.get(algorithm.lower())
+    if make is None:
+        raise UploadChecksumUnsupported(algorithm=algorithm or "（无）")
+    try:
+        expected = base64.b64decode(encoded.strip(), validate=True)
+    except ValueError:
+        raise UploadChecksumMismatch() from None
+    if make(data).digest() != expected:
+        raise UploadChecksumMismatch()
+
+
+async def append(
+    session: AsyncSession,
+    store: ObjectStore,
+    upload: ResumableUpload,
+    *,
+    offset: int,
+    data: bytes,
+    checksum: str | None,
+    now: datetime,
+) -> ResumableUpload:
+    """Store one chunk at ``offset``; the last one completes the object."""
+    if offset != upload.offset or upload.completed_at is not None:
+        raise UploadOffsetMismatch(offset=upload.offset, got=offset)
+    if offset + len(data) > upload.length:
+        raise UploadPastLength(length=upload.length)
+    if checksum is not None:
+        check_checksum(checksum, data)
+    if data:
+        state = await resumable(store).append_upload(
+            upload.object_key, upload.store_state, offset, data
+        )
+        # Two requests sending the same chunk at once: one moves the offset, the other
+        # hears where it is now.
+        moved = await session.execute(
+            update(ResumableUpload)
+            .where(ResumableUpload.id == upload.id, ResumableUpload.offset == offset)
+            .values(offset=offset + len(data), store_state=state)
+            .execution_options(synchronize_session=False)
+        )
+        await session.refresh(upload)
+        if not getattr(moved, "rowcount", 0):
+            raise UploadOffsetMismatch(offset=upload.offset, got=offset)
+    if upload.offset == upload.length:
+        await _complete(session, store, upload, now)
+    return upload
+
+
+async def _complete(
+    session: AsyncSession, store: ObjectStore, upload: ResumableUpload, now: datetime | None = None
+) -> None:
+    target = resumable(store)
+    await target.complete_upload(upload.object_key, upload.store_state, upload.content_type)
+    scan = await target.scan(upload.object_key)
+    upload.stored_sha256 = scan.sha256
+    upload.head_hex = scan.head.hex()
+    upload.completed_at = now or utcnow()
+    await session.flush()
+
+
+async def terminate(session: AsyncSession, store: ObjectStore, upload: ResumableUpload) -> None:
+    """The tus termination extension: drop an upload not attached to anything."""
+    if upload.evidence_id is not None:
+        raise UploadInUse()
+    if upload.completed_at is None:
+        await resumable(store).abort_upload(upload.object_key, upload.store_state)
+    else:
+        await store.delete(upload.object_key)
+    await session.delete(upload)
+    await session.flush()
