@@ -8,7 +8,7 @@
 - anomalies (org_id, created_at): anomalies raised in a window.
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-04 17:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0015'
-down_revision: str | None = '0009'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

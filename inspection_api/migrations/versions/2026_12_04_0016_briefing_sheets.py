@@ -1,7 +1,7 @@
 """briefing sheets: print window and lock, supervisor opinions, unlock requests
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0015
 Create Date: 2026-12-04 17:00:00
 """
 
@@ -14,7 +14,7 @@ import inspection_api.db
 
 
 revision: str = '0016'
-down_revision: str | None = '0009'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

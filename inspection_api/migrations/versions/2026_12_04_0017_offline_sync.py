@@ -1,7 +1,7 @@
 """offline inspections: client UUIDs (unique), device times and clock offset; tus uploads
 
 Revision ID: 0017
-Revises: 0009
+Revises: 0016
 Create Date: 2026-12-04 17:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import inspection_api.db
 
 
 revision: str = "0017"
-down_revision: str | None = "0009"
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

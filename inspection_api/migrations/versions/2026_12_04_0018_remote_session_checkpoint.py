@@ -1,7 +1,7 @@
 """remote_sessions.checkpoint_id: the checkpoint a remote inspection is about, chosen at creation
 
 Revision ID: 0018
-Revises: 0009
+Revises: 0017
 Create Date: 2026-12-04 17:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0018'
-down_revision: str | None = '0009'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
