@@ -123,6 +123,9 @@ class RecorderWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for orphan in self._orphans:  # not uploaded yet: left to the next worker
+            os.close(orphan.fd)
+        self._orphans.clear()
         await asyncio.to_thread(self.spool.close)
 
     async def recover_spools(self, *, free_leases: bool = True) -> None:
