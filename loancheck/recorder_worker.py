@@ -6,8 +6,10 @@ participant, over the same ``/call`` Socket.IO namespace the browsers use, so si
 reaches it on any node. Participants offer their tracks to it; every offer is a new leg
 (``recorder.session.CallRecording``). Segments go to the object store while the call goes
 on (``spool``). When the call ends the worker assembles one file per participant
-(``assemble``). A worker that dies stops renewing: within a lease another takes the call
-over, joins it again (the pages offer anew) and the recording goes on in new legs.
+(``assemble``). A worker that dies leaves its spool lock free: a worker on the same host
+sees that within ``WATCH_SECONDS``, uploads the spool and takes its calls over at once; a
+worker elsewhere does when the lease runs out. The new holder joins the call again (the
+pages offer anew) and the recording goes on in new legs.
 
 It runs inside each app node (``LOANCHECK_RECORDER=inprocess``) or as ``loancheck
 recorder`` processes (``workers``).
@@ -121,6 +123,9 @@ class RecorderWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for orphan in self._orphans:  # not uploaded yet: left to the next worker
+            os.close(orphan.fd)
+        self._orphans.clear()
         await asyncio.to_thread(self.spool.close)
 
     async def recover_spools(self, *, free_leases: bool = True) -> None:
@@ -162,13 +167,17 @@ class RecorderWorker:
     async def _watch_spools(self) -> None:
         """Wake the loop as soon as a worker on this host dies: its calls go on unrecorded
         until taken over."""
+        seen: set[str] = set()
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             try:
-                if await asyncio.to_thread(self.spool.any_orphan):
-                    self._wake.set()
+                found = await asyncio.to_thread(self.spool.orphan_names)
             except OSError:
                 log.warning("watching the spools failed", exc_info=True)
+                continue
+            if found - seen:  # a spool that failed to upload is retried at the poll pace
+                self._wake.set()
+            seen = found
 
     async def _run(self) -> None:
         interval = self.settings.recorder_lease_seconds / 4

@@ -136,13 +136,14 @@ class Spool:
             found.append(Orphan(entry, fd, worker))
         return found
 
-    def any_orphan(self) -> bool:
-        """Whether a worker on this host is gone and its spool not yet taken care of (a
-        few lock attempts: cheap enough to ask several times a second)."""
+    def orphan_names(self) -> set[str]:
+        """The spool directories of workers on this host that are gone and not yet taken
+        care of (a few lock attempts: cheap enough to ask several times a second)."""
+        names = set()
         for orphan in self.orphans():
             os.close(orphan.fd)  # found, not taken: ``orphans`` takes it again
-            return True
-        return False
+            names.add(orphan.directory.name)
+        return names
 
     def release_orphan(self, orphan: Orphan) -> None:
         shutil.rmtree(orphan.directory, ignore_errors=True)

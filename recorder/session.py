@@ -1,7 +1,7 @@
 """CallRecording: every participant's legs of one call, one ``RecorderPeer`` per leg.
 
 A leg is one peer connection from a participant to the recorder. aiortc has no ICE restart
-and no SDP rollback, so the recorder only ever answers, and every offer it receives starts
+and no SDP rollback, so the recorder only ever answers, and every offer it can answer starts
 a new leg (a new peer connection, a new directory, new segments): a participant whose
 network changed, whose page reloaded, or who meets a recorder that took the call over
 simply offers again. Leg directories are named by start time, so that sorting their names
