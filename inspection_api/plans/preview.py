@@ -5,7 +5,7 @@ overrides it), over the coming months. Nothing is written."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,16 @@ from inspection_api.plans.generator import (
     periods,
 )
 from inspection_api.plans.schemas import PreviewIn, PreviewOut, PreviewPeriod, PreviewTask
-from inspection_api.plans.sync import CheckpointRow, depth, load_chains, load_checkpoints, owed
+from inspection_api.plans.sync import (
+    CheckpointRow,
+    PlanChains,
+    depth,
+    existing_tasks,
+    load_chains,
+    load_checkpoints,
+    owed,
+    replaceable,
+)
 
 SAMPLE = 20
 
@@ -95,6 +104,7 @@ async def preview(session: AsyncSession, principal: Principal, data: PreviewIn) 
         if alone and row.id not in reached:
             overridden += 1
     counts = Counter(period for period, _ in found)
+    removed = await _removed(session, chains, orgs, list(checkpoints.values()), today, data)
     return PreviewOut(
         today=today,
         until=until,
@@ -102,6 +112,7 @@ async def preview(session: AsyncSession, principal: Principal, data: PreviewIn) 
         overridden=overridden,
         total=len(found),
         due_now=sum(n for period, n in counts.items() if period.start <= today),
+        removed=removed,
         periods=[
             PreviewPeriod(
                 period_start=p.start,
@@ -114,6 +125,33 @@ async def preview(session: AsyncSession, principal: Principal, data: PreviewIn) 
         ],
         sample=await _sample(session, found[:SAMPLE]),
     )
+
+
+async def _removed(
+    session: AsyncSession,
+    chains: PlanChains,
+    orgs: list[Org],
+    checkpoints: list[CheckpointRow],
+    today: date,
+    data: PreviewIn,
+) -> int:
+    """How many tasks saving would delete, as the generator decides (``sync.sync_tasks``):
+    open ones of the chosen orgs' checkpoints that no plan, the unsaved one included,
+    requires any more. An edited plan keeps its id, so its tasks that stay do not count."""
+    wanted = owed(chains, checkpoints, today)
+    if data.plan_id is not None:
+        wanted = {
+            (cp, data.plan_id if plan < 0 else plan, start): value
+            for (cp, plan, start), value in wanted.items()
+        }
+    removed: set[int] = set()  # task ids: nested orgs list a task twice
+    for org in orgs:
+        for ident, cp, plan, start, end, _kind, state, started, _org in await existing_tasks(
+            session, org.path
+        ):
+            if (cp, plan, start) not in wanted and replaceable(state, started, end, today):
+                removed.add(ident)
+    return len(removed)
 
 
 def _path_of(orgs: list[Org], candidate_id: int) -> str:

@@ -185,6 +185,10 @@ class PreviewOut(Output):
     overridden: int = Field(description="of those, governed by a more specific plan throughout")
     total: int
     due_now: int
+    removed: int = Field(
+        description="open tasks (pending, not started, period not over) of these orgs that "
+        "saving deletes because no plan requires them any more; started and done ones stay"
+    )
     periods: list[PreviewPeriod]
     sample: list[PreviewTask]
 

@@ -175,7 +175,13 @@ def done_by(
     return None
 
 
-async def _existing(session: AsyncSession, scope_path: str | None) -> list[Any]:
+def replaceable(state: str, started: bool, period_end: date, today: date) -> bool:
+    """A task the plans may replace or remove: still pending, never started, its period not
+    ended. Started, done and overdue tasks stay whatever the plans become."""
+    return state == TaskState.PENDING and not started and period_end > today
+
+
+async def existing_tasks(session: AsyncSession, scope_path: str | None) -> list[Any]:
     """The tasks of the checkpoints in scope, as plain rows (Core, no ORM objects)."""
     query = select(
         Task.id,
@@ -211,19 +217,19 @@ async def sync_tasks(
     reshape: list[dict[str, Any]] = []
     moves: dict[int, list[int]] = defaultdict(list)
     have: set[Key] = set()
-    for ident, cp, plan, start, end, kind, state, started, org_id in await _existing(
+    for ident, cp, plan, start, end, kind, state, started, org_id in await existing_tasks(
         session, scope_path
     ):
         key = (cp, plan, start)
         have.add(key)
-        replaceable = state == TaskState.PENDING and not started and end > today
+        open_task = replaceable(state, started, end, today)
         target = wanted.get(key)
         if target is None:
-            if replaceable:
+            if open_task:
                 remove.append(ident)
             continue
         period = target[1]
-        if replaceable and (period.end != end or period.kind != kind):
+        if open_task and (period.end != end or period.kind != kind):
             reshape.append({"ident": ident, "period_end": period.end, "kind": period.kind})
         if state != TaskState.DONE and org_id != org_of[cp]:
             moves[org_of[cp]].append(ident)

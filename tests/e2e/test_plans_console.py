@@ -91,7 +91,23 @@ async def test_rule_plan_preview_save_and_tasks(
     await expect(first).to_contain_text(f"{this_month} 至")
     await expect(first).to_contain_text("立即生成")
     await expect(first.locator("td").nth(2)).to_have_text("2")  # CA-0001, CA-0002
+    # The province plan's open tasks there are replaced: said before, confirmed at saving.
+    await expect(preview.get_by_test_id("preview-removed")).to_have_text(
+        "保存后将删除 2 个尚未开始的任务（已开始和已完成的任务不受影响）"
+    )
+    await expect(dialog.get_by_label("检查模板")).to_have_value("")  # the province's default
+    await page.screenshot(path=str(tmp_path / "plan-dialog.png"))
     await dialog.get_by_role("button", name="保存计划").click()
+    confirm = page.get_by_role("dialog", name="确认保存检查计划")
+    await expect(confirm).to_contain_text("保存后将删除 2 个尚未开始的任务")
+    await confirm.get_by_role("button", name="取消").click()
+    await expect(dialog).to_be_visible()  # nothing saved, the form kept
+    await dialog.get_by_role("button", name="保存计划").click()
+    await (
+        page.get_by_role("dialog", name="确认保存检查计划")
+        .get_by_role("button", name="确认保存")
+        .click()
+    )
     await expect(dialog).to_have_count(0)
     await expect(page.get_by_role("status")).to_contain_text(
         "已保存 1 个检查计划：长安支行月度检查 · 长安支行"

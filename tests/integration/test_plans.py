@@ -371,3 +371,49 @@ async def test_a_new_sub_branch_gets_its_plan_by_auto_join(login_as, settings):
         201,
     )
     assert (await json_of(await hb.get(f"{PLANS}?org_id={branch['id']}"), 200))["items"] == []
+
+
+async def test_the_preview_says_how_many_open_tasks_saving_removes(login_as, settings):
+    """#12.6: a plan that replaces tasks says so before saving; started work stays."""
+    from sqlalchemy import update
+
+    from inspection_api.db import create_engine, create_sessionmaker
+    from inspection_api.plans.models import Task
+
+    ids = await ids_by_code(settings)
+    admin = await login_as("sjz_admin")
+    rule = await json_of(await admin.post(RULES, json=rule_form()), 201)
+    ca = await tasks_of(admin, f"org_id={ids['HB-SJZ-CA']}&open=true")
+    assert ca["total"] == 2  # CA-0001 and CA-0002, of the province's monthly plan
+    # The inspector has begun CA-0001's task: it is kept whatever the plans become.
+    started = next(t for t in ca["items"] if t["checkpoint_code"] == "CA-0001")
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        await session.execute(
+            update(Task).where(Task.id == started["id"]).values(started_at=utcnow())
+        )
+        await session.commit()
+    await engine.dispose()
+
+    body = {"rule_id": rule["id"], "org_ids": [ids["HB-SJZ-CA"]], "months": 1}
+    preview = await json_of(await admin.post(f"{PLANS}/preview", json=body), 200)
+    assert preview["removed"] == 1  # CA-0002's pending task is replaced, CA-0001's stays
+    (plan,) = (
+        await json_of(
+            await admin.post(PLANS, json={"rule_id": rule["id"], "org_ids": [ids["HB-SJZ-CA"]]}),
+            201,
+        )
+    )["items"]
+    after = await tasks_of(admin, f"org_id={ids['HB-SJZ-CA']}")
+    kept = [t for t in after["items"] if t["id"] == started["id"]]
+    assert kept and kept[0]["plan_id"] == started["plan_id"]  # started work is never removed
+    fresh = sorted(t["checkpoint_code"] for t in after["items"] if t["plan_id"] == plan["id"])
+    assert fresh == ["CA-0001", "CA-0002"]
+    assert after["total"] == 3
+
+    # Editing the plan without a change removes nothing (its own tasks stay its own) …
+    same = {"rule_id": rule["id"], "org_ids": [ids["HB-SJZ-CA"]], "plan_id": plan["id"]}
+    assert (await json_of(await admin.post(f"{PLANS}/preview", json=same), 200))["removed"] == 0
+    # … ending it before this month removes its two open tasks (the province plan takes over).
+    ended = same | {"end_date": str(month_start() - timedelta(days=1))}
+    assert (await json_of(await admin.post(f"{PLANS}/preview", json=ended), 200))["removed"] == 2

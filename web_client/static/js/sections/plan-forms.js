@@ -4,6 +4,10 @@
 import { ApiError, api } from "../api.js";
 import { h, show } from "../dom.js";
 import { ORG_KIND_LABELS, ROLE_LABELS } from "../labels.js";
+import { confirmAction } from "./checkpoint-dialogs.js";
+
+// What a form's `send` returns when the user backs out at a confirmation: the dialog stays.
+const CANCELLED = Symbol("cancelled");
 
 export const FREQUENCY_LABELS = { year: "按年", month: "按月", day: "按天" };
 export const INSPECTION_TYPE_LABELS = { existing: "存量", new: "新增" };
@@ -110,7 +114,12 @@ function runForm(dialog, form, collect, send, done) {
     show(form.querySelector(".form-error"), "");
     submit.disabled = true;
     try {
-      done(await send(collect()));
+      const result = await send(collect());
+      if (result === CANCELLED) {
+        submit.disabled = false;
+        return;
+      }
+      done(result);
       dialog.close();
     } catch (err) {
       submit.disabled = false;
@@ -128,6 +137,9 @@ export function renderPreview(box, result) {
       `范围内 ${result.checkpoints} 个检查点，至 ${result.until} 将生成 ${result.total} 个任务，其中 ${result.due_now} 个保存后立即生成`,
       result.overridden ? `；${result.overridden} 个检查点由更具体的计划管理` : "",
     ),
+    result.removed
+      ? h("p", { class: "form-error", "data-testid": "preview-removed" }, `保存后将删除 ${result.removed} 个尚未开始的任务（已开始和已完成的任务不受影响）`)
+      : null,
     result.periods.length
       ? h(
           "div",
@@ -270,7 +282,7 @@ function orgPicker(orgs, checkedIds, disabled) {
 }
 
 /** 新建/编辑检查计划. Resolves with the saved plans (a list), or null. */
-export function editPlan({ plan, rules, orgs }) {
+export function editPlan({ plan, rules, orgs, templates }) {
   return new Promise((resolve) => {
     const p = plan || { executor_role: "inspector" };
     const ruleOptions = Object.fromEntries(rules.map((r) => [String(r.id), `${r.name}（${r.org_name} · ${scheduleText(r)}）`]));
@@ -287,7 +299,11 @@ export function editPlan({ plan, rules, orgs }) {
         field("start_date", "开始时间", dateInput(p.start_date), "留空为规则的开始时间"),
         field("end_date", "结束时间", dateInput(p.end_date), plan ? "留空为长期" : "留空为规则的结束时间"),
         field("executor_role", "执行角色", select(Object.fromEntries(EXECUTOR_ROLES.map((r) => [r, ROLE_LABELS[r]])), p.executor_role)),
-        field("checklist_template_id", "检查模板编号", text(p.checklist_template_id, { inputmode: "numeric", placeholder: "可留空" })),
+        field(
+          "checklist_template_id",
+          "检查模板",
+          select({ "": "省行现行模板（默认）", ...Object.fromEntries(templates.map((t) => [String(t.id), `${t.name}（${t.org_name}）`])) }, p.checklist_template_id),
+        ),
       ),
       orgPicker(orgs, plan ? [plan.org_id] : [], Boolean(plan)),
       box,
@@ -313,15 +329,27 @@ export function editPlan({ plan, rules, orgs }) {
       }
       return body;
     };
-    previewButton.addEventListener("click", () => {
-      const body = collect();
+    const previewOf = (body) => {
       const preview = { rule_id: body.rule_id, org_ids: plan ? [plan.org_id] : body.org_ids, plan_id: plan?.id ?? null };
       if (body.start_date) preview.start_date = body.start_date;
       if ("end_date" in body) preview.end_date = body.end_date;
-      runPreview(form, box, preview);
-    });
-    const send = async (body) =>
-      plan ? [await api(`/api/v1/plans/${plan.id}`, { method: "PATCH", body })] : (await api("/api/v1/plans", { method: "POST", body })).items;
+      return preview;
+    };
+    previewButton.addEventListener("click", () => runPreview(form, box, previewOf(collect())));
+    const send = async (body) => {
+      // Saving replaces open tasks: say how many before doing it (started and done stay).
+      const check = await api("/api/v1/plans/preview", { method: "POST", body: previewOf(body) });
+      renderPreview(box, check);
+      if (check.removed) {
+        const yes = await confirmAction({
+          title: "确认保存检查计划",
+          message: `保存后将删除 ${check.removed} 个尚未开始的任务，由新计划的任务代替或不再检查；已开始和已完成的任务不受影响。确定保存吗？`,
+          confirmLabel: "确认保存",
+        });
+        if (!yes) return CANCELLED;
+      }
+      return plan ? [await api(`/api/v1/plans/${plan.id}`, { method: "PATCH", body })] : (await api("/api/v1/plans", { method: "POST", body })).items;
+    };
     runForm(dialog, form, collect, send, (result) => (saved = result));
     dialog.showModal();
   });

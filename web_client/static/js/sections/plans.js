@@ -229,13 +229,15 @@ export async function renderPlans(container, { me, onError }) {
   }
 
   const manageable = () => orgs.filter((org) => org.path.startsWith(me.org.path));
+  // The templates a plan may use: active ones with a published version.
+  const planTemplates = async () => (await api("/api/v1/checklist-templates")).filter((t) => t.status === "active" && t.published);
 
   async function createPlan() {
     if (!rules.length) {
       show(error, "请先添加全局规则");
       return;
     }
-    const saved = await editPlan({ plan: null, rules, orgs: manageable() });
+    const saved = await editPlan({ plan: null, rules, orgs: manageable(), templates: await planTemplates().catch(() => []) });
     if (saved) {
       done(`已保存 ${saved.length} 个检查计划：${saved.map((p) => p.name).join("、")}；今日应检查的任务已生成`);
       await reload();
@@ -243,7 +245,7 @@ export async function renderPlans(container, { me, onError }) {
   }
 
   async function changePlan(plan) {
-    const saved = await editPlan({ plan, rules, orgs: manageable() });
+    const saved = await editPlan({ plan, rules, orgs: manageable(), templates: await planTemplates().catch(() => []) });
     if (saved) {
       done(`已保存检查计划「${saved[0].name}」，未开始的任务已重新生成`);
       await reload();
