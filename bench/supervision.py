@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -220,15 +221,36 @@ async def load(dsn: str, checkpoints: int, answers: int, seed: int) -> dict[str,
     }
 
 
-async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
-    await call()  # warm
-    samples = []
+async def server_cpu(session: Any) -> float:
+    """CPU seconds used so far by this session's PostgreSQL backend (read from /proc: the
+    server runs on this machine). On a busy shared machine wall time says little; CPU time
+    says what the work costs."""
+    pid = await session.scalar(text("SELECT pg_backend_pid()"))
+    try:
+        stat = await asyncio.to_thread(Path(f"/proc/{pid}/stat").read_text)
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def timed(
+    sessions: Any, runs: int, call: Callable[[Any], Awaitable[Any]]
+) -> tuple[float, float, float]:
+    """Wall p50, p95 and the mean CPU (this process + the database backend), in ms."""
+    async with sessions() as session:
+        await call(session)  # warm
+    samples, cpu = [], 0.0
     for _ in range(runs):
-        started = time.perf_counter()
-        await call()
-        samples.append((time.perf_counter() - started) * 1000)
+        async with sessions() as session:
+            server = await server_cpu(session)
+            client = time.process_time()
+            started = time.perf_counter()
+            await call(session)
+            samples.append((time.perf_counter() - started) * 1000)
+            cpu += time.process_time() - client + await server_cpu(session) - server
     samples.sort()
-    return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
+    return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))], cpu / runs * 1000
 
 
 async def measure(url: str, data: dict[str, Any], runs: int) -> tuple[float, float, float]:
@@ -240,52 +262,45 @@ async def measure(url: str, data: dict[str, Any], runs: int) -> tuple[float, flo
     rng = random.Random(7)
     none = Filters()
 
-    async def province() -> None:
-        async with sessions() as session:
-            await service.completion_report(
-                session, admin, org_id=1, window=last_year, group_by=GroupBy.CHILD,
-                filters=none, today=today,
-            )  # fmt: skip
+    async def province(session: Any) -> None:
+        await service.completion_report(
+            session, admin, org_id=1, window=last_year, group_by=GroupBy.CHILD,
+            filters=none, today=today,
+        )  # fmt: skip
 
-    async def province_sub_branches() -> None:
-        async with sessions() as session:
-            await service.completion_report(
-                session, admin, org_id=1, window=last_year, group_by=GroupBy.SUB_BRANCH,
-                filters=none, today=today,
-            )  # fmt: skip
+    async def province_sub_branches(session: Any) -> None:
+        await service.completion_report(
+            session, admin, org_id=1, window=last_year, group_by=GroupBy.SUB_BRANCH,
+            filters=none, today=today,
+        )  # fmt: skip
 
-    async def drill() -> None:
-        async with sessions() as session:
-            await service.completion_report(
-                session, admin, org_id=rng.choice(data["subs"]), window=last_year,
-                group_by=GroupBy.CHECKPOINT, filters=none, today=today,
-            )  # fmt: skip
+    async def drill(session: Any) -> None:
+        await service.completion_report(
+            session, admin, org_id=rng.choice(data["subs"]), window=last_year,
+            group_by=GroupBy.CHECKPOINT, filters=none, today=today,
+        )  # fmt: skip
 
     three_years = Window(add_months(today.replace(day=1), -MONTHS + 1), today)
 
-    async def trend() -> None:
-        async with sessions() as session:
-            await service.trend(
-                session, admin, org_id=1, window=three_years, granularity=Granularity.MONTH,
-                filters=none, today=today,
-            )  # fmt: skip
+    async def trend(session: Any) -> None:
+        await service.trend(
+            session, admin, org_id=1, window=three_years, granularity=Granularity.MONTH,
+            filters=none, today=today,
+        )  # fmt: skip
 
-    async def conclusions() -> None:
-        async with sessions() as session:
-            await service.conclusion_report(
-                session, admin, org_id=1, window=last_year, group_by=GroupBy.CHILD, filters=none
-            )
+    async def conclusions(session: Any) -> None:
+        await service.conclusion_report(
+            session, admin, org_id=1, window=last_year, group_by=GroupBy.CHILD, filters=none
+        )
 
-    async def anomalies() -> None:
-        async with sessions() as session:
-            await service.anomaly_report(
-                session, admin, org_id=1, window=last_year, group_by=GroupBy.CHILD,
-                filters=none, now=datetime.now(UTC),
-            )  # fmt: skip
+    async def anomalies(session: Any) -> None:
+        await service.anomaly_report(
+            session, admin, org_id=1, window=last_year, group_by=GroupBy.CHILD,
+            filters=none, now=datetime.now(UTC),
+        )  # fmt: skip
 
-    async def indicators() -> None:
-        async with sessions() as session:
-            await service.indicator_report(session, admin, org_id=1, window=last_year, filters=none)
+    async def indicators(session: Any) -> None:
+        await service.indicator_report(session, admin, org_id=1, window=last_year, filters=none)
 
     figures = {}
     for name, call, n in (
@@ -297,13 +312,15 @@ async def measure(url: str, data: dict[str, Any], runs: int) -> tuple[float, flo
         ("province anomaly summary per 分行, last year", anomalies, max(5, runs // 4)),
         ("province indicators per quarter, last year", indicators, max(5, runs // 4)),
     ):
-        p50, p95 = await timed(n, call)
+        p50, p95, cpu = await timed(sessions, n, call)
         figures[name] = p95
-        print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
+        print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, CPU {cpu:.0f} ms/call", flush=True)
 
     branch = data["branch_of"][data["subs"][0]]
     started = time.perf_counter()
+    client = time.process_time()
     async with sessions() as session:
+        server = await server_cpu(session)
         ctx = await service.context(session, admin, branch)
         rows = service.stream_details(session, ctx, last_year, none, DetailFilters())
         count = 0
@@ -312,14 +329,19 @@ async def measure(url: str, data: dict[str, Any], runs: int) -> tuple[float, flo
             nonlocal count
             async for chunk in rows:
                 count += len(chunk)
-                yield [endpoints._detail_values(endpoints._detail(r)) for r in chunk]
+                yield [endpoints._detail_values(r) for r in chunk]
 
         handle = await export.write("检查明细", endpoints.DETAIL_COLUMNS, converted())
         size = 0
         async for block in export.chunks(handle):
             size += len(block)
+        cpu = time.process_time() - client + await server_cpu(session) - server
     export_s = time.perf_counter() - started
-    print(f"export one 分行's year of details: {count} rows, {size / 1e6:.1f} MB, {export_s:.2f} s")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f}")
+    print(
+        f"export one 分行's year of details: {count} rows, {size / 1e6:.1f} MB, "
+        f"{export_s:.2f} s, CPU {cpu:.2f} s"
+    )
     await engine.dispose()
     return (
         figures["province completion per 分行, last year"],

@@ -365,20 +365,22 @@ DETAIL_COLUMNS = [
 ]
 
 
-def _detail_values(d: DetailOut) -> list[Any]:
+def _detail_values(row: Any) -> list[Any]:
+    """One exported line, read off the query row the API's ``DetailOut`` is made from (no
+    model per row: a year of a 分行 is thousands of them)."""
     return [
-        d.id,
-        d.submitted_at,
-        d.org_name,
-        d.checkpoint_code,
-        d.checkpoint_name,
-        d.customer_name,
-        KIND_ZH[d.kind.value],
-        TYPE_ZH.get(d.inspection_type.value, "") if d.inspection_type else "未关联计划",
-        d.inspector_name,
-        STATE_ZH[d.state.value],
-        CONCLUSION_ZH.get(d.conclusion or "", ""),
-        d.findings,
+        row.id,
+        row.submitted_at,
+        row.org_name,
+        row.checkpoint_code,
+        row.checkpoint_name,
+        row.customer_name,
+        KIND_ZH[str(row.kind)],
+        TYPE_ZH[str(row.inspection_type)] if row.inspection_type else "未关联计划",
+        row.inspector_name or "",
+        STATE_ZH[str(row.state)],
+        CONCLUSION_ZH.get(row.conclusion or "", ""),
+        len(row.findings or []),
     ]
 
 
@@ -470,7 +472,7 @@ async def _export_details(c: Ctx, q: ExportQuery) -> tuple[str, list[Column], As
 
     async def rows() -> AsyncIterator[Sequence[Sequence[Any]]]:
         async for chunk in stream:
-            yield [_detail_values(_detail(r)) for r in chunk]
+            yield [_detail_values(r) for r in chunk]
 
     return _name("检查明细", _org(ctx), _window_out(window)), DETAIL_COLUMNS, rows()
 

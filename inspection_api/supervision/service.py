@@ -133,11 +133,11 @@ async def groups_of(
     if group_by == GroupBy.CHECKPOINT:
         names = await repo.checkpoint_names(session, ids_with_rows)
         ordered = sorted(names.items(), key=lambda item: item[1][0])
-        return [
-            Group(i, f"{name}", "checkpoint", code, "inspections") for i, (code, name, _) in ordered
-        ]
+        return [Group(i, name, "checkpoint", code, "inspections") for i, (code, name, _) in ordered]
+    own = ""
     if group_by == GroupBy.CHILD:
         chosen = ctx.children()
+        own = "（本级）" if chosen else ""  # its own rows, beside those of the orgs below
         if ctx.org.id in ids_with_rows or not chosen:
             chosen = [*chosen, ctx.org]
     else:
@@ -147,7 +147,7 @@ async def groups_of(
     return [
         Group(
             o.id,
-            o.name if o.id != ctx.org.id or group_by != GroupBy.CHILD else f"{o.name}（本级）",
+            f"{o.name}{own}" if o.id == ctx.org.id else o.name,
             o.kind,
             "",
             _drill(ctx, o) if group_by == GroupBy.CHILD else "checkpoint",

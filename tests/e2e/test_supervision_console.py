@@ -174,3 +174,25 @@ async def test_supervision_fits_a_phone(browser, live_server, passwords, tmp_pat
         await shot(phone, tmp_path, "phone")
     finally:
         await context.close()
+
+
+async def test_province_manager_switches_to_every_sub_branch(
+    page, page_problems, live_server, passwords, tmp_path
+):
+    await log_in(page, live_server, "hb_admin", passwords["hb_admin"])
+    await page.goto(f"{live_server.url}/console#/supervision")
+    table = page.get_by_test_id("completion-table")
+    await expect(table.locator("thead")).to_contain_text("分行")
+    for branch in ("石家庄分行", "保定分行", "唐山分行"):
+        await expect(table).to_contain_text(branch)
+    await page.get_by_role("button", name="支行完成率").click()
+    await expect(page).to_have_url(re.compile(r"#/supervision/\d+/\d{4}-\d{2}\?all=1$"))
+    for sub in ("长安支行", "桥西支行", "莲池支行", "竞秀支行", "路南支行"):
+        await expect(table).to_contain_text(sub)
+    await expect(table).not_to_contain_text("保定分行")
+    # A quarter, from the period controls; the URL says it.
+    await page.get_by_test_id("period-kind").select_option("quarter")
+    await expect(page).to_have_url(re.compile(r"#/supervision/\d+/\d{4}-Q1\?all=1$"))
+    await expect(page.get_by_test_id("completion-card")).to_contain_text("第1季度")
+    await shot(page, tmp_path, "province")
+    assert page_problems.errors == []

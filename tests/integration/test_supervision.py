@@ -3,10 +3,12 @@ read back with openpyxl (the API's numbers under Chinese headers), the live push
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import date, timedelta
 from typing import Any
 
+import aiohttp
 import openpyxl
 import pytest
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from inspection_api.plans.generator import local_date
 from inspection_api.supervision.window import MAX_DAYS
 from inspection_api.users.models import User
 from loancheck.hooks import announce_to_supervisors
+from tests.integration.test_anomalies_push import Console
 from tests.plugins.api import json_of
 
 BASE = "/api/v1/supervision"
@@ -217,3 +220,44 @@ async def test_an_inspection_landing_tells_the_managers_above_it(settings, login
         await engine.dispose()
     # Administrators and the reviewer at or above 长安支行; not inspectors, handlers or 保定.
     assert told == {ids["admin"], ids["hb_admin"], ids["sjz_admin"], ids["reviewer"]}
+
+
+async def test_an_approval_over_rest_pushes_to_the_managers_consoles(
+    settings, live_server_factory, demo_passwords
+):
+    """Through the real hooks: 审核通过 of a 长安支行 inspection reaches 石家庄分行's
+    manager's console (after the commit), and not a 保定 inspector's."""
+    server = await live_server_factory(settings)
+    ids = await _ids(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            inspection_id = await session.scalar(
+                select(Inspection.id).where(
+                    Inspection.org_id == ids["HB-SJZ-CA"], Inspection.state == "submitted"
+                )
+            )
+    finally:
+        await engine.dispose()
+    manager, bystander = Console(), Console()
+    try:
+        await manager.connect(server, "sjz_admin", demo_passwords["sjz_admin"])
+        await bystander.connect(server, "inspector_bd", demo_passwords["inspector_bd"])
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            login = {"username": "reviewer", "password": demo_passwords["reviewer"]}
+            async with http.post(f"{server.url}/api/v1/auth/login", json=login) as response:
+                assert response.status == 200
+            async with http.post(
+                f"{server.url}/api/v1/inspections/{inspection_id}/approve",
+                json={},
+                headers={"Origin": server.origin},
+            ) as response:
+                assert response.status == 200, await response.text()
+        pushed = await manager.next("supervision_changed")
+        assert pushed == {"org_id": ids["HB-SJZ-CA"], "inspection_id": inspection_id}
+        await asyncio.sleep(0.5)
+        assert [e for e, _ in bystander.received if e == "supervision_changed"] == []
+    finally:
+        for console in (manager, bystander):
+            await console.client.disconnect()
+            await console.client.shutdown()

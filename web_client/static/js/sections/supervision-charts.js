@@ -73,7 +73,7 @@ function pieOption([total]) {
     color: ["#1f7a4d", "#9a5b00", BRAND, "#7a8496"],
     tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
     legend: { bottom: 0, itemWidth: 14, textStyle: { fontSize: 11 } },
-    series: [{ type: "pie", radius: ["35%", "62%"], center: ["50%", "45%"], label: { fontSize: 11, formatter: "{b} {c}" }, data: parts.map(([name, value]) => ({ name, value })) }],
+    series: [{ type: "pie", stillShowZeroSum: false, radius: ["35%", "62%"], center: ["50%", "45%"], label: { fontSize: 11, formatter: "{b} {c}" }, data: parts.map(([name, value]) => ({ name, value })) }],
   };
 }
 

@@ -423,8 +423,11 @@ export async function renderSupervision(container, { me, onError, path }) {
     chartsReady.then((ok) => {
       if (!ok || !body.isConnected) return;
       renderChart(trendChart, "trend", trend.points);
-      renderChart(barChart, "bars", completion.rows.filter((r) => r.due));
-      renderChart(conclusionChart, "pie", [conclusions.total]);
+      const withTasks = completion.rows.filter((r) => r.due);
+      barChart.hidden = withTasks.length === 0;
+      if (withTasks.length) renderChart(barChart, "bars", withTasks);
+      conclusionChart.hidden = conclusions.total.total === 0;
+      if (conclusions.total.total) renderChart(conclusionChart, "pie", [conclusions.total]);
     });
   }
 
