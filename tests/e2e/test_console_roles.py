@@ -89,3 +89,33 @@ async def test_an_open_record_is_in_the_address(page, page_problems, live_server
     await page.get_by_role("button", name="← 返回列表").click()
     await expect(page).to_have_url(re.compile(r"#/checkpoints$"))
     assert page_problems.errors == []
+
+
+async def test_an_inspector_starts_field_work_from_the_task_list(
+    page, page_problems, live_server, passwords
+):
+    """#12.2: 我的任务 leads to the scanner, to the map and to a remote inspection."""
+    await log_in(page, live_server, "inspector", passwords["inspector"])
+    tasks = page.get_by_test_id("tasks-table")
+    ca1 = tasks.locator('tr[data-code="CA-0001"]')  # located by the demo
+    ca2 = tasks.locator('tr[data-code="CA-0002"]')  # never scanned
+    await expect(ca1.get_by_role("link", name="开始检查")).to_have_attribute(
+        "href", re.compile(r"^/onsite\?checkpoint=\d+$")
+    )
+    await expect(ca1.get_by_role("button", name="分派")).to_have_count(0)
+
+    await ca1.get_by_role("button", name="导航").click()
+    await expect(ca1.get_by_role("link", name="百度地图")).to_have_attribute(
+        "href", re.compile(r"^(https?://api\.map\.baidu\.com|baidumap://)")
+    )
+    await expect(ca1.get_by_role("link", name="高德地图")).to_be_visible()
+    await ca2.get_by_role("button", name="导航").click()
+    await expect(page.get_by_role("alert")).to_contain_text("「冀中纺织成品仓库」尚未定位")
+
+    await ca2.get_by_role("link", name="发起远程巡检").click()
+    await expect(page).to_have_url(re.compile(r"#/remote\?checkpoint=\d+$"))
+    picked = page.get_by_label("被检查企业（检查点）")
+    await expect(picked.locator("option:checked")).to_have_text(
+        "河北冀中纺织品有限公司 · 冀中纺织成品仓库（CA-0002）"
+    )
+    assert page_problems.errors == []

@@ -24,14 +24,14 @@ function field(name, label, input) {
 }
 
 /** 新建远程巡检 about one checkpoint of the jurisdiction: its 支行 and borrower follow. */
-function createForm(checkpoints, onError) {
+function createForm(checkpoints, onError, preset) {
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
   const now = new Date();
   const checkpoint = h(
     "select",
     { required: true },
     h("option", { value: "" }, "请选择被检查企业的检查点"),
-    checkpoints.map((c) => h("option", { value: String(c.id) }, `${c.customer_name} · ${c.name}（${c.code}）`)),
+    checkpoints.map((c) => h("option", { value: String(c.id), selected: String(c.id) === preset }, `${c.customer_name} · ${c.name}（${c.code}）`)),
   );
   const title = h("input", { type: "text", maxlength: "100", required: true, autocomplete: "off", value: `${now.getFullYear()}年${now.getMonth() + 1}月远程贷后检查` });
   const form = h(
@@ -78,7 +78,7 @@ function setFieldErrors(form, errors) {
   }
 }
 
-export async function renderRemote(container, { me, onError }) {
+export async function renderRemote(container, { me, onError, query }) {
   ensureStylesheet();
   const canRun = me.permissions.includes("remote.run");
   let checkpoints = [];
@@ -104,7 +104,8 @@ export async function renderRemote(container, { me, onError }) {
         h("h2", {}, "远程巡检"),
         h("span", { class: "muted" }, "与企业联系人视频连线查看现场，通话全程录音录像"),
       ),
-      canRun ? createForm(checkpoints, onError) : null,
+      // "#/remote?checkpoint=ID" (发起远程巡检 from a task) picks that checkpoint.
+      canRun ? createForm(checkpoints, onError, query?.get("checkpoint") || "") : null,
       h("div", { class: "filters", role: "group", "aria-label": "按状态筛选" }, filterButtons),
       body,
     ),

@@ -34,6 +34,8 @@ export async function renderTasks(container, { me, onError }) {
   ensureStylesheet();
   ensurePlanStylesheet();
   const canAssign = me.permissions.includes("task.assign");
+  const canInspect = me.permissions.includes("inspection.run") && me.permissions.includes("checkpoint.check_in");
+  const canCall = me.permissions.includes("remote.run");
   let orgs;
   try {
     orgs = await api("/api/v1/orgs");
@@ -81,8 +83,7 @@ export async function renderTasks(container, { me, onError }) {
   }
 
   function table(page) {
-    const heads = ["检查点", "企业/借款人", "支行", "检查计划", "检查周期", "截止日期", "状态", "检查人"];
-    if (canAssign) heads.push("");
+    const heads = ["检查点", "企业/借款人", "支行", "检查计划", "检查周期", "截止日期", "状态", "检查人", "操作"];
     return h(
       "div",
       { class: "table-wrap" },
@@ -105,14 +106,48 @@ export async function renderTasks(container, { me, onError }) {
               h("td", { class: "nowrap" }, task.due_date),
               h("td", {}, badge(task)),
               h("td", {}, task.assignee_name || h("span", { class: "muted" }, "本支行检查人")),
-              canAssign
-                ? h("td", { class: "nowrap" }, task.state === "done" ? null : h("button", { type: "button", class: "btn", onclick: () => assign(task) }, "分派"))
-                : null,
+              h("td", { class: "row-actions" }, taskActions(task)),
             ),
           ),
         ),
       ),
     );
+  }
+
+  /** 开始检查 (the phone's scanner, this checkpoint expected), 导航, 发起远程巡检, 分派. */
+  function taskActions(task) {
+    if (task.state === "done") return null;
+    const small = (label, attrs) => h(attrs.href ? "a" : "button", { class: "btn btn-small", ...(attrs.href ? {} : { type: "button" }), ...attrs }, label);
+    return [
+      canInspect ? small("开始检查", { href: `/onsite?checkpoint=${task.checkpoint_id}`, "data-action": "start" }) : null,
+      small("导航", { onclick: (event) => navigate(task, event.currentTarget) }),
+      canCall ? small("发起远程巡检", { href: `#/remote?checkpoint=${task.checkpoint_id}` }) : null,
+      canAssign ? small("分派", { onclick: () => assign(task) }) : null,
+    ];
+  }
+
+  /** The checkpoint's map links (Baidu, Amap), from its bound position. */
+  async function navigate(task, button) {
+    show(message, "");
+    button.disabled = true;
+    try {
+      const checkpoint = await api(`/api/v1/checkpoints/${task.checkpoint_id}`);
+      if (!checkpoint.navigation) {
+        show(message, `「${task.checkpoint_name}」尚未定位（首次现场扫码后绑定位置），暂无法导航${checkpoint.address ? `；地址：${checkpoint.address}` : ""}`);
+        return;
+      }
+      const links = h(
+        "span",
+        { class: "nav-links" },
+        h("a", { class: "btn btn-small", href: checkpoint.navigation.baidu, target: "_blank", rel: "noopener" }, "百度地图"),
+        h("a", { class: "btn btn-small", href: checkpoint.navigation.amap, target: "_blank", rel: "noopener" }, "高德地图"),
+      );
+      button.replaceWith(links);
+    } catch (err) {
+      show(message, err instanceof ApiError ? err.detail : "加载失败，请稍后再试");
+    } finally {
+      button.disabled = false;
+    }
   }
 
   async function reload(offset = state.offset) {
