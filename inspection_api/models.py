@@ -6,7 +6,13 @@ from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.checklists.models import ChecklistTemplate, ChecklistVersion
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import Base
-from inspection_api.inspections.models import Evidence, Inspection, Review, SelfCheckInvite
+from inspection_api.inspections.models import (
+    CheckIn,
+    Evidence,
+    Inspection,
+    Review,
+    SelfCheckInvite,
+)
 from inspection_api.notifications.models import Notification
 from inspection_api.orgs.models import Org
 from inspection_api.plans.models import InspectionRecord, Plan, PlanRule, Task
@@ -34,6 +40,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "BriefingSheet",
+    "CheckIn",
     "ChecklistTemplate",
     "ChecklistVersion",
     "Checkpoint",

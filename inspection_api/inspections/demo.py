@@ -20,6 +20,7 @@ from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import utcnow
 from inspection_api.inspections import media
 from inspection_api.inspections.models import (
+    CheckIn,
     Evidence,
     Inspection,
     InspectionKind,
@@ -125,7 +126,7 @@ async def seed_demo_inspections(session: AsyncSession, store: ObjectStore) -> No
             checkin_latitude=position[0] + 0.00012,
             checkin_longitude=position[1] - 0.00009,
             checkin_accuracy_m=9.0,
-            checkin_distance_m=16.2,
+            checkin_distance_m=16.0,
             submit_latitude=position[0] + 0.0001,
             submit_longitude=position[1],
             submit_accuracy_m=11.0,
@@ -143,6 +144,19 @@ async def seed_demo_inspections(session: AsyncSession, store: ObjectStore) -> No
         )
         session.add(inspection)
         await session.flush()
+        session.add(
+            CheckIn(
+                inspection_id=inspection.id,
+                at=started,
+                outcome="verified",
+                latitude=position[0] + 0.00012,
+                longitude=position[1] - 0.00009,
+                accuracy_m=9.0,
+                distance_m=16.0,
+                radius_m=checkpoint.radius_m or 200,
+                user_id=users["inspector"],
+            )
+        )
         if approved:
             session.add(
                 Review(

@@ -108,6 +108,27 @@ class Inspection(Base):
     sync_delay_seconds: Mapped[float | None] = mapped_column(Float)
 
 
+class CheckIn(Base):
+    """One check-in of an inspection at its checkpoint: the start, each rescan that resumed
+    it (after 重置GPS a rescan binds the position anew), a self-check's contact arriving."""
+
+    __tablename__ = "inspection_check_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # bound: this fix became the position
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)  # from the position (0 when it bound it)
+    radius_m: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(64), default="")  # a self-check's contact
+
+
 class Evidence(Base):
     """One photo, video or audio clip for an item, with where, when and by whom it was made."""
 

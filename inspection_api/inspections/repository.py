@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.inspections.models import (
+    CheckIn,
     Evidence,
     Inspection,
     InspectionKind,
@@ -84,6 +85,18 @@ async def page(
         _rows_query().where(*conditions).order_by(Inspection.id.desc()).offset(offset).limit(limit)
     )
     return [_row(r) for r in found.all()], int(total or 0)
+
+
+async def check_ins_of(session: AsyncSession, inspection_id: int) -> list[tuple[CheckIn, str]]:
+    """Every check-in of the inspection, oldest first, with who made it (the user's name, or
+    the self-check's contact)."""
+    found = await session.execute(
+        select(CheckIn, User.display_name)
+        .outerjoin(User, CheckIn.user_id == User.id)
+        .where(CheckIn.inspection_id == inspection_id)
+        .order_by(CheckIn.id)
+    )
+    return [(check_in, name or check_in.actor_name) for check_in, name in found.all()]
 
 
 async def evidence_of(session: AsyncSession, inspection_id: int) -> list[Evidence]:

@@ -214,6 +214,24 @@ class PlaceOut(Output):
     outcome: str | None = Field(default=None, description="check-in: bound / verified")
 
 
+class CheckInOut(Output):
+    """One check-in of the inspection at its checkpoint (签到记录)."""
+
+    at: datetime
+    outcome: str = Field(
+        description="bound: the fix became the position (GPS默认位置); verified: within radius"
+    )
+    bound_position: bool = Field(description="this check-in (re-)bound the checkpoint's position")
+    latitude: float
+    longitude: float
+    accuracy_m: float
+    distance_m: float = Field(
+        description="from the checkpoint's position then, whole metres (0 when it bound it)"
+    )
+    radius_m: int
+    by_name: str = Field(description="who checked in: the inspector or the self-check's contact")
+
+
 class CheckpointBriefOut(Output):
     id: int
     name: str
@@ -290,6 +308,10 @@ class InspectionDetailOut(InspectionOut):
     review_comment: str
     radius_m: int | None
     check_in: PlaceOut | None
+    check_ins: list[CheckInOut] = Field(
+        description="every check-in, oldest first: the start, each rescan (after 重置GPS "
+        "one re-binds the position)"
+    )
     submit_fix: PlaceOut | None
     checkpoint: CheckpointBriefOut
     checklist: ChecklistVersionOut

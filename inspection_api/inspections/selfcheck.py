@@ -37,9 +37,9 @@ from inspection_api.inspections.repository import Row
 from inspection_api.inspections.service import (
     Actor,
     audit_event,
-    check_in_values,
     checklist_for,
     create_inspection,
+    record_check_in,
     visible,
 )
 from inspection_api.tokens import digest, new_token
@@ -202,7 +202,8 @@ async def check_in(
         now=now,
         origin=origin,
     )
-    for name, value in check_in_values(result, fix, now).items():
-        setattr(row.inspection, name, value)
+    record_check_in(
+        session, row.inspection, result, fix, now, user_id=None, actor_name=actor.contact_name
+    )
     await session.flush()
     return result

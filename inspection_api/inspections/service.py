@@ -43,6 +43,7 @@ from inspection_api.inspections.hooks import InspectionHook, run_hooks
 from inspection_api.inspections.models import (
     EDITABLE_STATES,
     STATE_LABELS,
+    CheckIn,
     Inspection,
     InspectionKind,
     InspectionState,
@@ -199,6 +200,36 @@ def check_in_values(result: CheckInResult, fix: geo.Fix, now: datetime) -> dict[
     }
 
 
+def record_check_in(
+    session: AsyncSession,
+    inspection: Inspection,
+    result: CheckInResult,
+    fix: geo.Fix,
+    now: datetime,
+    *,
+    user_id: int | None,
+    actor_name: str = "",
+) -> None:
+    """The inspection's check-in becomes this one (a rescan after 重置GPS binds the position
+    anew: the old check-in no longer places it), and every one is kept in its history."""
+    for name, value in check_in_values(result, fix, now).items():
+        setattr(inspection, name, value)
+    session.add(
+        CheckIn(
+            inspection_id=inspection.id,
+            at=now,
+            outcome=result.outcome,
+            latitude=fix.latitude,
+            longitude=fix.longitude,
+            accuracy_m=fix.accuracy_m,
+            distance_m=round(result.distance_m, 1),
+            radius_m=result.radius_m,
+            user_id=user_id,
+            actor_name=actor_name,
+        )
+    )
+
+
 async def start_on_site(
     session: AsyncSession,
     settings: Settings,
@@ -223,9 +254,19 @@ async def start_on_site(
     actor = Actor(principal)
     existing = await repository.open_on_site(session, checkpoint.id, principal.user_id)
     if existing is not None:
+        record_check_in(session, existing, result, fix, now, user_id=principal.user_id)
+        await session.flush()
         row = await repository.get_row(session, existing.id)
         assert row is not None
-        audit_event(session, "inspection_resumed", row, actor, origin, outcome=result.outcome)
+        audit_event(
+            session,
+            "inspection_resumed",
+            row,
+            actor,
+            origin,
+            outcome=result.outcome,
+            distance_m=round(result.distance_m, 1),
+        )
         return row, result, True
     version = await checklist_for(session, principal, org, template_id)
     row = await create_inspection(
@@ -236,8 +277,10 @@ async def start_on_site(
         InspectionKind.ON_SITE,
         hooks=hooks,
         inspector_user_id=principal.user_id,
-        **check_in_values(result, fix, now),
+        **check_in_values(result, fix, now),  # what the start hooks see
     )
+    record_check_in(session, row.inspection, result, fix, now, user_id=principal.user_id)
+    await session.flush()
     audit_event(
         session,
         "inspection_started",

@@ -18,6 +18,7 @@ from inspection_api.inspections.models import EDITABLE_STATES, Evidence, Inspect
 from inspection_api.inspections.repository import Row
 from inspection_api.inspections.rules import inspector_form
 from inspection_api.inspections.schemas import (
+    CheckInOut,
     CheckpointBriefOut,
     EvidenceOut,
     FindingOut,
@@ -177,6 +178,20 @@ async def detail(
         review_comment=inspection.review_comment,
         radius_m=inspection.radius_m,
         check_in=_check_in(row),
+        check_ins=[
+            CheckInOut(
+                at=c.at,
+                outcome=c.outcome,
+                bound_position=c.outcome == "bound",
+                latitude=c.latitude,
+                longitude=c.longitude,
+                accuracy_m=c.accuracy_m,
+                distance_m=c.distance_m,
+                radius_m=c.radius_m,
+                by_name=name,
+            )
+            for c, name in await repository.check_ins_of(session, inspection.id)
+        ],
         submit_fix=_submit_fix(row),
         checkpoint=CheckpointBriefOut(
             id=checkpoint.id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ SHOWCASE = {
     "onsite-form": Path("/tmp/onsite-form.png"),
     "onsite-refused": Path("/tmp/onsite-refused.png"),
     "inspection-detail": Path("/tmp/inspection-detail.png"),
+    "inspection-check-ins": Path("/tmp/inspection-check-ins.png"),
 }
 PHONE = {"width": 390, "height": 844}
 # A short form, published by the province as the next version of its 明白纸.
@@ -215,6 +217,10 @@ async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
         "() => [...document.querySelectorAll('.gallery img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
+    history = detail.get_by_test_id("check-ins")
+    await expect(history.locator("tbody tr")).to_have_count(1)
+    await expect(history).to_contain_text("范围内签到")
+    await expect(history).to_contain_text("16 米（允许 200 米）")
     await shot(page, tmp_path, "inspection-detail")
 
     actions = detail.get_by_test_id("review-actions")
@@ -226,6 +232,57 @@ async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
     await expect(page.get_by_test_id("inspection-detail")).to_contain_text(
         "审核意见：请补拍仓库库存照片"
     )
+    assert page_problems.errors == []
+
+
+async def test_the_console_shows_every_check_in_and_the_rebinding(
+    page, page_problems, live_server, passwords, tmp_path
+):
+    """重置GPS while an inspection is open, then a rescan elsewhere: the inspection detail
+    lists both check-ins and marks the second as a re-binding."""
+    qr = await ca_0001_label(live_server)
+    elsewhere = moved(CA_0001, 800, bearing=180)
+
+    def fix_at(point: Any) -> dict[str, Any]:
+        captured = datetime.now(UTC).isoformat()
+        return {
+            "latitude": point.latitude,
+            "longitude": point.longitude,
+            "accuracy": 7,
+            "captured_at": captured,
+        }
+
+    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as inspector:
+        login = {"username": "inspector", "password": passwords["inspector"]}
+        assert (await inspector.post("/api/v1/auth/login", json=login)).status == 200
+        body = {"qr": qr, "fix": fix_at(moved(CA_0001, 35))}
+        started = await inspector.post("/api/v1/inspections/on-site", json=body)
+        assert started.status == 201, await started.text()
+        inspection_id = (await started.json())["inspection"]["id"]
+        async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as admin:
+            login = {"username": "sjz_admin", "password": passwords["sjz_admin"]}
+            assert (await admin.post("/api/v1/auth/login", json=login)).status == 200
+            checkpoint_id = int(qr.rsplit("/", 1)[1].split(".")[1])
+            reset = await admin.post(f"/api/v1/checkpoints/{checkpoint_id}/reset-position")
+            assert reset.status == 200, await reset.text()
+        body = {"qr": qr, "fix": fix_at(elsewhere)}
+        again = await inspector.post("/api/v1/inspections/on-site", json=body)
+        assert again.status in (200, 201), await again.text()
+
+    await page.goto(f"{live_server.url}/login?next=/console%23/inspections/{inspection_id}")
+    await page.get_by_label("用户名").fill("inspector")
+    await page.get_by_label("密码").fill(passwords["inspector"])
+    await page.get_by_role("button", name="登录").click()
+    history = page.get_by_test_id("check-ins")
+    await expect(history.locator("tbody tr")).to_have_count(2)
+    await expect(history.locator("tbody tr").nth(0)).to_contain_text("35 米（允许 200 米）")
+    await expect(history.locator("tbody tr").nth(1)).to_contain_text("重新设定位置（重置GPS后）")
+    await expect(history.locator("tbody tr").nth(1)).to_contain_text(
+        f"{elsewhere.latitude:.6f}, {elsewhere.longitude:.6f}"
+    )
+    facts = page.get_by_test_id("inspection-facts")
+    await expect(facts).to_contain_text("本次扫码设定位置")
+    await shot(page, tmp_path, "inspection-check-ins")
     assert page_problems.errors == []
 
 

@@ -386,3 +386,60 @@ async def test_a_submitted_inspections_findings_reach_the_exception_handler(logi
     assert sorted(a["item_key"] for a in raised) == sorted(
         f["item_key"] for f in inspection["findings"]
     )
+
+
+async def test_every_check_in_is_kept_and_a_rescan_after_reset_rebinds(login_as, settings):
+    """重置GPS while an inspection is open: the rescan binds the position anew, the
+    inspection's check-in becomes that one, and its history keeps each check-in."""
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    qr = await label(inspector, ids["CA-0001"])
+    first = await start(inspector, qr, fix(moved(CA_0001, 40)))
+    one = f"{URL}/{first['inspection']['id']}"
+
+    admin = await login_as("sjz_admin")
+    reset = f"/api/v1/checkpoints/{ids['CA-0001']}/reset-position"
+    await json_of(await admin.post(reset), 200)
+    elsewhere = moved(CA_0001, 800, bearing=180)  # the plant's new gate
+    again = await start(inspector, qr, fix(elsewhere, accuracy=6))
+    assert again["resumed"] is True and again["inspection"]["id"] == first["inspection"]["id"]
+    near = moved(elsewhere, 25)
+    await start(inspector, qr, fix(near))
+
+    detail = await json_of(await inspector.get(one), 200)
+    history = detail["check_ins"]
+    assert [(c["outcome"], c["bound_position"], c["distance_m"]) for c in history] == [
+        ("verified", False, 40.0),
+        ("bound", True, 0.0),
+        ("verified", False, 25.0),
+    ]
+    assert all(c["by_name"] == "张检查" and c["radius_m"] == 200 for c in history)
+    assert (history[1]["latitude"], history[1]["longitude"]) == (
+        elsewhere.latitude,
+        elsewhere.longitude,
+    )
+    assert history[1]["accuracy_m"] == 6
+    assert history[0]["at"] < history[1]["at"] < history[2]["at"]
+    # The inspection's check-in is the latest one, not the one before the reset.
+    latest = detail["check_in"]
+    assert (latest["latitude"], latest["longitude"]) == (near.latitude, near.longitude)
+    assert (latest["outcome"], latest["distance_m"]) == ("verified", 25.0)
+    assert detail["checkpoint"]["latitude"] == elsewhere.latitude
+    # What the reviewer sees (another user, same API).
+    reviewer = await login_as("reviewer")
+    assert (await json_of(await reviewer.get(one), 200))["check_ins"] == history
+
+
+async def test_a_self_checks_contact_check_in_is_in_the_history(login_as, settings, client):
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    invite = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
+    created = await json_of(await inspector.post(f"{URL}/self-check", json=invite), 201)
+    link = f"/api/v1/self-checks/{created['token']}"
+    phone = {"X-Device-Id": "phone-of-liu"}
+    body = {"fix": fix(moved(CA_0001, 60))}
+    await json_of(await client.post(f"{link}/check-in", json=body, headers=phone), 200)
+    detail = await json_of(await inspector.get(f"{URL}/{created['inspection']['id']}"), 200)
+    assert [(c["outcome"], c["distance_m"], c["by_name"]) for c in detail["check_ins"]] == [
+        ("verified", 60.0, "刘建国")
+    ]

@@ -35,8 +35,37 @@ function place(label, fix, radius) {
   if (!fix) return null;
   const distance = fix.distance_m === null ? "" : `距检查点 ${Math.round(fix.distance_m)} 米（允许 ${radius} 米）`;
   const accuracy = fix.accuracy_m ? `，精度 ±${Math.round(fix.accuracy_m)} 米` : "";
-  const bound = fix.outcome === "bound" ? "（首次扫码设定位置）" : "";
+  const bound = fix.outcome === "bound" ? "（本次扫码设定位置）" : "";
   return [h("dt", {}, label), h("dd", {}, `${distance}${accuracy}${bound}`, fix.at ? h("span", { class: "muted" }, ` · ${formatTime(fix.at)}`) : null)];
+}
+
+// 签到记录: every check-in, oldest first. A binding after the first one is a re-binding
+// (the position was reset with 重置GPS while the inspection was open).
+function checkInHistory(checkIns) {
+  if (!checkIns.length) return null;
+  const rows = checkIns.map((c, index) => {
+    const what = c.bound_position ? (index === 0 ? "扫码设定位置" : "重新设定位置（重置GPS后）") : "范围内签到";
+    const distance = c.bound_position ? "—" : `${Math.round(c.distance_m)} 米（允许 ${c.radius_m} 米）`;
+    return h(
+      "tr",
+      { class: c.bound_position && index > 0 ? "rebound" : null },
+      h("td", {}, formatTime(c.at)),
+      h("td", {}, what),
+      h("td", {}, distance),
+      h("td", {}, `±${Math.round(c.accuracy_m)} 米`),
+      h("td", { class: "mono" }, `${c.latitude.toFixed(6)}, ${c.longitude.toFixed(6)}`),
+      h("td", {}, c.by_name),
+    );
+  });
+  return [
+    h("h3", {}, `签到记录（${checkIns.length}）`),
+    h(
+      "table",
+      { class: "table check-ins", "data-testid": "check-ins" },
+      h("thead", {}, h("tr", {}, ["时间", "签到结果", "距检查点", "定位精度", "位置（WGS-84）", "人员"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows),
+    ),
+  ];
 }
 
 function offsetText(seconds) {
@@ -156,6 +185,7 @@ export async function renderInspectionDetail(container, id, { onBack, onError })
       facts,
       inspection.review_comment ? h("p", { class: "notice" }, `审核意见：${inspection.review_comment}`) : null,
       sheetPanel,
+      checkInHistory(inspection.check_ins),
       h("h3", {}, "发现的异常"),
       findings,
       inspection.rectification_opinion ? [h("h3", {}, "整改意见"), h("p", {}, inspection.rectification_opinion)] : null,
