@@ -47,7 +47,8 @@ export async function renderSheetPanel(container, id) {
     container.replaceChildren(h("p", { class: "alert" }, problemText(err)));
     return;
   }
-  const message = h("p", { class: "form-error", role: "alert", hidden: true });
+  // Not .form-error: the inspection page around it has its own, for the review actions.
+  const message = h("p", { class: "sheet-error", role: "alert", hidden: true });
   const rerender = () => renderSheetPanel(container, id);
 
   async function act(work) {
