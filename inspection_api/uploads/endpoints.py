@@ -6,7 +6,7 @@ protocol version. A chunk is read whole (up to 16 MiB) and checked before it is 
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from inspection_api.db import utcnow
 from inspection_api.errors import FieldError, PayloadTooLarge, ValidationFailed
@@ -29,7 +29,7 @@ def _tus_headers(ctx: Ctx) -> dict[str, str]:
     return {
         "Tus-Resumable": TUS_VERSION,
         "Tus-Version": TUS_VERSION,
-        "Tus-Extension": "creation,checksum,termination",
+        "Tus-Extension": "creation,creation-with-upload,checksum,termination",
         "Tus-Checksum-Algorithm": "sha1,sha256",
         "Tus-Max-Size": str(limit),
         # Not tus: the chunk size the web client uses (S3's smallest part).
@@ -61,6 +61,32 @@ def _state(upload: ResumableUpload) -> dict[str, str]:
     }
 
 
+async def _chunk(ctx: Ctx) -> bytes:
+    """The request body, whole: at most MAX_CHUNK_BYTES, and as long as it said."""
+    limit = service.MAX_CHUNK_BYTES
+    if (ctx.request.content_length or 0) > limit:
+        raise PayloadTooLarge(limit=limit)
+    try:
+        data = await ctx.request.content.read(limit + 1)
+        while len(data) <= limit and not ctx.request.content.at_eof():
+            more = await ctx.request.content.read(limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+    except (ConnectionResetError, ClientPayloadError):
+        # The phone lost its network mid-chunk: nothing of it is stored.
+        raise ValidationFailed(
+            [FieldError("body", "分块不完整", "the chunk arrived incomplete")]
+        ) from None
+    if len(data) > limit:
+        raise PayloadTooLarge(limit=limit)
+    if ctx.request.content_length is not None and len(data) != ctx.request.content_length:
+        raise ValidationFailed(  # cut short: nothing of it is stored
+            [FieldError("body", "分块不完整", "the chunk arrived incomplete")]
+        )
+    return data
+
+
 @api.route("OPTIONS", UPLOADS, summary="上传协议能力 tus capabilities", public=True)
 async def upload_options(ctx: Ctx) -> web.Response:
     return web.Response(status=204, headers=_tus_headers(ctx))
@@ -86,6 +112,17 @@ async def create_upload(ctx: Ctx) -> web.Response:
         metadata=service.parse_metadata(ctx.request.headers.get("Upload-Metadata", "")),
         limit_mb=ctx.app[SETTINGS].evidence_max_mb,
     )
+    if created and ctx.request.content_type == OFFSET_STREAM:
+        # creation-with-upload: a small file goes up with its creation, in one request.
+        await service.append(
+            ctx.session,
+            ctx.app[STORE],
+            upload,
+            offset=0,
+            data=await _chunk(ctx),
+            checksum=ctx.request.headers.get("Upload-Checksum"),
+            now=utcnow(),
+        )
     headers = {**_state(upload), "Location": f"{UPLOADS}/{upload.id}"}
     return web.Response(status=201 if created else 200, headers=headers)
 
@@ -115,21 +152,7 @@ async def upload_chunk(ctx: Ctx, *, upload_id: str) -> web.Response:
         )
     offset = _header_int(ctx, "Upload-Offset")
     upload = await service.get(ctx.session, ctx.user, upload_id)
-    limit = service.MAX_CHUNK_BYTES
-    if (ctx.request.content_length or 0) > limit:
-        raise PayloadTooLarge(limit=limit)
-    data = await ctx.request.content.read(limit + 1)
-    while len(data) <= limit and not ctx.request.content.at_eof():
-        more = await ctx.request.content.read(limit + 1 - len(data))
-        if not more:
-            break
-        data += more
-    if len(data) > limit:
-        raise PayloadTooLarge(limit=limit)
-    if ctx.request.content_length is not None and len(data) != ctx.request.content_length:
-        raise ValidationFailed(  # cut short: nothing of it is stored
-            [FieldError("body", "分块不完整", "the chunk arrived incomplete")]
-        )
+    data = await _chunk(ctx)
     await service.append(
         ctx.session,
         ctx.app[STORE],
