@@ -104,6 +104,7 @@ async def create_upload(ctx: Ctx) -> web.Response:
     phone's UUID of the file; `sha256` hex; `filetype`). Creating the same `client_uuid`
     again answers the same upload and its offset (200)."""
     _require_tus(ctx)
+    with_body = ctx.request.content_type == OFFSET_STREAM
     upload, created = await service.create(
         ctx.session,
         ctx.app[STORE],
@@ -111,18 +112,10 @@ async def create_upload(ctx: Ctx) -> web.Response:
         length=_header_int(ctx, "Upload-Length"),
         metadata=service.parse_metadata(ctx.request.headers.get("Upload-Metadata", "")),
         limit_mb=ctx.app[SETTINGS].evidence_max_mb,
-    )
-    if created and ctx.request.content_type == OFFSET_STREAM:
         # creation-with-upload: a small file goes up with its creation, in one request.
-        await service.append(
-            ctx.session,
-            ctx.app[STORE],
-            upload,
-            offset=0,
-            data=await _chunk(ctx),
-            checksum=ctx.request.headers.get("Upload-Checksum"),
-            now=utcnow(),
-        )
+        first=await _chunk(ctx) if with_body else None,
+        checksum=ctx.request.headers.get("Upload-Checksum"),
+    )
     headers = {**_state(upload), "Location": f"{UPLOADS}/{upload.id}"}
     return web.Response(status=201 if created else 200, headers=headers)
 
