@@ -47,6 +47,13 @@ def _page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     return serve
 
 
+async def _service_worker(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(
+        STATIC_DIR / "sw.js",
+        headers={**NO_CACHE, "Content-Type": "text/javascript; charset=utf-8"},
+    )
+
+
 async def _to_console(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/console")
 
@@ -135,4 +142,6 @@ def setup_web_client(app: web.Application) -> None:
     # A self-check link is a credential, like a join link.
     app.router.add_get("/self-check/{token}", _no_store_page("onsite.html"), name="self_check_page")
     app.router.add_get("/rectify/{token}", _rectify_page(), name="rectify_page")
+    # At the root, so its scope covers /onsite and /s/{payload}.
+    app.router.add_get("/sw.js", _service_worker, name="service_worker")
     app.router.add_static("/static/", STATIC_DIR, name="static")

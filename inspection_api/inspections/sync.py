@@ -370,7 +370,20 @@ async def sync_inspection(
         outcome.status, outcome.problem = "refused", exc
         return outcome
     outcome.inspection_id = row.inspection.id
-    for capture in item.evidence:
+
+    async def attach_all(session: AsyncSession) -> list[CaptureOutcome]:
+        return [
+            await _capture(session, settings, principal, item, c, receipt, origin=origin)
+            for c in item.evidence
+        ]
+
+    try:
+        # Usually every capture is fine: one transaction for all of them.
+        outcome.evidence = await _in_transaction(sessions, attach_all)
+        captures: Sequence[OfflineCapture] = ()
+    except InspectionError:
+        captures = item.evidence  # one by one, so each refusal is said and the rest kept
+    for capture in captures:
         try:
             result = await _in_transaction(
                 sessions,

@@ -6,7 +6,7 @@ protocol version. A chunk is read whole (up to 16 MiB) and checked before it is 
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
 
 from inspection_api.db import utcnow
 from inspection_api.errors import FieldError, PayloadTooLarge, ValidationFailed
@@ -29,7 +29,7 @@ def _tus_headers(ctx: Ctx) -> dict[str, str]:
     return {
         "Tus-Resumable": TUS_VERSION,
         "Tus-Version": TUS_VERSION,
-        "Tus-Extension": "creation,checksum,termination",
+        "Tus-Extension": "creation,creation-with-upload,checksum,termination",
         "Tus-Checksum-Algorithm": "sha1,sha256",
         "Tus-Max-Size": str(limit),
         # Not tus: the chunk size the web client uses (S3's smallest part).
@@ -61,6 +61,32 @@ def _state(upload: ResumableUpload) -> dict[str, str]:
     }
 
 
+async def _chunk(ctx: Ctx) -> bytes:
+    """The request body, whole: at most MAX_CHUNK_BYTES, and as long as it said."""
+    limit = service.MAX_CHUNK_BYTES
+    if (ctx.request.content_length or 0) > limit:
+        raise PayloadTooLarge(limit=limit)
+    try:
+        data = await ctx.request.content.read(limit + 1)
+        while len(data) <= limit and not ctx.request.content.at_eof():
+            more = await ctx.request.content.read(limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+    except (ConnectionResetError, ClientPayloadError):
+        # The phone lost its network mid-chunk: nothing of it is stored.
+        raise ValidationFailed(
+            [FieldError("body", "分块不完整", "the chunk arrived incomplete")]
+        ) from None
+    if len(data) > limit:
+        raise PayloadTooLarge(limit=limit)
+    if ctx.request.content_length is not None and len(data) != ctx.request.content_length:
+        raise ValidationFailed(  # cut short: nothing of it is stored
+            [FieldError("body", "分块不完整", "the chunk arrived incomplete")]
+        )
+    return data
+
+
 @api.route("OPTIONS", UPLOADS, summary="上传协议能力 tus capabilities", public=True)
 async def upload_options(ctx: Ctx) -> web.Response:
     return web.Response(status=204, headers=_tus_headers(ctx))
@@ -78,6 +104,7 @@ async def create_upload(ctx: Ctx) -> web.Response:
     phone's UUID of the file; `sha256` hex; `filetype`). Creating the same `client_uuid`
     again answers the same upload and its offset (200)."""
     _require_tus(ctx)
+    with_body = ctx.request.content_type == OFFSET_STREAM
     upload, created = await service.create(
         ctx.session,
         ctx.app[STORE],
@@ -85,6 +112,9 @@ async def create_upload(ctx: Ctx) -> web.Response:
         length=_header_int(ctx, "Upload-Length"),
         metadata=service.parse_metadata(ctx.request.headers.get("Upload-Metadata", "")),
         limit_mb=ctx.app[SETTINGS].evidence_max_mb,
+        # creation-with-upload: a small file goes up with its creation, in one request.
+        first=await _chunk(ctx) if with_body else None,
+        checksum=ctx.request.headers.get("Upload-Checksum"),
     )
     headers = {**_state(upload), "Location": f"{UPLOADS}/{upload.id}"}
     return web.Response(status=201 if created else 200, headers=headers)
@@ -115,21 +145,7 @@ async def upload_chunk(ctx: Ctx, *, upload_id: str) -> web.Response:
         )
     offset = _header_int(ctx, "Upload-Offset")
     upload = await service.get(ctx.session, ctx.user, upload_id)
-    limit = service.MAX_CHUNK_BYTES
-    if (ctx.request.content_length or 0) > limit:
-        raise PayloadTooLarge(limit=limit)
-    data = await ctx.request.content.read(limit + 1)
-    while len(data) <= limit and not ctx.request.content.at_eof():
-        more = await ctx.request.content.read(limit + 1 - len(data))
-        if not more:
-            break
-        data += more
-    if len(data) > limit:
-        raise PayloadTooLarge(limit=limit)
-    if ctx.request.content_length is not None and len(data) != ctx.request.content_length:
-        raise ValidationFailed(  # cut short: nothing of it is stored
-            [FieldError("body", "分块不完整", "the chunk arrived incomplete")]
-        )
+    data = await _chunk(ctx)
     await service.append(
         ctx.session,
         ctx.app[STORE],

@@ -33,7 +33,8 @@ from inspection_api.uploads.errors import (
     UploadTooLarge,
 )
 from inspection_api.uploads.models import ResumableUpload
-from storage.base import ObjectStore, ResumableStore
+from storage.base import ObjectStore, ResumableStore, Scan, UploadState
+from storage.errors import ObjectNotFound
 
 # The chunk the web client sends: S3's smallest multipart part, so on S3 every chunk is a
 # part and nothing waits in a tail object. A cut costs at most this much again.
@@ -81,8 +82,11 @@ async def create(
     length: int,
     metadata: dict[str, str],
     limit_mb: int,
+    first: bytes | None = None,
+    checksum: str | None = None,
 ) -> tuple[ResumableUpload, bool]:
-    """A new upload, or the one this phone already created for the same file (false)."""
+    """A new upload, or the one this phone already created for the same file (false).
+    ``first`` is a first chunk sent with the creation (tus creation-with-upload)."""
     require(principal, Permission.INSPECTION_RUN)
     client_uuid = _client_uuid(metadata)
     sha256 = metadata.get("sha256", "").lower()
@@ -100,19 +104,33 @@ async def create(
     upload_id = uuid.uuid4().hex
     key = f"uploads/{principal.user_id}/{upload_id}"
     content_type = metadata.get("filetype", "")[:100]
-    state = await resumable(store).begin_upload(key, content_type)
+    first = first or b""
+    if len(first) > length:
+        raise UploadPastLength(length=length)
+    if checksum is not None and first:
+        check_checksum(checksum, first)
+    # The store's work comes before the row: a database write transaction (SQLite's one
+    # writer) is never held open across file or S3 IO.
+    target = resumable(store)
+    state = await target.begin_upload(key, content_type)
+    if first:
+        state = await target.append_upload(key, state, 0, first)
     upload = ResumableUpload(
         id=upload_id,
         user_id=principal.user_id,
         client_uuid=client_uuid,
         length=length,
-        offset=0,
+        offset=len(first),
         content_type=content_type,
         sha256=sha256,
         object_key=key,
         store_state=state,
         head_hex="",
     )
+    if len(first) == length:
+        scan = await _assemble(store, key, state, content_type, first)
+        upload.stored_sha256, upload.head_hex = scan.sha256, scan.head.hex()
+        upload.completed_at = utcnow()
     session.add(upload)
     try:
         await session.flush()
@@ -122,8 +140,6 @@ async def create(
         existing = await _by_client_uuid(session, principal.user_id, client_uuid)
         assert existing is not None
         return existing, False
-    if length == 0:
-        await _complete(session, store, upload)
     return upload, True
 
 
@@ -176,36 +192,43 @@ async def append(
         raise UploadPastLength(length=upload.length)
     if checksum is not None:
         check_checksum(checksum, data)
+    state = upload.store_state
     if data:
-        state = await resumable(store).append_upload(
-            upload.object_key, upload.store_state, offset, data
-        )
-        # Two requests sending the same chunk at once: one moves the offset, the other
-        # hears where it is now.
-        moved = await session.execute(
-            update(ResumableUpload)
-            .where(ResumableUpload.id == upload.id, ResumableUpload.offset == offset)
-            .values(offset=offset + len(data), store_state=state)
-            .execution_options(synchronize_session=False)
-        )
-        await session.refresh(upload)
-        if not getattr(moved, "rowcount", 0):
-            raise UploadOffsetMismatch(offset=upload.offset, got=offset)
-    if upload.offset == upload.length:
-        await _complete(session, store, upload, now)
+        state = await resumable(store).append_upload(upload.object_key, state, offset, data)
+    values: dict[str, object] = {"offset": offset + len(data), "store_state": state}
+    if offset + len(data) == upload.length:
+        # A file sent in one chunk is hashed here, not read back from the store.
+        whole = data if offset == 0 else None
+        try:
+            scan = await _assemble(store, upload.object_key, state, upload.content_type, whole)
+        except ObjectNotFound:  # another request with the same last chunk completed it
+            await session.refresh(upload)
+            raise UploadOffsetMismatch(offset=upload.offset, got=offset) from None
+        values.update(stored_sha256=scan.sha256, head_hex=scan.head.hex(), completed_at=now)
+    # Two requests sending the same chunk at once: one moves the offset, the other hears
+    # where it is now.
+    moved = await session.execute(
+        update(ResumableUpload)
+        .where(ResumableUpload.id == upload.id, ResumableUpload.offset == offset)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(upload)
+    if not getattr(moved, "rowcount", 0):
+        raise UploadOffsetMismatch(offset=upload.offset, got=offset)
     return upload
 
 
-async def _complete(
-    session: AsyncSession, store: ObjectStore, upload: ResumableUpload, now: datetime | None = None
-) -> None:
+async def _assemble(
+    store: ObjectStore, key: str, state: UploadState, content_type: str, whole: bytes | None
+) -> Scan:
+    """Put the object together in the store; its hash and first bytes (from ``whole`` when
+    the file came in one chunk, else read back in one pass)."""
     target = resumable(store)
-    await target.complete_upload(upload.object_key, upload.store_state, upload.content_type)
-    scan = await target.scan(upload.object_key)
-    upload.stored_sha256 = scan.sha256
-    upload.head_hex = scan.head.hex()
-    upload.completed_at = now or utcnow()
-    await session.flush()
+    await target.complete_upload(key, state, content_type)
+    if whole is not None:
+        return Scan(sha256=hashlib.sha256(whole).hexdigest(), size=len(whole), head=whole[:64])
+    return await target.scan(key)
 
 
 async def terminate(session: AsyncSession, store: ObjectStore, upload: ResumableUpload) -> None:

@@ -28,7 +28,9 @@ async def test_options_name_the_protocol_and_its_limits(client):
     response = await client.options("/api/v1/uploads")
     assert response.status == 204
     assert response.headers["Tus-Version"] == "1.0.0"
-    assert response.headers["Tus-Extension"] == "creation,checksum,termination"
+    assert response.headers["Tus-Extension"] == (
+        "creation,creation-with-upload,checksum,termination"
+    )
     assert response.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
     assert response.headers["Tus-Max-Size"] == str(50 * MB)
 
@@ -142,3 +144,25 @@ async def test_limits_and_ownership(login_as, settings):
     gone = await inspector.delete(mine.location, headers=TUS)
     assert gone.status == 204
     assert (await inspector.head(mine.location, headers=TUS)).status == 404
+
+
+async def test_a_small_file_goes_up_with_its_creation(login_as, settings):
+    inspector = await login_as("inspector")
+    data = os.urandom(70_000)
+    upload = TusUpload(inspector, data)
+    response = await inspector.post(
+        "/api/v1/uploads",
+        data=data,
+        headers={
+            **TUS,
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Length": str(len(data)),
+            "Upload-Checksum": checksum(data),
+            "Upload-Metadata": metadata(client_uuid=upload.client_uuid),
+        },
+    )
+    assert response.status == 201, await response.text()
+    assert response.headers["Upload-Offset"] == str(len(data))
+    upload.location = response.headers["Location"]
+    key = f"uploads/{await user_id(inspector)}/{upload.upload_id}"
+    assert await stored(settings, key) == data

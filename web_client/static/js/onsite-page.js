@@ -5,6 +5,7 @@ import { ApiError, api } from "./api.js";
 import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
 import { CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
+import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
 
 const $ = (id) => document.getElementById(id);
 const [, first, second] = window.location.pathname.split("/");
@@ -271,6 +272,9 @@ async function start() {
   $("locate-start").addEventListener("click", startInspection);
   $("scan-start").addEventListener("click", scan);
   $("submit").addEventListener("click", submit);
+  installShell().then((problem) => {
+    if (problem) show($("offline-notice"), problem);
+  });
   try {
     if (contactToken) {
       $("page-title").textContent = "企业自检";
@@ -287,7 +291,8 @@ async function start() {
       else $("scan-step").hidden = false;
     }
   } catch (err) {
-    fail(err);
+    if (isOffline(err)) show($("offline-notice"), OFFLINE);
+    else fail(err);
   } finally {
     document.body.classList.remove("is-loading");
   }

@@ -64,6 +64,30 @@ function checkInHistory(checkIns) {
       { class: "table check-ins", "data-testid": "check-ins" },
       h("thead", {}, h("tr", {}, ["时间", "签到结果", "距检查点", "定位精度", "位置（WGS-84）", "人员"].map((t) => h("th", {}, t)))),
       h("tbody", {}, rows),
+function durationText(seconds) {
+  const s = Math.round(Math.abs(seconds));
+  if (s < 60) return `${s} 秒`;
+  if (s < 3600) return `${Math.round(s / 60)} 分钟`;
+  if (s < 86400) return `${(s / 3600).toFixed(1)} 小时`;
+  return `${(s / 86400).toFixed(1)} 天`;
+}
+
+// 离线提交: when the phone did it, when it arrived, and how far off the phone's clock was.
+function offlineFacts(inspection) {
+  if (!inspection.offline) return null;
+  const offset = inspection.clock_offset_seconds || 0;
+  const clock = `${offset >= 0 ? "快" : "慢"} ${durationText(offset)}`;
+  return [
+    h("dt", {}, "离线提交"),
+    h(
+      "dd",
+      { "data-testid": "offline-facts" },
+      `手机扫码时间 ${formatTime(inspection.device_started_at)}，服务器收到 ${formatTime(inspection.received_at)}`,
+      inspection.sync_delay_seconds !== null ? `，提交后 ${durationText(inspection.sync_delay_seconds)} 同步` : "",
+      h("br"),
+      inspection.clock_flagged
+        ? h("strong", { class: "warning" }, `手机时钟偏差：${clock}（超出 60 秒，时间以服务器收到为上限）`)
+        : h("span", { class: "muted" }, `手机时钟偏差：${clock}`),
     ),
   ];
 }
@@ -135,6 +159,7 @@ export async function renderInspectionDetail(container, id, { onBack, onError })
     h("dd", {}, CONCLUSION_LABELS[inspection.conclusion] || "—"),
     place("签到定位", inspection.check_in, inspection.checkpoint.effective_radius_m),
     place("提交定位", inspection.submit_fix, inspection.radius_m || inspection.checkpoint.effective_radius_m),
+    offlineFacts(inspection),
     remote ? [h("dt", {}, "远程巡检"), h("dd", {}, remote.title, " · ", h("a", { href: remote.replay_url }, "查看通话录像"))] : null,
   );
   const answers = h(

@@ -155,7 +155,7 @@ export async function renderInspections(container, { me, onError, path, query })
               "tr",
               {},
               h("td", {}, h("a", { class: "link", href: `#/inspections/${i.id}` }, i.checkpoint_name), h("div", { class: "muted" }, `${i.checkpoint_code} · ${i.org_name}`)),
-              h("td", {}, KIND_LABELS[i.kind]),
+              h("td", {}, KIND_LABELS[i.kind], i.offline ? h("span", { class: "badge", title: "离线检查，网络恢复后同步" }, "离线提交") : null),
               h("td", {}, stateBadge(i)),
               h("td", {}, i.inspector_name),
               h("td", {}, formatTime(i.started_at)),

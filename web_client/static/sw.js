@@ -1,0 +1,64 @@
+// The phone pages' service worker: keeps the app shell (HTML, CSS, JS, jsQR) so 现场检查
+// opens without network. Network first, the cache as the fallback, so a deploy is seen at
+// the next online load. API calls and object URLs never touch the cache: they carry data
+// and credentials, and the offline store (not built yet) keeps the inspector's own data.
+const CACHE = "loancheck-shell-v1";
+const SHELL = [
+  "/onsite",
+  "/static/css/app.css",
+  "/static/css/inspections.css",
+  "/static/img/logo.svg",
+  "/static/vendor/jsQR.js",
+  "/static/js/onsite-page.js",
+  "/static/js/offline-shell.js",
+  "/static/js/api.js",
+  "/static/js/capture.js",
+  "/static/js/dom.js",
+  "/static/js/inspection-form.js",
+  "/static/manifest.webmanifest",
+];
+// Pages that are the on-site page under another address: a label's /s/{payload}.
+const ONSITE = /^\/(onsite|s\/[^/]+)$/;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(SHELL))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+async function networkFirst(request, fallbackUrl) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(fallbackUrl || request, response.clone());
+    return response;
+  } catch (err) {
+    const cached = await cache.match(fallbackUrl || request);
+    if (cached) return cached;
+    throw err;
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate" && ONSITE.test(url.pathname)) {
+    event.respondWith(networkFirst(request, "/onsite"));
+  } else if (url.pathname.startsWith("/static/")) {
+    event.respondWith(networkFirst(request));
+  }
+});
