@@ -75,6 +75,22 @@ _ZH: dict[str, str] = {
 }
 
 
+# What a zh-CN reader sees for an error type pydantic adds later: never its English text.
+_ZH_FALLBACK = "格式不正确"
+
+
+def _zh(kind: str, ctx: dict[str, Any]) -> str:
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return _ZH["missing"]  # an empty text where one is required: 必填, not 长度至少为 1
+    template = _ZH.get(kind)
+    if template is None:
+        return _ZH_FALLBACK
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError):
+        return _ZH_FALLBACK
+
+
 def field_errors(
     exc: ValidationError, location: str, *, ignore: frozenset[str] = frozenset()
 ) -> list[FieldError]:
@@ -88,10 +104,5 @@ def field_errors(
         field = f"{location}.{path}" if path else location
         ctx: dict[str, Any] = dict(err.get("ctx") or {})
         ctx.setdefault("msg", err["msg"])
-        template = _ZH.get(err["type"])
-        try:
-            zh = template.format(**ctx) if template else err["msg"]
-        except (KeyError, IndexError):
-            zh = err["msg"]
-        result.append(FieldError(field=field, zh=zh, en=err["msg"]))
+        result.append(FieldError(field=field, zh=_zh(err["type"], ctx), en=err["msg"]))
     return result

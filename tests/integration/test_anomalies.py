@@ -243,7 +243,7 @@ async def test_the_handler_acknowledges_then_resolves(client, login_as, db):
     assert english["detail"] == "The anomaly is acknowledged; cannot acknowledge it"
 
     blank = await json_of(await handler.post(f"{URL}/{aid}/resolve", json={"resolution": " "}), 422)
-    assert blank["errors"] == [{"field": "body.resolution", "message": "长度至少为 1"}]
+    assert blank["errors"] == [{"field": "body.resolution", "message": "必填"}]
     missing = await json_of(await handler.post(f"{URL}/{aid}/resolve", json={}), 422)
     assert missing["errors"] == [{"field": "body.resolution", "message": "必填"}]
     done = await json_of(

@@ -54,7 +54,7 @@ async def test_validation_errors_name_each_field_in_chinese_and_english(client):
     assert response.content_type == "application/problem+json"
     fields = {e["field"]: e["message"] for e in body["errors"]}
     assert fields == {
-        "body.username": "长度至少为 1",
+        "body.username": "必填",
         "body.password": "必填",
         "body.extra": "不允许的字段",
     }
