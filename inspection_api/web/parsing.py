@@ -7,6 +7,7 @@ the whole API (docs/api.md):
   a string, which such a field refuses by name;
 - a body is JSON whose numbers fit, everywhere, free-form values (checklist answers)
   included: integers in 64 bits, floats finite (no NaN, Infinity or 1e400);
+- no text anywhere (path, query, body, keys included) holds U+0000: PostgreSQL stores none;
 - both are then validated strictly (``model_validate_json(strict=True)``): a string or a
   boolean is no number, a number no boolean; integer fields hold ``INT_MIN..INT_MAX``
   (``schemas.Input``). Dates, times, enums and decimals are strings in JSON and parse.
@@ -67,6 +68,8 @@ def path_params(types: Mapping[str, type], match_info: Mapping[str, str]) -> dic
     values: dict[str, Any] = {}
     for name, kind in types.items():
         raw = match_info[name]
+        if "\x00" in raw:
+            raise ValidationFailed([_nul(f"path.{name}")])
         if kind is not int:
             values[name] = kind(raw)
             continue
@@ -91,6 +94,9 @@ def validate_json(model: type[Model], raw: str | bytes, location: str) -> Model:
 
 def read_query(model: type[Model], query: Mapping[str, str]) -> Model:
     """The query string as ``model``, each value read as its field's JSON type."""
+    with_nul = [_nul(f"query.{name}") for name, raw in query.items() if "\x00" in name + raw]
+    if with_nul:
+        raise ValidationFailed(with_nul)
     types = _field_types(model)
     values = {
         name: _query_value(raw, types.get(name, frozenset()))
@@ -143,7 +149,7 @@ async def read_body(model: type[Model], request: web.Request) -> Model:
         raise ValidationFailed(
             [FieldError("body", f"不是有效的 JSON：{detail}", f"Not valid JSON: {detail}")]
         ) from None
-    unfit = _unfit_numbers(data)
+    unfit = _unfit_values(data)
     try:
         body = model.model_validate_json(text, strict=True)
     except ValidationError as exc:
@@ -170,9 +176,14 @@ def _parse_int(text: str) -> int:
     return int(text) if len(text) <= 20 else _HUGE
 
 
-def _unfit_numbers(data: Any) -> list[FieldError]:
-    """Numbers no field can hold, anywhere: integers beyond 64 bits, NaN and infinities
-    (Python's reader takes ``NaN``, ``Infinity`` and ``1e400``; RFC 8259 has no such values)."""
+def _nul(field: str) -> FieldError:
+    return FieldError(field, "不能包含空字符 (U+0000)", "Must not contain NUL (U+0000)")
+
+
+def _unfit_values(data: Any) -> list[FieldError]:
+    """Values no field can hold, anywhere: integers beyond 64 bits, NaN and infinities
+    (Python's reader takes ``NaN``, ``Infinity`` and ``1e400``; RFC 8259 has no such
+    values), and text with U+0000, keys included."""
     found: list[FieldError] = []
     stack: list[tuple[Any, str]] = [(data, "body")]
     while stack:
@@ -183,8 +194,14 @@ def _unfit_numbers(data: Any) -> list[FieldError]:
             found.append(FieldError(path, "数值超出范围", "Number out of range"))
         elif isinstance(value, float) and not math.isfinite(value):
             found.append(FieldError(path, "应为有限的数字", "Input should be a finite number"))
+        elif isinstance(value, str) and "\x00" in value:
+            found.append(_nul(path))
         elif isinstance(value, dict):
-            stack.extend((item, f"{path}.{key}") for key, item in value.items())
+            for key, item in value.items():
+                if "\x00" in key:
+                    found.append(_nul(f"{path}.{key}"))
+                else:
+                    stack.append((item, f"{path}.{key}"))
         elif isinstance(value, list):
             stack.extend((item, f"{path}.{index}") for index, item in enumerate(value))
     return sorted(found, key=lambda error: error.field)
