@@ -180,6 +180,13 @@ def _nul(field: str) -> FieldError:
     return FieldError(field, "不能包含空字符 (U+0000)", "Must not contain NUL (U+0000)")
 
 
+def refuse_nul(texts: Mapping[str, str]) -> None:
+    """For input read apart from a model (multipart forms): text by field name."""
+    with_nul = [_nul(field) for field, text in texts.items() if "\x00" in text]
+    if with_nul:
+        raise ValidationFailed(with_nul)
+
+
 def _unfit_values(data: Any) -> list[FieldError]:
     """Values no field can hold, anywhere: integers beyond 64 bits, NaN and infinities
     (Python's reader takes ``NaN``, ``Infinity`` and ``1e400``; RFC 8259 has no such
