@@ -76,7 +76,7 @@ def path_params(types: Mapping[str, type], match_info: Mapping[str, str]) -> dic
         if not _INTEGER.fullmatch(raw):
             zh, en = f"应为整数，收到 {raw!r}", f"must be an integer, got {raw!r}"
             raise ValidationFailed([FieldError(f"path.{name}", zh, en)])
-        value = int(raw) if len(raw) <= 20 else _HUGE
+        value = _int(raw)
         if not 1 <= value <= INT_MAX:
             shown = raw if len(raw) <= 24 else raw[:20] + "…"
             resource = PATH_RESOURCES.get(name, ("记录", "record"))
@@ -108,7 +108,7 @@ def read_query(model: type[Model], query: Mapping[str, str]) -> Model:
 
 def _query_value(raw: str, types: frozenset[str]) -> Any:
     if "integer" in types and _INTEGER.fullmatch(raw):
-        return int(raw) if len(raw) <= 20 else _HUGE
+        return _int(raw)
     if "number" in types and _NUMBER.fullmatch(raw):
         return float(raw)  # "1e400" is inf, which the field refuses as not finite
     if "boolean" in types and raw in _BOOLEANS:
@@ -139,7 +139,7 @@ async def read_body(model: type[Model], request: web.Request) -> Model:
     raw = await _read_raw(request)
     text = raw if raw.strip() else b"null"
     try:
-        data = json.loads(text, parse_int=_parse_int)
+        data = json.loads(text, parse_int=_int)
     except RecursionError:
         raise ValidationFailed(
             [FieldError("body", "JSON 嵌套层数过多", "JSON nested too deeply")]
@@ -172,8 +172,11 @@ async def _read_raw(request: web.Request) -> bytes:
     return raw
 
 
-def _parse_int(text: str) -> int:
-    return int(text) if len(text) <= 20 else _HUGE
+def _int(text: str) -> int:
+    """``text`` (an integer literal) as an int; past 20 characters, ±``_HUGE``."""
+    if len(text) <= 20:
+        return int(text)
+    return -_HUGE if text.startswith("-") else _HUGE
 
 
 def _nul(field: str) -> FieldError:

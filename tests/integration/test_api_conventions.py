@@ -195,6 +195,7 @@ async def test_numbers_beyond_range_in_queries_and_bodies_are_422_naming_the_fie
         (2**31, "应不大于 2147483647"),
         (-(2**63) - 1, "应不小于 1"),
         ("9" * 5000, "应不大于 2147483647"),
+        ("-" + "9" * 5000, "应不小于 1"),
     ]:
         url = f"/api/v1/audit-events?before_id={value}"
         assert await refused(await admin.get(url)) == {"query.before_id": message}
