@@ -140,7 +140,8 @@ async def test_text_with_nul_in_a_reply_is_refused_by_name(client, db):
     form = (
         (
             f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\n已整改\0完毕\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="a%00.jpg"\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; '
+            f'filename="a%00.jpg"\r\n'
             f"Content-Type: image/jpeg\r\n\r\n"
         ).encode()
         + image("JPEG")
