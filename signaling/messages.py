@@ -58,6 +58,11 @@ class RecorderAuth(BaseModel):
     worker: str = Field(min_length=1, max_length=100)
 
 
+# Ids are PostgreSQL integers (docs/api.md): a larger one failed in the database, which
+# the client read as internal_error.
+ID_MAX = 2**31 - 1
+
+
 class Message(BaseModel):
     # Strict: "1" is not a participant id and 1 is not true.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -66,7 +71,7 @@ class Message(BaseModel):
 class JoinCall(Message):
     """``join_call``: staff name the session; a contact's session comes from the invite."""
 
-    session_id: int | None = Field(default=None, ge=1, le=2**62)
+    session_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     device_id: DeviceId | None = None
 
 
@@ -101,7 +106,7 @@ class SendSignal(Message):
     """``send_signal``: exactly one of ``description`` or ``candidate`` (``null`` is the
     end-of-candidates mark), for the participant ``to``."""
 
-    to: int = Field(ge=1, le=2**62)
+    to: int = Field(ge=1, le=ID_MAX)
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
 
