@@ -58,8 +58,7 @@ class RecorderAuth(BaseModel):
     worker: str = Field(min_length=1, max_length=100)
 
 
-# Ids are PostgreSQL integers (docs/api.md): a larger one failed in the database, which
-# the client read as internal_error.
+# Ids are PostgreSQL integers (docs/api.md): a larger one would fail in the database.
 ID_MAX = 2**31 - 1
 
 
