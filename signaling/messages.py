@@ -58,6 +58,10 @@ class RecorderAuth(BaseModel):
     worker: str = Field(min_length=1, max_length=100)
 
 
+# Ids are PostgreSQL integers (docs/api.md): a larger one would fail in the database.
+ID_MAX = 2**31 - 1
+
+
 class Message(BaseModel):
     # Strict: "1" is not a participant id and 1 is not true.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -66,7 +70,7 @@ class Message(BaseModel):
 class JoinCall(Message):
     """``join_call``: staff name the session; a contact's session comes from the invite."""
 
-    session_id: int | None = Field(default=None, ge=1, le=2**62)
+    session_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     device_id: DeviceId | None = None
 
 
@@ -110,7 +114,7 @@ class SendSignal(Message):
     end-of-candidates mark) or ``error`` (a description of the recipient's was refused),
     for the participant ``to``."""
 
-    to: int = Field(ge=1, le=2**62)
+    to: int = Field(ge=1, le=ID_MAX)
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
     error: SignalError | None = None

@@ -12,6 +12,7 @@ from inspection_api.errors import FieldError, InvalidField, ValidationFailed
 from inspection_api.rectifications.errors import PhotoTooLarge
 from inspection_api.rectifications.replies import PhotoUpload
 from inspection_api.rectifications.rules import MAX_PHOTOS, TEXT_MAX
+from inspection_api.web.parsing import refuse_nul
 
 
 async def _read_part(part: BodyPartReader, limit: int) -> bytes | None:
@@ -47,7 +48,9 @@ async def read_reply(request: web.Request, max_photo_bytes: int) -> tuple[str, l
     soon as it passes the limit (the rest of the request is not read). A reply without
     photos may also come as a plain form (application/x-www-form-urlencoded)."""
     if request.content_type == "application/x-www-form-urlencoded":
-        return await _read_plain_form(request), []
+        text = await _read_plain_form(request)
+        refuse_nul({"body.text": text})
+        return text, []
     if request.content_type != "multipart/form-data":
         raise ValidationFailed(
             [
@@ -96,4 +99,6 @@ async def read_reply(request: web.Request, max_photo_bytes: int) -> tuple[str, l
         raise InvalidField(
             "body", "提交的内容格式不正确，请重新提交", f"malformed multipart body: {exc}"
         ) from None
+    names = {f"body.photos.{index}": photo.filename for index, photo in enumerate(photos)}
+    refuse_nul({"body.text": text, **names})
     return text, photos

@@ -7,6 +7,7 @@ the whole API (docs/api.md):
   a string, which such a field refuses by name;
 - a body is JSON whose numbers fit, everywhere, free-form values (checklist answers)
   included: integers in 64 bits, floats finite (no NaN, Infinity or 1e400);
+- no text anywhere (path, query, body, keys included) holds U+0000: PostgreSQL stores none;
 - both are then validated strictly (``model_validate_json(strict=True)``): a string or a
   boolean is no number, a number no boolean; integer fields hold ``INT_MIN..INT_MAX``
   (``schemas.Input``). Dates, times, enums and decimals are strings in JSON and parse.
@@ -67,13 +68,15 @@ def path_params(types: Mapping[str, type], match_info: Mapping[str, str]) -> dic
     values: dict[str, Any] = {}
     for name, kind in types.items():
         raw = match_info[name]
+        if "\x00" in raw:
+            raise ValidationFailed([_nul(f"path.{name}")])
         if kind is not int:
             values[name] = kind(raw)
             continue
         if not _INTEGER.fullmatch(raw):
             zh, en = f"应为整数，收到 {raw!r}", f"must be an integer, got {raw!r}"
             raise ValidationFailed([FieldError(f"path.{name}", zh, en)])
-        value = int(raw) if len(raw) <= 20 else _HUGE
+        value = _int(raw)
         if not 1 <= value <= INT_MAX:
             shown = raw if len(raw) <= 24 else raw[:20] + "…"
             resource = PATH_RESOURCES.get(name, ("记录", "record"))
@@ -91,6 +94,9 @@ def validate_json(model: type[Model], raw: str | bytes, location: str) -> Model:
 
 def read_query(model: type[Model], query: Mapping[str, str]) -> Model:
     """The query string as ``model``, each value read as its field's JSON type."""
+    with_nul = [_nul(f"query.{name}") for name, raw in query.items() if "\x00" in name + raw]
+    if with_nul:
+        raise ValidationFailed(with_nul)
     types = _field_types(model)
     values = {
         name: _query_value(raw, types.get(name, frozenset()))
@@ -102,7 +108,7 @@ def read_query(model: type[Model], query: Mapping[str, str]) -> Model:
 
 def _query_value(raw: str, types: frozenset[str]) -> Any:
     if "integer" in types and _INTEGER.fullmatch(raw):
-        return int(raw) if len(raw) <= 20 else _HUGE
+        return _int(raw)
     if "number" in types and _NUMBER.fullmatch(raw):
         return float(raw)  # "1e400" is inf, which the field refuses as not finite
     if "boolean" in types and raw in _BOOLEANS:
@@ -133,7 +139,7 @@ async def read_body(model: type[Model], request: web.Request) -> Model:
     raw = await _read_raw(request)
     text = raw if raw.strip() else b"null"
     try:
-        data = json.loads(text, parse_int=_parse_int)
+        data = json.loads(text, parse_int=_int)
     except RecursionError:
         raise ValidationFailed(
             [FieldError("body", "JSON 嵌套层数过多", "JSON nested too deeply")]
@@ -143,7 +149,7 @@ async def read_body(model: type[Model], request: web.Request) -> Model:
         raise ValidationFailed(
             [FieldError("body", f"不是有效的 JSON：{detail}", f"Not valid JSON: {detail}")]
         ) from None
-    unfit = _unfit_numbers(data)
+    unfit = _unfit_values(data)
     try:
         body = model.model_validate_json(text, strict=True)
     except ValidationError as exc:
@@ -166,13 +172,28 @@ async def _read_raw(request: web.Request) -> bytes:
     return raw
 
 
-def _parse_int(text: str) -> int:
-    return int(text) if len(text) <= 20 else _HUGE
+def _int(text: str) -> int:
+    """``text`` (an integer literal) as an int; past 20 characters, ±``_HUGE``."""
+    if len(text) <= 20:
+        return int(text)
+    return -_HUGE if text.startswith("-") else _HUGE
 
 
-def _unfit_numbers(data: Any) -> list[FieldError]:
-    """Numbers no field can hold, anywhere: integers beyond 64 bits, NaN and infinities
-    (Python's reader takes ``NaN``, ``Infinity`` and ``1e400``; RFC 8259 has no such values)."""
+def _nul(field: str) -> FieldError:
+    return FieldError(field, "不能包含空字符 (U+0000)", "Must not contain NUL (U+0000)")
+
+
+def refuse_nul(texts: Mapping[str, str]) -> None:
+    """For input read apart from a model (multipart forms): text by field name."""
+    with_nul = [_nul(field) for field, text in texts.items() if "\x00" in text]
+    if with_nul:
+        raise ValidationFailed(with_nul)
+
+
+def _unfit_values(data: Any) -> list[FieldError]:
+    """Values no field can hold, anywhere: integers beyond 64 bits, NaN and infinities
+    (Python's reader takes ``NaN``, ``Infinity`` and ``1e400``; RFC 8259 has no such
+    values), and text with U+0000, keys included."""
     found: list[FieldError] = []
     stack: list[tuple[Any, str]] = [(data, "body")]
     while stack:
@@ -183,8 +204,14 @@ def _unfit_numbers(data: Any) -> list[FieldError]:
             found.append(FieldError(path, "数值超出范围", "Number out of range"))
         elif isinstance(value, float) and not math.isfinite(value):
             found.append(FieldError(path, "应为有限的数字", "Input should be a finite number"))
+        elif isinstance(value, str) and "\x00" in value:
+            found.append(_nul(path))
         elif isinstance(value, dict):
-            stack.extend((item, f"{path}.{key}") for key, item in value.items())
+            for key, item in value.items():
+                if "\x00" in key:
+                    found.append(_nul(f"{path}.{key}"))
+                else:
+                    stack.append((item, f"{path}.{key}"))
         elif isinstance(value, list):
             stack.extend((item, f"{path}.{index}") for index, item in enumerate(value))
     return sorted(found, key=lambda error: error.field)

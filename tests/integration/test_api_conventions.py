@@ -198,6 +198,7 @@ async def test_numbers_beyond_range_in_queries_and_bodies_are_422_naming_the_fie
         (2**31, "应不大于 2147483647"),
         (-(2**63) - 1, "应不小于 1"),
         ("9" * 5000, "应不大于 2147483647"),
+        ("-" + "9" * 5000, "应不小于 1"),
     ]:
         url = f"/api/v1/audit-events?before_id={value}"
         assert await refused(await admin.get(url)) == {"query.before_id": message}
@@ -410,3 +411,28 @@ async def test_query_values_parse_as_their_documented_type_and_nothing_else(clie
         body = await json_of(await admin.get(f"/api/v1/checkpoints?{query}"), 422)
         name = query.split("=")[0]
         assert body["errors"] == [{"field": f"query.{name}", "message": message}], query
+
+
+async def test_text_with_nul_is_422_naming_the_field(client, login_as):
+    """PostgreSQL stores no U+0000 (it was a 500 there): refused in any text of a request."""
+    nul = "不能包含空字符 (U+0000)"
+
+    async def refused(response: Any) -> dict[str, str]:
+        body = await json_of(response, 422)
+        return {e["field"]: e["message"] for e in body["errors"]}
+
+    login = await client.post("/api/v1/auth/login", json={"username": "a\0", "password": "x"})
+    assert await refused(login) == {"body.username": nul}
+    admin = await login_as("admin")
+    orgs = {o["code"]: o for o in await (await admin.get("/api/v1/orgs")).json()}
+    org = {"name": "新\0支行", "code": "NUL-1", "kind": "sub_branch"}
+    created = await admin.post("/api/v1/orgs", json={**org, "parent_id": orgs["HB-SJZ-CA"]["id"]})
+    assert await refused(created) == {"body.name": nul}
+    answers = {"answers": {"a\0": 1, "b": ["x", "y\0"]}}
+    saved = await admin.patch("/api/v1/inspections/1", json=answers)
+    assert await refused(saved) == {"body.answers.a\0": nul, "body.answers.b.1": nul}
+    assert await refused(await admin.get("/api/v1/checkpoints?q=a%00b")) == {"query.q": nul}
+    assert await refused(await admin.get("/api/v1/audit-events?action=%00")) == {
+        "query.action": nul
+    }
+    assert await refused(await client.get("/api/v1/invites/a%00b")) == {"path.token": nul}

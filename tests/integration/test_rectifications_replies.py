@@ -128,3 +128,31 @@ async def test_a_reply_without_photos_may_come_as_a_plain_form(client, db):
     assert (await json_of(extra, 422))["errors"] == [
         {"field": "body.photos", "message": "不允许的字段"}
     ]
+
+
+async def test_text_with_nul_in_a_reply_is_refused_by_name(client, db):
+    """PostgreSQL stores no U+0000: it was a 500 there (docs/api.md)."""
+    token, _rid = await issue(db)
+    reply = f"/api/v1/rectify/{token}/reply"
+    nul = "不能包含空字符 (U+0000)"
+    # As a phone may send it: the file name percent-encoded, read back decoded (uploads.py).
+    boundary = "nulboundary"
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\n已整改\0完毕\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; '
+            f'filename="a%00.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + image("JPEG")
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    refused = await json_of(await client.post(reply, data=form, headers=headers), 422)
+    assert refused["errors"] == [
+        {"field": "body.text", "message": nul},
+        {"field": "body.photos.0", "message": nul},
+    ]
+    plain = await json_of(await client.post(reply, data={"text": "已整改\0"}), 422)
+    assert plain["errors"] == [{"field": "body.text", "message": nul}]
+    assert await json_of(await client.post(reply, data=reply_form("已整改完毕")), 201)

@@ -122,6 +122,12 @@ def test_set_media_join_and_empty_events():
     )
     assert parse(JoinCall, None) == JoinCall()
     assert parse(JoinCall, {"session_id": 4, "device_id": "pc-1"}).session_id == 4
+    # Ids are PostgreSQL integers: one beyond was an internal_error there (docs/api.md).
+    assert parse(JoinCall, {"session_id": 2**31 - 1}).session_id == 2**31 - 1
+    assert errors(JoinCall, {"session_id": 2**31}) == [("data.session_id", "应不大于 2147483647")]
+    assert errors(SendSignal, {"to": 2**31, "candidate": None}) == [
+        ("data.to", "应不大于 2147483647")
+    ]
     assert errors(JoinCall, {"device_id": "x" * 65})[0][0] == "data.device_id"
     assert errors(JoinCall, {"device_id": ""})[0][0] == "data.device_id"
     assert parse(NoFields, None) == parse(NoFields, {})
