@@ -6,6 +6,7 @@ Session and token secrets are 256-bit random values; only their SHA-256 is store
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -35,8 +36,13 @@ IP_FAILURE_FACTOR = 4
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()  # stateless parameters (RFC 9106 low-memory profile)
-# Verified against when the username is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("loancheck-dummy-password")
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """Verified against when the username is unknown, so both paths cost the same time;
+    made at the first such login with the hasher's parameters, not at import."""
+    return hasher.hash("loancheck-dummy-password")
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -149,7 +155,8 @@ async def login(
         await session.commit()
         raise
     found = await _user_by_username(session, username)
-    valid = await _verify(found[0].password_hash if found else _DUMMY_HASH, password)
+    known = found[0].password_hash if found else await asyncio.to_thread(_dummy_hash, _hasher)
+    valid = await _verify(known, password)
     ok = bool(found and valid and found[0].is_active)
     session.add(LoginAttempt(username=username, ip=origin.ip, success=ok, at=now))
     if not ok or found is None:

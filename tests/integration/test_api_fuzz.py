@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 
-from inspection_api.auth import service as auth_service
 from inspection_api.demo import seed_demo
 from loancheck.app import create_app
 from loancheck.settings import Settings
@@ -39,14 +38,9 @@ class LiveApi:
 
 
 @pytest.fixture
-def live_api(embedded_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
+def live_api(embedded_settings: Settings) -> Iterator[LiveApi]:
     """The app on a loopback port, served from its own event loop in a thread: schemathesis
     calls it synchronously (requests)."""
-    # A login for an unknown user verifies a dummy hash made at import with production's
-    # cost (about a second each here); the test process hashes cheaply (conftest.py).
-    monkeypatch.setattr(
-        auth_service, "_DUMMY_HASH", auth_service._hasher.hash("dummy"), raising=False
-    )
     # Fuzzed logins fail by the hundred from one address; the backoff would lock the two
     # users out of their own re-logins (tests/integration/test_auth.py covers it).
     settings = replace(embedded_settings, login_max_failures=1_000_000)
