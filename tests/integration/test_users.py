@@ -204,3 +204,15 @@ async def test_an_org_administrator_cannot_revoke_a_system_administrators_token(
     refused = await json_of(await hb_admin.delete(f"{url}/{token['id']}"), 403)
     assert refused["code"] == "forbidden"
     assert await bearer_status(client, token["token"]) == 200
+
+
+async def test_the_token_endpoints_are_in_the_openapi_document(client):
+    document = await json_of(await client.get("/api/openapi.json"), 200)
+    paths = document["paths"]
+    assert set(paths["/api/v1/users/{user_id}/tokens"]) >= {"get"}
+    assert set(paths["/api/v1/users/{user_id}/tokens/{token_id}"]) >= {"delete"}
+    create = paths["/api/v1/auth/tokens"]["post"]["requestBody"]["content"]["application/json"]
+    schema = create["schema"]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    assert "password" in schema["required"]
