@@ -100,8 +100,17 @@ class SelfChangeForbidden(Forbidden):
     # An administrator who moved themselves down the tree, or dropped their own role, could
     # not undo it: the rights to do so went with the change.
     code = "self_change_forbidden"
-    zh = "不能修改自己的{label}，请由其他管理员操作"
-    en = "You cannot change your own {label}; ask another administrator"
+    zh = "不能修改自己的{label}，{remedy}"
+    en = "You cannot change your own {label}; {remedy}"
+
+    def __init__(
+        self,
+        *,
+        field: str,
+        label: tuple[str, str],
+        remedy: tuple[str, str] = ("请由其他管理员操作", "ask another administrator"),
+    ) -> None:
+        super().__init__(field=field, label=label, remedy=remedy)
 
     def extra(self, lang: str) -> dict[str, Any]:
         return {"errors": [{"field": self.params["field"], "message": self.message(lang)}]}

@@ -151,8 +151,20 @@ async def create_user(
     return user
 
 
-def _refuse_self_change(*, moved: bool, regranted: bool, deactivated: bool) -> None:
-    """Nobody moves themselves, changes their own roles or deactivates themselves."""
+def _refuse_self_change(
+    *, moved: bool, regranted: bool, deactivated: bool, password_reset: bool
+) -> None:
+    """Nobody moves themselves, changes their own roles or deactivates themselves; nor
+    resets their own password here, where the current one is not asked for."""
+    if password_reset:
+        raise SelfChangeForbidden(
+            field="body.password",
+            label=("密码", "password"),
+            remedy=(
+                "请在「修改密码」中输入当前密码后修改",
+                "change it under Change password, with the current one",
+            ),
+        )
     if moved:
         raise SelfChangeForbidden(field="body.org_id", label=("所属机构", "organisation"))
     if regranted:
@@ -181,7 +193,12 @@ async def update_user(
     moved = org_id is not None and org_id != user.org_id
     regranted = roles is not None and set(roles) != user.roles
     if user.id == principal.user_id:
-        _refuse_self_change(moved=moved, regranted=regranted, deactivated=is_active is False)
+        _refuse_self_change(
+            moved=moved,
+            regranted=regranted,
+            deactivated=is_active is False,
+            password_reset=password is not None,
+        )
     _check_grant(principal, user.roles)  # an org admin cannot edit a system admin
     if display_name is not None:
         user.display_name = display_name

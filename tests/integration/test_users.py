@@ -96,17 +96,24 @@ async def test_edits_that_change_no_right_keep_sessions_and_tokens(
     assert await bearer_status(client, token["token"]) == 200
 
 
+MOVE = "不能修改自己的所属机构，请由其他管理员操作"
+REGRANT = "不能修改自己的角色，请由其他管理员操作"
+DEACTIVATE = "不能修改自己的启用状态，请由其他管理员操作"
+
+
 @pytest.mark.parametrize(
     ("username", "change", "field", "message"),
     [
-        ("sjz_admin", {"org_id": "HB-SJZ-CA"}, "body.org_id", "不能修改自己的所属机构"),
-        ("admin", {"org_id": "HB-SJZ-CA"}, "body.org_id", "不能修改自己的所属机构"),
-        ("hb_admin", {"roles": ["inspector"]}, "body.roles", "不能修改自己的角色"),
-        ("admin", {"roles": ["org_admin"]}, "body.roles", "不能修改自己的角色"),
-        ("sjz_admin", {"is_active": False}, "body.is_active", "不能修改自己的启用状态"),
+        ("sjz_admin", {"org_id": "HB-SJZ-CA"}, "body.org_id", MOVE),
+        ("admin", {"org_id": "HB-SJZ-CA"}, "body.org_id", MOVE),
+        ("hb_admin", {"roles": ["inspector"]}, "body.roles", REGRANT),
+        ("admin", {"roles": ["org_admin"]}, "body.roles", REGRANT),
+        ("sjz_admin", {"is_active": False}, "body.is_active", DEACTIVATE),
+        ("admin", {"password": "Reset-myself-42"}, "body.password",
+         "不能修改自己的密码，请在「修改密码」中输入当前密码后修改"),
     ],
     ids=["org-admin-moves-down", "system-admin-moves-down", "drops-role", "system-admin-role",
-         "deactivates"],
+         "deactivates", "resets-own-password"],
 )  # fmt: skip
 async def test_nobody_moves_or_regrants_themselves(
     login_as, settings, username, change, field, message
@@ -118,12 +125,12 @@ async def test_nobody_moves_or_regrants_themselves(
     problem = await json_of(response, 403)
     assert response.content_type == "application/problem+json"
     assert problem["code"] == "self_change_forbidden"
-    assert problem["detail"] == f"{message}，请由其他管理员操作"
+    assert problem["detail"] == message
     assert problem["errors"] == [{"field": field, "message": problem["detail"]}]
     english = await me.patch(
         f"/api/v1/users/{ids[username]}", json=body, headers={"Accept-Language": "en"}
     )
-    assert "ask another administrator" in (await json_of(english, 403))["detail"]
+    assert (await json_of(english, 403))["detail"].startswith("You cannot change your own ")
     # Nothing changed, and the session goes on.
     own = await json_of(await me.get("/api/v1/auth/me"), 200)
     assert (
@@ -204,3 +211,15 @@ async def test_an_org_administrator_cannot_revoke_a_system_administrators_token(
     refused = await json_of(await hb_admin.delete(f"{url}/{token['id']}"), 403)
     assert refused["code"] == "forbidden"
     assert await bearer_status(client, token["token"]) == 200
+
+
+async def test_the_token_endpoints_are_in_the_openapi_document(client):
+    document = await json_of(await client.get("/api/openapi.json"), 200)
+    paths = document["paths"]
+    assert set(paths["/api/v1/users/{user_id}/tokens"]) >= {"get"}
+    assert set(paths["/api/v1/users/{user_id}/tokens/{token_id}"]) >= {"delete"}
+    create = paths["/api/v1/auth/tokens"]["post"]["requestBody"]["content"]["application/json"]
+    schema = create["schema"]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    assert "password" in schema["required"]
