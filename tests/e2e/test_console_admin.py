@@ -8,11 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 
 from tests.plugins.browser import log_in
 
 pytestmark = pytest.mark.browser
+
+
+async def mint_token(server: Any, username: str, password: str) -> None:
+    """The user logs in from another client and makes an API token named 对接系统."""
+    async with ClientSession(server.url, cookie_jar=CookieJar(unsafe=True)) as http:
+        login = {"username": username, "password": password}
+        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+        made = await http.post(
+            "/api/v1/auth/tokens", json={"name": "对接系统", "password": password}
+        )
+        assert made.status == 201, await made.text()
 
 
 async def open_org(page: Any, name: str) -> None:
@@ -68,6 +80,15 @@ async def test_an_administrator_sets_up_orgs_and_users(
     await expect(page.get_by_role("status")).to_contain_text("王检查 已设为裕华支行的异常处理人")
     await expect(page.get_by_test_id("org-handlers")).to_contain_text("王检查")
     await expect(row).to_contain_text("异常处理人")
+
+    # An API token the user made shows in 「API 令牌」 and is revoked there.
+    await mint_token(live_server, "yh.wang", "Yuhua-start-2026")
+    await row.get_by_role("button", name="API 令牌").click()
+    tokens = page.get_by_role("dialog", name=re.compile("API 令牌"))
+    await expect(tokens.get_by_test_id("user-tokens")).to_contain_text("对接系统")
+    await tokens.get_by_role("button", name="吊销").click()
+    await expect(tokens.get_by_test_id("user-tokens")).to_contain_text("该用户没有有效的 API 令牌")
+    await tokens.get_by_role("button", name="关闭").click()
 
     # 重置密码, then 停用: the user can no longer log in.
     await row.get_by_role("button", name="重置密码").click()

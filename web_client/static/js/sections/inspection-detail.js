@@ -64,6 +64,10 @@ function checkInHistory(checkIns) {
       { class: "table check-ins", "data-testid": "check-ins" },
       h("thead", {}, h("tr", {}, ["时间", "签到结果", "距检查点", "定位精度", "位置（WGS-84）", "人员"].map((t) => h("th", {}, t)))),
       h("tbody", {}, rows),
+    ),
+  ];
+}
+
 function durationText(seconds) {
   const s = Math.round(Math.abs(seconds));
   if (s < 60) return `${s} 秒`;

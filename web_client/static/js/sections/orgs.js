@@ -3,7 +3,7 @@
 // own (自动加入 plans follow), renames, users with their roles, password resets,
 // deactivation, and each org's 异常处理人.
 import { ApiError, api } from "../api.js";
-import { clear, h, show } from "../dom.js";
+import { clear, formatTime, h, show } from "../dom.js";
 import { actions, field, modal, runForm, select } from "../forms.js";
 import { ORG_KIND_LABELS, ROLE_LABELS, rolesText } from "../labels.js";
 
@@ -135,6 +135,63 @@ function editUser({ me, user, org, orgs, presetRoles = [] }) {
     runForm(dialog, form, collect, send, () => {});
     dialog.showModal();
   });
+}
+
+/** API 令牌: the user's live tokens (never their secret), each revocable at once. */
+async function manageTokens(user) {
+  const body = h("div", { "data-testid": "user-tokens" }, h("p", { class: "loading" }, "加载中…"));
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const close = h("button", { type: "button", class: "btn" }, "关闭");
+  const dialog = modal(`API 令牌：${user.display_name}`, body, error, h("div", { class: "dialog-actions" }, close));
+  dialog.classList.remove("dialog-wide");
+  close.addEventListener("click", () => dialog.close());
+  dialog.showModal();
+  async function load() {
+    let tokens;
+    try {
+      tokens = await api(`/api/v1/users/${user.id}/tokens`);
+    } catch (err) {
+      show(error, err instanceof ApiError ? err.detail : "加载失败，请稍后再试");
+      clear(body);
+      return;
+    }
+    if (!tokens.length) {
+      clear(body).append(h("p", { class: "empty" }, "该用户没有有效的 API 令牌"));
+      return;
+    }
+    clear(body).append(
+      h(
+        "table",
+        { class: "table" },
+        h("thead", {}, h("tr", {}, ["名称", "创建时间", "最近使用", "到期时间", ""].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          tokens.map((token) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, token.name),
+              h("td", { class: "nowrap" }, formatTime(token.created_at)),
+              h("td", { class: "nowrap" }, token.last_used_at ? formatTime(token.last_used_at) : "从未使用"),
+              h("td", { class: "nowrap" }, formatTime(token.expires_at)),
+              h("td", {}, h("button", { type: "button", class: "btn btn-small", onclick: () => revoke(token) }, "吊销")),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  async function revoke(token) {
+    show(error, "");
+    try {
+      await api(`/api/v1/users/${user.id}/tokens/${token.id}`, { method: "DELETE" });
+    } catch (err) {
+      show(error, err instanceof ApiError ? err.detail : "吊销失败，请稍后再试");
+    }
+    await load();
+  }
+  await load();
 }
 
 /** 重置密码: the user's sessions end; resolves true when done. */
@@ -336,6 +393,7 @@ export async function renderOrgs(container, { me, onError }) {
       h("button", { type: "button", class: "btn btn-small", onclick: async () => {
         if (await resetPassword(user)) said(`已重置 ${user.display_name} 的密码`);
       } }, "重置密码"),
+      h("button", { type: "button", class: "btn btn-small", onclick: () => manageTokens(user) }, "API 令牌"),
       self ? null : h("button", { type: "button", class: "btn btn-small", onclick: () => toggleActive(user) }, user.is_active ? "停用" : "启用"),
     );
   }
