@@ -1,0 +1,34 @@
+"""plan_tasks: no foreign keys on plan_id and assignee_user_id (per-row checks of a bulk
+generation; see docs/plans.md, "Performance")
+
+Revision ID: 0014
+Revises: 0009
+Create Date: 2026-12-04 17:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+
+revision: str = '0014'
+down_revision: str | None = '0009'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('plan_tasks', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_plan_tasks_plan_id_plans', type_='foreignkey')
+        batch_op.drop_constraint('fk_plan_tasks_assignee_user_id_users', type_='foreignkey')
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('plan_tasks', schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            'fk_plan_tasks_assignee_user_id_users', 'users', ['assignee_user_id'], ['id'],
+            ondelete='SET NULL',
+        )
+        batch_op.create_foreign_key(
+            'fk_plan_tasks_plan_id_plans', 'plans', ['plan_id'], ['id'], ondelete='CASCADE'
+        )
