@@ -17,7 +17,8 @@ insert per row; COPY encodes records in asyncpg's compiled code and inserts in b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -42,8 +43,12 @@ CONFLICT = "ON CONFLICT (checkpoint_id, plan_id, period_start) DO NOTHING"
 BATCH = 20_000
 
 
-def _column(connection: AsyncConnection, name: str, values: list[Any]) -> list[Any]:
-    processor = Task.__table__.c[name].type.bind_processor(connection.dialect)
+def _processors(connection: AsyncConnection) -> list[Any]:
+    dialect = connection.dialect
+    return [Task.__table__.c[name].type.bind_processor(dialect) for name in COLUMNS]
+
+
+def _column(processor: Any, values: list[Any]) -> list[Any]:
     if processor is None:
         return values
     seen: dict[Any, Any] = {None: None}
@@ -57,24 +62,38 @@ def _column(connection: AsyncConnection, name: str, values: list[Any]) -> list[A
     return out
 
 
-async def insert_tasks(connection: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` (Python values in ``COLUMNS`` order) in the connection's transaction."""
+def _converted(processors: list[Any], rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Rows with each value through its column's bind processor (once per distinct value)."""
+    caches: list[dict[Any, Any] | None] = [None if p is None else {None: None} for p in processors]
+    for row in rows:
+        out = list(row)
+        for index, cache in enumerate(caches):
+            if cache is not None:
+                value = out[index]
+                try:
+                    out[index] = cache[value]
+                except KeyError:
+                    out[index] = cache[value] = processors[index](value)
+        yield tuple(out)
+
+
+async def insert_tasks(connection: AsyncConnection, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (Python values in ``COLUMNS`` order) in the connection's transaction.
+    ``rows`` may be a generator: on PostgreSQL COPY sends each chunk as soon as it is built,
+    so the server inserts while later rows are still being computed."""
     if connection.dialect.name == "postgresql":
         await _copy(connection, rows)
         return
-    for first in range(0, len(rows), BATCH):
-        batch = rows[first : first + BATCH]
-        columns = [
-            _column(connection, name, [row[i] for row in batch]) for i, name in enumerate(COLUMNS)
-        ]
-        marks = ", ".join("?" for _ in COLUMNS)
-        sql = f"{INSERT} VALUES ({marks}) {CONFLICT}"
+    processors = _processors(connection)
+    marks = ", ".join("?" for _ in COLUMNS)
+    sql = f"{INSERT} VALUES ({marks}) {CONFLICT}"
+    iterator = iter(rows)
+    while batch := list(islice(iterator, BATCH)):
+        columns = [_column(p, [row[i] for row in batch]) for i, p in enumerate(processors)]
         await connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
 
-async def _copy(connection: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
+async def _copy(connection: AsyncConnection, rows: Iterable[tuple[Any, ...]]) -> None:
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
@@ -82,9 +101,6 @@ async def _copy(connection: AsyncConnection, rows: Sequence[tuple[Any, ...]]) ->
         # SQLAlchemy begins lazily, at the first statement: begin now, or COPY would commit
         # on its own.
         await connection.exec_driver_sql("SELECT 1")
-    columns = [
-        _column(connection, name, [row[i] for row in rows]) for i, name in enumerate(COLUMNS)
-    ]
     await driver.copy_records_to_table(
-        Task.__tablename__, records=zip(*columns, strict=True), columns=COLUMNS
+        Task.__tablename__, records=_converted(_processors(connection), rows), columns=COLUMNS
     )

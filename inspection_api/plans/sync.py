@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -251,21 +252,22 @@ async def sync_tasks(
     missing = [key for key in wanted if key not in have]
     inspections = await _inspections(session, {key[0] for key in missing}) if missing else {}
     now = utcnow()
-    rows: list[tuple[Any, ...]] = []  # in bulk.COLUMNS order
-    for key in missing:
-        row, period = wanted[key]
-        state, completed, by, covered = TaskState.PENDING, None, None, None
-        # Inspected before its task existed (a past period of a new plan, just after
-        # midnight) or earlier and still valid (历史检查有效期): created done.
-        history = inspections.get(row.id)
-        found = done_by(chains.schedules[key[1]], period, history) if history else None
-        if found is not None:
-            state, completed = TaskState.DONE, found[0].at
-            by, covered = (
-                (found[0].inspection_id, None) if found[1] else (None, found[0].inspection_id)
-            )
-        rows.append(
-            (
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        """In bulk.COLUMNS order, built as the insert consumes them (see bulk)."""
+        for key in missing:
+            row, period = wanted[key]
+            state, completed, by, covered = TaskState.PENDING, None, None, None
+            # Inspected before its task existed (a past period of a new plan, just after
+            # midnight) or earlier and still valid (历史检查有效期): created done.
+            history = inspections.get(row.id)
+            found = done_by(chains.schedules[key[1]], period, history) if history else None
+            if found is not None:
+                state, completed = TaskState.DONE, found[0].at
+                by, covered = (
+                    (found[0].inspection_id, None) if found[1] else (None, found[0].inspection_id)
+                )
+            yield (
                 key[1],
                 row.id,
                 row.org_id,
@@ -278,9 +280,9 @@ async def sync_tasks(
                 covered,
                 now,
             )
-        )
-    await insert_tasks(await session.connection(), rows)
-    return SyncResult(len(checkpoints), len(rows), len(remove), len(reshape))
+
+    await insert_tasks(await session.connection(), rows())
+    return SyncResult(len(checkpoints), len(missing), len(remove), len(reshape))
 
 
 def _chunks(idents: list[int], size: int = 500) -> list[list[int]]:
