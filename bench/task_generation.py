@@ -6,7 +6,9 @@ of monthly tasks (120,000, most of them overdue). Measured on SQLite (a throw-aw
 on PostgreSQL (a throw-away database on 127.0.0.1:5432, user postgres, as the tests make
 it): the seconds of the first run (goal < 5 s) and of a second run that finds nothing to do,
 then the p50/p95 of an inspector's list of open tasks in their 支行 (page of 50, overdue
-first, with the total; goal < 50 ms). Prints each figure; the last line has them all.
+first, with the total; goal < 50 ms). ``--runs N`` measures both databases N times, in
+turns, on fresh databases (the machine is shared: each round prints the load average);
+prints each figure; the last line has the medians.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -48,6 +50,8 @@ BRANCHES = 14
 SUB_BRANCHES = 229
 GOAL_SECONDS = 5.0
 GOAL_QUERY_MS = 50.0
+# first run s, re-run s, query p50 ms, p95 ms, first run CPU s (all), of which the server
+Figures = tuple[float, float, float, float, float, float]
 PG_ADMIN_URL = os.environ.get(
     "LOANCHECK_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -159,7 +163,7 @@ async def server_cpu(session: Any) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measure(url: str, checkpoints: int, queries: int) -> tuple[float, float, float, float]:
+async def measure(url: str, checkpoints: int, queries: int) -> Figures:
     """(first run s, second run s, query p50 ms, query p95 ms) on one database."""
     await asyncio.to_thread(upgrade, url)
     paths = await build_bank(url, checkpoints)
@@ -167,7 +171,7 @@ async def measure(url: str, checkpoints: int, queries: int) -> tuple[float, floa
     sessions = create_sessionmaker(engine)
     today = local_date(utcnow())
     try:
-        runs = []
+        runs, cpus = [], []
         for _ in range(2):
             started = time.perf_counter()
             cpu = time.process_time()
@@ -178,6 +182,7 @@ async def measure(url: str, checkpoints: int, queries: int) -> tuple[float, floa
                 server = await server_cpu(session) - server
             runs.append(time.perf_counter() - started)
             cpu = time.process_time() - cpu + server
+            cpus.append((cpu, server))
             print(
                 f"  run: {result.created} tasks created in {runs[-1]:.2f} s "
                 f"(CPU: {cpu:.2f} s, of which database server {server:.2f} s)"
@@ -196,12 +201,12 @@ async def measure(url: str, checkpoints: int, queries: int) -> tuple[float, floa
                 times.append((time.perf_counter() - started) * 1000)
                 assert total >= len(page) > 0
         cuts = statistics.quantiles(times, n=20)
-        return runs[0], runs[1], statistics.median(times), cuts[18]
+        return runs[0], runs[1], statistics.median(times), cuts[18], *cpus[0]
     finally:
         await engine.dispose()
 
 
-async def on_postgresql(checkpoints: int, queries: int) -> tuple[float, float, float, float]:
+async def on_postgresql(checkpoints: int, queries: int) -> Figures:
     name = f"loancheck_bench_{uuid.uuid4().hex[:10]}"
     admin = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
@@ -217,33 +222,47 @@ async def on_postgresql(checkpoints: int, queries: int) -> tuple[float, float, f
 
 
 async def run(args: argparse.Namespace) -> int:
-    figures: dict[str, tuple[float, float, float, float]] = {}
+    """``--runs`` rounds, each measuring every backend in turn on a fresh database (so both
+    see the same machine load); the last line has the medians."""
+    figures: dict[str, list[Figures]] = {}
     print(
         f"{args.checkpoints} checkpoints in {SUB_BRANCHES} 支行 of {BRANCHES} 分行, a monthly plan "
         f"since {add_months(local_date(datetime.now(UTC)).replace(day=1), -11)}"
     )
-    if "sqlite" in args.backends:
-        with tempfile.TemporaryDirectory() as tmp:
-            print("SQLite:")
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            figures["sqlite"] = await measure(url, args.checkpoints, args.queries)
-    if "postgresql" in args.backends:
-        print("PostgreSQL:")
-        try:
-            figures["postgresql"] = await on_postgresql(args.checkpoints, args.queries)
-        except OSError as exc:
-            print(f"  PostgreSQL not reachable ({exc}): not measured")
-    for backend, (first, again, p50, p95) in figures.items():
+    for round_ in range(1, args.runs + 1):
+        print(f"round {round_}/{args.runs}, load average {os.getloadavg()[0]:.1f}")
+        if "sqlite" in args.backends:
+            with tempfile.TemporaryDirectory() as tmp:
+                print(" SQLite:")
+                url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+                figures.setdefault("sqlite", []).append(
+                    await measure(url, args.checkpoints, args.queries)
+                )
+        if "postgresql" in args.backends:
+            print(" PostgreSQL:")
+            try:
+                figures.setdefault("postgresql", []).append(
+                    await on_postgresql(args.checkpoints, args.queries)
+                )
+            except OSError as exc:
+                print(f"  PostgreSQL not reachable ({exc}): not measured")
+    medians: dict[str, Figures] = {}
+    for backend, runs in figures.items():
+        firsts = ", ".join(f"{f[0]:.2f}" for f in runs)
+        median = tuple(statistics.median(f[i] for f in runs) for i in range(6))
+        medians[backend] = median = cast(Figures, median)
+        first, again, p50, p95, cpu, server = median
         print(
-            f"{backend}: generation {first:.2f} s (re-run {again:.2f} s), "
+            f"{backend}: generation {first:.2f} s (runs: {firsts}; CPU {cpu:.2f} s, of which "
+            f"the server {server:.2f} s; re-run {again:.2f} s), "
             f"due/overdue for a 支行 p50 {p50:.1f} ms / p95 {p95:.1f} ms"
         )
     print(
-        "task generation (1 year, monthly, "
-        f"{args.checkpoints} checkpoints): "
-        + ", ".join(f"{b} {f[0]:.2f} s" for b, f in figures.items())
+        f"task generation (1 year, monthly, {args.checkpoints} checkpoints), median of "
+        f"{args.runs}: "
+        + ", ".join(f"{b} {f[0]:.2f} s" for b, f in medians.items())
         + f" (goal < {GOAL_SECONDS:.0f} s); due/overdue query p50/p95: "
-        + ", ".join(f"{b} {f[2]:.1f}/{f[3]:.1f} ms" for b, f in figures.items())
+        + ", ".join(f"{b} {f[2]:.1f}/{f[3]:.1f} ms" for b, f in medians.items())
         + f" (goal < {GOAL_QUERY_MS:.0f} ms)"
     )
     return 0
@@ -253,6 +272,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoints", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200, help="due/overdue queries timed")
+    parser.add_argument("--runs", type=int, default=1, help="rounds (medians printed last)")
     parser.add_argument(
         "--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
     )

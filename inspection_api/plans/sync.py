@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -117,15 +118,23 @@ def owed(
     chains: PlanChains, checkpoints: list[CheckpointRow], until: date
 ) -> dict[Key, tuple[CheckpointRow, Period]]:
     """What every checkpoint owes by ``until``, by (checkpoint, plan, period start)."""
-    by_org: dict[str, list[PlanSpec]] = {}
+    by_org: dict[str, tuple[list[PlanSpec], tuple[int, ...]]] = {}
+    # The rules are pure: checkpoints under the same plans with the same dates (registered
+    # the same day, not exited) owe the same periods, computed once.
+    same: dict[tuple[tuple[int, ...], CheckpointDates], list[tuple[int, Period]]] = {}
     wanted: dict[Key, tuple[CheckpointRow, Period]] = {}
     for row in checkpoints:
-        chain = by_org.get(row.org_path)
-        if chain is None:
-            chain = by_org[row.org_path] = chains.chain(row.org_path)
+        found = by_org.get(row.org_path)
+        if found is None:
+            chain = chains.chain(row.org_path)
+            found = by_org[row.org_path] = (chain, tuple(spec.plan_id for spec in chain))
+        chain, plan_ids = found
         if not chain:
             continue
-        for plan_id, period in resolve(chain, row.dates, until):
+        pairs = same.get((plan_ids, row.dates))
+        if pairs is None:
+            pairs = same[(plan_ids, row.dates)] = resolve(chain, row.dates, until)
+        for plan_id, period in pairs:
             wanted[(row.id, plan_id, period.start)] = (row, period)
     return wanted
 
@@ -249,24 +258,37 @@ async def sync_tasks(
     missing = [key for key in wanted if key not in have]
     inspections = await _inspections(session, {key[0] for key in missing}) if missing else {}
     now = utcnow()
-    rows: list[tuple[Any, ...]] = []  # in bulk.COLUMNS order
-    for key in missing:
-        row, period = wanted[key]
-        state, completed, by, covered = TaskState.PENDING, None, None, None
-        # Inspected before its task existed (a past period of a new plan, just after
-        # midnight) or earlier and still valid (历史检查有效期): created done.
-        found = done_by(chains.schedules[key[1]], period, inspections.get(row.id, []))
-        if found is not None:
-            state, completed = TaskState.DONE, found[0].at
-            by, covered = (
-                (found[0].inspection_id, None) if found[1] else (None, found[0].inspection_id)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        """In bulk.COLUMNS order, built as the insert consumes them (see bulk)."""
+        for key in missing:
+            row, period = wanted[key]
+            state, completed, by, covered = TaskState.PENDING, None, None, None
+            # Inspected before its task existed (a past period of a new plan, just after
+            # midnight) or earlier and still valid (历史检查有效期): created done.
+            history = inspections.get(row.id)
+            found = done_by(chains.schedules[key[1]], period, history) if history else None
+            if found is not None:
+                state, completed = TaskState.DONE, found[0].at
+                by, covered = (
+                    (found[0].inspection_id, None) if found[1] else (None, found[0].inspection_id)
+                )
+            yield (
+                key[1],
+                row.id,
+                row.org_id,
+                period.kind,
+                period.start,
+                period.end,
+                state,
+                completed,
+                by,
+                covered,
+                now,
             )
-        ident = (key[1], row.id, row.org_id)
-        rows.append(
-            (*ident, period.kind, period.start, period.end, state, completed, by, covered, now)
-        )
-    await insert_tasks(await session.connection(), rows)
-    return SyncResult(len(checkpoints), len(rows), len(remove), len(reshape))
+
+    await insert_tasks(await session.connection(), rows())
+    return SyncResult(len(checkpoints), len(missing), len(remove), len(reshape))
 
 
 def _chunks(idents: list[int], size: int = 500) -> list[list[int]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 import zxingcpp
 from playwright.async_api import expect
 
+from inspection_api.beijing import local_date
+from inspection_api.db import utcnow
 from tests.plugins.browser import log_in
 
 pytestmark = pytest.mark.browser
@@ -145,3 +148,35 @@ async def test_register_print_filter_and_reset_gps(
     await page.get_by_role("button", name="← 返回列表").click()
     await expect(table.locator('tr[data-code="CA-0001"]')).to_contain_text("未定位")
     assert page_problems.errors == []
+
+
+async def test_the_exit_dialog_offers_and_checks_the_exit_date(
+    page, page_problems, live_server, passwords
+):
+    """标记退出点 on CA-0002 (放款日期 2025-09-01): the date picker runs from the loan date to
+    today (Beijing); tomorrow is refused next to the field, today is accepted."""
+    today = local_date(utcnow())
+    tomorrow = today + timedelta(days=1)
+    await log_in(page, live_server, "sjz_admin", passwords["sjz_admin"])
+    await page.get_by_role("navigation", name="功能导航").get_by_role("link", name="检查点").click()
+    await (
+        page.get_by_test_id("checkpoints-table")
+        .get_by_role("button", name="冀中纺织成品仓库")
+        .click()
+    )
+    detail = page.get_by_test_id("checkpoint-detail")
+    await detail.get_by_role("button", name="标记退出点").click()
+    dialog = page.get_by_role("dialog", name="标记退出点：冀中纺织成品仓库")
+    date_input = dialog.get_by_label("退出日期")
+    await expect(date_input).to_have_attribute("max", str(today))
+    await expect(date_input).to_have_attribute("min", "2025-09-01")
+    await date_input.fill(str(tomorrow))
+    await dialog.get_by_role("button", name="标记退出点").click()
+    await expect(dialog.locator('[data-error-for="date"]')).to_have_text(
+        f"退出日期（{tomorrow}）不能晚于今天（{today}）"
+    )
+    await page.screenshot(path="/tmp/checkpoint-exit-date.png")
+    await date_input.fill(str(today))
+    await dialog.get_by_role("button", name="标记退出点").click()
+    await expect(dialog).to_have_count(0)
+    await expect(detail.get_by_test_id("checkpoint-facts")).to_contain_text(f"已退出，{today}")
