@@ -76,7 +76,7 @@ async def load(dsn: str, checkpoints: int, answers: int, seed: int) -> dict[str,
     conn = await asyncpg.connect(dsn)
     started = time.perf_counter()
     try:
-        orgs = [(1, "河北省分行", "HB", "province", None, "/1/", now)]
+        orgs: list[tuple[Any, ...]] = [(1, "河北省分行", "HB", "province", None, "/1/", now)]
         subs: list[int] = []
         branch_of: dict[int, int] = {}
         next_id = 2
