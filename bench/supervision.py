@@ -76,7 +76,7 @@ async def load(dsn: str, checkpoints: int, answers: int, seed: int) -> dict[str,
     conn = await asyncpg.connect(dsn)
     started = time.perf_counter()
     try:
-        orgs = [(1, "河北省分行", "HB", "province", None, "/1/", now)]
+        orgs: list[tuple[Any, ...]] = [(1, "河北省分行", "HB", "province", None, "/1/", now)]
         subs: list[int] = []
         branch_of: dict[int, int] = {}
         next_id = 2
@@ -221,6 +221,35 @@ async def load(dsn: str, checkpoints: int, answers: int, seed: int) -> dict[str,
     }
 
 
+async def reloaded(dsn: str) -> dict[str, Any]:
+    """What ``load`` returns, read back from a database it filled (``--reuse``)."""
+    conn = await asyncpg.connect(dsn)
+    started = time.perf_counter()
+    try:
+        subs = await conn.fetch(
+            "SELECT id, parent_id FROM orgs WHERE kind = 'sub_branch' ORDER BY id"
+        )
+        counts = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM plan_tasks) AS tasks,"
+            " (SELECT count(*) FROM inspections) AS inspections,"
+            " (SELECT count(*) FROM json_object_keys("
+            "  (SELECT answers::json FROM inspections LIMIT 1))) AS per_inspection,"
+            " (SELECT count(*) FROM anomalies) AS anomalies"
+        )
+    finally:
+        await conn.close()
+    return {
+        "seconds": time.perf_counter() - started,
+        "tasks": counts["tasks"],
+        "inspections": counts["inspections"],
+        "answers": counts["inspections"] * counts["per_inspection"],
+        "anomalies": counts["anomalies"],
+        "subs": [r["id"] for r in subs],
+        "branch_of": {r["id"]: r["parent_id"] for r in subs},
+        "today": local_date(datetime.now(UTC)),
+    }
+
+
 async def server_cpu(session: Any) -> float:
     """CPU seconds used so far by this session's PostgreSQL backend (read from /proc: the
     server runs on this machine). On a busy shared machine wall time says little; CPU time
@@ -356,26 +385,33 @@ async def main() -> None:
     parser.add_argument("--answers", type=int, default=14, help="answers per inspection")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", metavar="DATABASE", help="measure a database an earlier --keep run loaded"
+    )
     args = parser.parse_args()
 
-    name = f"loancheck_bench_sup_{uuid.uuid4().hex[:8]}"
+    name = args.reuse or f"loancheck_bench_sup_{uuid.uuid4().hex[:8]}"
     admin_engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    async with admin_engine.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.reuse:
+        async with admin_engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         await asyncio.to_thread(upgrade, url)
         dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-        data = await load(dsn, args.checkpoints, args.answers, seed=1)
+        if args.reuse:
+            data = await reloaded(dsn)
+        else:
+            data = await load(dsn, args.checkpoints, args.answers, seed=1)
         print(
-            f"loaded {data['tasks']} tasks, {data['inspections']} inspections "
-            f"({data['answers']} answers), {data['anomalies']} anomalies "
-            f"in {data['seconds']:.1f} s",
+            f"{'kept' if args.reuse else 'loaded'} {data['tasks']} tasks, "
+            f"{data['inspections']} inspections ({data['answers']} answers), "
+            f"{data['anomalies']} anomalies in {data['seconds']:.1f} s (database {name})",
             flush=True,
         )
         province, drill, export_s = await measure(url, data, args.runs)
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse:
             async with admin_engine.connect() as conn:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin_engine.dispose()

@@ -18,8 +18,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Integer,
     Select,
+    String,
     and_,
+    bindparam,
     case,
     distinct,
     func,
@@ -88,19 +92,32 @@ def _in_subtree(path_column: Any, scope: Scope) -> ColumnElement[bool]:
     return path_column.startswith(scope.path, autoescape=True)
 
 
+def inline(value: Any, type_: Any) -> Any:
+    """A value written into the SQL text at execution time rather than sent as a parameter.
+
+    The completion statements read up to a year of tasks or more: PostgreSQL must plan them
+    knowing the window and the scope. asyncpg prepares every statement, and after five
+    executions PostgreSQL may keep a generic plan, made without the parameters' values: for
+    a province year it estimated a few rows per org and sorted the 120,000 rows on disk
+    instead of hashing them in memory (twice the CPU). Inlined, each execution is planned
+    with its own values (tests/integration/test_supervision_plan.py)."""
+    return bindparam(None, value, type_=type_, literal_execute=True)
+
+
 def group_map(scope: Scope, group_by: GroupBy) -> Any:
     """Subquery ``(org_id, group_id)``: each org of the scope and the group it counts in."""
     org = aliased(Org)
     if group_by != GroupBy.CHILD:
         return (
             select(org.id.label("org_id"), org.id.label("group_id"))
-            .where(_in_subtree(org.path, scope))
+            .where(org.path.startswith(inline(scope.path, String)))  # digits and slashes
             .subquery("groups")
         )
     group = aliased(Org)
+    scope_id = inline(scope.org_id, Integer)
     # Paths are digits and slashes: a prefix LIKE on them needs no escaping.
-    under_child = and_(group.parent_id == scope.org_id, org.path.startswith(group.path))
-    own = and_(group.id == scope.org_id, org.id == scope.org_id)
+    under_child = and_(group.parent_id == scope_id, org.path.startswith(group.path))
+    own = and_(group.id == scope_id, org.id == scope_id)
     return (
         select(org.id.label("org_id"), group.id.label("group_id"))
         .join(group, or_(under_child, own))
@@ -111,9 +128,9 @@ def group_map(scope: Scope, group_by: GroupBy) -> Any:
 def _task_window(window: Window, today: date) -> list[ColumnElement[bool]]:
     # Due in the window: its last day (period_end - 1) falls in it, and its period has begun.
     return [
-        Task.period_end > window.start,
-        Task.period_end <= window.end_exclusive,
-        Task.period_start <= today,
+        Task.period_end > inline(window.start, Date),
+        Task.period_end <= inline(window.end_exclusive, Date),
+        Task.period_start <= inline(today, Date),
     ]
 
 
@@ -139,15 +156,22 @@ def _task_rows(
         Task.checkpoint_id,
         case((done, 1), else_=0).label("done"),
         case((and_(done, Task.inspection_id.is_(None)), 1), else_=0).label("covered"),
-        case((and_(Task.state != TaskState.DONE, Task.period_end <= today), 1), else_=0).label(
-            "overdue"
-        ),
+        case(
+            (and_(Task.state != TaskState.DONE, Task.period_end <= inline(today, Date)), 1),
+            else_=0,
+        ).label("overdue"),
     ]
     if cuts is not None:
         columns.append(
             case(
                 *[
-                    (and_(Task.period_end > b.start, Task.period_end <= b.end_exclusive), i)
+                    (
+                        and_(
+                            Task.period_end > inline(b.start, Date),
+                            Task.period_end <= inline(b.end_exclusive, Date),
+                        ),
+                        i,
+                    )
                     for i, b in enumerate(cuts)
                 ],
                 else_=-1,
@@ -246,7 +270,9 @@ async def completion_trend(
     whole = Window(cuts[0].start, cuts[-1].end)
     rows = (
         _task_rows(whole, today, filters, cuts)
-        .where(Task.org_id.in_(select(Org.id).where(_in_subtree(Org.path, scope))))
+        .where(
+            Task.org_id.in_(select(Org.id).where(Org.path.startswith(inline(scope.path, String))))
+        )
         .subquery("due_tasks")
     )
     per_cp = _per_checkpoint(rows.c.bucket, rows, rows)

@@ -236,9 +236,11 @@ function kpis(total, anomalies) {
   );
 }
 
-export async function renderSupervision(container, { me, onError, path }) {
+export async function renderSupervision(container, { me, onError, path, query: search }) {
   ensureStylesheet(); // the console refuses this section to roles without supervision.read
-  const state = parseState(path, me);
+  // The console hands the hash's query (?kind=…&all=1) apart from its path.
+  const filters = search ? search.toString() : "";
+  const state = parseState(filters ? `${path}?${filters}` : path, me);
   const go = (next) => {
     window.location.hash = hashOf(next);
   };
