@@ -1,0 +1,194 @@
+"""A whole offline inspection on a phone (headless Chromium, fake camera, overridden GPS):
+opened online once (the shell and the checklist are cached), then without network the
+label's page starts the inspection from the cached checklist, the answers and a photo
+survive a reload, 提交 queues it, and when the network returns the outbox uploads the photo
+by tus and syncs: exactly one inspection, marked offline, with the photo's SHA-256 as the
+phone computed it. Sending it again (立即上传 twice at once) adds nothing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+from sqlalchemy import func, select
+
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.inspections.models import Evidence, Inspection
+from tests.e2e.test_onsite_flow import ca_0001_label, publish_small_form
+from tests.integration.inspection_kit import CA_0001
+from tests.plugins.browser import LiveServer, PageProblems
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+SHOWCASE = Path("/tmp/onsite-outbox.png")
+# What the phone's store holds, read in the page (the module the page itself uses).
+PHONE_STORE = """async () => {
+  const store = await import("/static/js/offline-store.js");
+  const all = await store.listInspections();
+  const out = [];
+  for (const i of all) {
+    const captures = await store.capturesOf(i.client_uuid);
+    out.push({uuid: i.client_uuid, state: i.state, answers: i.answers, qr: i.qr,
+              captures: captures.map((c) => ({uuid: c.client_uuid, sha256: c.sha256,
+                                               size: c.size, state: c.state}))});
+  }
+  return out;
+}"""
+# A phone that never heard the server's answer: everything back to 待上传, sent again.
+FORGET_ANSWER = """async () => {
+  const store = await import("/static/js/offline-store.js");
+  for (const i of await store.listInspections()) {
+    await store.updateInspection(i.client_uuid, {state: "queued", inspection_id: null});
+    for (const c of await store.capturesOf(i.client_uuid)) {
+      await store.updateCapture(c.client_uuid, {state: "queued", offset: 0});
+    }
+  }
+  const outbox = await import("/static/js/outbox.js");
+  await outbox.render();
+}"""
+
+
+async def counts(server: LiveServer, client_uuid: str) -> tuple[int, int, int]:
+    """(inspections in all, those with this UUID, their evidence rows)."""
+    engine = create_engine(server.settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            total = await session.scalar(select(func.count()).select_from(Inspection))
+            ids = (
+                await session.scalars(
+                    select(Inspection.id).where(Inspection.client_uuid == client_uuid)
+                )
+            ).all()
+            evidence = await session.scalar(
+                select(func.count()).select_from(Evidence).where(Evidence.inspection_id.in_(ids))
+            )
+    finally:
+        await engine.dispose()
+    return int(total or 0), len(ids), int(evidence or 0)
+
+
+async def test_an_offline_inspection_survives_a_reload_and_syncs_once(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    await publish_small_form(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    context = await browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 9},
+        permissions=["geolocation", "camera", "microphone"],
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    try:
+        # Online once: the shell is installed and the current checklist cached.
+        await page.goto(f"{live_server.url}/login?next=%2Fonsite")
+        await page.get_by_label("用户名").fill("inspector")
+        await page.get_by_label("密码").fill(passwords["inspector"])
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+        await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        await page.wait_for_function(
+            """async () => {
+              const store = await import("/static/js/offline-store.js");
+              const c = await store.cachedChecklist();
+              return Boolean(c && c.sections.some((s) => s.items.some((i) => i.key === "plant_running")));
+            }"""
+        )
+        total_before = (await counts(live_server, "00000000-0000-0000-0000-000000000000"))[0]
+
+        # No network: the label's page opens from the shell and the inspection starts offline.
+        await context.set_offline(True)
+        await page.goto(label)
+        await expect(page.get_by_test_id("offline-notice")).to_be_visible()
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
+        form = page.get_by_test_id("inspection-form")
+        plant = form.locator('[data-key="plant_running"]')
+        await plant.get_by_label("是", exact=True).check()
+        await form.get_by_label("现场说明", exact=True).fill("离线检查：车间正常开工。")
+        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+        await plant.get_by_role("button", name="拍照").click()
+        await page.get_by_test_id("capture-shoot").click()
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await expect(page.locator("#save-status")).to_have_text("已保存到本机")
+
+        # Reloaded, still offline: the answers and the photo are still there.
+        await page.reload()
+        await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
+        await expect(plant.get_by_label("是", exact=True)).to_be_checked()
+        await expect(form.get_by_label("现场说明", exact=True)).to_have_value(
+            "离线检查：车间正常开工。"
+        )
+        await expect(plant.locator(".if-shot img")).to_have_count(1)
+        held = await page.evaluate(PHONE_STORE)
+        assert len(held) == 1 and len(held[0]["captures"]) == 1, held
+        phone = held[0]
+        assert phone["answers"] == {
+            "plant_running": True,
+            "remarks": "离线检查：车间正常开工。",
+            "conclusion": "normal",
+        }
+        assert label.endswith(phone["qr"]) or phone["qr"] in label
+
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="检查已暂存在本机")).to_be_visible()
+        outbox = page.get_by_test_id("outbox")
+        item = outbox.get_by_test_id("outbox-item")
+        await expect(item).to_have_attribute("data-state", "queued")
+        await expect(item).to_contain_text("待上传")
+        await expect(item).to_contain_text("二维码待同步核验")
+        await page.screenshot(path=str(tmp_path / "outbox-waiting.png"), full_page=True)
+
+        # The network returns: the photo goes up by tus, the inspection by the sync.
+        await context.set_offline(False)
+        await expect(item).to_have_attribute("data-state", "synced", timeout=30_000)
+        await expect(outbox.get_by_test_id("outbox-summary")).to_have_text("全部已上传")
+        await page.screenshot(path=str(tmp_path / "outbox.png"), full_page=True)
+        shutil.copyfile(tmp_path / "outbox.png", "/tmp/onsite-outbox-synced.png")
+        shutil.copyfile(tmp_path / "outbox-waiting.png", SHOWCASE)
+        total, mine, evidence = await counts(live_server, phone["uuid"])
+        assert (total - total_before, mine, evidence) == (1, 1, 1)
+        inspections = await page.request.get(f"{live_server.url}/api/v1/inspections?limit=100")
+        assert inspections.ok
+        listed = await inspections.json()
+        rows = listed["items"] if isinstance(listed, dict) else listed
+        offline = [r for r in rows if r.get("offline")]
+        assert len(offline) == 1, offline
+        detail = await (
+            await page.request.get(f"{live_server.url}/api/v1/inspections/{offline[0]['id']}")
+        ).json()
+        assert (detail["state"], detail["offline"]) == ("submitted", True)
+        assert detail["answers"] == phone["answers"]
+        assert [e["sha256"] for e in detail["evidence"]] == [phone["captures"][0]["sha256"]]
+        assert detail["evidence"][0]["size_bytes"] == phone["captures"][0]["size"]
+
+        # Sent again, twice at once: still one inspection with one photo.
+        await page.evaluate(FORGET_ANSWER)
+        await expect(item).to_have_attribute("data-state", "queued")
+        await page.evaluate(
+            """() => {
+              const button = [...document.querySelectorAll("#outbox button")]
+                .find((b) => b.textContent === "立即上传");
+              button.click();
+              button.click();
+            }"""
+        )
+        await expect(item).to_have_attribute("data-state", "synced", timeout=30_000)
+        assert await counts(live_server, phone["uuid"]) == (total, 1, 1)
+        again = await page.evaluate(PHONE_STORE)
+        assert [c["state"] for c in again[0]["captures"]] == ["synced"]
+        assert all(
+            "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
+        ), problems.errors
+    finally:
+        await context.close()
