@@ -7,6 +7,9 @@ phone computed it. Sending it again (立即上传 twice at once) adds nothing.""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from sqlalchemy import func, select
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Evidence, Inspection
 from tests.e2e.test_onsite_flow import ca_0001_label, publish_small_form
-from tests.integration.inspection_kit import CA_0001
+from tests.integration.inspection_kit import CA_0001, moved
 from tests.plugins.browser import LiveServer, PageProblems
 
 pytestmark = pytest.mark.browser
@@ -71,56 +74,70 @@ async def counts(server: LiveServer, client_uuid: str) -> tuple[int, int, int]:
     return int(total or 0), len(ids), int(evidence or 0)
 
 
-async def test_an_offline_inspection_survives_a_reload_and_syncs_once(
-    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
-) -> None:
-    await publish_small_form(live_server, passwords["hb_admin"])
-    label = await ca_0001_label(live_server)
+async def phone_online_once(
+    browser: Any, server: LiveServer, passwords: dict[str, str], at: Any = CA_0001
+) -> tuple[Any, Any, PageProblems]:
+    """A phone at ``at`` that opened /onsite online once: shell installed, checklist cached."""
     context = await browser.new_context(
         locale="zh-CN",
         timezone_id="Asia/Shanghai",
         viewport=PHONE,
         is_mobile=True,
         has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 9},
+        geolocation={"latitude": at.latitude, "longitude": at.longitude, "accuracy": 9},
         permissions=["geolocation", "camera", "microphone"],
     )
     context.set_default_timeout(15_000)
     page = await context.new_page()
     problems = PageProblems()
     problems.watch(page)
+    await page.goto(f"{server.url}/login?next=%2Fonsite")
+    await page.get_by_label("用户名").fill("inspector")
+    await page.get_by_label("密码").fill(passwords["inspector"])
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+    await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    await page.wait_for_function(
+        """async () => {
+          const store = await import("/static/js/offline-store.js");
+          const c = await store.cachedChecklist();
+          return Boolean(c && c.sections.some((s) => s.items.some((i) => i.key === "plant_running")));
+        }"""
+    )
+    return context, page, problems
+
+
+async def fill_in_offline(page: Any, label: str) -> Any:
+    """Offline: open the label's page, start, answer the short form, take one photo."""
+    await page.context.set_offline(True)
+    await page.goto(label)
+    await expect(page.get_by_test_id("offline-notice")).to_be_visible()
+    await page.get_by_role("button", name="获取定位并开始检查").click()
+    await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
+    form = page.get_by_test_id("inspection-form")
+    plant = form.locator('[data-key="plant_running"]')
+    await plant.get_by_label("是", exact=True).check()
+    await form.get_by_label("现场说明", exact=True).fill("离线检查：车间正常开工。")
+    await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+    await plant.get_by_role("button", name="拍照").click()
+    await page.get_by_test_id("capture-shoot").click()
+    await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+    await expect(page.locator("#save-status")).to_have_text("已保存到本机")
+    return form
+
+
+async def test_an_offline_inspection_survives_a_reload_and_syncs_once(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    await publish_small_form(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    context, page, problems = await phone_online_once(browser, live_server, passwords)
     try:
-        # Online once: the shell is installed and the current checklist cached.
-        await page.goto(f"{live_server.url}/login?next=%2Fonsite")
-        await page.get_by_label("用户名").fill("inspector")
-        await page.get_by_label("密码").fill(passwords["inspector"])
-        await page.get_by_role("button", name="登录").click()
-        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
-        await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
-        await page.wait_for_function(
-            """async () => {
-              const store = await import("/static/js/offline-store.js");
-              const c = await store.cachedChecklist();
-              return Boolean(c && c.sections.some((s) => s.items.some((i) => i.key === "plant_running")));
-            }"""
-        )
         total_before = (await counts(live_server, "00000000-0000-0000-0000-000000000000"))[0]
 
         # No network: the label's page opens from the shell and the inspection starts offline.
-        await context.set_offline(True)
-        await page.goto(label)
-        await expect(page.get_by_test_id("offline-notice")).to_be_visible()
-        await page.get_by_role("button", name="获取定位并开始检查").click()
-        await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
-        form = page.get_by_test_id("inspection-form")
+        form = await fill_in_offline(page, label)
         plant = form.locator('[data-key="plant_running"]')
-        await plant.get_by_label("是", exact=True).check()
-        await form.get_by_label("现场说明", exact=True).fill("离线检查：车间正常开工。")
-        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-        await plant.get_by_role("button", name="拍照").click()
-        await page.get_by_test_id("capture-shoot").click()
-        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
-        await expect(page.locator("#save-status")).to_have_text("已保存到本机")
 
         # Reloaded, still offline: the answers and the photo are still there.
         await page.reload()
@@ -153,6 +170,8 @@ async def test_an_offline_inspection_survives_a_reload_and_syncs_once(
         await context.set_offline(False)
         await expect(item).to_have_attribute("data-state", "synced", timeout=30_000)
         await expect(outbox.get_by_test_id("outbox-summary")).to_have_text("全部已上传")
+        size = phone["captures"][0]["size"]
+        await expect(item.locator("progress")).to_have_attribute("value", str(size))
         await page.screenshot(path=str(tmp_path / "outbox.png"), full_page=True)
         shutil.copyfile(tmp_path / "outbox.png", "/tmp/onsite-outbox-synced.png")
         shutil.copyfile(tmp_path / "outbox-waiting.png", SHOWCASE)
@@ -187,6 +206,52 @@ async def test_an_offline_inspection_survives_a_reload_and_syncs_once(
         assert await counts(live_server, phone["uuid"]) == (total, 1, 1)
         again = await page.evaluate(PHONE_STORE)
         assert [c["state"] for c in again[0]["captures"]] == ["synced"]
+        assert all(
+            "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
+        ), problems.errors
+    finally:
+        await context.close()
+
+
+async def test_a_refusal_stays_in_the_outbox_with_the_reason_and_everything_kept(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    await publish_small_form(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    far = moved(CA_0001, 349.6)  # the GPS says 350 m off: the server refuses at sync
+    context, page, problems = await phone_online_once(browser, live_server, passwords, at=far)
+    try:
+        await fill_in_offline(page, label)
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="检查已暂存在本机")).to_be_visible()
+        held = (await page.evaluate(PHONE_STORE))[0]
+
+        await context.set_offline(False)
+        item = page.get_by_test_id("outbox").get_by_test_id("outbox-item")
+        await expect(item).to_have_attribute("data-state", "refused", timeout=30_000)
+        await expect(item).to_contain_text("被拒绝")
+        await expect(item.locator(".outbox-problem")).to_have_text(
+            "当前位置距检查点 350 米，超出允许范围 200 米"
+        )
+        await page.screenshot(path=str(tmp_path / "refused.png"), full_page=True)
+        shutil.copyfile(tmp_path / "refused.png", "/tmp/onsite-outbox-refused.png")
+        assert (await counts(live_server, held["uuid"]))[1:] == (0, 0)
+
+        # Nothing lost: 导出 downloads the inspection with its photo.
+        async with page.expect_download() as downloading:
+            await item.get_by_role("button", name="导出").click()
+        download = await downloading.value
+        assert download.suggested_filename == f"离线检查-{held['uuid']}.json"
+        exported = json.loads(Path(await download.path()).read_text())
+        assert exported["client_uuid"] == held["uuid"]
+        assert exported["answers"] == held["answers"]
+        assert exported["problem"] == "当前位置距检查点 350 米，超出允许范围 200 米"
+        (file,) = exported["files"]
+        assert file["sha256"] == held["captures"][0]["sha256"]
+        head, _, data = file["data"].partition(",")
+        assert head == "data:image/jpeg;base64"
+        assert hashlib.sha256(base64.b64decode(data)).hexdigest() == file["sha256"]
+        assert (await page.evaluate(PHONE_STORE))[0]["captures"][0]["size"] == file["size"]
         assert all(
             "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
         ), problems.errors

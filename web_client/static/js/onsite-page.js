@@ -19,6 +19,7 @@ const GEO_ERRORS = {
   2: "无法获取当前位置，请到开阔处后重试",
   3: "定位超时，请到开阔处后重试",
 };
+const NETWORK_LOST = "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
 const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
 
 let inspection = null;
@@ -312,6 +313,12 @@ function showDone(done) {
 
 // ---- start ----
 
+/** Say so when the network goes or comes back while the page is open (staff: work goes on). */
+function watchNetwork() {
+  window.addEventListener("offline", () => show($("offline-notice"), NETWORK_LOST));
+  window.addEventListener("online", () => show($("offline-notice"), ""));
+}
+
 /** The offline inspection left unfinished on this phone, else the scan (or the label's fix). */
 async function showSteps() {
   if (await resumeOffline(offlinePage).catch(() => false)) return;
@@ -337,6 +344,7 @@ async function start() {
       if (inspection.check_in) showInspection();
     } else {
       startOutbox($("outbox"));
+      watchNetwork();
       const me = await api("/api/v1/auth/me");
       $("user-name").textContent = me.display_name || me.username;
       refreshChecklist().catch(() => {}); // for the next inspection without network

@@ -21,6 +21,7 @@ let running = null;
 let timer = null;
 let failures = 0;
 let notice = "";
+let renders = 0; // renders overlap (each reads the store): only the latest one is shown
 const progress = new Map(); // capture UUID → bytes on the server (or being sent)
 
 const sizeText = (bytes) => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
@@ -47,22 +48,26 @@ export function startOutbox(node) {
 
 export async function render() {
   if (!host) return;
+  const mine = ++renders;
   const inspections = await listInspections();
   const shown = inspections.filter((i) => i.state !== "filling");
   host.hidden = shown.length === 0;
   const waiting = shown.filter((i) => i.state !== SYNCED).length;
   const rows = [];
   for (const inspection of shown) rows.push(await inspectionNode(inspection, await capturesOf(inspection.client_uuid)));
+  if (mine !== renders) return;
   host.replaceChildren(
-    h("div", { class: "outbox-head" }, h("h2", { id: "outbox-title" }, "待上传"), h("span", { class: "muted", "data-testid": "outbox-summary" }, waiting ? `${waiting} 项检查待上传` : "全部已上传")),
-    notice ? h("p", { class: "notice", role: "status" }, notice) : null,
-    h("ul", { class: "outbox-list" }, rows),
-    h(
-      "div",
-      { class: "outbox-actions" },
-      h("button", { type: "button", class: "btn btn-primary", disabled: !waiting || Boolean(running), onclick: () => syncNow({ manual: true }) }, running ? "正在上传…" : "立即上传"),
-      shown.some((i) => i.state === SYNCED) ? h("button", { type: "button", class: "btn", onclick: clearSynced }, "清除已上传") : null,
-    ),
+    ...[
+      h("div", { class: "outbox-head" }, h("h2", { id: "outbox-title" }, "待上传"), h("span", { class: "muted", "data-testid": "outbox-summary" }, waiting ? `${waiting} 项检查待上传` : "全部已上传")),
+      notice ? h("p", { class: "notice", role: "status" }, notice) : null,
+      h("ul", { class: "outbox-list" }, rows),
+      h(
+        "div",
+        { class: "outbox-actions" },
+        h("button", { type: "button", class: "btn btn-primary", disabled: !waiting || Boolean(running), onclick: () => syncNow({ manual: true }) }, running ? "正在上传…" : "立即上传"),
+        shown.some((i) => i.state === SYNCED) ? h("button", { type: "button", class: "btn", onclick: clearSynced }, "清除已上传") : null,
+      ),
+    ].filter(Boolean),
   );
 }
 
@@ -74,6 +79,7 @@ async function inspectionNode(inspection, captures) {
     { class: "outbox-item", "data-testid": "outbox-item", "data-state": inspection.state },
     h("div", { class: "outbox-line" }, h("strong", {}, site), h("span", { class: `badge outbox-${inspection.state}` }, STATE_LABELS[inspection.state])),
     h("p", { class: "muted" }, `开始于 ${formatTime(inspection.started_at)}${inspection.submit ? ` · 提交于 ${formatTime(inspection.submit.submitted_at)}` : ""}`),
+    inspection.state === SYNCED && inspection.inspection_id ? h("p", { class: "muted" }, `已入库：检查记录 #${inspection.inspection_id}`) : null,
     problem,
     h("ul", { class: "outbox-files" }, captures.map((c) => fileNode(inspection, c))),
     h("button", { type: "button", class: "btn btn-ghost", onclick: () => exportInspection(inspection) }, "导出"),
