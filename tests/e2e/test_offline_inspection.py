@@ -7,6 +7,7 @@ phone computed it. Sending it again (立即上传 twice at once) adds nothing.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -101,7 +102,8 @@ async def phone_online_once(
         """async () => {
           const store = await import("/static/js/offline-store.js");
           const c = await store.cachedChecklist();
-          return Boolean(c && c.sections.some((s) => s.items.some((i) => i.key === "plant_running")));
+          const keys = c ? c.sections.flatMap((s) => s.items.map((i) => i.key)) : [];
+          return keys.includes("plant_running");
         }"""
     )
     return context, page, problems
@@ -242,7 +244,7 @@ async def test_a_refusal_stays_in_the_outbox_with_the_reason_and_everything_kept
             await item.get_by_role("button", name="导出").click()
         download = await downloading.value
         assert download.suggested_filename == f"离线检查-{held['uuid']}.json"
-        exported = json.loads(Path(await download.path()).read_text())
+        exported = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
         assert exported["client_uuid"] == held["uuid"]
         assert exported["answers"] == held["answers"]
         assert exported["problem"] == "当前位置距检查点 350 米，超出允许范围 200 米"
