@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Evidence, Inspection
+from inspection_api.uploads.models import ResumableUpload
 from tests.e2e.test_onsite_flow import ca_0001_label, publish_small_form
 from tests.integration.inspection_kit import CA_0001, moved
 from tests.plugins.browser import LiveServer, PageProblems
@@ -259,3 +260,71 @@ async def test_a_refusal_stays_in_the_outbox_with_the_reason_and_everything_kept
         ), problems.errors
     finally:
         await context.close()
+
+
+# In the page: an 11 MiB capture sent by the phone's tus client; `cut` makes the second
+# PATCH fail as a lost network would. Returns what each attempt saw.
+SEND_TWICE = """async () => {
+  const { tusUpload } = await import("/static/js/tus-upload.js");
+  const { sha256Hex } = await import("/static/js/capture.js");
+  const bytes = new Uint8Array(11 * 1024 * 1024);
+  for (let i = 0; i < bytes.length; i += 65536) {
+    crypto.getRandomValues(bytes.subarray(i, i + 65536));
+  }
+  const blob = new Blob([bytes], { type: "video/webm" });
+  const capture = { client_uuid: crypto.randomUUID(), blob, mime: "video/webm", upload_url: null };
+  capture.sha256 = await sha256Hex(capture.blob);
+  const attempts = [];
+  for (let n = 0; n < 2; n++) {
+    const seen = [];
+    try {
+      const id = await tusUpload(capture, {
+        onCreated: (url) => { capture.upload_url = url; },
+        onProgress: (bytes) => seen.push(bytes),
+      });
+      attempts.push({ id, first: seen[0], last: seen.at(-1) });
+    } catch (err) {
+      attempts.push({ error: err.constructor.name, first: seen[0], last: seen.at(-1) });
+    }
+  }
+  return { attempts, sha256: capture.sha256, clientUuid: capture.client_uuid, size: bytes.length };
+}"""
+
+
+async def test_a_cut_upload_resumes_from_the_servers_offset(
+    page: Any, live_server: LiveServer, passwords: dict[str, str]
+) -> None:
+    await page.goto(f"{live_server.url}/login?next=%2Fonsite")
+    await page.get_by_label("用户名").fill("inspector")
+    await page.get_by_label("密码").fill(passwords["inspector"])
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+    patches: list[str] = []
+
+    async def cut_the_second_chunk(route: Any) -> None:
+        if route.request.method == "PATCH":
+            patches.append(route.request.headers["upload-offset"])
+            if len(patches) == 2:
+                await route.abort("internetdisconnected")
+                return
+        await route.continue_()
+
+    await page.route("**/api/v1/uploads/*", cut_the_second_chunk)
+    sent = await page.evaluate(SEND_TWICE)
+    chunk = 5 * 1024 * 1024
+    cut, resumed = sent["attempts"]
+    assert cut == {"error": "NetworkError", "first": 0, "last": chunk}
+    # The second attempt asked HEAD and went on from the first chunk: nothing sent twice
+    # that the server already had.
+    assert (resumed["first"], resumed["last"]) == (chunk, sent["size"])
+    assert patches == ["0", str(chunk), str(chunk), str(2 * chunk)]
+    engine = create_engine(live_server.settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            upload = await session.get(ResumableUpload, resumed["id"])
+            assert upload is not None
+            assert upload.client_uuid == sent["clientUuid"]
+            assert (upload.offset, upload.stored_sha256) == (sent["size"], sent["sha256"])
+            assert upload.completed_at is not None
+    finally:
+        await engine.dispose()

@@ -13,7 +13,7 @@ import { NetworkError, tusUpload } from "./tus-upload.js";
 const SYNC = "/api/v1/offline/sync";
 const BATCH = 20; // the server's limit per sync
 const UPLOADED = "uploaded"; // a file whose bytes are all on the server, not yet attached
-const STATE_LABELS = { [QUEUED]: "待上传", [UPLOADING]: "上传中", [UPLOADED]: "上传中", [SYNCED]: "已上传", [REFUSED]: "被拒绝" };
+const STATE_LABELS = { [QUEUED]: "待上传", [UPLOADING]: "上传中", [UPLOADED]: "文件已传完", [SYNCED]: "已上传", [REFUSED]: "被拒绝" };
 const BACKOFF_MS = [5_000, 15_000, 60_000, 300_000];
 
 let host = null;
@@ -53,12 +53,14 @@ export async function render() {
   const shown = inspections.filter((i) => i.state !== "filling");
   host.hidden = shown.length === 0;
   const waiting = shown.filter((i) => i.state !== SYNCED).length;
+  const refused = shown.filter((i) => i.state === REFUSED).length;
+  const summary = [waiting - refused ? `${waiting - refused} 项检查待上传` : "", refused ? `${refused} 项被拒绝` : ""].filter(Boolean).join("，");
   const rows = [];
   for (const inspection of shown) rows.push(await inspectionNode(inspection, await capturesOf(inspection.client_uuid)));
   if (mine !== renders) return;
   host.replaceChildren(
     ...[
-      h("div", { class: "outbox-head" }, h("h2", { id: "outbox-title" }, "待上传"), h("span", { class: "muted", "data-testid": "outbox-summary" }, waiting ? `${waiting} 项检查待上传` : "全部已上传")),
+      h("div", { class: "outbox-head" }, h("h2", { id: "outbox-title" }, "待上传"), h("span", { class: "muted", "data-testid": "outbox-summary" }, summary || "全部已上传")),
       notice ? h("p", { class: "notice", role: "status" }, notice) : null,
       h("ul", { class: "outbox-list" }, rows),
       h(
