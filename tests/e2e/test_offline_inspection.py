@@ -328,3 +328,31 @@ async def test_a_cut_upload_resumes_from_the_servers_offset(
             assert upload.completed_at is not None
     finally:
         await engine.dispose()
+
+
+async def test_a_start_that_gets_no_answer_goes_on_offline(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str]
+) -> None:
+    """The phone believes it is online, but the start request never gets an answer."""
+    await publish_small_form(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    context, page, problems = await phone_online_once(browser, live_server, passwords)
+    try:
+        await page.goto(label)
+        await page.route(
+            "**/api/v1/inspections/on-site", lambda route: route.abort("connectionrefused")
+        )
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
+        form = page.get_by_test_id("inspection-form")
+        await form.get_by_label("现场说明", exact=True).fill("服务器连不上，离线继续。")
+        await expect(page.locator("#save-status")).to_have_text("已保存到本机")
+        (held,) = await page.evaluate(PHONE_STORE)
+        assert held["state"] == "filling"
+        assert held["answers"] == {"remarks": "服务器连不上，离线继续。"}
+        assert (await counts(live_server, held["uuid"]))[1:] == (0, 0)
+        assert all("Failed to load resource" in e or "net::" in e for e in problems.errors), (
+            problems.errors
+        )
+    finally:
+        await context.close()

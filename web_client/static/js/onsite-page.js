@@ -351,7 +351,8 @@ async function start() {
       await showSteps();
     }
   } catch (err) {
-    if (!isOffline(err)) fail(err);
+    // No answer from the server (offline, or the network is there but leads nowhere).
+    if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) fail(err);
     else {
       show($("offline-notice"), OFFLINE);
       if (!contactToken) await showSteps();
