@@ -150,6 +150,8 @@ async def test_an_offline_inspection_survives_a_reload_and_syncs_once(
             "离线检查：车间正常开工。"
         )
         await expect(plant.locator(".if-shot img")).to_have_count(1)
+        await page.screenshot(path=str(tmp_path / "offline-form.png"))
+        shutil.copyfile(tmp_path / "offline-form.png", "/tmp/onsite-offline-form.png")
         held = await page.evaluate(PHONE_STORE)
         assert len(held) == 1 and len(held[0]["captures"]) == 1, held
         phone = held[0]

@@ -4,7 +4,7 @@
 // server then checks the label, the place and the times as it would have online.
 import { api } from "./api.js";
 import { captureLive, mediaErrorText, sha256Hex } from "./capture.js";
-import { h, show } from "./dom.js";
+import { show } from "./dom.js";
 import { renderInspectionForm } from "./inspection-form.js";
 import {
   addCapture,
@@ -84,7 +84,9 @@ async function showOffline(ctx, record) {
   let current = record;
   $("site-title").textContent = "离线检查";
   $("site-meta").textContent = "二维码待同步核验";
-  show($("locate-status"), "当前无网络：检查数据暂存在本机，联网后自动上传。");
+  $("fix-accuracy").textContent = `±${Math.round(current.scan_fix.accuracy)} 米`;
+  $("fix-distance").textContent = "联网后核验";
+  show($("locate-status"), "离线检查：答案和取证随时保存在本机，刷新页面也不会丢失；提交后联网自动上传。");
   const form = renderInspectionForm(
     { ...current, evidence: await evidenceOf(current) },
     {
@@ -138,5 +140,5 @@ async function showOffline(ctx, record) {
     if (navigator.onLine) syncNow();
   }
 
-  ctx.setForm(form, h("p", { class: "notice", "data-testid": "offline-form" }, "离线检查：答案和取证随时保存在本机，刷新页面也不会丢失。"), submit);
+  ctx.setForm(form, submit);
 }

@@ -33,12 +33,12 @@ let offlineSubmit = null; // set while an offline inspection is being filled in
 const offlinePage = {
   locate,
   fail: (err) => fail(err),
-  setForm(offlineForm, note, submitOffline) {
+  setForm(offlineForm, submitOffline) {
     form = offlineForm;
     offlineSubmit = submitOffline;
     $("scan-step").hidden = true;
     $("locate-step").hidden = false;
-    $("form-host").replaceChildren(note, offlineForm.node);
+    $("form-host").replaceChildren(offlineForm.node);
     $("form-step").hidden = false;
     $("locate-start").hidden = true;
   },
