@@ -43,6 +43,11 @@ PHONE_STORE = """async () => {
   }
   return out;
 }"""
+CACHED_KEYS = """async () => {
+  const store = await import("/static/js/offline-store.js");
+  const c = await store.cachedChecklist();
+  return c ? c.sections.flatMap((s) => s.items.map((i) => i.key)) : null;
+}"""
 # A phone that never heard the server's answer: everything back to 待上传, sent again.
 FORGET_ANSWER = """async () => {
   const store = await import("/static/js/offline-store.js");
@@ -76,8 +81,22 @@ async def counts(server: LiveServer, client_uuid: str) -> tuple[int, int, int]:
     return int(total or 0), len(ids), int(evidence or 0)
 
 
+async def checklist_cached(page: Any, form_key: str | None) -> None:
+    """Wait until the page cached a checklist (with item ``form_key``, when given)."""
+    for _ in range(150):
+        keys = await page.evaluate(CACHED_KEYS)
+        if keys is not None and (form_key is None or form_key in keys):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no checklist with {form_key!r} cached: {keys}")
+
+
 async def phone_online_once(
-    browser: Any, server: LiveServer, passwords: dict[str, str], at: Any = CA_0001
+    browser: Any,
+    server: LiveServer,
+    passwords: dict[str, str],
+    at: Any = CA_0001,
+    form_key: str | None = "plant_running",
 ) -> tuple[Any, Any, PageProblems]:
     """A phone at ``at`` that opened /onsite online once: shell installed, checklist cached."""
     context = await browser.new_context(
@@ -99,14 +118,7 @@ async def phone_online_once(
     await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
     await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
-    await page.wait_for_function(
-        """async () => {
-          const store = await import("/static/js/offline-store.js");
-          const c = await store.cachedChecklist();
-          const keys = c ? c.sections.flatMap((s) => s.items.map((i) => i.key)) : [];
-          return keys.includes("plant_running");
-        }"""
-    )
+    await checklist_cached(page, form_key)
     return context, page, problems
 
 
@@ -356,5 +368,32 @@ async def test_a_start_that_gets_no_answer_goes_on_offline(
         assert all("Failed to load resource" in e or "net::" in e for e in problems.errors), (
             problems.errors
         )
+    finally:
+        await context.close()
+
+
+async def test_a_label_started_online_is_named_when_scanned_again_offline(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str]
+) -> None:
+    label = await ca_0001_label(live_server)
+    context, page, problems = await phone_online_once(
+        browser, live_server, passwords, form_key=None
+    )
+    try:
+        await page.goto(label)
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+
+        await context.set_offline(True)
+        await page.goto(label)
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        await expect(page.locator("#site-title")).to_have_text("离线检查 · 华北重工厂区")
+        await expect(page.locator("#site-meta")).to_contain_text("二维码待同步核验")
+        await page.get_by_role("button", name="提交检查").click()
+        item = page.get_by_test_id("outbox").get_by_test_id("outbox-item")
+        await expect(item).to_contain_text("华北重工厂区（二维码待同步核验）")
+        assert all(
+            "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
+        ), problems.errors
     finally:
         await context.close()

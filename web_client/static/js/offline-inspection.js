@@ -13,6 +13,7 @@ import {
   capturesOf,
   createInspection,
   currentInspection,
+  knownCheckpoint,
   removeCapture,
   submitInspection,
   updateInspection,
@@ -65,7 +66,7 @@ export async function resumeOffline(ctx) {
 export async function startOffline(ctx, { qr, fix }) {
   const checklist = await cachedChecklist();
   if (!checklist) throw new Error(NO_CHECKLIST);
-  const record = await createInspection({ qr, scanFix: fix, checklist });
+  const record = await createInspection({ qr, scanFix: fix, checklist, checkpoint: await knownCheckpoint(qr) });
   await showOffline(ctx, record);
 }
 
@@ -82,8 +83,9 @@ async function evidenceOf(record) {
  */
 async function showOffline(ctx, record) {
   let current = record;
-  $("site-title").textContent = "离线检查";
-  $("site-meta").textContent = "二维码待同步核验";
+  const site = current.checkpoint;
+  $("site-title").textContent = site ? `离线检查 · ${site.name}` : "离线检查";
+  $("site-meta").textContent = site ? `${site.customer_name} · ${site.address || site.code} · 二维码待同步核验` : "二维码待同步核验";
   $("fix-accuracy").textContent = `±${Math.round(current.scan_fix.accuracy)} 米`;
   $("fix-distance").textContent = "联网后核验";
   show($("locate-status"), "离线检查：答案和取证随时保存在本机，刷新页面也不会丢失；提交后联网自动上传。");

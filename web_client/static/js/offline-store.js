@@ -37,6 +37,25 @@ export async function cachedChecklist() {
   return (await (await db()).get("meta", "checklist")) || null;
 }
 
+// A label read by the camera is its URL; opened by the phone's camera app, /s/{payload}.
+const labelKey = (qr) => {
+  const found = /\/s\/([^/?#]+)/.exec(qr);
+  return found ? decodeURIComponent(found[1]) : qr;
+};
+
+/** Online, a label's checkpoint as the server named it: known offline at the next scan. */
+export async function rememberCheckpoint(qr, checkpoint) {
+  const database = await db();
+  const known = (await database.get("meta", "checkpoints")) || {};
+  known[labelKey(qr)] = { name: checkpoint.name, customer_name: checkpoint.customer_name, code: checkpoint.code, address: checkpoint.address || null };
+  await database.put("meta", known, "checkpoints");
+}
+
+export async function knownCheckpoint(qr) {
+  const known = (await (await db()).get("meta", "checkpoints")) || {};
+  return known[labelKey(qr)] || null;
+}
+
 // ---- inspections ----
 
 /** A new offline inspection from a scan and its fix; it becomes the one being filled in. */

@@ -7,6 +7,7 @@ import { h, show } from "./dom.js";
 import { CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
 import { refreshChecklist, resumeOffline, startOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
+import { rememberCheckpoint } from "./offline-store.js";
 import { startOutbox } from "./outbox.js";
 
 const $ = (id) => document.getElementById(id);
@@ -167,7 +168,10 @@ async function startInspection() {
     showFix(fix, result.distance_m, result.radius_m);
     show(status, result.outcome === "bound" ? "首次扫码：已将当前位置设为检查点GPS位置" : "位置核验通过");
     showInspection();
-    if (!contactToken) refreshChecklist(inspection.checklist).catch(() => {});
+    if (!contactToken) {
+      refreshChecklist(inspection.checklist).catch(() => {});
+      rememberCheckpoint(qr, inspection.checkpoint).catch(() => {});
+    }
   } catch (err) {
     show(status, "");
     fail(err);

@@ -74,7 +74,7 @@ export async function render() {
 }
 
 async function inspectionNode(inspection, captures) {
-  const site = inspection.checkpoint?.name || "二维码待同步核验";
+  const site = inspection.checkpoint ? `${inspection.checkpoint.name}（二维码待同步核验）` : "二维码待同步核验";
   const problem = inspection.problem ? h("p", { class: "alert outbox-problem" }, inspection.problem) : null;
   return h(
     "li",
