@@ -365,6 +365,12 @@ async def test_a_start_that_gets_no_answer_goes_on_offline(
         assert held["state"] == "filling"
         assert held["answers"] == {"remarks": "服务器连不上，离线继续。"}
         assert (await counts(live_server, held["uuid"]))[1:] == (0, 0)
+
+        # 放弃本次检查: gone from the phone, the label's page starts afresh.
+        page.once("dialog", lambda dialog: dialog.accept())
+        await page.get_by_role("button", name="放弃本次检查").click()
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_visible()
+        assert await page.evaluate(PHONE_STORE) == []
         assert all("Failed to load resource" in e or "net::" in e for e in problems.errors), (
             problems.errors
         )

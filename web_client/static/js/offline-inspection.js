@@ -4,7 +4,7 @@
 // server then checks the label, the place and the times as it would have online.
 import { api } from "./api.js";
 import { captureLive, mediaErrorText, sha256Hex } from "./capture.js";
-import { show } from "./dom.js";
+import { h, show } from "./dom.js";
 import { renderInspectionForm } from "./inspection-form.js";
 import {
   addCapture,
@@ -13,6 +13,7 @@ import {
   capturesOf,
   createInspection,
   currentInspection,
+  deleteInspection,
   knownCheckpoint,
   removeCapture,
   submitInspection,
@@ -142,5 +143,12 @@ async function showOffline(ctx, record) {
     if (navigator.onLine) syncNow();
   }
 
-  ctx.setForm(form, submit);
+  async function discard() {
+    if (!window.confirm("放弃本次离线检查？已填写的答案和取证将从本机删除。")) return;
+    await deleteInspection(current.client_uuid);
+    window.location.reload();
+  }
+
+  const discardButton = h("button", { type: "button", class: "btn btn-ghost", onclick: () => discard().catch(ctx.fail) }, "放弃本次检查");
+  ctx.setForm(form, submit, discardButton);
 }

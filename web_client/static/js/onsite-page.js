@@ -34,12 +34,12 @@ let offlineSubmit = null; // set while an offline inspection is being filled in
 const offlinePage = {
   locate,
   fail: (err) => fail(err),
-  setForm(offlineForm, submitOffline) {
+  setForm(offlineForm, submitOffline, extra) {
     form = offlineForm;
     offlineSubmit = submitOffline;
     $("scan-step").hidden = true;
     $("locate-step").hidden = false;
-    $("form-host").replaceChildren(offlineForm.node);
+    $("form-host").replaceChildren(offlineForm.node, extra);
     $("form-step").hidden = false;
     $("locate-start").hidden = true;
   },
