@@ -1,8 +1,8 @@
 // The phone pages' service worker: keeps the app shell (HTML, CSS, JS, jsQR) so 现场检查
 // opens without network. Network first, the cache as the fallback, so a deploy is seen at
 // the next online load. API calls and object URLs never touch the cache: they carry data
-// and credentials, and the offline store (not built yet) keeps the inspector's own data.
-const CACHE = "loancheck-shell-v1";
+// and credentials, and the offline store (IndexedDB, offline-store.js) keeps the inspector's own data.
+const CACHE = "loancheck-shell-v2";
 const SHELL = [
   "/onsite",
   "/static/css/app.css",
@@ -15,6 +15,11 @@ const SHELL = [
   "/static/js/capture.js",
   "/static/js/dom.js",
   "/static/js/inspection-form.js",
+  "/static/js/offline-inspection.js",
+  "/static/js/offline-store.js",
+  "/static/js/outbox.js",
+  "/static/js/tus-upload.js",
+  "/static/vendor/idb.js",
   "/static/manifest.webmanifest",
 ];
 // Pages that are the on-site page under another address: a label's /s/{payload}.

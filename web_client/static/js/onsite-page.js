@@ -5,7 +5,10 @@ import { ApiError, api } from "./api.js";
 import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
 import { CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
+import { refreshChecklist, resumeOffline, startOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
+import { rememberCheckpoint } from "./offline-store.js";
+import { startOutbox } from "./outbox.js";
 
 const $ = (id) => document.getElementById(id);
 const [, first, second] = window.location.pathname.split("/");
@@ -17,6 +20,7 @@ const GEO_ERRORS = {
   2: "无法获取当前位置，请到开阔处后重试",
   3: "定位超时，请到开阔处后重试",
 };
+const NETWORK_LOST = "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
 const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
 
 let inspection = null;
@@ -24,6 +28,26 @@ let form = null;
 let base = null; // where this inspection's API lives: /api/v1/inspections/{id} or the link
 let saveTimer = null;
 let saving = Promise.resolve();
+let offlineSubmit = null; // set while an offline inspection is being filled in
+
+// What the offline inspection (offline-inspection.js) needs of this page.
+const offlinePage = {
+  locate,
+  fail: (err) => fail(err),
+  setForm(offlineForm, submitOffline, extra) {
+    form = offlineForm;
+    offlineSubmit = submitOffline;
+    $("scan-step").hidden = true;
+    $("locate-step").hidden = false;
+    $("form-host").replaceChildren(offlineForm.node, extra);
+    $("form-step").hidden = false;
+    $("locate-start").hidden = true;
+  },
+  done(title, summary) {
+    offlineSubmit = null;
+    showDone({ title, summary, findings: [] });
+  },
+};
 
 const request = (path, options = {}) =>
   api(path, contactToken ? { ...options, headers: { "X-Device-Id": deviceId() } } : options);
@@ -122,16 +146,32 @@ async function startInspection() {
   try {
     const fix = await locate();
     showFix(fix);
+    if (!contactToken && !navigator.onLine) {
+      await startOffline(offlinePage, { qr, fix });
+      return;
+    }
     show(status, "定位成功，正在核验位置…");
-    const started = contactToken
-      ? await request(`${base}/check-in`, { method: "POST", body: { fix } })
-      : await api("/api/v1/inspections/on-site", { method: "POST", body: { qr, fix } });
+    let started;
+    try {
+      started = contactToken
+        ? await request(`${base}/check-in`, { method: "POST", body: { fix } })
+        : await api("/api/v1/inspections/on-site", { method: "POST", body: { qr, fix } });
+    } catch (err) {
+      // No network after all (a fetch that never got an answer): go on offline.
+      if (contactToken || !(err instanceof ApiError && err.status === 0)) throw err;
+      await startOffline(offlinePage, { qr, fix });
+      return;
+    }
     inspection = started.inspection;
     base = contactToken ? base : `/api/v1/inspections/${inspection.id}`;
     const result = started.check_in;
     showFix(fix, result.distance_m, result.radius_m);
     show(status, result.outcome === "bound" ? "首次扫码：已将当前位置设为检查点GPS位置" : "位置核验通过");
     showInspection();
+    if (!contactToken) {
+      refreshChecklist(inspection.checklist).catch(() => {});
+      rememberCheckpoint(qr, inspection.checkpoint).catch(() => {});
+    }
   } catch (err) {
     show(status, "");
     fail(err);
@@ -238,6 +278,10 @@ async function submit() {
   button.disabled = true;
   button.textContent = "正在提交…";
   try {
+    if (offlineSubmit) {
+      await offlineSubmit();
+      return;
+    }
     if (!(await save())) return;
     show($("locate-status"), "");
     const fix = await locate();
@@ -261,12 +305,30 @@ function showDone(done) {
   $("form-step").hidden = true;
   $("locate-step").hidden = true;
   $("done-step").hidden = false;
+  if (done.title) {
+    $("done-title").textContent = done.title;
+    $("done-summary").textContent = done.summary;
+    return;
+  }
   const conclusion = CONCLUSION_LABELS[done.conclusion] || "—";
   $("done-summary").textContent = `检查结论：${conclusion}；取证 ${done.evidence.length} 项；发现 ${done.findings.length} 项异常。`;
   $("done-findings").replaceChildren(...done.findings.map((f) => h("li", {}, `${f.item_label}：${f.indicator}${f.note ? `（${f.note}）` : ""}`)));
 }
 
 // ---- start ----
+
+/** Say so when the network goes or comes back while the page is open (staff: work goes on). */
+function watchNetwork() {
+  window.addEventListener("offline", () => show($("offline-notice"), NETWORK_LOST));
+  window.addEventListener("online", () => show($("offline-notice"), ""));
+}
+
+/** The offline inspection left unfinished on this phone, else the scan (or the label's fix). */
+async function showSteps() {
+  if (await resumeOffline(offlinePage).catch(() => false)) return;
+  if (qr) $("locate-step").hidden = false;
+  else $("scan-step").hidden = false;
+}
 
 async function start() {
   $("locate-start").addEventListener("click", startInspection);
@@ -285,14 +347,20 @@ async function start() {
       $("locate-step").hidden = false;
       if (inspection.check_in) showInspection();
     } else {
+      startOutbox($("outbox"));
+      watchNetwork();
       const me = await api("/api/v1/auth/me");
       $("user-name").textContent = me.display_name || me.username;
-      if (qr) $("locate-step").hidden = false;
-      else $("scan-step").hidden = false;
+      refreshChecklist().catch(() => {}); // for the next inspection without network
+      await showSteps();
     }
   } catch (err) {
-    if (isOffline(err)) show($("offline-notice"), OFFLINE);
-    else fail(err);
+    // No answer from the server (offline, or the network is there but leads nowhere).
+    if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) fail(err);
+    else {
+      show($("offline-notice"), OFFLINE);
+      if (!contactToken) await showSteps();
+    }
   } finally {
     document.body.classList.remove("is-loading");
   }

@@ -1,0 +1,154 @@
+// 现场检查 without network: the checklist cached the last time the page was online, the
+// answers written to the phone's store at every change, each capture kept as a Blob with its
+// SHA-256. 提交 puts the inspection in the outbox (待上传), which sends it when it can; the
+// server then checks the label, the place and the times as it would have online.
+import { api } from "./api.js";
+import { captureLive, mediaErrorText, sha256Hex } from "./capture.js";
+import { h, show } from "./dom.js";
+import { renderInspectionForm } from "./inspection-form.js";
+import {
+  addCapture,
+  cacheChecklist,
+  cachedChecklist,
+  capturesOf,
+  createInspection,
+  currentInspection,
+  deleteInspection,
+  knownCheckpoint,
+  removeCapture,
+  submitInspection,
+  updateInspection,
+} from "./offline-store.js";
+import { render as renderOutbox, syncNow } from "./outbox.js";
+
+const DEFAULT_TEMPLATE = "sme_briefing_sheet"; // the 明白纸 an on-site inspection starts with
+const SUPERVISOR_OPINION = "supervisor_opinion"; // written by the managers above, not on site
+const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
+export const NO_CHECKLIST = "当前无网络，且本机尚未缓存检查表：请先在有网络时打开本页面一次。";
+
+const $ = (id) => document.getElementById(id);
+const urls = new Map(); // capture UUID → object URL of its Blob
+
+/** The form as the inspector fills it in (as the server's inspector_form). */
+function inspectorForm(version) {
+  const sections = version.sections
+    .map((s) => ({ ...s, items: s.items.filter((i) => i.key !== SUPERVISOR_OPINION) }))
+    .filter((s) => s.items.length);
+  return { ...version, sections };
+}
+
+/**
+ * Online: keep the current version of the checklist an inspection would start with (the
+ * template of the last inspection started online, else the default 明白纸).
+ */
+export async function refreshChecklist(fromInspection = null) {
+  if (fromInspection) {
+    await cacheChecklist(inspectorForm(fromInspection));
+    return;
+  }
+  const cached = await cachedChecklist();
+  const templates = (await api("/api/v1/checklist-templates")).filter((t) => t.status === "active" && t.published);
+  const template =
+    templates.find((t) => cached && t.id === cached.template_id) || templates.find((t) => t.code === DEFAULT_TEMPLATE);
+  if (!template) return;
+  const version = await api(`/api/v1/checklist-templates/${template.id}/versions/${template.published.number}`);
+  await cacheChecklist(inspectorForm(version));
+}
+
+/** The offline inspection being filled in, shown again (after a reload); false if none. */
+export async function resumeOffline(ctx) {
+  const record = await currentInspection();
+  if (!record) return false;
+  await showOffline(ctx, record);
+  return true;
+}
+
+/** Start from the scan and the fix without network. */
+export async function startOffline(ctx, { qr, fix }) {
+  const checklist = await cachedChecklist();
+  if (!checklist) throw new Error(NO_CHECKLIST);
+  const record = await createInspection({ qr, scanFix: fix, checklist, checkpoint: await knownCheckpoint(qr) });
+  await showOffline(ctx, record);
+}
+
+async function evidenceOf(record) {
+  return (await capturesOf(record.client_uuid)).map((c) => {
+    if (!urls.has(c.client_uuid)) urls.set(c.client_uuid, URL.createObjectURL(c.blob));
+    return { id: c.client_uuid, item_key: c.item_key, kind: c.kind, url: urls.get(c.client_uuid), sha256: c.sha256 };
+  });
+}
+
+/**
+ * Show the form of an offline inspection. `ctx` is the page: `locate()` (a GPS fix),
+ * `setForm(form)`, `fail(err)`, `done(node)`. Returns the handlers the page's buttons use.
+ */
+async function showOffline(ctx, record) {
+  let current = record;
+  const site = current.checkpoint;
+  $("site-title").textContent = site ? `离线检查 · ${site.name}` : "离线检查";
+  $("site-meta").textContent = site ? `${site.customer_name} · ${site.address || site.code} · 二维码待同步核验` : "二维码待同步核验";
+  $("fix-accuracy").textContent = `±${Math.round(current.scan_fix.accuracy)} 米`;
+  $("fix-distance").textContent = "联网后核验";
+  show($("locate-status"), "离线检查：答案和取证随时保存在本机，刷新页面也不会丢失；提交后联网自动上传。");
+  const form = renderInspectionForm(
+    { ...current, evidence: await evidenceOf(current) },
+    {
+      editable: true,
+      captureKinds: (item) => CAPTURES.filter(([kind]) => kind === "photo" || (item.evidence?.[kind] || 0) > 0),
+      onCapture: (item, kind) => capture(item, kind).catch(ctx.fail),
+      onRemove: (evidence) => remove(evidence).catch(ctx.fail),
+      onChange: () => save().catch(ctx.fail),
+    },
+  );
+
+  async function save() {
+    const { answers, flags } = form.collect();
+    current = await updateInspection(current.client_uuid, { answers, flags });
+    $("save-status").textContent = "已保存到本机";
+  }
+
+  async function capture(item, kind) {
+    let shot;
+    try {
+      shot = await captureLive(kind);
+    } catch (err) {
+      show($("page-error"), mediaErrorText(err));
+      return;
+    }
+    if (!shot) return;
+    const fix = await ctx.locate();
+    const sha256 = await sha256Hex(shot.blob);
+    await addCapture(current.client_uuid, { itemKey: item.key, kind, ...shot, sha256, fix });
+    form.setEvidence(await evidenceOf(current));
+  }
+
+  async function remove(evidence) {
+    if (!window.confirm("删除这条取证？")) return;
+    await removeCapture(evidence.id);
+    URL.revokeObjectURL(urls.get(evidence.id));
+    urls.delete(evidence.id);
+    form.setEvidence(await evidenceOf(current));
+  }
+
+  async function submit() {
+    await save();
+    const fix = await ctx.locate();
+    current = await submitInspection(current.client_uuid, fix);
+    const count = (await capturesOf(current.client_uuid)).length;
+    ctx.done(
+      "检查已暂存在本机",
+      `取证 ${count} 项。联网后将自动上传（见「待上传」），服务器届时核验二维码、位置和时间。`,
+    );
+    await renderOutbox();
+    if (navigator.onLine) syncNow();
+  }
+
+  async function discard() {
+    if (!window.confirm("放弃本次离线检查？已填写的答案和取证将从本机删除。")) return;
+    await deleteInspection(current.client_uuid);
+    window.location.reload();
+  }
+
+  const discardButton = h("button", { type: "button", class: "btn btn-ghost", onclick: () => discard().catch(ctx.fail) }, "放弃本次检查");
+  ctx.setForm(form, submit, discardButton);
+}

@@ -1,0 +1,116 @@
+// A small tus 1.0.0 client for /api/v1/uploads (creation, checksum): create the upload with
+// the capture's UUID and SHA-256, then PATCH chunks at the server's offset, each with its
+// SHA-1 (Upload-Checksum). After a cut it asks HEAD where the server stands and goes on from
+// there, so a file is never re-sent from zero. Creating the same UUID twice is the same upload.
+import { ApiError } from "./api.js";
+
+const UPLOADS = "/api/v1/uploads";
+const TUS = { "Tus-Resumable": "1.0.0", "Accept-Language": "zh-CN" };
+export const CHUNK_BYTES = 5 * 1024 * 1024; // what the server advertises (Upload-Chunk-Size)
+
+/** No network (the request never got an answer): retry later, nothing is lost. */
+export class NetworkError extends Error {
+  constructor() {
+    super("无法连接服务器，联网后将自动重试");
+  }
+}
+
+function b64(text) {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+}
+
+async function sha1Base64(blob) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", await blob.arrayBuffer()));
+  return btoa(String.fromCharCode(...digest));
+}
+
+async function problemOf(response) {
+  const data = await response.json().catch(() => null);
+  return new ApiError(response.status, data && typeof data === "object" ? data : {});
+}
+
+async function call(url, method, headers = {}) {
+  try {
+    return await fetch(url, { method, headers: { ...TUS, ...headers }, credentials: "same-origin", cache: "no-store" });
+  } catch {
+    throw new NetworkError();
+  }
+}
+
+/** PATCH one chunk through XHR, which reports the bytes sent as they go. */
+function patch(url, offset, chunk, checksum, onBytes) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PATCH", url);
+    for (const [name, value] of Object.entries(TUS)) xhr.setRequestHeader(name, value);
+    xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
+    xhr.setRequestHeader("Upload-Offset", String(offset));
+    xhr.setRequestHeader("Upload-Checksum", `sha1 ${checksum}`);
+    xhr.upload.addEventListener("progress", (event) => onBytes(offset + event.loaded));
+    xhr.addEventListener("load", () => {
+      if (xhr.status === 204) {
+        resolve(Number(xhr.getResponseHeader("Upload-Offset")));
+        return;
+      }
+      let problem = {};
+      try {
+        problem = JSON.parse(xhr.responseText) || {};
+      } catch {
+        // not JSON: the status says enough
+      }
+      reject(new ApiError(xhr.status, problem));
+    });
+    xhr.addEventListener("error", () => reject(new NetworkError()));
+    xhr.addEventListener("abort", () => reject(new NetworkError()));
+    xhr.send(chunk);
+  });
+}
+
+async function serverOffset(url) {
+  const response = await call(url, "HEAD");
+  if (response.status === 404) return null; // gone (or never ours): create it again
+  if (!response.ok) throw new ApiError(response.status, {});
+  return Number(response.headers.get("Upload-Offset"));
+}
+
+async function create(capture) {
+  const metadata = [
+    ["client_uuid", capture.client_uuid],
+    ["sha256", capture.sha256],
+    ["filetype", capture.mime],
+  ]
+    .map(([key, value]) => `${key} ${b64(value)}`)
+    .join(",");
+  const response = await call(UPLOADS, "POST", { "Upload-Length": String(capture.blob.size), "Upload-Metadata": metadata });
+  if (response.status !== 201 && response.status !== 200) throw await problemOf(response);
+  return { url: response.headers.get("Location"), offset: Number(response.headers.get("Upload-Offset") || 0) };
+}
+
+/**
+ * Send `capture` (from the offline store) whole. `onCreated(url)` is told the upload's
+ * address (keep it to resume), `onProgress(bytes)` the bytes the server holds or is being
+ * sent. Resolves with the upload id; throws NetworkError (retry later) or ApiError (refused).
+ */
+export async function tusUpload(capture, { onCreated = () => {}, onProgress = () => {} } = {}) {
+  let url = capture.upload_url;
+  let offset = url ? await serverOffset(url) : null;
+  if (offset === null) {
+    ({ url, offset } = await create(capture));
+    await onCreated(url);
+  }
+  const length = capture.blob.size;
+  onProgress(offset);
+  while (offset < length) {
+    const chunk = capture.blob.slice(offset, offset + CHUNK_BYTES);
+    try {
+      offset = await patch(url, offset, chunk, await sha1Base64(chunk), onProgress);
+    } catch (err) {
+      // The server has another offset (a chunk whose answer was lost): ask and go on.
+      if (!(err instanceof ApiError && err.status === 409 && err.problem.code === "upload_offset_mismatch")) throw err;
+      offset = await serverOffset(url);
+      if (offset === null) throw err;
+    }
+    onProgress(offset);
+  }
+  return url.split("/").pop();
+}
