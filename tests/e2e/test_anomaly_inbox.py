@@ -166,7 +166,10 @@ async def test_a_rectification_is_answered_from_a_phone_and_closed(
         await expect(phone.locator("#greeting")).to_contain_text("刘建国，您好")
 
         text = phone.get_by_label("整改情况说明")
+        await phone.get_by_role("button", name="提交反馈").click()
+        await expect(phone.locator("#reply-text-error")).to_have_text("请填写整改情况说明")
         await text.fill("已补齐 9–11 月水电费凭证，照片如下")
+        await expect(phone.locator("#reply-text-error")).to_be_hidden()  # no stale error
         # Photos are taken live with the phone's camera (no gallery), like evidence.
         await expect(phone.locator('input[type="file"]')).to_have_count(0)
         await phone.get_by_role("button", name="拍照").tap()

@@ -150,6 +150,14 @@ function showFieldErrors(problem) {
   return Boolean(textMessage || photoMessages.length);
 }
 
+// What the contact types answers the error under the field: it does not stay behind.
+textInput.addEventListener("input", () => {
+  if (!textInput.value.trim()) return;
+  show($("reply-text-error"), "");
+  textInput.setAttribute("aria-invalid", "false");
+  show(replyError, "");
+});
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   show(replyError, "");
