@@ -258,6 +258,27 @@ async def _create(
     return row
 
 
+@dataclass
+class _Known:
+    """What one transaction attaching an inspection's captures read once: the captures
+    attached before (client UUID → evidence id) and the inspection's row."""
+
+    attached: dict[str, int]
+    row: Row | None = None
+
+
+async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
+    """Two queries for all the captures of ``item``, not two each: the evidence already
+    attached, and the uploads (into the session, so ``uploads.get`` asks nothing more)."""
+    uuids = [c.client_uuid for c in item.evidence]
+    attached = await session.execute(
+        select(Evidence.client_uuid, Evidence.id).where(Evidence.client_uuid.in_(uuids))
+    )
+    ids = [c.upload_id for c in item.evidence]
+    (await session.scalars(select(ResumableUpload).where(ResumableUpload.id.in_(ids)))).all()
+    return _Known(attached={uuid: id_ for uuid, id_ in attached.tuples()})
+
+
 async def _capture(
     session: AsyncSession,
     settings: Settings,
@@ -267,16 +288,24 @@ async def _capture(
     receipt: Receipt,
     *,
     origin: Origin,
+    known: _Known | None = None,
 ) -> CaptureOutcome:
-    found = await session.scalar(
-        select(Evidence).where(Evidence.client_uuid == capture.client_uuid)
-    )
-    if found is not None:
-        return CaptureOutcome(capture.client_uuid, "attached", found.id)
+    if known is None:
+        found = await _evidence_by_uuid(session, capture.client_uuid)
+        found_id = found.id if found is not None else None
+    else:
+        found_id = known.attached.get(capture.client_uuid)
+    if found_id is not None:
+        return CaptureOutcome(capture.client_uuid, "attached", found_id)
     stored: ResumableUpload = await uploads.get(session, principal, capture.upload_id)
     if stored.completed_at is None:
         return CaptureOutcome(capture.client_uuid, "waiting")
-    row = await _row_of(session, principal, item)
+    if known is not None and known.row is not None:
+        row = known.row  # the same transaction: what attaching changed is in it
+    else:
+        row = await _row_of(session, principal, item)
+        if known is not None:
+            known.row = row
     inspection = row.inspection
     assert inspection.device_started_at is not None
     upload = Upload(
@@ -310,6 +339,8 @@ async def _capture(
         if found is None:
             raise
         return CaptureOutcome(capture.client_uuid, "attached", found.id)
+    if known is not None:
+        known.attached[capture.client_uuid] = evidence.id
     return CaptureOutcome(capture.client_uuid, "attached", evidence.id)
 
 
@@ -372,8 +403,11 @@ async def sync_inspection(
     outcome.inspection_id = row.inspection.id
 
     async def attach_all(session: AsyncSession) -> list[CaptureOutcome]:
+        known = await _known(session, item)
         return [
-            await _capture(session, settings, principal, item, c, receipt, origin=origin)
+            await _capture(
+                session, settings, principal, item, c, receipt, origin=origin, known=known
+            )
             for c in item.evidence
         ]
 
