@@ -33,12 +33,13 @@ from inspection_api.audit.service import Origin
 from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal
 from inspection_api.checklists import service as checklists
+from inspection_api.checklists.schemas import ChecklistVersionOut
 from inspection_api.checkpoints import geo
 from inspection_api.checkpoints import service as checkpoints
 from inspection_api.errors import InspectionError
 from inspection_api.inspections import service
 from inspection_api.inspections.errors import InspectionStateConflict
-from inspection_api.inspections.evidence import Upload, attach_upload
+from inspection_api.inspections.evidence import Upload, attach_upload, inspection_form
 from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import (
     EDITABLE_STATES,
@@ -265,6 +266,7 @@ class _Known:
 
     attached: dict[str, int]
     row: Row | None = None
+    form: ChecklistVersionOut | None = None  # its form, the same for each capture
 
 
 async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
@@ -276,7 +278,7 @@ async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
     )
     ids = [c.upload_id for c in item.evidence]
     (await session.scalars(select(ResumableUpload).where(ResumableUpload.id.in_(ids)))).all()
-    return _Known(attached={uuid: id_ for uuid, id_ in attached.tuples()})
+    return _Known(attached={u: id_ for u, id_ in attached.tuples() if u is not None})
 
 
 async def _capture(
@@ -300,12 +302,14 @@ async def _capture(
     stored: ResumableUpload = await uploads.get(session, principal, capture.upload_id)
     if stored.completed_at is None:
         return CaptureOutcome(capture.client_uuid, "waiting")
+    form = None
     if known is not None and known.row is not None:
-        row = known.row  # the same transaction: what attaching changed is in it
+        row, form = known.row, known.form  # the same transaction: what attaching changed
     else:
         row = await _row_of(session, principal, item)
         if known is not None:
-            known.row = row
+            known.row, known.form = row, await inspection_form(session, row)
+            form = known.form
     inspection = row.inspection
     assert inspection.device_started_at is not None
     upload = Upload(
@@ -332,6 +336,7 @@ async def _capture(
             window=window,
             received_at=receipt.received_at,
             origin=origin,
+            form=form,
         )
     except (UploadInUse, InspectionStateConflict):
         # Another copy of this sync attached it (and maybe submitted) since our first look.
