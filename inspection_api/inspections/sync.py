@@ -36,6 +36,7 @@ from inspection_api.checklists import service as checklists
 from inspection_api.checklists.schemas import ChecklistVersionOut
 from inspection_api.checkpoints import geo
 from inspection_api.checkpoints import service as checkpoints
+from inspection_api.db import one_writer
 from inspection_api.errors import InspectionError
 from inspection_api.inspections import service
 from inspection_api.inspections.errors import InspectionStateConflict
@@ -138,7 +139,7 @@ async def _in_transaction(sessions: Sessions, step: Callable[[AsyncSession], Awa
     """Run ``step`` and commit; a unique-key race (another sync of the same UUID won) or a
     busy SQLite file retries it, and the retry finds what the winner stored."""
     for attempt in range(_RETRIES):
-        async with sessions() as session:
+        async with sessions() as session, one_writer(session):
             try:
                 result = await step(session)
                 await session.commit()
