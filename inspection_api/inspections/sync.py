@@ -172,21 +172,21 @@ async def _row_of(session: AsyncSession, principal: Principal, item: OfflineInsp
     return row
 
 
-async def _version_id(
+async def _version(
     session: AsyncSession, principal: Principal, org: Any, item: OfflineInspection
-) -> int:
+) -> ChecklistVersionOut:
     """The form the phone filled in when it is a version of the template that applies (it
     may have been replaced while the phone was offline), else the current one."""
     current = await service.checklist_for(session, principal, org, item.template_id)
     if item.checklist_version_id is None or item.checklist_version_id == current.id:
-        return current.id
+        return current
     try:
         filled = await checklists.get_version(session, item.checklist_version_id)
     except InspectionError:
-        return current.id
+        return current
     if filled is not None and filled.template_id == current.template_id:
-        return filled.id
-    return current.id
+        return filled
+    return current
 
 
 async def _create(
@@ -220,8 +220,7 @@ async def _create(
     checkpoint.last_checked_in_at = receipt.bounded(item.started_at)
     if checkpoint.bound_at is not None:  # bound by this scan, at the phone's time
         checkpoint.bound_at = receipt.bounded(checkpoint.bound_at)
-    version_id = await _version_id(session, principal, org, item)
-    version = await checklists.get_version(session, version_id)
+    version = await _version(session, principal, org, item)
     started = receipt.bounded(item.started_at)
     row = await service.create_inspection(
         session,
