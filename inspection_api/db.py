@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -73,7 +76,27 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     # the models it uses (``loancheck seed-demo``) failed on inspections → remote_sessions.
     import inspection_api.models  # noqa: F401  (every mapper registered; models import db)
 
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # SQLite takes one writer at a time and lets the others poll for its lock, sleeping 1,
+    # 2, 5, … up to 100 ms between tries: a few concurrent writers spent most of their time
+    # asleep after the lock was free. Writers of this process queue on an asyncio lock
+    # instead (``one_writer``); the busy timeout stays for other processes.
+    info = {_WRITER: asyncio.Lock()} if engine.dialect.name == "sqlite" else {}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+_WRITER = "loancheck.sqlite_writer"
+
+
+@asynccontextmanager
+async def one_writer(session: AsyncSession) -> AsyncIterator[None]:
+    """Hold around a write transaction (its writes and its commit): on SQLite, one at a time
+    in this process, waiting in line rather than in SQLite's busy loop; elsewhere nothing."""
+    lock = session.info.get(_WRITER)
+    if lock is None:
+        yield
+        return
+    async with lock:
+        yield
 
 
 def str_enum(kind: type[StrEnum], length: int = 16) -> Enum:

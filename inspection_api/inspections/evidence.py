@@ -22,6 +22,7 @@ from inspection_api.auth.permissions import Permission
 from inspection_api.auth.principal import Principal
 from inspection_api.checklists import service as checklists
 from inspection_api.checklists.content import EvidenceKind
+from inspection_api.checklists.schemas import ChecklistVersionOut
 from inspection_api.checkpoints import geo
 from inspection_api.db import utcnow
 from inspection_api.errors import InvalidField, NotFound
@@ -77,6 +78,12 @@ def _too_large(settings: Settings) -> EvidenceTooLarge:
     return EvidenceTooLarge(limit_mb=settings.evidence_max_mb, limit_bytes=limit_bytes(settings))
 
 
+async def inspection_form(session: AsyncSession, row: Row) -> ChecklistVersionOut:
+    """The items an inspector fills in on this inspection."""
+    version_id = row.inspection.checklist_version_id
+    return inspector_form(await checklists.get_version(session, version_id))
+
+
 async def _admit(
     session: AsyncSession,
     settings: Settings,
@@ -84,13 +91,15 @@ async def _admit(
     actor: Actor,
     upload: Upload,
     window: tuple[datetime, datetime] | None,
+    form: ChecklistVersionOut | None = None,
 ) -> tuple[str, float | None, float | None, geo.Fix | None]:
     """Checks 1–4 of the module docstring: the media type, the capture offset into a call,
     the distance of the capture's fix. ``window`` (start, end) replaces "from the start
-    until now" for an offline inspection, whose times are the phone's."""
+    until now" for an offline inspection, whose times are the phone's. ``form`` is the
+    inspection's form (``inspector_form``) when the caller already has it."""
     check_editable(row, actor, ("取证", "add evidence"))
     inspection = row.inspection
-    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
+    version = form or await inspection_form(session, row)
     if upload.item_key not in {item.key for _section, item in version.items()}:
         raise InvalidField(
             "query.item_key",
@@ -245,11 +254,12 @@ async def attach_upload(
     window: tuple[datetime, datetime] | None,
     received_at: datetime,
     origin: Origin,
+    form: ChecklistVersionOut | None = None,
 ) -> Evidence:
     """Attach a completed resumable upload (``inspection_api.uploads``) as evidence: the
     same checks as ``add_evidence``, on the hash and first bytes taken when it completed.
     The object stays where it was assembled; the capture time is bounded by the receipt."""
-    mime, offset, distance, fix = await _admit(session, settings, row, actor, upload, window)
+    mime, offset, distance, fix = await _admit(session, settings, row, actor, upload, window, form)
     if stored.length > limit_bytes(settings):
         raise _too_large(settings)
     if stored.completed_at is None or stored.stored_sha256 is None:

@@ -33,12 +33,14 @@ from inspection_api.audit.service import Origin
 from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal
 from inspection_api.checklists import service as checklists
+from inspection_api.checklists.schemas import ChecklistVersionOut
 from inspection_api.checkpoints import geo
 from inspection_api.checkpoints import service as checkpoints
+from inspection_api.db import one_writer
 from inspection_api.errors import InspectionError
 from inspection_api.inspections import service
 from inspection_api.inspections.errors import InspectionStateConflict
-from inspection_api.inspections.evidence import Upload, attach_upload
+from inspection_api.inspections.evidence import Upload, attach_upload, inspection_form
 from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import (
     EDITABLE_STATES,
@@ -137,7 +139,7 @@ async def _in_transaction(sessions: Sessions, step: Callable[[AsyncSession], Awa
     """Run ``step`` and commit; a unique-key race (another sync of the same UUID won) or a
     busy SQLite file retries it, and the retry finds what the winner stored."""
     for attempt in range(_RETRIES):
-        async with sessions() as session:
+        async with sessions() as session, one_writer(session):
             try:
                 result = await step(session)
                 await session.commit()
@@ -170,21 +172,21 @@ async def _row_of(session: AsyncSession, principal: Principal, item: OfflineInsp
     return row
 
 
-async def _version_id(
+async def _version(
     session: AsyncSession, principal: Principal, org: Any, item: OfflineInspection
-) -> int:
+) -> ChecklistVersionOut:
     """The form the phone filled in when it is a version of the template that applies (it
     may have been replaced while the phone was offline), else the current one."""
     current = await service.checklist_for(session, principal, org, item.template_id)
     if item.checklist_version_id is None or item.checklist_version_id == current.id:
-        return current.id
+        return current
     try:
         filled = await checklists.get_version(session, item.checklist_version_id)
     except InspectionError:
-        return current.id
+        return current
     if filled is not None and filled.template_id == current.template_id:
-        return filled.id
-    return current.id
+        return filled
+    return current
 
 
 async def _create(
@@ -218,8 +220,7 @@ async def _create(
     checkpoint.last_checked_in_at = receipt.bounded(item.started_at)
     if checkpoint.bound_at is not None:  # bound by this scan, at the phone's time
         checkpoint.bound_at = receipt.bounded(checkpoint.bound_at)
-    version_id = await _version_id(session, principal, org, item)
-    version = await checklists.get_version(session, version_id)
+    version = await _version(session, principal, org, item)
     started = receipt.bounded(item.started_at)
     row = await service.create_inspection(
         session,
@@ -258,6 +259,28 @@ async def _create(
     return row
 
 
+@dataclass
+class _Known:
+    """What one transaction attaching an inspection's captures read once: the captures
+    attached before (client UUID → evidence id) and the inspection's row."""
+
+    attached: dict[str, int]
+    row: Row | None = None
+    form: ChecklistVersionOut | None = None  # its form, the same for each capture
+
+
+async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
+    """Two queries for all the captures of ``item``, not two each: the evidence already
+    attached, and the uploads (into the session, so ``uploads.get`` asks nothing more)."""
+    uuids = [c.client_uuid for c in item.evidence]
+    attached = await session.execute(
+        select(Evidence.client_uuid, Evidence.id).where(Evidence.client_uuid.in_(uuids))
+    )
+    ids = [c.upload_id for c in item.evidence]
+    (await session.scalars(select(ResumableUpload).where(ResumableUpload.id.in_(ids)))).all()
+    return _Known(attached={u: id_ for u, id_ in attached.tuples() if u is not None})
+
+
 async def _capture(
     session: AsyncSession,
     settings: Settings,
@@ -267,16 +290,26 @@ async def _capture(
     receipt: Receipt,
     *,
     origin: Origin,
+    known: _Known | None = None,
 ) -> CaptureOutcome:
-    found = await session.scalar(
-        select(Evidence).where(Evidence.client_uuid == capture.client_uuid)
-    )
-    if found is not None:
-        return CaptureOutcome(capture.client_uuid, "attached", found.id)
+    if known is None:
+        found = await _evidence_by_uuid(session, capture.client_uuid)
+        found_id = found.id if found is not None else None
+    else:
+        found_id = known.attached.get(capture.client_uuid)
+    if found_id is not None:
+        return CaptureOutcome(capture.client_uuid, "attached", found_id)
     stored: ResumableUpload = await uploads.get(session, principal, capture.upload_id)
     if stored.completed_at is None:
         return CaptureOutcome(capture.client_uuid, "waiting")
-    row = await _row_of(session, principal, item)
+    form = None
+    if known is not None and known.row is not None:
+        row, form = known.row, known.form  # the same transaction: what attaching changed
+    else:
+        row = await _row_of(session, principal, item)
+        if known is not None:
+            known.row, known.form = row, await inspection_form(session, row)
+            form = known.form
     inspection = row.inspection
     assert inspection.device_started_at is not None
     upload = Upload(
@@ -303,6 +336,7 @@ async def _capture(
             window=window,
             received_at=receipt.received_at,
             origin=origin,
+            form=form,
         )
     except (UploadInUse, InspectionStateConflict):
         # Another copy of this sync attached it (and maybe submitted) since our first look.
@@ -310,6 +344,8 @@ async def _capture(
         if found is None:
             raise
         return CaptureOutcome(capture.client_uuid, "attached", found.id)
+    if known is not None:
+        known.attached[capture.client_uuid] = evidence.id
     return CaptureOutcome(capture.client_uuid, "attached", evidence.id)
 
 
@@ -372,8 +408,11 @@ async def sync_inspection(
     outcome.inspection_id = row.inspection.id
 
     async def attach_all(session: AsyncSession) -> list[CaptureOutcome]:
+        known = await _known(session, item)
         return [
-            await _capture(session, settings, principal, item, c, receipt, origin=origin)
+            await _capture(
+                session, settings, principal, item, c, receipt, origin=origin, known=known
+            )
             for c in item.evidence
         ]
 

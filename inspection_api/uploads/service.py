@@ -9,6 +9,7 @@ The last byte assembles the object and hashes it in one pass; attaching it as ev
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import uuid
@@ -107,14 +108,22 @@ async def create(
     first = first or b""
     if len(first) > length:
         raise UploadPastLength(length=length)
+    digest = await _sha256(first) if first else None
     if checksum is not None and first:
-        check_checksum(checksum, first)
+        check_checksum(checksum, first, digest)
     # The store's work comes before the row: a database write transaction (SQLite's one
     # writer) is never held open across file or S3 IO.
     target = resumable(store)
-    state = await target.begin_upload(key, content_type)
-    if first:
-        state = await target.append_upload(key, state, 0, first)
+    whole = len(first) == length
+    if whole:
+        # The file came with its creation: stored in one atomic put (one file write, one S3
+        # request), not begun, appended to and assembled.
+        await store.put_bytes(key, first, content_type)
+        state: UploadState = {}
+    else:
+        state = await target.begin_upload(key, content_type)
+        if first:
+            state = await target.append_upload(key, state, 0, first)
     upload = ResumableUpload(
         id=upload_id,
         user_id=principal.user_id,
@@ -127,16 +136,19 @@ async def create(
         store_state=state,
         head_hex="",
     )
-    if len(first) == length:
-        scan = await _assemble(store, key, state, content_type, first)
-        upload.stored_sha256, upload.head_hex = scan.sha256, scan.head.hex()
+    if whole:
+        upload.stored_sha256 = (digest or hashlib.sha256(b"").digest()).hex()
+        upload.head_hex = first[:64].hex()
         upload.completed_at = utcnow()
     session.add(upload)
     try:
         await session.flush()
     except IntegrityError:  # the same file created twice at once: one upload stays
         await session.rollback()
-        await resumable(store).abort_upload(key, state)
+        if whole:
+            await store.delete(key)
+        else:
+            await resumable(store).abort_upload(key, state)
         existing = await _by_client_uuid(session, principal.user_id, client_uuid)
         assert existing is not None
         return existing, False
@@ -161,8 +173,9 @@ async def get(session: AsyncSession, principal: Principal, upload_id: str) -> Re
     return upload
 
 
-def check_checksum(header: str, data: bytes) -> None:
-    """``Upload-Checksum: sha256 <base64 digest>`` (the tus checksum extension)."""
+def check_checksum(header: str, data: bytes, sha256: bytes | None = None) -> None:
+    """``Upload-Checksum: sha256 <base64 digest>`` (the tus checksum extension); ``sha256``
+    is the chunk's digest when it was already computed."""
     algorithm, _, encoded = header.strip().partition(" ")
     make = _DIGESTS.get(algorithm.lower())
     if make is None:
@@ -171,8 +184,16 @@ def check_checksum(header: str, data: bytes) -> None:
         expected = base64.b64decode(encoded.strip(), validate=True)
     except ValueError:
         raise UploadChecksumMismatch() from None
-    if make(data).digest() != expected:
+    known = sha256 if algorithm.lower() == "sha256" else None
+    if (known or make(data).digest()) != expected:
         raise UploadChecksumMismatch()
+
+
+async def _sha256(data: bytes) -> bytes:
+    """The chunk's SHA-256, hashed once (it serves the checksum and, for a file sent in one
+    chunk, the file's hash) and in a thread: hashlib lets go of the GIL, the loop does not
+    stall for a megabyte."""
+    return await asyncio.to_thread(lambda: hashlib.sha256(data).digest())
 
 
 async def append(
@@ -190,15 +211,16 @@ async def append(
         raise UploadOffsetMismatch(offset=upload.offset, got=offset)
     if offset + len(data) > upload.length:
         raise UploadPastLength(length=upload.length)
+    digest = await _sha256(data)
     if checksum is not None:
-        check_checksum(checksum, data)
+        check_checksum(checksum, data, digest)
     state = upload.store_state
     if data:
         state = await resumable(store).append_upload(upload.object_key, state, offset, data)
     values: dict[str, object] = {"offset": offset + len(data), "store_state": state}
     if offset + len(data) == upload.length:
         # A file sent in one chunk is hashed here, not read back from the store.
-        whole = data if offset == 0 else None
+        whole = (data, digest) if offset == 0 else None
         try:
             scan = await _assemble(store, upload.object_key, state, upload.content_type, whole)
         except ObjectNotFound:  # another request with the same last chunk completed it
@@ -220,14 +242,19 @@ async def append(
 
 
 async def _assemble(
-    store: ObjectStore, key: str, state: UploadState, content_type: str, whole: bytes | None
+    store: ObjectStore,
+    key: str,
+    state: UploadState,
+    content_type: str,
+    whole: tuple[bytes, bytes] | None,
 ) -> Scan:
-    """Put the object together in the store; its hash and first bytes (from ``whole`` when
-    the file came in one chunk, else read back in one pass)."""
+    """Put the object together in the store; its hash and first bytes (from ``whole``, the
+    file and its digest, when it came in one chunk, else read back in one pass)."""
     target = resumable(store)
     await target.complete_upload(key, state, content_type)
     if whole is not None:
-        return Scan(sha256=hashlib.sha256(whole).hexdigest(), size=len(whole), head=whole[:64])
+        data, digest = whole
+        return Scan(sha256=digest.hex(), size=len(data), head=data[:64])
     return await target.scan(key)
 
 

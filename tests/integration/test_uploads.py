@@ -4,11 +4,15 @@ upload resumes from the last acknowledged byte and re-sends at most the chunk th
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import os
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.uploads.models import ResumableUpload
 from loancheck.resources import open_store
 from tests.integration.tus_client import TUS, TusUpload, checksum, metadata
 from tests.plugins.api import json_of
@@ -166,3 +170,62 @@ async def test_a_small_file_goes_up_with_its_creation(login_as, settings):
     upload.location = response.headers["Location"]
     key = f"uploads/{await user_id(inspector)}/{upload.upload_id}"
     assert await stored(settings, key) == data
+
+
+async def upload_row(settings: Any, upload_id: str) -> ResumableUpload:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            row = await session.get(ResumableUpload, upload_id)
+            assert row is not None
+            return row
+    finally:
+        await engine.dispose()
+
+
+async def test_a_file_with_its_creation_is_checked_and_hashed_once_whatever_the_checksum(
+    login_as, settings
+):
+    """A file sent whole with its creation is stored in one put and hashed once: its SHA-256
+    is the file's whether the chunk's checksum was SHA-256 or SHA-1, a wrong checksum stores
+    nothing, and a file of zero bytes is complete at once."""
+    inspector = await login_as("inspector")
+    data = os.urandom(200_000)
+
+    async def create(body: bytes, digest: str, length: int | None = None) -> Any:
+        return await inspector.post(
+            "/api/v1/uploads",
+            data=body,
+            headers={
+                **TUS,
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Length": str(len(body) if length is None else length),
+                "Upload-Checksum": digest,
+                "Upload-Metadata": metadata(client_uuid=str(uuid.uuid4())),
+            },
+        )
+
+    sha1 = "sha1 " + base64.b64encode(hashlib.sha1(data).digest()).decode()
+    for digest in (checksum(data), sha1):
+        response = await create(data, digest)
+        assert response.status == 201, await response.text()
+        upload_id = response.headers["Location"].rsplit("/", 1)[1]
+        row = await upload_row(settings, upload_id)
+        assert row.completed_at is not None
+        assert row.stored_sha256 == hashlib.sha256(data).hexdigest()
+        assert row.head_hex == data[:64].hex()
+        assert await stored(settings, row.object_key) == data
+    for wrong in (checksum(data[:-1]), "sha1 " + base64.b64encode(b"x" * 20).decode()):
+        refused = await create(data, wrong)
+        assert (await json_of(refused, 460))["code"] == "upload_checksum_mismatch"
+    store = await open_store(settings)
+    try:
+        # Only the two accepted files: nothing of the refused ones was stored.
+        assert len(await store.list(f"uploads/{await user_id(inspector)}/")) == 2
+    finally:
+        await store.close()
+    # A file of one chunk that is not the whole file stays in progress, at its offset.
+    part = await create(data[:1000], checksum(data[:1000]), length=len(data))
+    assert part.status == 201 and part.headers["Upload-Offset"] == "1000"
+    row = await upload_row(settings, part.headers["Location"].rsplit("/", 1)[1])
+    assert row.completed_at is None and row.stored_sha256 is None
