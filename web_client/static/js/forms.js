@@ -39,7 +39,8 @@ export function showFieldErrors(form, errors) {
   for (const span of form.querySelectorAll("[data-error-for]")) {
     const message = errors[span.dataset.errorFor] || "";
     show(span, message);
-    form.elements[span.dataset.errorFor]?.setAttribute("aria-invalid", message ? "true" : "false");
+    // A radio group's name gives a RadioNodeList, which has no attributes to set.
+    form.elements[span.dataset.errorFor]?.setAttribute?.("aria-invalid", message ? "true" : "false");
     shown = shown || Boolean(message);
   }
   return shown;

@@ -4,6 +4,7 @@
 import { ApiError, api } from "../api.js";
 import { h, show } from "../dom.js";
 import { ORG_KIND_LABELS, ROLE_LABELS } from "../labels.js";
+import { field, showFieldErrors } from "../forms.js";
 import { confirmAction } from "./checkpoint-dialogs.js";
 
 // What a form's `send` returns when the user backs out at a confirmation: the dialog stays.
@@ -35,20 +36,6 @@ function modal(title, ...content) {
   return dialog;
 }
 
-function field(name, label, input, hint) {
-  input.id = `pl-${name}`;
-  input.name = name;
-  input.setAttribute("aria-describedby", `pl-${name}-error`);
-  return h(
-    "div",
-    { class: "field" },
-    h("label", { class: "field-label", for: input.id }, label),
-    input,
-    hint ? h("span", { class: "hint" }, hint) : null,
-    h("span", { class: "field-error", id: `pl-${name}-error`, "data-error-for": name, hidden: true }),
-  );
-}
-
 /** A radio group (是/否, 当月/次月…): a fieldset whose legend is the label. */
 function radios(name, label, options, value) {
   return h(
@@ -72,18 +59,6 @@ function select(options, value) {
 
 const text = (value, attrs = {}) => h("input", { type: "text", value: value ?? "", autocomplete: "off", ...attrs });
 const dateInput = (value) => h("input", { type: "date", value: value ?? "" });
-
-function showFieldErrors(form, errors) {
-  let shown = false;
-  for (const span of form.querySelectorAll("[data-error-for]")) {
-    const message = errors[span.dataset.errorFor] || "";
-    show(span, message);
-    const input = form.elements[span.dataset.errorFor];
-    if (input && input.setAttribute) input.setAttribute("aria-invalid", message ? "true" : "false");
-    shown = shown || Boolean(message);
-  }
-  return shown;
-}
 
 function reportError(form, err) {
   const formError = form.querySelector(".form-error");
