@@ -4,6 +4,8 @@ open self-checks, fill in, capture evidence, submit, review."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 
@@ -11,7 +13,7 @@ from inspection_api.auth.endpoints import origin_of
 from inspection_api.auth.permissions import Permission
 from inspection_api.checkpoints import geo
 from inspection_api.checkpoints.schemas import CheckInResultOut, FixIn
-from inspection_api.db import utcnow
+from inspection_api.db import one_writer, utcnow
 from inspection_api.inspections import evidence, review, selfcheck, service, views
 from inspection_api.inspections.errors import AnswersRefused
 from inspection_api.inspections.evidence import Reader, Upload
@@ -244,6 +246,16 @@ ANSWERS_REFUSED = (
 )
 
 
+@asynccontextmanager
+async def one_save_at_a_time(ctx: Ctx) -> AsyncIterator[None]:
+    """Around a draft save, committed inside: saves of an inspection at the same time (two
+    tabs, a retry) each merge into what the one before stored. PostgreSQL: ``merge`` reads
+    the row again under its lock; SQLite (no row locks): this process's one writer at a time."""
+    async with one_writer(ctx.session):
+        yield
+        await ctx.session.commit()
+
+
 def saved_or_refused(
     ctx: Ctx, detail: InspectionDetailOut, merged: Merged
 ) -> InspectionDetailOut | web.Response:
@@ -272,8 +284,9 @@ async def update_inspection(
     fully); an invalid one is refused on its own, and the valid ones of the same request are
     stored: 200 with the inspection when all was stored, else 422 `answers_refused`. `flags`
     and `rectification_opinion` replace theirs when sent."""
-    row = await service.editable(ctx.session, ctx.user, inspection_id, ("保存", "save it"))
-    merged = await service.merge(ctx.session, row, service.Actor(ctx.user), body.changes())
+    async with one_save_at_a_time(ctx):
+        row = await service.editable(ctx.session, ctx.user, inspection_id, ("保存", "save it"))
+        merged = await service.merge(ctx.session, row, service.Actor(ctx.user), body.changes())
     return saved_or_refused(ctx, await _detail(ctx, row), merged)
 
 

@@ -12,6 +12,7 @@ from inspection_api.inspections.endpoints import (
     ANSWERS_REFUSED,
     body_reader,
     hooks,
+    one_save_at_a_time,
     saved_or_refused,
     to_fix,
     upload_of,
@@ -113,8 +114,9 @@ async def update_self_check(
 ) -> InspectionDetailOut | web.Response:
     """As for staff (`PATCH /api/v1/inspections/{id}`): answers merged item by item, the
     valid ones stored even when others are refused (422 `answers_refused`)."""
-    row, actor = await _resolve(ctx, token)
-    merged = await service.merge(ctx.session, row, actor, body.changes())
+    async with one_save_at_a_time(ctx):
+        row, actor = await _resolve(ctx, token)
+        merged = await service.merge(ctx.session, row, actor, body.changes())
     return saved_or_refused(ctx, await _detail(ctx, row), merged)
 
 

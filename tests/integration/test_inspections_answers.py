@@ -6,6 +6,7 @@ for the enterprise contact's self-check link."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.integration.inspection_kit import CA_0001, URL, fix, label, moved, start
@@ -212,3 +213,24 @@ async def test_the_self_check_link_saves_item_by_item(login_as, settings, client
     # The bank's inspector sees what the contact saved.
     one = f"{URL}/{created['inspection']['id']}"
     assert await answers_of(inspector, one) == saved["answers"]
+
+
+async def test_saves_at_the_same_time_never_lose_each_others_answers(login_as, settings):
+    """A page sends one item at a time; two tabs (or a retry) may overlap: every answer of
+    every save is kept."""
+    inspector, one = await started(login_as, settings)
+    answers = {
+        "other_bank_overdue": True,
+        "litigation": False,
+        "controller_unreachable": True,
+        "controller_credit_abnormal": False,
+        "controller_adverse_event": True,
+        "collateral_adverse_change": False,
+        "guarantor_overdue": True,
+        "guarantor_litigation": False,
+    }
+    responses = await asyncio.gather(
+        *(inspector.patch(one, json={"answers": {key: value}}) for key, value in answers.items())
+    )
+    assert [r.status for r in responses] == [200] * len(answers)
+    assert await answers_of(inspector, one) == answers
