@@ -138,5 +138,11 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
     return !failed && !refused.size;
   }
 
+  // A phone leaving the page (another app, the lock screen) may never come back to it: send
+  // what is waiting for its debounce now.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden" && timers.size) flush();
+  });
+
   return { touch, flush, refusedKeys: () => [...refused.keys()] };
 }
