@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 
 from tests.e2e.test_onsite_flow import PHONE, ca_0001_label, stored
+from tests.e2e.test_remote_call import new_page
 from tests.integration.inspection_kit import CA_0001
-from tests.plugins.browser import PageProblems
+from tests.plugins.browser import PageProblems, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -133,3 +135,68 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         assert problems.errors == []
     finally:
         await context.close()
+
+
+async def test_the_remote_checklist_saves_answer_by_answer(browser, live_server, passwords):
+    """The checklist beside a call (console, 1440 wide): the same per-item save, the 整改意见
+    saved with it, and after a reload every saved answer is back."""
+    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
+        login = {"username": "inspector", "password": passwords["inspector"]}
+        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+        checkpoints = await (await http.get("/api/v1/checkpoints")).json()
+        checkpoint = next(c for c in checkpoints["items"] if c["code"] == "CA-0001")
+        body = {"title": "季度远程巡检", "checkpoint_id": checkpoint["id"]}
+        remote = await (await http.post("/api/v1/remote-sessions", json=body)).json()
+
+        context, pc, problems = await new_page(browser, viewport={"width": 1440, "height": 900})
+        try:
+            await log_in(pc, live_server, "inspector", passwords["inspector"])
+            await pc.goto(f"{live_server.url}/remote/{remote['id']}")
+            panel = pc.get_by_test_id("remote-checklist")
+            await panel.get_by_role("button", name="开始填写检查表").click()
+            form = panel.get_by_test_id("inspection-form")
+            await (
+                form.locator('[data-key="operating_status"]')
+                .get_by_label("异常", exact=True)
+                .check()
+            )
+            await form.get_by_label("企业代发工资人数及代发工资金额·人数").fill("12.5")
+            await (
+                form.locator('[data-key="guarantor_overdue"]')
+                .get_by_label("否", exact=True)
+                .check()
+            )
+            await panel.get_by_label("整改意见").fill("请补充代发工资明细。")
+            await expect(form.locator('[data-error-for="payroll.headcount"]')).to_have_text(
+                "人数：应为整数"
+            )
+            await expect(form.locator('[data-status-for="operating_status"]')).to_have_text(
+                "已保存"
+            )
+            await expect(form.locator('[data-status-for="guarantor_overdue"]')).to_have_text(
+                "已保存"
+            )
+            await expect(panel.get_by_test_id("save-status")).to_have_text("1 项未保存")
+            await expect(pc.locator("#inspection-panel .form-error")).to_be_hidden()
+            await form.locator('[data-key="payroll"]').scroll_into_view_if_needed()
+            await pc.screenshot(path="/tmp/answers-remote-refused.png")
+
+            found = await (
+                await http.get(f"/api/v1/inspections?remote_session_id={remote['id']}")
+            ).json()
+            one = f"/api/v1/inspections/{found['items'][0]['id']}"
+            detail = await (await http.get(one)).json()
+            assert detail["answers"] == {"operating_status": "异常", "guarantor_overdue": False}
+            assert detail["rectification_opinion"] == "请补充代发工资明细。"
+
+            await pc.reload()
+            form = pc.get_by_test_id("remote-checklist").get_by_test_id("inspection-form")
+            await expect(
+                form.locator('[data-key="operating_status"]').get_by_label("异常", exact=True)
+            ).to_be_checked()
+            await expect(
+                form.locator('[data-key="guarantor_overdue"]').get_by_label("否", exact=True)
+            ).to_be_checked()
+            assert problems.errors == []
+        finally:
+            await context.close()
