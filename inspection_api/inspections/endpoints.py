@@ -4,6 +4,8 @@ open self-checks, fill in, capture evidence, submit, review."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 
@@ -11,12 +13,14 @@ from inspection_api.auth.endpoints import origin_of
 from inspection_api.auth.permissions import Permission
 from inspection_api.checkpoints import geo
 from inspection_api.checkpoints.schemas import CheckInResultOut, FixIn
-from inspection_api.db import utcnow
+from inspection_api.db import one_writer, utcnow
 from inspection_api.inspections import evidence, review, selfcheck, service, views
+from inspection_api.inspections.errors import AnswersRefused
 from inspection_api.inspections.evidence import Reader, Upload
 from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import ReviewDecision
 from inspection_api.inspections.repository import Row
+from inspection_api.inspections.rules import Merged
 from inspection_api.inspections.schemas import (
     ApproveIn,
     EvidenceOut,
@@ -41,6 +45,7 @@ from inspection_api.web.keys import (
     SETTINGS,
     STORE,
 )
+from inspection_api.web.problems import error_response
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="inspections")
@@ -234,21 +239,55 @@ async def get_inspection(ctx: Ctx, *, inspection_id: int) -> InspectionDetailOut
     return await _detail(ctx, row)
 
 
+ANSWERS_REFUSED = (
+    "Some of it refused (`answers_refused`): `errors` names each refused item (`item_key`, "
+    "`message` with its title), `saved` the item keys stored, `inspection` the inspection "
+    "as now stored. Everything valid in the request WAS saved."
+)
+
+
+@asynccontextmanager
+async def one_save_at_a_time(ctx: Ctx) -> AsyncIterator[None]:
+    """Around a draft save, committed inside: saves of an inspection at the same time (two
+    tabs, a retry) each merge into what the one before stored. PostgreSQL: ``merge`` reads
+    the row again under its lock; SQLite (no row locks): this process's one writer at a time."""
+    async with one_writer(ctx.session):
+        yield
+        await ctx.session.commit()
+
+
+def saved_or_refused(
+    ctx: Ctx, detail: InspectionDetailOut, merged: Merged
+) -> InspectionDetailOut | web.Response:
+    """The detail when all of a draft save was stored, else the 422 ``answers_refused``
+    problem (sent after the commit: what was valid is stored all the same)."""
+    if not merged.refused:
+        return detail
+    inspection = detail.model_dump(mode="json", by_alias=True)
+    refused = AnswersRefused(merged.refused, merged.saved, inspection)
+    return error_response(ctx.request, refused)
+
+
 @api.route(
     "PATCH",
     ONE,
-    summary="保存检查内容 Save answers, flags, 整改意见",
+    summary="保存检查内容（逐项合并）Save answers item by item, flags, 整改意见",
     body=InspectionUpdate,
     response=InspectionDetailOut,
-    problems={409: "Not in progress or returned"},
+    problems={409: "Not in progress or returned", 422: ANSWERS_REFUSED},
 )
 async def update_inspection(
     ctx: Ctx, *, inspection_id: int, body: InspectionUpdate
-) -> InspectionDetailOut:
-    """Draft saves: answers may be incomplete, never invalid (422 names each bad answer)."""
-    row = await service.editable(ctx.session, ctx.user, inspection_id, ("保存", "save it"))
-    await service.save(ctx.session, row, service.Actor(ctx.user), body.changes())
-    return await _detail(ctx, row)
+) -> InspectionDetailOut | web.Response:
+    """Draft saves merge `answers` item by item: each key sent replaces that item's answer,
+    `null` clears it, keys not sent stay. Answers may be incomplete (submitting checks them
+    fully); an invalid one is refused on its own, and the valid ones of the same request are
+    stored: 200 with the inspection when all was stored, else 422 `answers_refused`. `flags`
+    and `rectification_opinion` replace theirs when sent."""
+    async with one_save_at_a_time(ctx):
+        row = await service.editable(ctx.session, ctx.user, inspection_id, ("保存", "save it"))
+        merged = await service.merge(ctx.session, row, service.Actor(ctx.user), body.changes())
+    return saved_or_refused(ctx, await _detail(ctx, row), merged)
 
 
 @api.route(

@@ -9,7 +9,7 @@ from typing import Any
 
 from inspection_api.checklists.content import EVIDENCE_LABELS, EvidenceKind
 from inspection_api.checklists.rules import MissingEvidence
-from inspection_api.errors import InspectionError
+from inspection_api.errors import FieldError, InspectionError
 
 INSPECTION = "inspection"  # errors.RESOURCES names them to people
 EVIDENCE = "inspection_evidence"
@@ -151,3 +151,42 @@ class EvidenceMissing(InspectionError):
 def _kind(kind: EvidenceKind, lang: str) -> str:
     zh, en = EVIDENCE_LABELS[kind]
     return zh if lang == "zh" else en
+
+
+class AnswersRefused(InspectionError):
+    # A draft save stores what is valid and refuses the rest item by item: the problem says
+    # what was refused (``errors``), what was stored (``saved``) and the inspection as it now
+    # is (``inspection``), so a page shows each refusal beside its field and loses nothing.
+    status = 422
+    code = "answers_refused"
+    zh = "{refused}{rest}"
+    en = "Not saved: {refused_en}{rest_en}"
+
+    def __init__(
+        self, refused: list[FieldError], saved: list[str], inspection: dict[str, Any]
+    ) -> None:
+        self.refused = refused
+        self.saved = saved
+        self.inspection = inspection
+        super().__init__(
+            refused="；".join(e.zh for e in refused) + "（未保存）",
+            rest="，其余已保存" if saved else "",
+            refused_en="; ".join(f"{e.field.removeprefix('body.')}: {e.en}" for e in refused),
+            rest_en="; the rest was saved" if saved else "",
+        )
+
+    def extra(self, lang: str) -> dict[str, Any]:
+        return {
+            "errors": [
+                {"field": e.field, "item_key": _item_key(e.field), "message": e.message(lang)}
+                for e in self.refused
+            ],
+            "saved": self.saved,
+            "inspection": self.inspection,
+        }
+
+
+def _item_key(field: str) -> str | None:
+    """``body.answers.payroll.headcount`` → ``payroll``; None for what is not an answer."""
+    parts = field.split(".")
+    return parts[2] if parts[:2] == ["body", "answers"] and len(parts) > 2 else None

@@ -79,6 +79,66 @@ def partial_errors(checklist: Checklist, answers: Any, *, prefix: str) -> list[F
     return kept
 
 
+@dataclass(frozen=True)
+class Merged:
+    """A draft save of some answers: the answers as stored after it, the item keys it
+    stored or cleared, and what it refused (each naming its item or sub-field)."""
+
+    answers: dict[str, Any]
+    saved: list[str]
+    refused: list[FieldError]
+
+
+def merge_answers(
+    checklist: Checklist, stored: Mapping[str, Any], sent: Mapping[str, Any], *, prefix: str
+) -> Merged:
+    """Merge ``sent`` into ``stored`` item by item: each key sent replaces that item's answer,
+    ``null`` clears it, keys not sent stay. An invalid answer is refused on its own and the
+    item keeps what it had; in a group (an object of sub-fields) only the invalid sub-fields
+    are refused and keep their stored value, the others are saved."""
+    items = {item.key: item for _section, item in checklist.items()}
+    answers = dict(stored)
+    saved: list[str] = []
+    refused: list[FieldError] = []
+    for key, value in sent.items():
+        path = f"{prefix}.{key}"
+        item = items.get(key)
+        if item is None:
+            refused += supervisor_opinion_errors({key: value}, prefix=prefix) or [
+                FieldError(path, f"没有此检查项：{key}", f"no such checklist item: {key}")
+            ]
+            continue
+        if value is None:
+            answers.pop(key, None)
+            saved.append(key)
+            continue
+        errors = partial_errors(checklist, {key: value}, prefix=prefix)
+        if item.type == ItemType.GROUP and isinstance(value, dict):
+            bad = {e.field[len(path) + 1 :] for e in errors if e.field.startswith(path + ".")}
+            before = stored.get(key)
+            kept = {
+                sub: sub_value
+                for sub, sub_value in (before.items() if isinstance(before, dict) else ())
+                if sub in bad
+            }
+            accepted = {sub: v for sub, v in value.items() if sub not in bad}
+            refused += errors
+            if errors and not accepted:
+                continue
+            merged = {**{sub: v for sub, v in accepted.items() if v is not None}, **kept}
+            if merged:
+                answers[key] = merged
+            else:
+                answers.pop(key, None)
+            saved.append(key)
+        elif errors:
+            refused += errors
+        else:
+            answers[key] = value
+            saved.append(key)
+    return Merged(answers, saved, refused)
+
+
 def flag_errors(checklist: Checklist, flags: Sequence[Mapping[str, Any]]) -> list[FieldError]:
     """Each flag names an item of the form, once, with a note."""
     keys = {item.key for _section, item in checklist.items()}

@@ -60,10 +60,15 @@ class FlagIn(Input):
 
 
 class InspectionUpdate(Input):
-    """Only the fields sent change. ``answers`` replaces all answers: it may be incomplete
-    (submitting checks it fully) but every value given must be valid."""
+    """Only the fields sent change. ``answers`` is merged item by item: each key sent
+    replaces that item's answer, ``null`` clears it, keys not sent stay. Answers may be
+    incomplete (submitting checks them fully); an invalid one is refused on its own while
+    the valid ones are stored. ``flags`` replaces the list."""
 
-    answers: dict[str, Any] | None = Field(default=None, description="by item key")
+    answers: dict[str, Any] | None = Field(
+        default=None,
+        description="by item key; each key sent replaces that answer, null clears it",
+    )
     flags: list[FlagIn] | None = Field(default=None, max_length=200)
     rectification_opinion: str | None = Field(
         default=None, max_length=OPINION_MAX, description="整改意见 (remote inspections)"

@@ -3,10 +3,20 @@ credential and ``X-Device-Id`` the phone it is bound to (at the first use)."""
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from inspection_api.auth.endpoints import origin_of
 from inspection_api.db import utcnow
 from inspection_api.inspections import evidence, selfcheck, service, views
-from inspection_api.inspections.endpoints import body_reader, hooks, to_fix, upload_of
+from inspection_api.inspections.endpoints import (
+    ANSWERS_REFUSED,
+    body_reader,
+    hooks,
+    one_save_at_a_time,
+    saved_or_refused,
+    to_fix,
+    upload_of,
+)
 from inspection_api.inspections.repository import Row
 from inspection_api.inspections.schemas import (
     ContactUpdate,
@@ -92,17 +102,22 @@ async def check_in_self_check(ctx: Ctx, *, token: str, body: FixOnlyIn) -> OnSit
 @api.route(
     "PATCH",
     ONE,
-    summary="保存自检内容 Save a self-check's answers (public)",
+    summary="保存自检内容（逐项合并）Save a self-check's answers item by item (public)",
     body=ContactUpdate,
     response=InspectionDetailOut,
     public=True,
     path_types=TOKEN,
-    problems=_PROBLEMS,
+    problems={**_PROBLEMS, 422: ANSWERS_REFUSED},
 )
-async def update_self_check(ctx: Ctx, *, token: str, body: ContactUpdate) -> InspectionDetailOut:
-    row, actor = await _resolve(ctx, token)
-    await service.save(ctx.session, row, actor, body.changes())
-    return await _detail(ctx, row)
+async def update_self_check(
+    ctx: Ctx, *, token: str, body: ContactUpdate
+) -> InspectionDetailOut | web.Response:
+    """As for staff (`PATCH /api/v1/inspections/{id}`): answers merged item by item, the
+    valid ones stored even when others are refused (422 `answers_refused`)."""
+    async with one_save_at_a_time(ctx):
+        row, actor = await _resolve(ctx, token)
+        merged = await service.merge(ctx.session, row, actor, body.changes())
+    return saved_or_refused(ctx, await _detail(ctx, row), merged)
 
 
 @api.route(

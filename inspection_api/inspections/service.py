@@ -51,9 +51,11 @@ from inspection_api.inspections.models import (
 from inspection_api.inspections.repository import Row
 from inspection_api.inspections.rules import (
     Finding,
+    Merged,
     findings_of,
     flag_errors,
     inspector_form,
+    merge_answers,
     partial_errors,
     place,
     supervisor_opinion_errors,
@@ -370,8 +372,10 @@ async def save(
     actor: Actor,
     changes: dict[str, Any],
 ) -> Row:
-    """Save what was sent of ``answers``, ``flags``, ``rectification_opinion``. Answers may be
-    incomplete (the submission checks them fully) but never invalid."""
+    """Save what was sent of ``answers`` (all of them, replaced), ``flags``,
+    ``rectification_opinion``, or nothing: the offline sync, whose phone sends its whole
+    record. Answers may be incomplete (the submission checks them fully) but never invalid.
+    Draft saves from a page merge item by item instead (``merge``)."""
     check_editable(row, actor, ("保存", "save it"))
     inspection = row.inspection
     version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
@@ -387,6 +391,39 @@ async def save(
         setattr(inspection, name, value)
     await session.flush()
     return row
+
+
+async def merge(
+    session: AsyncSession,
+    row: Row,
+    actor: Actor,
+    changes: dict[str, Any],
+) -> Merged:
+    """A draft save (PATCH): ``answers`` merged item by item (``rules.merge_answers``), the
+    ``flags`` list and ``rectification_opinion`` replaced when sent. What is valid is stored
+    even when something else in the same save is refused; the result says both."""
+    inspection = row.inspection
+    # Two saves of one inspection at once (two tabs, a retry) each merge into what the other
+    # stored: read it again under the row's lock (PostgreSQL; SQLite has one writer).
+    await session.refresh(inspection, ["answers", "state"], with_for_update=True)
+    check_editable(row, actor, ("保存", "save it"))
+    version = inspector_form(await checklists.get_version(session, inspection.checklist_version_id))
+    merged = merge_answers(
+        version, inspection.answers or {}, changes.get("answers") or {}, prefix="body.answers"
+    )
+    refused = list(merged.refused)
+    if merged.saved:
+        inspection.answers = merged.answers
+    if "flags" in changes:
+        errors = flag_errors(version, changes["flags"])
+        if errors:
+            refused += errors
+        else:
+            inspection.flags = changes["flags"]
+    if "rectification_opinion" in changes:
+        inspection.rectification_opinion = changes["rectification_opinion"]
+    await session.flush()
+    return Merged(inspection.answers or {}, merged.saved, refused)
 
 
 async def submit(

@@ -97,6 +97,7 @@ async def test_the_first_scan_binds_an_unlocated_checkpoint(login_as, settings):
 
 
 async def test_draft_saves_take_incomplete_answers_but_never_invalid_ones(login_as, settings):
+    """The merge item by item is in test_inspections_answers.py."""
     ids = await ids_by_code(settings)
     inspector = await login_as("inspector")
     inspection = (await start(inspector, await label(inspector, ids["CA-0001"])))["inspection"]
@@ -111,8 +112,9 @@ async def test_draft_saves_take_incomplete_answers_but_never_invalid_ones(login_
     assert [(e["field"], e["message"]) for e in refused["errors"]] == [
         ("body.answers.operating_status", "企业经营状况：应为以下之一：正常、半正常、异常"),
         ("body.answers.tax_paid_ytd", "截至上月末企业本年度纳税金额：不能小于 0"),
-        ("body.answers.nonsense", "没有此检查项"),
+        ("body.answers.nonsense", "没有此检查项：nonsense"),
     ]
+    assert refused["saved"] == ["payroll"]  # the one good answer sent again
     flags = [{"item_key": "no_such_item", "note": "?"}]
     refused = await json_of(await inspector.patch(one, json={"flags": flags}), 422)
     assert refused["errors"][0]["field"] == "body.flags.0.item_key"

@@ -23,6 +23,7 @@ from inspection_api.inspections.rules import (
     check_capture_time,
     findings_of,
     flag_errors,
+    merge_answers,
     partial_errors,
 )
 from tests.integration.inspection_kit import COMPLETE, jpeg, ogg_audio, png, sha256, webm_video
@@ -49,6 +50,55 @@ def test_a_draft_refuses_invalid_values_and_unknown_keys_but_not_gaps():
     answers = {"tax_paid_ytd": -1, "payroll": {"headcount": 3}, "extra": 1, "conclusion": None}
     fields = [e.field for e in partial_errors(FORM, answers, prefix="body.answers")]
     assert fields == ["body.answers.tax_paid_ytd", "body.answers.extra"]
+
+
+KEYS = [*sorted(COMPLETE), "extra", "supervisor_opinion"]
+GROUPS = {"utilities", "payroll", "credit_share_change", "deposits"}
+
+
+@given(
+    st.dictionaries(st.sampled_from(sorted(COMPLETE)), st.sampled_from(VALUES)),
+    st.dictionaries(st.sampled_from(KEYS), st.sampled_from(VALUES)),
+)
+def test_a_merge_stores_each_valid_answer_and_never_loses_one(stored, sent):
+    stored = {k: v for k, v in stored.items() if not partial_errors(FORM, {k: v}, prefix="a")}
+    merged = merge_answers(FORM, stored, sent, prefix="a")
+    refused = {e.field.split(".")[1] for e in merged.refused}
+    assert set(sent) == set(merged.saved) | refused  # every key sent is saved or refused
+    for key, value in stored.items():
+        if key not in sent or key not in merged.saved:  # not sent, or refused: unchanged
+            assert merged.answers[key] == value
+    for key in merged.saved:
+        if sent[key] is None:
+            assert key not in merged.answers
+        elif key not in GROUPS:
+            assert merged.answers[key] == sent[key]
+    # What is stored is a valid draft, whatever was sent.
+    assert partial_errors(FORM, merged.answers, prefix="a") == []
+
+
+def test_a_merge_refuses_a_bad_sub_field_and_keeps_its_stored_value():
+    stored = {"payroll": {"headcount": 120, "amount": 90}, "litigation": True}
+    sent = {"payroll": {"headcount": 12.5, "amount": 101}, "conclusion": "watch"}
+    merged = merge_answers(FORM, stored, sent, prefix="body.answers")
+    assert merged.answers == {
+        "payroll": {"headcount": 120, "amount": 101},
+        "litigation": True,
+        "conclusion": "watch",
+    }
+    assert merged.saved == ["payroll", "conclusion"]
+    assert [(e.field, e.zh) for e in merged.refused] == [
+        ("body.answers.payroll.headcount", "人数：应为整数")
+    ]
+    # Nothing valid in a group: the group is not saved (and not emptied).
+    merged = merge_answers(FORM, stored, {"payroll": {"headcount": "12"}}, prefix="p")
+    assert (merged.answers, merged.saved) == (stored, [])
+    # A group's object replaces the group's answer: null clears a sub-field, and a group
+    # left with nothing is unanswered.
+    merged = merge_answers(FORM, stored, {"payroll": {"headcount": None, "amount": 5}}, prefix="p")
+    assert merged.answers["payroll"] == {"amount": 5}
+    merged = merge_answers(FORM, stored, {"payroll": {"headcount": None}}, prefix="p")
+    assert "payroll" not in merged.answers and merged.saved == ["payroll"]
 
 
 def test_findings_are_the_fired_rules_then_the_flags_in_form_order():

@@ -2,7 +2,7 @@
 // type, what must be done (规定动作), the evidence each item needs (验证方式) with what was
 // captured so far, and the inspector's own anomaly flag (标记异常). Used by the on-site page
 // and the remote call page; the console shows the same form read-only.
-import { h } from "./dom.js";
+import { h, show } from "./dom.js";
 
 export const EVIDENCE_LABELS = { photo: "照片", video: "视频", audio: "录音" };
 const EVIDENCE_UNITS = { photo: "张", video: "段", audio: "段" };
@@ -42,7 +42,15 @@ function numberInput(thing, label, value, disabled) {
   );
 }
 
-function readNumber(input) {
+/** What a number box holds that is no number at all (the browser keeps it from us). */
+export class BadInput {
+  constructor(label) {
+    this.message = `${label}：应为数字`;
+  }
+}
+
+function readNumber(input, label) {
+  if (input.validity?.badInput) return new BadInput(label);
   const raw = input.value.trim();
   if (!raw) return undefined;
   const number = Number(raw);
@@ -84,7 +92,7 @@ function control(item, value, disabled) {
     }
     case "number": {
       const node = numberInput(item, item.label, value, disabled);
-      return { node, read: () => readNumber(node.querySelector("input")) };
+      return { node, read: () => readNumber(node.querySelector("input"), item.label) };
     }
     case "text": {
       const node = h("textarea", { rows: "2", maxlength: String(item.max_length || 500), "aria-label": item.label, disabled });
@@ -99,7 +107,7 @@ function control(item, value, disabled) {
         let read;
         if (field.type === "number") {
           node = numberInput(field, label, current[field.key], disabled);
-          read = () => readNumber(node.querySelector("input"));
+          read = () => readNumber(node.querySelector("input"), field.label);
         } else if (field.type === "text") {
           node = h("input", { type: "text", "aria-label": label, maxlength: String(field.max_length || 500), disabled });
           node.value = current[field.key] ?? "";
@@ -115,19 +123,23 @@ function control(item, value, disabled) {
           );
           read = () => (node.value === "" ? undefined : node.value === "true");
         }
-        return { field, node: h("label", { class: "if-subfield" }, h("span", {}, field.label), node), read };
+        // A refused sub-field is marked right under it (e.g. 人数：应为整数).
+        const error = h("span", { class: "field-error if-suberror", hidden: true, "data-error-for": `${item.key}.${field.key}` });
+        return { field, node: h("div", { class: "if-subfield" }, h("label", {}, h("span", {}, field.label), node), error), read, error };
       });
       const read = () => {
         const answer = {};
         for (const part of parts) {
           const v = part.read();
+          if (v instanceof BadInput) return Object.assign(v, { subKey: part.field.key });
           if (!isBlank(v)) answer[part.field.key] = v;
         }
         return answer;
       };
       const least = item.min_filled || 1;
       const hint = least >= parts.length ? "各项均需填写" : `至少填写 ${least} 项`;
-      return { node: h("div", { class: "if-group" }, parts.map((p) => p.node), h("span", { class: "hint" }, hint)), read };
+      const subErrors = Object.fromEntries(parts.map((p) => [p.field.key, p.error]));
+      return { node: h("div", { class: "if-group" }, parts.map((p) => p.node), h("span", { class: "hint" }, hint)), read, subErrors };
     }
     default:
       return { node: null, read: () => undefined };
@@ -151,7 +163,8 @@ export function evidenceMedia(item) {
 /**
  * The whole form. `captureKinds(item)` lists the capture buttons an item shows (e.g. photo,
  * video, audio on site; a 截图取证 snapshot beside a call); `onCapture(item, kind)` runs one,
- * `onRemove(evidence)` takes a capture off; `onChange()` is told after every edit.
+ * `onRemove(evidence)` takes a capture off; `onChange(key, what)` is told after every edit of
+ * an item's answer (`what` "answer") or of its 标记异常 (`what` "flags").
  */
 export function renderInspectionForm(inspection, { editable, captureKinds, onCapture, onRemove, onChange }) {
   const items = new Map();
@@ -167,6 +180,7 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
         section.items.map((item) => {
           const answer = control(item, inspection.answers?.[item.key], !editable);
           const error = h("p", { class: "field-error", hidden: true, "data-error-for": item.key });
+          const status = h("span", { class: "if-status", "data-status-for": item.key });
           const gallery = h("div", { class: "if-evidence", "data-evidence-for": item.key });
           const counts = h("p", { class: "if-counts" });
           const flagBox = h("input", { type: "checkbox", checked: flags.has(item.key), disabled: !editable });
@@ -180,7 +194,7 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
           const node = h(
             "li",
             { class: "if-item", "data-key": item.key },
-            h("div", { class: "if-head" }, h("span", { class: "if-label" }, item.label), item.required ? h("span", { class: "if-required", title: "必填" }, "*") : null),
+            h("div", { class: "if-head" }, h("span", { class: "if-label" }, item.label), item.required ? h("span", { class: "if-required", title: "必填" }, "*") : null, status),
             item.help ? h("p", { class: "hint" }, item.help) : null,
             item.required_action ? h("p", { class: "if-action" }, h("strong", {}, "规定动作："), item.required_action) : null,
             answer.node,
@@ -198,9 +212,14 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
             h("label", { class: "if-flag" }, flagBox, "标记异常"),
             flagNote,
           );
-          node.addEventListener("change", () => onChange && onChange());
-          node.addEventListener("input", () => onChange && onChange());
-          items.set(item.key, { item, answer, error, gallery, counts, flagBox, flagNote });
+          // Each item is saved on its own: say which item changed, and whether its answer or its flag.
+          const told = (what) => () => onChange && onChange(item.key, what);
+          for (const type of ["input", "change"]) {
+            answer.node?.addEventListener(type, told("answer"));
+            flagBox.addEventListener(type, told("flags"));
+            flagNote.addEventListener(type, told("flags"));
+          }
+          items.set(item.key, { item, answer, error, status, gallery, counts, flagBox, flagNote });
           return node;
         }),
       ),
@@ -228,25 +247,81 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
     }
   }
 
-  function setErrors(errors) {
-    for (const { item, error } of items.values()) {
-      const mine = errors.filter((e) => String(e.field).replace(/^body\./, "").split(".")[1] === item.key);
-      error.textContent = mine.map((e) => e.message).join("；");
-      error.hidden = !mine.length;
+  /** The item an error names: its `item_key`, else the key after "answers" in its field. */
+  const keyOf = (e) => e.item_key || String(e.field).replace(/^body\./, "").split(".")[1];
+  const subKeyOf = (e) => String(e.field).replace(/^body\./, "").split(".")[2];
+
+  /** Each message beside its field: a group's sub-field under that sub-field, else under the item. */
+  function showErrors(key, errors) {
+    const { answer, error } = items.get(key);
+    const bySub = answer.subErrors || {};
+    const own = [];
+    for (const node of Object.values(bySub)) show(node, "");
+    for (const e of errors) {
+      const sub = bySub[subKeyOf(e)];
+      if (sub) show(sub, [sub.textContent, e.message].filter(Boolean).join("；"));
+      else own.push(e.message);
     }
+    show(error, own.join("；"));
+    answer.node?.querySelectorAll("input, select, textarea").forEach((input) => input.removeAttribute("aria-invalid"));
+    if (errors.length) {
+      for (const e of errors) {
+        const sub = bySub[subKeyOf(e)];
+        const target = sub ? sub.previousElementSibling : answer.node;
+        target?.querySelectorAll("input, select, textarea").forEach((input) => input.setAttribute("aria-invalid", "true"));
+      }
+    }
+  }
+
+  function setErrors(errors) {
+    for (const key of items.keys()) showErrors(key, errors.filter((e) => keyOf(e) === key));
+  }
+
+  const STATUS_TEXT = { saving: "保存中…", saved: "已保存", error: "未保存" };
+
+  /** An item's save state: "saving", "saved", "error" (with the refusals to show), or "". */
+  function setItemState(key, state, errors = []) {
+    const entry = items.get(key);
+    if (!entry) return;
+    entry.status.textContent = STATUS_TEXT[state] || "";
+    entry.status.dataset.state = state;
+    if (state !== "saving") showErrors(key, errors);
+  }
+
+  /** One item's answer as it would be saved: null when blank (clears it), a BadInput when
+   * a number box holds no number. */
+  function answerOf(key) {
+    const value = items.get(key).answer.read();
+    return value instanceof BadInput || !isBlank(value) ? value : null;
+  }
+
+  function flagList() {
+    const list = [];
+    for (const { item, flagBox, flagNote } of items.values()) {
+      if (flagBox.checked && flagNote.value.trim()) list.push({ item_key: item.key, note: flagNote.value.trim() });
+    }
+    return list;
   }
 
   function collect() {
     const answers = {};
-    const flagList = [];
-    for (const { item, answer, flagBox, flagNote } of items.values()) {
-      const value = answer.read();
-      if (!isBlank(value)) answers[item.key] = value;
-      if (flagBox.checked && flagNote.value.trim()) flagList.push({ item_key: item.key, note: flagNote.value.trim() });
+    for (const key of items.keys()) {
+      const value = answerOf(key);
+      if (value !== null && !(value instanceof BadInput)) answers[key] = value;
     }
-    return { answers, flags: flagList };
+    return { answers, flags: flagList() };
   }
 
   setEvidence(inspection.evidence || []);
-  return { node, collect, setEvidence, setErrors, itemNode: (key) => node.querySelector(`[data-key="${key}"]`) };
+  return {
+    node,
+    keys: () => [...items.keys()],
+    answerOf,
+    flagList,
+    collect,
+    setEvidence,
+    setErrors,
+    setItemState,
+    itemNode: (key) => node.querySelector(`[data-key="${key}"]`),
+  };
 }

@@ -2,6 +2,7 @@
 // else scanned here), a GPS fix at the checkpoint, the checklist, live evidence, submit.
 // /self-check/{token} is the same page for an enterprise contact's 企业自检 (by invite).
 import { ApiError, api } from "./api.js";
+import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
 import { CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
@@ -26,8 +27,6 @@ const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]]
 let inspection = null;
 let form = null;
 let base = null; // where this inspection's API lives: /api/v1/inspections/{id} or the link
-let saveTimer = null;
-let saving = Promise.resolve();
 let offlineSubmit = null; // set while an offline inspection is being filled in
 
 // What the offline inspection (offline-inspection.js) needs of this page.
@@ -208,30 +207,35 @@ function showInspection() {
 
 // ---- filling in ----
 
-function scheduleSave() {
-  clearTimeout(saveTimer);
-  $("save-status").textContent = "未保存";
-  saveTimer = setTimeout(save, 800);
+// Each answer is saved on its own as soon as it changes (answer-saver.js); the flags whole.
+let saver = null;
+let saverForm = null;
+
+function answers() {
+  if (saverForm !== form) {
+    saverForm = form;
+    saver = answerSaver({
+      form,
+      send: (body) => request(base, { method: "PATCH", body }),
+      extras: { flags: () => form.flagList() },
+      onStatus: (text) => ($("save-status").textContent = text),
+      onSaved: (saved) => (inspection = { ...inspection, answers: saved.answers, flags: saved.flags }),
+      onFail: (err) => fail(err),
+    });
+  }
+  return saver;
 }
 
-function save() {
-  clearTimeout(saveTimer);
-  saving = saving.then(async () => {
-    const { answers, flags } = form.collect();
-    try {
-      const saved = await request(base, { method: "PATCH", body: { answers, flags } });
-      inspection = { ...inspection, answers: saved.answers, flags: saved.flags };
-      form.setErrors([]);
-      $("save-status").textContent = "已保存";
-      return true;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 422) form.setErrors(err.problem.errors || []);
-      $("save-status").textContent = "保存失败";
-      fail(err);
-      return false;
-    }
-  });
-  return saving;
+function scheduleSave(key, what) {
+  answers().touch(what === "flags" ? "flags" : key);
+}
+
+/** Everything typed so far, saved now; false (the first refused item shown) when not all is. */
+async function save() {
+  const saved = await answers().flush();
+  const first = answers().refusedKeys()[0];
+  if (first) form.itemNode(first)?.scrollIntoView({ block: "center" });
+  return saved;
 }
 
 async function capture(item, kind) {

@@ -2,9 +2,10 @@
 // created (older sessions pick it here), fill in the
 // same form as on site, take 截图取证 snapshots of the remote video (stamped by the server with
 // their offset into the call's recording), write the 整改意见 and submit.
-import { ApiError, api } from "./api.js";
+import { api } from "./api.js";
 import { grabFrame, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
+import { answerSaver } from "./answer-saver.js";
 import { renderInspectionForm } from "./inspection-form.js";
 
 const STATE_TEXT = { draft: "填写中", submitted: "已提交，等待审核", approved: "已审核通过", returned: "已退回，请修改后重新提交" };
@@ -62,29 +63,15 @@ export async function setupInspectionPanel({ sessionId, checkpointId, video, me,
 
   function render(inspection) {
     const base = `/api/v1/inspections/${inspection.id}`;
-    let timer = null;
-    const status = h("span", { class: "muted", role: "status" }, STATE_TEXT[inspection.state] || "");
+    const status = h("span", { class: "muted", role: "status", "data-testid": "save-status" }, STATE_TEXT[inspection.state] || "");
     const opinion = h("textarea", { rows: "3", maxlength: "5000", "aria-label": "整改意见", disabled: !inspection.can_edit });
     opinion.value = inspection.rectification_opinion || "";
+    // Each answer saved on its own as it changes; flags and the 整改意见 whole.
+    let saver = null;
+    const later = (key, what) => saver.touch(what === "flags" ? "flags" : key);
     const save = async () => {
-      clearTimeout(timer);
-      const { answers, flags } = form.collect();
-      try {
-        await api(base, { method: "PATCH", body: { answers, flags, rectification_opinion: opinion.value } });
-        form.setErrors([]);
-        status.textContent = "已保存";
-        return true;
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 422) form.setErrors(err.problem.errors || []);
-        status.textContent = "保存失败";
-        fail(err);
-        return false;
-      }
-    };
-    const later = () => {
-      clearTimeout(timer);
-      status.textContent = "未保存";
-      timer = setTimeout(save, 800);
+      show(error, "");
+      return saver.flush();
     };
     const form = renderInspectionForm(inspection, {
       editable: inspection.can_edit,
@@ -116,7 +103,15 @@ export async function setupInspectionPanel({ sessionId, checkpointId, video, me,
       },
       onChange: later,
     });
-    opinion.addEventListener("input", later);
+    saver = answerSaver({
+      form,
+      send: (body) => api(base, { method: "PATCH", body }),
+      extras: { flags: () => form.flagList(), rectification_opinion: () => opinion.value },
+      onStatus: (text) => (status.textContent = text),
+      onSaved: (saved) => Object.assign(inspection, { answers: saved.answers, flags: saved.flags }),
+      onFail: fail,
+    });
+    opinion.addEventListener("input", () => saver.touch("rectification_opinion"));
     const submit = h("button", { type: "button", class: "btn btn-primary", hidden: !inspection.can_edit }, "提交检查");
     submit.addEventListener("click", async () => {
       show(error, "");
