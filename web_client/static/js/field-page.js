@@ -10,8 +10,8 @@ import { storageStatus } from "./storage-quota.js";
 
 const PACKAGE = "/api/v1/offline/package";
 const STATE_LABELS = { overdue: "已逾期", pending: "待检查", in_progress: "进行中" };
-export const OFFLINE_PACKAGE = "当前无网络：以下是手机上保存的离线包，可照常开始检查；联网后将自动更新。";
-export const NO_PACKAGE = "当前无网络，且本机还没有离线包：请在有网络时打开本页面一次。";
+const OFFLINE_PACKAGE = "当前无网络：以下是手机上保存的离线包，可照常开始检查；联网后将自动更新。";
+const NO_PACKAGE = "当前无网络，且本机还没有离线包：请在有网络时打开本页面一次。";
 
 const $ = (id) => document.getElementById(id);
 const DAY_MS = 86_400_000;

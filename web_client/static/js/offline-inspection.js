@@ -83,10 +83,10 @@ export async function showExpectedOffline() {
   const site = planned.task.checkpoint;
   const note = h(
     "div",
-    { class: "notice expected-site", "data-testid": "expected-checkpoint" },
-    h("strong", {}, `本次检查：${site.name}`),
-    h("span", {}, `${site.customer_name} · ${site.address || site.code}`),
-    h("span", { class: "muted" }, `离线：信息来自「我的任务」离线包；请扫描现场二维码（待同步核验）。`),
+    { class: "notice", "data-testid": "expected-checkpoint" },
+    h("div", {}, h("strong", {}, `本次检查：${site.name}`)),
+    h("div", {}, `${site.customer_name} · ${site.address || site.code}`),
+    h("div", { class: "muted" }, "离线：信息来自「我的任务」离线包；请扫描现场二维码，二维码联网后核验。"),
   );
   document.querySelector("[data-testid=expected-checkpoint]")?.remove();
   $("scan-step").querySelector("h1").after(note);

@@ -15,8 +15,8 @@ export async function storageStatus() {
   const { usage = 0, quota = 0 } = await navigator.storage.estimate();
   if (!quota) return null;
   const share = usage / quota;
-  const kept = persisted ? "浏览器已同意长期保留本机数据" : "浏览器未承诺长期保留本机数据，请尽快联网上传";
-  const used = `本机已用 ${size(usage)}，可用 ${size(quota)}（${Math.round(share * 100)}%）`;
+  const kept = persisted ? "浏览器已同意长期保存本机数据" : "浏览器未承诺长期保存，空间紧张时可能清理本机数据";
+  const used = `本机已用 ${size(usage)}，可用 ${size(quota)}（${Math.floor(share * 100)}%）`;
   if (share >= WARN_AT) {
     return { warning: true, text: `存储空间即将用完：${used}。请联网上传待上传的检查，或删除不需要的照片和视频。${kept}。` };
   }
