@@ -128,9 +128,9 @@ def _rectify_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
 
 def setup_web_client(app: web.Application) -> None:
     """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}``, ``/replay/{id}``,
-    ``/join/{token}`` and ``/rectify/{token}`` pages; the phone's 我的任务 at ``/field``; the on-site page at ``/onsite``, at
-    ``/s/{payload}`` (what a QR label encodes) and at ``/self-check/{token}``; assets under
-    ``/static/``."""
+    ``/join/{token}`` and ``/rectify/{token}`` pages; the phone's 我的任务 at ``/field``; the
+    on-site page at ``/onsite``, at ``/s/{payload}`` (what a QR label encodes) and at
+    ``/self-check/{token}``; assets under ``/static/``."""
     app.router.add_get("/", _to_console, name="home")
     app.router.add_get("/login", _page("login.html"), name="login_page")
     app.router.add_get("/console", _page("console.html"), name="console_page")
