@@ -23,7 +23,7 @@ from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.plans.models import Plan, Task
 from tests.e2e.test_onsite_flow import SMALL_FORM, ca_0001_label, qr_video
 from tests.integration.inspection_kit import CA_0001
-from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems
+from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems, log_in
 from tests.plugins.services import require_executable
 
 pytestmark = pytest.mark.browser
@@ -321,5 +321,33 @@ async def test_storage_use_is_said_and_warned_past_80_percent(
         assert warned == (usage >= 800 * 1024**2)
         if not warned:
             await expect(storage).not_to_contain_text("即将用完")
+    finally:
+        await context.close()
+
+
+async def test_an_inspector_finds_the_phone_page_where_they_land(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str]
+) -> None:
+    """The console's 我的任务 and the on-site page's top bar lead to /field, and back."""
+    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    try:
+        await log_in(page, live_server, "inspector", passwords["inspector"])
+        await page.get_by_test_id("field-link").click()
+        await expect(page).to_have_url(f"{live_server.url}/field")
+        await expect(page.get_by_test_id("task")).to_have_count(2)
+        await expect(page.get_by_test_id("who")).to_have_text("张检查")
+        await page.get_by_role("link", name="扫码检查").click()
+        await expect(page).to_have_url(f"{live_server.url}/onsite")
+        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+        await expect(page.get_by_test_id("expected-checkpoint")).to_have_count(0)
+        await page.get_by_test_id("my-tasks").click()
+        await expect(page).to_have_url(f"{live_server.url}/field")
+        await expect(page.get_by_test_id("task")).to_have_count(2)
+        assert await page.evaluate(OVERFLOW) <= 0
+        assert problems.errors == []
     finally:
         await context.close()

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.offline import service
-from inspection_api.plans.models import Task
+from inspection_api.plans.models import Plan, Task
 from tests.integration.inspection_kit import label, start
 from tests.integration.test_checkpoints import ids_by_code
 from tests.plugins.api import json_of
@@ -146,3 +146,39 @@ async def test_only_who_may_start_an_on_site_inspection_gets_a_package(
     user = await login_as(who) if who else client
     body = await json_of(await user.get(PACKAGE), status)
     assert body["status"] == status
+
+
+async def _plan_template(settings: Any, plan_name: str, template_id: int) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await session.execute(
+                update(Plan).where(Plan.name == plan_name).values(checklist_template_id=template_id)
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_each_task_gets_its_plans_template_or_says_why_it_cannot(login_as, settings):
+    admin = await login_as("hb_admin")
+    templates = "/api/v1/checklist-templates"
+    created = await json_of(await admin.post(templates, json={"name": "专项检查表"}), 201)
+    await _plan_template(settings, "全省支行月度检查", created["id"])
+    inspector = await login_as("inspector")
+    draft_only = await json_of(await inspector.get(PACKAGE), 200)
+    assert draft_only["checklists"] == []
+    for task in draft_only["tasks"]:
+        assert task["checklist_version_id"] is None
+        assert "尚未发布" in task["checklist_problem"], task["checklist_problem"]
+    # 保定's plan is another plan: its task keeps the default 明白纸.
+    bd = await json_of(await (await login_as("inspector_bd")).get(PACKAGE), 200)
+    assert bd["tasks"][0]["checklist_problem"] is None
+    assert bd["checklists"][0]["template_id"] != created["id"]
+
+    await json_of(await admin.post(f"{templates}/{created['id']}/publish", json={}), 200)
+    published = await json_of(await inspector.get(PACKAGE), 200)
+    (form,) = published["checklists"]
+    assert form["template_id"] == created["id"]
+    assert {t["checklist_version_id"] for t in published["tasks"]} == {form["id"]}
+    assert {t["checklist_problem"] for t in published["tasks"]} == {None}
