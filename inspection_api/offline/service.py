@@ -16,8 +16,9 @@ from inspection_api.inspections.service import checklist_for
 from inspection_api.plans.repository import TaskFilters, TaskRow, search
 
 # A phone keeps the package in its browser's storage and lists it on one page: a cap keeps
-# both small (a task is ≈ 0.5 KB; each distinct form ≈ 10 KB once). An inspector has a
-# few dozen open tasks; past the cap the package says it was truncated and how many exist.
+# both small (a task is 0.5–1 KB of JSON, the default 明白纸 11 KB once: a full package is
+# about 200–250 KB). An inspector has a few dozen open tasks; past the cap the package says
+# it was truncated and how many exist.
 PACKAGE_MAX_TASKS = 200
 
 
