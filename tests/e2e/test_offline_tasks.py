@@ -351,3 +351,29 @@ async def test_an_inspector_finds_the_phone_page_where_they_land(
         assert problems.errors == []
     finally:
         await context.close()
+
+
+async def test_offline_without_a_stored_package_the_page_says_what_to_do(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str]
+) -> None:
+    """A phone that only ever opened the on-site page: /field opens from the shell offline
+    and says to open it once with network."""
+    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    try:
+        await page.goto(f"{live_server.url}/login?next=%2Fonsite")
+        await page.get_by_label("用户名").fill("inspector")
+        await page.get_by_label("密码").fill(passwords["inspector"])
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+        await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        await context.set_offline(True)
+        await page.goto(f"{live_server.url}/field")
+        await expect(page.get_by_test_id("offline-notice")).to_have_text(
+            "当前无网络，且本机还没有离线包：请在有网络时打开本页面一次。"
+        )
+        await expect(page.get_by_test_id("task")).to_have_count(0)
+        await expect(page.get_by_test_id("package-time")).to_have_text("离线包尚未下载")
+    finally:
+        await context.close()
