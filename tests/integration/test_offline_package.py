@@ -4,7 +4,7 @@ strictly mine: another inspector sees nothing of it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -62,7 +62,7 @@ async def test_my_package_lists_my_open_tasks_overdue_first_with_checkpoints_and
     before = utcnow()
     package = await json_of(await inspector.get(PACKAGE), 200)
     generated = package["generated_at"]
-    assert before - timedelta(seconds=1) <= utcnow().fromisoformat(generated) <= utcnow()
+    assert before - timedelta(seconds=1) <= datetime.fromisoformat(generated) <= utcnow()
     assert (package["total"], package["truncated"], package["limit"]) == (2, False, 200)
 
     tasks = package["tasks"]
