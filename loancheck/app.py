@@ -21,6 +21,7 @@ from inspection_api.health import endpoints as health_endpoints
 from inspection_api.inspections import endpoints as inspection_endpoints
 from inspection_api.inspections import selfcheck_endpoints, sync_endpoints
 from inspection_api.notifications import endpoints as notification_endpoints
+from inspection_api.offline import endpoints as offline_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
 from inspection_api.plans import endpoints as plan_endpoints
 from inspection_api.plans.scheduler import TaskScheduler
@@ -71,6 +72,7 @@ API_TABLES = (
     inspection_endpoints.api,
     selfcheck_endpoints.api,
     sync_endpoints.api,
+    offline_endpoints.api,
     anomaly_endpoints.api,
     rectification_endpoints.api,
     notification_endpoints.api,

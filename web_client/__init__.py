@@ -128,9 +128,9 @@ def _rectify_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
 
 def setup_web_client(app: web.Application) -> None:
     """``/`` → ``/console``; the ``/login``, ``/console``, ``/remote/{id}``, ``/replay/{id}``,
-    ``/join/{token}`` and ``/rectify/{token}`` pages; the on-site page at ``/onsite``, at
-    ``/s/{payload}`` (what a QR label encodes) and at ``/self-check/{token}``; assets under
-    ``/static/``."""
+    ``/join/{token}`` and ``/rectify/{token}`` pages; the phone's 我的任务 at ``/field``; the
+    on-site page at ``/onsite``, at ``/s/{payload}`` (what a QR label encodes) and at
+    ``/self-check/{token}``; assets under ``/static/``."""
     app.router.add_get("/", _to_console, name="home")
     app.router.add_get("/login", _page("login.html"), name="login_page")
     app.router.add_get("/console", _page("console.html"), name="console_page")
@@ -138,10 +138,11 @@ def setup_web_client(app: web.Application) -> None:
     app.router.add_get(r"/replay/{session_id:\d+}", _page("replay.html"), name="replay_page")
     app.router.add_get("/join/{token}", _join_page(), name="join_page")
     app.router.add_get("/onsite", _page("onsite.html"), name="onsite_page")
+    app.router.add_get("/field", _page("field.html"), name="field_page")
     app.router.add_get("/s/{payload}", _page("onsite.html"), name="label_page")
     # A self-check link is a credential, like a join link.
     app.router.add_get("/self-check/{token}", _no_store_page("onsite.html"), name="self_check_page")
     app.router.add_get("/rectify/{token}", _rectify_page(), name="rectify_page")
-    # At the root, so its scope covers /onsite and /s/{payload}.
+    # At the root, so its scope covers /onsite, /s/{payload} and /field.
     app.router.add_get("/sw.js", _service_worker, name="service_worker")
     app.router.add_static("/static/", STATIC_DIR, name="static")

@@ -38,20 +38,12 @@ ONE = CHECKPOINTS + "/{checkpoint_id}"
 
 
 def _out(ctx: Ctx, checkpoint: Checkpoint, org: Org) -> CheckpointOut:
-    navigation = None
-    if checkpoint.latitude is not None and checkpoint.longitude is not None:
-        links = geo.navigation_links(
-            geo.Point(checkpoint.latitude, checkpoint.longitude),
-            checkpoint.name,
-            checkpoint.address,
-        )
-        navigation = NavigationOut(baidu=links.baidu, amap=links.amap)
     own = {name: getattr(checkpoint, name) for name in _OWN_FIELDS}
     return CheckpointOut(
         **own,
         org_name=org.name,
         effective_radius_m=effective_radius(ctx.app[SETTINGS], checkpoint),
-        navigation=navigation,
+        navigation=NavigationOut.of(checkpoint),
     )
 
 

@@ -7,8 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
+from inspection_api.checkpoints import geo
 from inspection_api.checkpoints.geo import RADIUS_MAX_M, RADIUS_MIN_M
-from inspection_api.checkpoints.models import CheckpointStatus, ExitReason, LoanClassification
+from inspection_api.checkpoints.models import (
+    Checkpoint,
+    CheckpointStatus,
+    ExitReason,
+    LoanClassification,
+)
 from inspection_api.schemas import IdList, Input, Output, Page, PagedQuery
 
 Code = Annotated[
@@ -87,6 +93,18 @@ class ExitIn(Input):
 class NavigationOut(Output):
     baidu: str = Field(description="Baidu Maps marker URI (BD-09)")
     amap: str = Field(description="Amap marker URI (GCJ-02)")
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint) -> NavigationOut | None:
+        """The map links of a checkpoint's bound position; None until it is bound."""
+        if checkpoint.latitude is None or checkpoint.longitude is None:
+            return None
+        links = geo.navigation_links(
+            geo.Point(checkpoint.latitude, checkpoint.longitude),
+            checkpoint.name,
+            checkpoint.address,
+        )
+        return cls(baidu=links.baidu, amap=links.amap)
 
 
 class CheckpointOut(Output):

@@ -1,10 +1,14 @@
 // The phone pages' service worker: keeps the app shell (HTML, CSS, JS, jsQR) so 现场检查
-// opens without network. Network first, the cache as the fallback, so a deploy is seen at
+// and 我的任务 (/field) open without network. Network first, the cache as the fallback, so a deploy is seen at
 // the next online load. API calls and object URLs never touch the cache: they carry data
 // and credentials, and the offline store (IndexedDB, offline-store.js) keeps the inspector's own data.
-const CACHE = "loancheck-shell-v2";
+const CACHE = "loancheck-shell-v3";
 const SHELL = [
   "/onsite",
+  "/field",
+  "/static/css/field.css",
+  "/static/js/field-page.js",
+  "/static/js/storage-quota.js",
   "/static/css/app.css",
   "/static/css/inspections.css",
   "/static/img/logo.svg",
@@ -63,6 +67,8 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && ONSITE.test(url.pathname)) {
     event.respondWith(networkFirst(request, "/onsite"));
+  } else if (request.mode === "navigate" && url.pathname === "/field") {
+    event.respondWith(networkFirst(request, "/field"));
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(networkFirst(request));
   }

@@ -15,6 +15,7 @@ import {
   currentInspection,
   deleteInspection,
   knownCheckpoint,
+  packageTask,
   removeCapture,
   submitInspection,
   updateInspection,
@@ -65,10 +66,31 @@ export async function resumeOffline(ctx) {
 
 /** Start from the scan and the fix without network. */
 export async function startOffline(ctx, { qr, fix }) {
-  const checklist = await cachedChecklist();
+  const checklist = await cachedChecklist(qr); // a task's own form when the label is of one
   if (!checklist) throw new Error(NO_CHECKLIST);
   const record = await createInspection({ qr, scanFix: fix, checklist, checkpoint: await knownCheckpoint(qr) });
   await showOffline(ctx, record);
+}
+
+/**
+ * Offline, the checkpoint 开始检查 of a task expects (`/onsite?checkpoint=ID`), named from the
+ * offline package above the scan; false when the package does not have it.
+ */
+export async function showExpectedOffline() {
+  const id = new URLSearchParams(window.location.search).get("checkpoint");
+  const planned = id ? await packageTask(id) : null;
+  if (!planned) return false;
+  const site = planned.task.checkpoint;
+  const note = h(
+    "div",
+    { class: "notice", "data-testid": "expected-checkpoint" },
+    h("div", {}, h("strong", {}, `本次检查：${site.name}`)),
+    h("div", {}, `${site.customer_name} · ${site.address || site.code}`),
+    h("div", { class: "muted" }, "离线：信息来自「我的任务」离线包；请扫描现场二维码，二维码联网后核验。"),
+  );
+  document.querySelector("[data-testid=expected-checkpoint]")?.remove();
+  $("scan-step").querySelector("h1").after(note);
+  return true;
 }
 
 async function evidenceOf(record) {

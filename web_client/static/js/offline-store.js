@@ -8,15 +8,21 @@ import { openDB } from "../vendor/idb.js";
 const NAME = "loancheck-offline";
 let opened = null;
 
+const VERSION = 2;
+
+/** Each version's stores, added in order: a phone on an older version keeps what it holds. */
+function upgrade(database, oldVersion) {
+  if (oldVersion < 1) {
+    database.createObjectStore("inspections", { keyPath: "client_uuid" });
+    const captures = database.createObjectStore("captures", { keyPath: "client_uuid" });
+    captures.createIndex("inspection", "inspection_uuid");
+    database.createObjectStore("meta");
+  }
+  if (oldVersion < 2) database.createObjectStore("packages"); // 离线包 of 我的任务
+}
+
 function db() {
-  opened ||= openDB(NAME, 1, {
-    upgrade(database) {
-      database.createObjectStore("inspections", { keyPath: "client_uuid" });
-      const captures = database.createObjectStore("captures", { keyPath: "client_uuid" });
-      captures.createIndex("inspection", "inspection_uuid");
-      database.createObjectStore("meta");
-    },
-  });
+  opened ||= openDB(NAME, VERSION, { upgrade });
   return opened;
 }
 
@@ -33,7 +39,13 @@ export async function cacheChecklist(checklist) {
   await (await db()).put("meta", { ...checklist, cached_at: new Date().toISOString() }, "checklist");
 }
 
-export async function cachedChecklist() {
+/**
+ * The form an offline inspection starts with: for a label of a checkpoint in the offline
+ * package, the form of its task; else the checklist cached while online.
+ */
+export async function cachedChecklist(qr = null) {
+  const planned = qr ? await plannedTask(qr) : null;
+  if (planned?.checklist) return { ...planned.checklist, cached_at: planned.generated_at };
   return (await (await db()).get("meta", "checklist")) || null;
 }
 
@@ -51,9 +63,42 @@ export async function rememberCheckpoint(qr, checkpoint) {
   await database.put("meta", known, "checkpoints");
 }
 
+/** What this phone knows of a label's checkpoint: started online before, or a task's. */
 export async function knownCheckpoint(qr) {
   const known = (await (await db()).get("meta", "checkpoints")) || {};
-  return known[labelKey(qr)] || null;
+  if (known[labelKey(qr)]) return known[labelKey(qr)];
+  const planned = await plannedTask(qr);
+  if (!planned) return null;
+  const { name, customer_name, code, address } = planned.task.checkpoint;
+  return { name, customer_name, code, address: address || null };
+}
+
+// ---- the offline package (离线包) of 我的任务 ----
+
+/** The package as the server sent it (GET /api/v1/offline/package), kept whole. */
+export async function storePackage(pkg) {
+  await (await db()).put("packages", { ...pkg, stored_at: new Date().toISOString() }, "mine");
+}
+
+export async function storedPackage() {
+  return (await (await db()).get("packages", "mine")) || null;
+}
+
+/** The package's task at checkpoint `id` and the form it is filled in with, or null. */
+export async function packageTask(id) {
+  const pkg = await storedPackage();
+  const task = pkg?.tasks.find((t) => t.checkpoint.id === Number(id));
+  if (!task) return null;
+  const checklist = pkg.checklists.find((c) => c.id === task.checklist_version_id) || null;
+  return { task, checklist, generated_at: pkg.generated_at };
+}
+
+// A label names its checkpoint (1.{id}.{generation}.{signature}); unverified until the sync.
+const labelCheckpointId = (qr) => /^1\.(\d+)\.\d+\.[A-Za-z0-9_-]+$/.exec(labelKey(qr))?.[1] || null;
+
+function plannedTask(qr) {
+  const id = labelCheckpointId(qr);
+  return id ? packageTask(id) : null;
 }
 
 // ---- inspections ----
@@ -124,6 +169,16 @@ export async function deleteInspection(clientUuid) {
     await tx.objectStore("captures").delete(key);
   }
   await tx.objectStore("inspections").delete(clientUuid);
+  await tx.done;
+}
+
+/** An inspection's captures without their Blobs (after the server confirmed them): the
+ * record line, sizes and hashes stay. */
+export async function dropBlobs(inspectionUuid) {
+  const tx = (await db()).transaction("captures", "readwrite");
+  for (const capture of await tx.store.index("inspection").getAll(inspectionUuid)) {
+    if (capture.blob) await tx.store.put({ ...capture, blob: null, blob_dropped_at: new Date().toISOString() });
+  }
   await tx.done;
 }
 

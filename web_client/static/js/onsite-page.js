@@ -6,7 +6,7 @@ import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
 import { CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
-import { refreshChecklist, resumeOffline, startOffline } from "./offline-inspection.js";
+import { refreshChecklist, resumeOffline, showExpectedOffline, startOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
 import { rememberCheckpoint } from "./offline-store.js";
 import { startOutbox } from "./outbox.js";
@@ -364,6 +364,7 @@ async function start() {
     else {
       show($("offline-notice"), OFFLINE);
       if (!contactToken) await showSteps();
+      if (!contactToken) await showExpectedOffline().catch(() => false); // 开始检查 of a task, named from the 离线包
     }
   } finally {
     document.body.classList.remove("is-loading");

@@ -7,7 +7,7 @@ import { ApiError, api } from "./api.js";
 import { deviceId } from "./capture.js";
 import { formatTime, h } from "./dom.js";
 import { EVIDENCE_LABELS } from "./inspection-form.js";
-import { QUEUED, REFUSED, SYNCED, UPLOADING, capturesOf, deleteInspection, listInspections, updateCapture, updateInspection } from "./offline-store.js";
+import { QUEUED, REFUSED, SYNCED, UPLOADING, capturesOf, deleteInspection, dropBlobs, listInspections, updateCapture, updateInspection } from "./offline-store.js";
 import { NetworkError, tusUpload } from "./tus-upload.js";
 
 const SYNC = "/api/v1/offline/sync";
@@ -67,7 +67,7 @@ export async function render() {
         "div",
         { class: "outbox-actions" },
         h("button", { type: "button", class: "btn btn-primary", disabled: !waiting || Boolean(running), onclick: () => syncNow({ manual: true }) }, running ? "正在上传…" : "立即上传"),
-        shown.some((i) => i.state === SYNCED) ? h("button", { type: "button", class: "btn", onclick: clearSynced }, "清除已上传") : null,
+        shown.some((i) => i.state === SYNCED) ? h("button", { type: "button", class: "btn", onclick: () => clearSynced() }, "清除已上传") : null,
       ),
     ].filter(Boolean),
   );
@@ -84,6 +84,7 @@ async function inspectionNode(inspection, captures) {
     inspection.state === SYNCED && inspection.inspection_id ? h("p", { class: "muted" }, `已入库：检查记录 #${inspection.inspection_id}`) : null,
     problem,
     h("ul", { class: "outbox-files" }, captures.map((c) => fileNode(inspection, c))),
+    inspection.state === SYNCED && captures.some((c) => !c.blob) ? h("p", { class: "muted" }, "文件已由服务器确认，已从本机删除以节省空间。") : null,
     h("button", { type: "button", class: "btn btn-ghost", onclick: () => exportInspection(inspection) }, "导出"),
   );
 }
@@ -108,9 +109,13 @@ function showProgress(capture, bytes) {
   row.querySelector(".outbox-bytes").textContent = `${sizeText(bytes)} / ${sizeText(capture.size)}`;
 }
 
-async function clearSynced() {
+/**
+ * The inspections the server confirmed (已上传): 清除已上传 removes them from the phone; after
+ * each sync `dropBlobs` frees their files' space at once and keeps their record lines.
+ */
+async function clearSynced(clear = deleteInspection) {
   for (const inspection of await listInspections()) {
-    if (inspection.state === SYNCED) await deleteInspection(inspection.client_uuid);
+    if (inspection.state === SYNCED) await clear(inspection.client_uuid);
   }
   await render();
 }
@@ -122,6 +127,7 @@ export function syncNow({ manual = false } = {}) {
   if (running) return running;
   clearTimeout(timer);
   running = run(manual)
+    .then(() => clearSynced(dropBlobs))
     .then(() => {
       failures = 0;
       notice = "";
@@ -259,7 +265,7 @@ async function exportInspection(inspection) {
   const files = [];
   for (const c of await capturesOf(inspection.client_uuid)) {
     const { blob, ...rest } = c;
-    files.push({ ...rest, data: await dataUrl(blob) });
+    files.push({ ...rest, data: blob ? await dataUrl(blob) : null }); // null: dropped after the sync
   }
   const text = JSON.stringify({ ...(await payload(inspection)), state: inspection.state, problem: inspection.problem, checklist: inspection.checklist, files }, null, 2);
   const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));

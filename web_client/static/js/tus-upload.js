@@ -73,6 +73,9 @@ async function serverOffset(url) {
   return Number(response.headers.get("Upload-Offset"));
 }
 
+// The Blob's size; the size recorded at capture once the Blob was dropped after the sync.
+const sizeOf = (capture) => (capture.blob ? capture.blob.size : capture.size);
+
 async function create(capture) {
   const metadata = [
     ["client_uuid", capture.client_uuid],
@@ -81,7 +84,7 @@ async function create(capture) {
   ]
     .map(([key, value]) => `${key} ${b64(value)}`)
     .join(",");
-  const response = await call(UPLOADS, "POST", { "Upload-Length": String(capture.blob.size), "Upload-Metadata": metadata });
+  const response = await call(UPLOADS, "POST", { "Upload-Length": String(sizeOf(capture)), "Upload-Metadata": metadata });
   if (response.status !== 201 && response.status !== 200) throw await problemOf(response);
   return { url: response.headers.get("Location"), offset: Number(response.headers.get("Upload-Offset") || 0) };
 }
@@ -98,8 +101,11 @@ export async function tusUpload(capture, { onCreated = () => {}, onProgress = ()
     ({ url, offset } = await create(capture));
     await onCreated(url);
   }
-  const length = capture.blob.size;
+  const length = sizeOf(capture);
   onProgress(offset);
+  // A file confirmed by the server has no Blob left on the phone (dropped to save space):
+  // nothing to send while the server holds every byte.
+  if (offset < length && !capture.blob) throw new Error("文件已从本机删除，无法重新上传");
   while (offset < length) {
     const chunk = capture.blob.slice(offset, offset + CHUNK_BYTES);
     try {

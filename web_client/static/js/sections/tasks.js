@@ -61,7 +61,14 @@ export async function renderTasks(container, { me, onError }) {
     h(
       "section",
       { class: "card" },
-      h("div", { class: "card-head" }, h("h2", {}, "检查任务"), h("span", { class: "muted" }, "逾期和本期任务在前；周期按北京时间")),
+      h(
+        "div",
+        { class: "card-head" },
+        h("h2", {}, "检查任务"),
+        h("span", { class: "muted" }, "逾期和本期任务在前；周期按北京时间"),
+        // On a phone at the site: the same tasks, kept for use without network.
+        canInspect ? h("a", { class: "btn btn-small", href: "/field", "data-testid": "field-link" }, "手机版我的任务（可离线）") : null,
+      ),
       h(
         "div",
         { class: "checkpoint-filters" },
