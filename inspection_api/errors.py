@@ -131,7 +131,7 @@ class NotFound(OutsideJurisdiction):
 class OriginRejected(InspectionError):
     status = 403
     code = "origin_rejected"
-    zh = "请求来源不被允许：{origin}"
+    zh = "请求来源不被允许：「{origin}」"
     en = "Request origin not allowed: {origin}"
 
 

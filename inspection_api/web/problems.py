@@ -63,11 +63,6 @@ HTTP_PROBLEMS: dict[int, HttpProblem] = {
         "请求内容过大，请减小后重试",
         "Request body too large: {method} {path}",
     ),
-    415: HttpProblem(
-        "unsupported_media_type",
-        "不支持的内容类型",
-        "Unsupported media type: {method} {path}",
-    ),
 }
 # Any other status aiohttp raises: its title says what it is.
 OTHER_HTTP_PROBLEM = HttpProblem("http_error", "{title}", "{title}: {method} {path}")
