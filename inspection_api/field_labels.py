@@ -33,10 +33,11 @@ FIELD_LABELS: dict[str, str] = {
     "anomaly_rule": "预警规则",
     "answers": "检查结果",
     "assignee_user_id": "处理人",
-    "audio": "录音",
+    "audio": "录音段数",
     "auto_join": "自动加入",
     "before_id": "翻页位置",
     "bound": "GPS默认位置",
+    "candidate": "网络候选地址",
     "captured_at": "拍摄时间",
     "checklist_template_id": "检查模板",
     "checklist_version_id": "检查模板版本",
@@ -128,7 +129,7 @@ FIELD_LABELS: dict[str, str] = {
     "period": "周期",
     "period_from": "开始周期",
     "period_to": "结束周期",
-    "photo": "照片",
+    "photo": "照片张数",
     "photo_id": "整改照片",
     "photos": "照片",
     "plan_id": "检查计划",
@@ -150,6 +151,7 @@ FIELD_LABELS: dict[str, str] = {
     "rule": "规则",
     "rule_id": "全局规则",
     "scan_fix": "扫码时的定位",
+    "sdp": "媒体协商信息",
     "sections": "检查模板章节",
     "sent_at": "发送时间",
     "session_id": "远程巡检",
@@ -168,6 +170,7 @@ FIELD_LABELS: dict[str, str] = {
     "template_id": "检查模板",
     "text": "内容",
     "title": "标题",
+    "to": "对方",
     "token": "令牌",
     "token_id": "API 令牌",
     "type": "类型",
@@ -181,11 +184,11 @@ FIELD_LABELS: dict[str, str] = {
     "validity_unit": "有效期单位",
     "value": "值",
     "values": "值",
-    "video": "录像",
+    "video": "录像段数",
 }
 
 # Where a path names no field of ours (a client's own key, a checklist item key): its place.
-LOCATION_LABELS = {"body": "请求内容", "query": "查询条件", "path": "地址"}
+LOCATION_LABELS = {"body": "请求内容", "query": "查询条件", "path": "地址", "data": "消息内容"}
 
 
 def _pick(label: str | tuple[str, str]) -> str:

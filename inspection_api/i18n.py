@@ -61,7 +61,7 @@ _ZH: dict[str, str] = {
     "decimal_whole_digits": "整数位数不能超过 {whole_digits}",
     "literal_error": "应为以下之一：{expected}",
     "enum": "应为以下之一：{expected}",
-    "extra_forbidden": "含有不接受的字段",
+    "extra_forbidden": "多余的字段，此处不接受",
     "json_invalid": "不是有效的 JSON",
     "model_type": "应为 JSON 对象",
     "model_attributes_type": "应为 JSON 对象",
@@ -106,9 +106,11 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _value_error(ctx: dict[str, Any]) -> str:
-    """A validator of ours says ``"中文 (English)"``: the Chinese part; anything else (a
-    library's English) is 格式不正确."""
-    text = str(ctx.get("error", "")).split(" (", 1)[0].strip()
+    """A validator of ours says ``"中文 (English)"`` (a ValueError) or gives its zh text as
+    ``msg`` (a PydanticCustomError): the Chinese part; anything else (a library's English)
+    is 格式不正确."""
+    text = str(ctx["msg"] if "msg" in ctx else ctx.get("error", ""))
+    text = text.split(" (", 1)[0].strip()
     return text if _CJK.search(text) else _ZH_FALLBACK
 
 
@@ -130,7 +132,6 @@ def field_errors(
         path = ".".join(str(p) for p in err["loc"])
         field = f"{location}.{path}" if path else location
         ctx: dict[str, Any] = dict(err.get("ctx") or {})
-        ctx.setdefault("msg", err["msg"])
         zh = labelled(location, err["loc"], _zh(err["type"], ctx))
         result.append(FieldError(field=field, zh=zh, en=err["msg"]))
     return result

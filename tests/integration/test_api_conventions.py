@@ -56,7 +56,7 @@ async def test_validation_errors_name_each_field_in_chinese_and_english(client):
     assert fields == {
         "body.username": "用户名：必填",
         "body.password": "密码：必填",
-        "body.extra": "请求内容：含有不接受的字段",
+        "body.extra": "请求内容：多余的字段，此处不接受",
     }
     english = await client.post("/api/v1/auth/login?lang=en", json={"username": "a", "password": 5})
     body = await json_of(english, 422)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import pytest
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from inspection_api.checkpoints.models import ExitReason
 from inspection_api.field_labels import FIELD_LABELS
@@ -106,3 +107,23 @@ def test_a_validator_of_ours_says_its_chinese_part_a_foreign_one_says_format():
 def test_every_field_label_is_chinese():
     for name, label in FIELD_LABELS.items():
         assert re.search(r"[\u4e00-\u9fff]", label), name
+
+
+def _custom(value: str) -> str:
+    # As signaling/messages.py gives its Chinese text: a PydanticCustomError's ``msg``.
+    raise PydanticCustomError("value_error", "longer than 4 bytes", {"msg": "不能超过 4 字节"})
+
+
+class Message(BaseModel):
+    to: Annotated[str, AfterValidator(_custom)]
+
+
+def test_a_custom_errors_chinese_text_is_what_a_chinese_reader_sees():
+    with pytest.raises(ValidationError) as caught:
+        Message.model_validate({"to": "abcdef"})
+    [error] = field_errors(caught.value, "data")
+    assert (error.field, error.zh, error.en) == (
+        "data.to",
+        "对方：不能超过 4 字节",
+        "longer than 4 bytes",
+    )
