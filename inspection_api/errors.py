@@ -131,7 +131,7 @@ class NotFound(OutsideJurisdiction):
 class OriginRejected(InspectionError):
     status = 403
     code = "origin_rejected"
-    zh = "请求来源不被允许：{origin}"
+    zh = "请求来源不被允许：「{origin}」"
     en = "Request origin not allowed: {origin}"
 
 
@@ -162,6 +162,9 @@ class PayloadTooLarge(InspectionError):
     en = "Request body too large (limit {limit} bytes)"
 
 
+_SHOWN_ERRORS = 3  # in a problem's detail; ``errors`` lists them all
+
+
 class ValidationFailed(InspectionError):
     status = 422
     code = "validation_failed"
@@ -170,7 +173,11 @@ class ValidationFailed(InspectionError):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        super().__init__(fields=", ".join(e.field for e in errors))
+        # A zh-CN reader gets the messages (each led by its field's Chinese name), not paths.
+        shown = "；".join(e.zh for e in errors[:_SHOWN_ERRORS])
+        if len(errors) > _SHOWN_ERRORS:
+            shown += f"，共 {len(errors)} 处"
+        super().__init__(fields=(shown, ", ".join(e.field for e in errors)))
 
     def extra(self, lang: str) -> dict[str, Any]:
         return {"errors": [{"field": e.field, "message": e.message(lang)} for e in self.errors]}

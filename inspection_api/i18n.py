@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from inspection_api.errors import FieldError
+from inspection_api.field_labels import enum_choices, field_label
 
 LANGS = ("zh", "en")
 
@@ -58,7 +61,7 @@ _ZH: dict[str, str] = {
     "decimal_whole_digits": "整数位数不能超过 {whole_digits}",
     "literal_error": "应为以下之一：{expected}",
     "enum": "应为以下之一：{expected}",
-    "extra_forbidden": "不允许的字段",
+    "extra_forbidden": "多余的字段，此处不接受",
     "json_invalid": "不是有效的 JSON",
     "model_type": "应为 JSON 对象",
     "model_attributes_type": "应为 JSON 对象",
@@ -71,7 +74,6 @@ _ZH: dict[str, str] = {
     "datetime_type": "应为时间 (ISO 8601)",
     "datetime_from_date_parsing": "应为时间 (ISO 8601)",
     "timezone_aware": "应带时区 (ISO 8601，例如 +08:00)",
-    "value_error": "{msg}",
 }
 
 
@@ -79,9 +81,18 @@ _ZH: dict[str, str] = {
 _ZH_FALLBACK = "格式不正确"
 
 
+# pydantic's list of allowed values: "'a', 'b' or 'c'".
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+
+
 def _zh(kind: str, ctx: dict[str, Any]) -> str:
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         return _ZH["missing"]  # an empty text where one is required: 必填, not 长度至少为 1
+    if kind in ("enum", "literal_error"):
+        # Not pydantic's "'exited', 'settled' or 'discount_only'": the labels, 、-separated.
+        ctx = {**ctx, "expected": enum_choices(_QUOTED.findall(str(ctx.get("expected", ""))))}
+    if kind == "value_error":
+        return _value_error(ctx)
     template = _ZH.get(kind)
     if template is None:
         return _ZH_FALLBACK
@@ -91,11 +102,29 @@ def _zh(kind: str, ctx: dict[str, Any]) -> str:
         return _ZH_FALLBACK
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _value_error(ctx: dict[str, Any]) -> str:
+    """A validator of ours says ``"中文 (English)"`` (a ValueError) or gives its zh text as
+    ``msg`` (a PydanticCustomError): the Chinese part; anything else (a library's English)
+    is 格式不正确."""
+    text = str(ctx["msg"] if "msg" in ctx else ctx.get("error", ""))
+    text = text.split(" (", 1)[0].strip()
+    return text if _CJK.search(text) else _ZH_FALLBACK
+
+
+def labelled(location: str, loc: Sequence[str | int], zh: str) -> str:
+    """A zh-CN message for the field at ``loc``, led by the field's Chinese name
+    (``贷款金额：应为数字``): the reader sees no path; ``errors[].field`` keeps it."""
+    return f"{field_label(location, loc)}：{zh}"
+
+
 def field_errors(
     exc: ValidationError, location: str, *, ignore: frozenset[str] = frozenset()
 ) -> list[FieldError]:
-    """Name each bad field as ``location.path`` with a zh-CN and an English message
-    (errors of the types in ``ignore`` left out)."""
+    """Name each bad field as ``location.path`` with a zh-CN message led by the field's
+    Chinese name and pydantic's English one (errors of the types in ``ignore`` left out)."""
     result = []
     for err in exc.errors(include_url=False):
         if err["type"] in ignore:
@@ -103,6 +132,6 @@ def field_errors(
         path = ".".join(str(p) for p in err["loc"])
         field = f"{location}.{path}" if path else location
         ctx: dict[str, Any] = dict(err.get("ctx") or {})
-        ctx.setdefault("msg", err["msg"])
-        result.append(FieldError(field=field, zh=_zh(err["type"], ctx), en=err["msg"]))
+        zh = labelled(location, err["loc"], _zh(err["type"], ctx))
+        result.append(FieldError(field=field, zh=zh, en=err["msg"]))
     return result

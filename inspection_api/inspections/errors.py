@@ -122,7 +122,7 @@ class EvidenceMissing(InspectionError):
     def __init__(self, missing: list[MissingEvidence]) -> None:
         self.missing = missing
         zh = "；".join(
-            f"「{m.item_label}」({m.item_key}) 还缺{_kind(m.kind, 'zh')} {m.missing} "
+            f"「{m.item_label}」还缺{_kind(m.kind, 'zh')} {m.missing} "
             f"{'张' if m.kind == EvidenceKind.PHOTO else '段'}"
             for m in missing
         )

@@ -145,8 +145,7 @@ class EvidenceQuery(Input):
         parts = (self.latitude, self.longitude, self.accuracy, self.fix_captured_at)
         if any(p is not None for p in parts) and any(p is None for p in parts):
             raise ValueError(
-                "latitude、longitude、accuracy、fix_captured_at 须同时提供 "
-                "(send all four fix fields or none)"
+                "纬度、经度、定位精度、定位时间须同时提供 (send all four fix fields or none)"
             )
         return self
 

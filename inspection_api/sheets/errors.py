@@ -72,7 +72,7 @@ class OwnInspectionOpinion(InspectionError):
 class SheetFontMissing(InspectionError):
     status = 503
     code = "sheet_font_missing"
-    zh = "服务器未安装打印明白纸所需的中文字体（{paths}），请安装 fonts-wqy-microhei"
+    zh = "服务器未安装打印明白纸所需的中文字体（「{paths}」），请安装 fonts-wqy-microhei"
     en = (
         "The Chinese font for briefing sheets is not installed ({paths}); "
         "install fonts-wqy-microhei"

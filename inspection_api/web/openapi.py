@@ -13,6 +13,7 @@ from swagger_ui.core import ApplicationDocument
 from swagger_ui.handlers.aiohttp import handler as serve_docs
 
 from inspection_api.web.keys import DOCS_SCRIPT_HASHES
+from inspection_api.web.problem_types import openapi_problem_types
 from inspection_api.web.routing import ApiRoutes, Operation
 from inspection_api.web.security import inline_script_hashes
 
@@ -20,7 +21,8 @@ REF = "#/components/schemas/{model}"
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "RFC 9457 problem details; `detail` is zh-CN unless English is asked for.",
+    "description": "RFC 9457 problem details; `title`, `detail` and `errors[].message` are "
+    "zh-CN unless English is asked for, and name fields by their Chinese names.",
     "required": ["type", "title", "status", "detail", "code"],
     "properties": {
         "type": {"type": "string"},
@@ -133,8 +135,17 @@ def _table_part(table: ApiRoutes) -> tuple[dict[str, Any], dict[str, Any]]:
     return cached[1], cached[2]
 
 
+def _problem_schema(problem_types: list[dict[str, Any]]) -> dict[str, Any]:
+    """The problem shape, its ``type`` and ``code`` enumerating every problem type."""
+    schema = copy.deepcopy(PROBLEM_SCHEMA)
+    schema["properties"]["type"]["enum"] = [p["type"] for p in problem_types]
+    schema["properties"]["code"]["enum"] = [p["code"] for p in problem_types]
+    return schema
+
+
 def build_openapi(tables: Iterable[ApiRoutes], *, version: str, server_url: str) -> dict[str, Any]:
-    components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    problem_types = openapi_problem_types()
+    components: dict[str, Any] = {"Problem": _problem_schema(problem_types)}
     paths: dict[str, dict[str, Any]] = {}
     for table in tables:
         table_paths, table_components = _table_part(table)
@@ -148,7 +159,9 @@ def build_openapi(tables: Iterable[ApiRoutes], *, version: str, server_url: str)
         "info": {
             "title": "LoanCheck 贷后检查远程巡检平台 API",
             "version": version,
-            "description": "JSON API. Errors are RFC 9457 problem+json; send "
+            "description": "JSON API. Errors are RFC 9457 problem+json (every problem type "
+            "in `components.x-problem-types`), in plain zh-CN: no field paths, no English; "
+            "`errors[].field` names each bad field for programs. Send "
             "`Accept-Language: en` (or `?lang=en`) for English messages.",
         },
         "servers": [{"url": server_url}],
@@ -159,6 +172,7 @@ def build_openapi(tables: Iterable[ApiRoutes], *, version: str, server_url: str)
                 "session": {"type": "apiKey", "in": "cookie", "name": "loancheck_session"},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
+            "x-problem-types": problem_types,
         },
         "security": [{"session": []}, {"bearer": []}],
     }

@@ -26,7 +26,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from inspection_api.errors import FieldError, NotFound, PayloadTooLarge, ValidationFailed
-from inspection_api.i18n import field_errors
+from inspection_api.i18n import field_errors, labelled
 from inspection_api.schemas import INT_MAX
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -69,12 +69,14 @@ def path_params(types: Mapping[str, type], match_info: Mapping[str, str]) -> dic
     for name, kind in types.items():
         raw = match_info[name]
         if "\x00" in raw:
-            raise ValidationFailed([_nul(f"path.{name}")])
+            raise ValidationFailed([_nul("path", (name,))])
         if kind is not int:
             values[name] = kind(raw)
             continue
         if not _INTEGER.fullmatch(raw):
-            zh, en = f"应为整数，收到 {raw!r}", f"must be an integer, got {raw!r}"
+            # The Chinese text does not echo the value: it is the reader's own, and may be
+            # anything (a dotted name reads as a field path).
+            zh, en = labelled("path", (name,), "应为整数"), f"must be an integer, got {raw!r}"
             raise ValidationFailed([FieldError(f"path.{name}", zh, en)])
         value = _int(raw)
         if not 1 <= value <= INT_MAX:
@@ -94,7 +96,7 @@ def validate_json(model: type[Model], raw: str | bytes, location: str) -> Model:
 
 def read_query(model: type[Model], query: Mapping[str, str]) -> Model:
     """The query string as ``model``, each value read as its field's JSON type."""
-    with_nul = [_nul(f"query.{name}") for name, raw in query.items() if "\x00" in name + raw]
+    with_nul = [_nul("query", (name,)) for name, raw in query.items() if "\x00" in name + raw]
     if with_nul:
         raise ValidationFailed(with_nul)
     types = _field_types(model)
@@ -142,13 +144,15 @@ async def read_body(model: type[Model], request: web.Request) -> Model:
         data = json.loads(text, parse_int=_int)
     except RecursionError:
         raise ValidationFailed(
-            [FieldError("body", "JSON 嵌套层数过多", "JSON nested too deeply")]
+            [FieldError("body", "请求内容：JSON 嵌套层数过多", "JSON nested too deeply")]
         ) from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-        detail = str(exc)
-        raise ValidationFailed(
-            [FieldError("body", f"不是有效的 JSON：{detail}", f"Not valid JSON: {detail}")]
-        ) from None
+        if isinstance(exc, json.JSONDecodeError):
+            where = f"（第 {exc.lineno} 行第 {exc.colno} 列）"
+        else:
+            where = "（不是 UTF-8 编码的文本）" if isinstance(exc, UnicodeDecodeError) else ""
+        zh, en = f"请求内容：不是有效的 JSON{where}", f"Not valid JSON: {exc}"
+        raise ValidationFailed([FieldError("body", zh, en)]) from None
     unfit = _unfit_values(data)
     try:
         body = model.model_validate_json(text, strict=True)
@@ -179,13 +183,27 @@ def _int(text: str) -> int:
     return -_HUGE if text.startswith("-") else _HUGE
 
 
-def _nul(field: str) -> FieldError:
-    return FieldError(field, "不能包含空字符 (U+0000)", "Must not contain NUL (U+0000)")
+def _nul(location: str, loc: tuple[str, ...]) -> FieldError:
+    return FieldError(
+        ".".join((location, *loc)),
+        labelled(location, loc, "不能包含空字符 (U+0000)"),
+        "Must not contain NUL (U+0000)",
+    )
+
+
+def _at(location: str, loc: tuple[str, ...], zh: str, en: str) -> FieldError:
+    return FieldError(".".join((location, *loc)), labelled(location, loc, zh), en)
 
 
 def refuse_nul(texts: Mapping[str, str]) -> None:
-    """For input read apart from a model (multipart forms): text by field name."""
-    with_nul = [_nul(field) for field, text in texts.items() if "\x00" in text]
+    """For input read apart from a model (multipart forms): text by field name
+    (``body.photos.0``)."""
+    with_nul = [
+        _nul(location, tuple(rest))
+        for field, text in texts.items()
+        if "\x00" in text
+        for location, *rest in [field.split(".")]
+    ]
     if with_nul:
         raise ValidationFailed(with_nul)
 
@@ -195,23 +213,23 @@ def _unfit_values(data: Any) -> list[FieldError]:
     (Python's reader takes ``NaN``, ``Infinity`` and ``1e400``; RFC 8259 has no such
     values), and text with U+0000, keys included."""
     found: list[FieldError] = []
-    stack: list[tuple[Any, str]] = [(data, "body")]
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
     while stack:
-        value, path = stack.pop()
+        value, loc = stack.pop()
         if isinstance(value, bool):
             continue
         if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-            found.append(FieldError(path, "数值超出范围", "Number out of range"))
+            found.append(_at("body", loc, "数值超出范围", "Number out of range"))
         elif isinstance(value, float) and not math.isfinite(value):
-            found.append(FieldError(path, "应为有限的数字", "Input should be a finite number"))
+            found.append(_at("body", loc, "应为有限的数字", "Input should be a finite number"))
         elif isinstance(value, str) and "\x00" in value:
-            found.append(_nul(path))
+            found.append(_nul("body", loc))
         elif isinstance(value, dict):
             for key, item in value.items():
                 if "\x00" in key:
-                    found.append(_nul(f"{path}.{key}"))
+                    found.append(_nul("body", (*loc, key)))
                 else:
-                    stack.append((item, f"{path}.{key}"))
+                    stack.append((item, (*loc, key)))
         elif isinstance(value, list):
-            stack.extend((item, f"{path}.{index}") for index, item in enumerate(value))
+            stack.extend((item, (*loc, str(index))) for index, item in enumerate(value))
     return sorted(found, key=lambda error: error.field)

@@ -243,9 +243,9 @@ async def test_the_handler_acknowledges_then_resolves(client, login_as, db):
     assert english["detail"] == "The anomaly is acknowledged; cannot acknowledge it"
 
     blank = await json_of(await handler.post(f"{URL}/{aid}/resolve", json={"resolution": " "}), 422)
-    assert blank["errors"] == [{"field": "body.resolution", "message": "必填"}]
+    assert blank["errors"] == [{"field": "body.resolution", "message": "处理结果：必填"}]
     missing = await json_of(await handler.post(f"{URL}/{aid}/resolve", json={}), 422)
-    assert missing["errors"] == [{"field": "body.resolution", "message": "必填"}]
+    assert missing["errors"] == [{"field": "body.resolution", "message": "处理结果：必填"}]
     done = await json_of(
         await handler.post(
             f"{URL}/{aid}/resolve", json={"resolution": "企业已结清他行逾期款项，提供了还款凭证"}

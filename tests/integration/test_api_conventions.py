@@ -54,9 +54,9 @@ async def test_validation_errors_name_each_field_in_chinese_and_english(client):
     assert response.content_type == "application/problem+json"
     fields = {e["field"]: e["message"] for e in body["errors"]}
     assert fields == {
-        "body.username": "必填",
-        "body.password": "必填",
-        "body.extra": "不允许的字段",
+        "body.username": "用户名：必填",
+        "body.password": "密码：必填",
+        "body.extra": "请求内容：多余的字段，此处不接受",
     }
     english = await client.post("/api/v1/auth/login?lang=en", json={"username": "a", "password": 5})
     body = await json_of(english, 422)
@@ -74,7 +74,7 @@ async def test_malformed_bodies_and_paths_are_clear_4xx_never_500(client, login_
     body = await json_of(bad_json, 422)
     assert body["errors"][0]["field"] == "body"
     not_object = await client.post("/api/v1/auth/login", json=[1, 2])
-    assert (await json_of(not_object, 422))["errors"][0]["message"] == "应为 JSON 对象"
+    assert (await json_of(not_object, 422))["errors"][0]["message"] == "请求内容：应为 JSON 对象"
     huge = await client.post("/api/v1/auth/login", data=b"x" * 300_000)
     assert (await json_of(huge, 413))["code"] == "payload_too_large"
     admin = await login_as("admin")
@@ -201,25 +201,25 @@ async def test_numbers_beyond_range_in_queries_and_bodies_are_422_naming_the_fie
         ("-" + "9" * 5000, "应不小于 1"),
     ]:
         url = f"/api/v1/audit-events?before_id={value}"
-        assert await refused(await admin.get(url)) == {"query.before_id": message}
+        assert await refused(await admin.get(url)) == {"query.before_id": f"翻页位置：{message}"}
     assert await refused(await admin.get(f"/api/v1/checkpoints?org_id={-(2**31) - 1}")) == {
-        "query.org_id": "应不小于 -2147483648"
+        "query.org_id": "所属机构：应不小于 -2147483648"
     }
     ok = await admin.get(f"/api/v1/checkpoints?offset={INT_MAX}&limit=200")
     assert (await json_of(ok, 200))["items"] == []
     assert await refused(await admin.get(f"/api/v1/checkpoints?offset={INT_MAX + 1}")) == {
-        "query.offset": f"应不大于 {INT_MAX}"
+        "query.offset": f"起始位置：应不大于 {INT_MAX}"
     }
     assert await refused(await admin.get("/api/v1/checkpoints?limit=201")) == {
-        "query.limit": "应不大于 200"
+        "query.limit": "每页条数：应不大于 200"
     }
     assert await refused(await admin.get("/api/v1/checkpoints?limit=1e400")) == {
-        "query.limit": "应为整数"
+        "query.limit": "每页条数：应为整数"
     }
     labels = await admin.get(f"/api/v1/checkpoints/labels.pdf?ids=1,{2**63},0")
     assert await refused(labels) == {
-        "query.ids.1": f"应不大于 {INT_MAX}",
-        "query.ids.2": "应不小于 1",
+        "query.ids.1": f"编号（第 2 项）：应不大于 {INT_MAX}",
+        "query.ids.2": "编号（第 3 项）：应不小于 1",
     }
 
     orgs = {o["code"]: o for o in await (await admin.get("/api/v1/orgs")).json()}
@@ -234,7 +234,7 @@ async def test_numbers_beyond_range_in_queries_and_bodies_are_422_naming_the_fie
     ]:
         raw = json.dumps({**org, "parent_id": 0}).replace(": 0}", f": {parent}}}")
         response = await admin.post("/api/v1/orgs", data=raw, headers=JSON)
-        assert await refused(response) == {"body.parent_id": message}, parent
+        assert await refused(response) == {"body.parent_id": f"上级机构：{message}"}, parent
     for number, message in [
         ("1e400", "应为有限的数字"),
         ("-1e400", "应为有限的数字"),
@@ -244,19 +244,19 @@ async def test_numbers_beyond_range_in_queries_and_bodies_are_422_naming_the_fie
         fix = '"longitude": 114.5, "accuracy": 5, "captured_at": "2026-12-04T08:00:00+08:00"'
         raw = f'{{"qr": "x", "fix": {{"latitude": {number}, {fix}}}}}'
         response = await admin.post("/api/v1/checkpoints/check-in", data=raw, headers=JSON)
-        assert await refused(response) == {"body.fix.latitude": message}, number
+        assert await refused(response) == {"body.fix.latitude": f"纬度：{message}"}, number
     # Free-form JSON (answers by item key) has no type to bound it; numbers must still fit.
     raw = (
         '{"answers": {"a": 1e400, "b": [NaN], "c": 9223372036854775808, "d": 9223372036854775807}}'
     )
     response = await admin.patch("/api/v1/inspections/1", data=raw, headers=JSON)
     assert await refused(response) == {
-        "body.answers.a": "应为有限的数字",
-        "body.answers.b.0": "应为有限的数字",
-        "body.answers.c": "数值超出范围",
+        "body.answers.a": "检查结果：应为有限的数字",
+        "body.answers.b.0": "检查结果：应为有限的数字",
+        "body.answers.c": "检查结果：数值超出范围",
     }
     deep = await admin.post("/api/v1/orgs", data="[" * 100_000, headers=JSON)
-    assert await refused(deep) == {"body": "JSON 嵌套层数过多"}
+    assert await refused(deep) == {"body": "请求内容：JSON 嵌套层数过多"}
     created = await admin.post("/api/v1/orgs", json={**org, "parent_id": orgs["HB-SJZ-CA"]["id"]})
     assert (await json_of(created, 201))["code"] == "NEW-1"
 
@@ -272,6 +272,8 @@ async def test_lang_is_accepted_beside_any_query(login_as):
 
 
 # A value of the wrong JSON type for each kind of field, and what the API says.
+# The name an error message starts with: Chinese (a list entry adds its position).
+CHINESE_LABEL = r"[\u4e00-\u9fffA-Z/ ]+(（第 [0-9]+ 项）)?"
 NOT_BOOL = "应为 true 或 false"
 WRONG_IN_BODY: dict[str, list[tuple[Any, str]]] = {
     "integer": [("1", "应为整数"), (True, "应为整数"), (1.5, "应为整数"), (1.0, "应为整数")],
@@ -355,7 +357,10 @@ async def test_a_wrong_json_type_in_any_request_body_is_422_naming_the_field(cli
                 response = await admin.request(method, concrete(path), json=nest(field_path, value))
                 body = await json_of(response, 422)
                 errors = {e["field"]: e["message"] for e in body["errors"]}
-                assert errors.get(field) == message, (method, path, field, value, errors)
+                # Led by the field's Chinese name (its label, or the nearest named parent's).
+                label, _, said = (errors.get(field) or "").partition("：")
+                assert said == message, (method, path, field, value, errors)
+                assert re.fullmatch(CHINESE_LABEL, label), (method, path, field, label)
             checked.add(field)
     # A representative sample of what the walk must have found, per domain.
     assert {
@@ -403,10 +408,10 @@ async def test_query_values_parse_as_their_documented_type_and_nothing_else(clie
     page = await json_of(await admin.get("/api/v1/checkpoints?offset=2&limit=1&bound=false"), 200)
     assert (page["offset"], page["limit"]) == (2, 1)
     for query, message in [
-        ("offset=true", "应为整数"),
-        ("offset=1.5", "应为整数"),
-        ("limit=1.0", "应为整数"),
-        ("bound=1", "应为 true 或 false"),
+        ("offset=true", "起始位置：应为整数"),
+        ("offset=1.5", "起始位置：应为整数"),
+        ("limit=1.0", "每页条数：应为整数"),
+        ("bound=1", "GPS默认位置：应为 true 或 false"),
     ]:
         body = await json_of(await admin.get(f"/api/v1/checkpoints?{query}"), 422)
         name = query.split("=")[0]
@@ -415,24 +420,31 @@ async def test_query_values_parse_as_their_documented_type_and_nothing_else(clie
 
 async def test_text_with_nul_is_422_naming_the_field(client, login_as):
     """PostgreSQL stores no U+0000 (it was a 500 there): refused in any text of a request."""
-    nul = "不能包含空字符 (U+0000)"
+
+    def nul(label: str) -> str:
+        return f"{label}：不能包含空字符 (U+0000)"
 
     async def refused(response: Any) -> dict[str, str]:
         body = await json_of(response, 422)
         return {e["field"]: e["message"] for e in body["errors"]}
 
     login = await client.post("/api/v1/auth/login", json={"username": "a\0", "password": "x"})
-    assert await refused(login) == {"body.username": nul}
+    assert await refused(login) == {"body.username": nul("用户名")}
     admin = await login_as("admin")
     orgs = {o["code"]: o for o in await (await admin.get("/api/v1/orgs")).json()}
     org = {"name": "新\0支行", "code": "NUL-1", "kind": "sub_branch"}
     created = await admin.post("/api/v1/orgs", json={**org, "parent_id": orgs["HB-SJZ-CA"]["id"]})
-    assert await refused(created) == {"body.name": nul}
+    assert await refused(created) == {"body.name": nul("名称")}
     answers = {"answers": {"a\0": 1, "b": ["x", "y\0"]}}
     saved = await admin.patch("/api/v1/inspections/1", json=answers)
-    assert await refused(saved) == {"body.answers.a\0": nul, "body.answers.b.1": nul}
-    assert await refused(await admin.get("/api/v1/checkpoints?q=a%00b")) == {"query.q": nul}
-    assert await refused(await admin.get("/api/v1/audit-events?action=%00")) == {
-        "query.action": nul
+    assert await refused(saved) == {
+        "body.answers.a\0": nul("检查结果"),
+        "body.answers.b.1": nul("检查结果"),
     }
-    assert await refused(await client.get("/api/v1/invites/a%00b")) == {"path.token": nul}
+    assert await refused(await admin.get("/api/v1/checkpoints?q=a%00b")) == {
+        "query.q": nul("搜索词")
+    }
+    assert await refused(await admin.get("/api/v1/audit-events?action=%00")) == {
+        "query.action": nul("操作")
+    }
+    assert await refused(await client.get("/api/v1/invites/a%00b")) == {"path.token": nul("令牌")}

@@ -255,7 +255,7 @@ async def test_form_errors_name_the_path_in_chinese_and_english(login_as):
     }
     too_many = await json_of(await admin.put(f"{TEMPLATES}/{tid}/draft", json=shape), 422)
     assert too_many["errors"] == [
-        {"field": "body.sections.0.items.0.evidence.photo", "message": "应不大于 20"}
+        {"field": "body.sections.0.items.0.evidence.photo", "message": "照片张数：应不大于 20"}
     ]
 
     # A draft may lack its conclusion; publishing names what is missing.

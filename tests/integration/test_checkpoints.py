@@ -119,7 +119,8 @@ async def test_bad_input_names_each_field_and_keeps_nothing(login_as, settings):
     assert phone["errors"] == [
         {
             "field": "body.contact_phone",
-            "message": "应为手机号（11 位）或带区号的座机号，例如 13912345678、0311-87654321",
+            "message": "联系电话：应为手机号（11 位）或带区号的座机号，"
+            "例如 13912345678、0311-87654321",
         }
     ]
     dates = await problem(new_site(ca, maturity_date="2025-12-31"))
@@ -141,7 +142,9 @@ async def test_bad_input_names_each_field_and_keeps_nothing(login_as, settings):
         "body.classification",
     }
     extra = await problem(new_site(ca, owner="x"))
-    assert extra["errors"] == [{"field": "body.owner", "message": "不允许的字段"}]
+    assert extra["errors"] == [
+        {"field": "body.owner", "message": "请求内容：多余的字段，此处不接受"}
+    ]
     english = await problem(new_site(ca, contact_phone="12345"), lang="?lang=en")
     assert english["errors"][0]["message"].startswith("must be a mobile number")
 

@@ -163,10 +163,10 @@ async def test_submitting_needs_the_phone_on_site_all_answers_and_all_evidence(l
     missing = await json_of(await inspector.post(submit, json={"fix": fix()}), 422)
     assert missing["code"] == "evidence_missing"
     assert missing["detail"] == (
-        "取证不全，不能提交：「企业经营状况」(operating_status) 还缺照片 1 张；"
-        "「截至上月末企业本年度纳税金额」(tax_paid_ytd) 还缺照片 1 张；"
-        "「抵（质）押物的品质状态是否发生重大不利变化」(collateral_adverse_change) 还缺照片 1 张；"
-        "「生产经营相关许可证是否已失效」(license_invalid) 还缺照片 1 张"
+        "取证不全，不能提交：「企业经营状况」还缺照片 1 张；"
+        "「截至上月末企业本年度纳税金额」还缺照片 1 张；"
+        "「抵（质）押物的品质状态是否发生重大不利变化」还缺照片 1 张；"
+        "「生产经营相关许可证是否已失效」还缺照片 1 张"
     )
     assert missing["missing"][0] == {
         "item_key": "operating_status",

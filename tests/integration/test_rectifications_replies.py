@@ -69,7 +69,7 @@ async def test_refused_replies_say_why_and_change_nothing(client, db, settings):
     assert as_json["errors"][0]["field"] == "body"
     assert as_json["errors"][0]["message"] == "应以 multipart/form-data 提交（文字和照片）"
     extra = await json_of(await client.post(reply, data=reply_form("x", note="y")), 422)
-    assert extra["errors"] == [{"field": "body.note", "message": "不允许的字段"}]
+    assert extra["errors"] == [{"field": "body.note", "message": "备注：多余的字段，此处不接受"}]
 
     # Nothing of those was kept: still issued, no reply, no object.
     async with db() as session:
@@ -126,7 +126,7 @@ async def test_a_reply_without_photos_may_come_as_a_plain_form(client, db):
     assert (await json_of(plain, 201))["photos"] == 0
     extra = await client.post(f"/api/v1/rectify/{token}/reply", data={"text": "x", "photos": "y"})
     assert (await json_of(extra, 422))["errors"] == [
-        {"field": "body.photos", "message": "不允许的字段"}
+        {"field": "body.photos", "message": "照片：多余的字段，此处不接受"}
     ]
 
 

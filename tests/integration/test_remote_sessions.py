@@ -165,7 +165,9 @@ async def test_invite_lifetime_and_fields_are_validated(login_as):
     url = f"/api/v1/remote-sessions/{sid}/invites"
     too_long = await inspector.post(url, json={"contact_name": "刘", "expires_in_minutes": 1441})
     body = await json_of(too_long, 422)
-    assert body["errors"] == [{"field": "body.expires_in_minutes", "message": "应不大于 1440"}]
+    assert body["errors"] == [
+        {"field": "body.expires_in_minutes", "message": "链接有效期：应不大于 1440"}
+    ]
     short = await json_of(
         await inspector.post(url, json={"contact_name": "刘", "expires_in_minutes": 5}), 201
     )

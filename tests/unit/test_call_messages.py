@@ -59,14 +59,16 @@ def test_sdp_limits():
     padding = MAX_SDP_BYTES - len(SDP)
     assert parse(SendSignal, sdp(SDP + "a" * padding))
     assert errors(SendSignal, sdp(SDP + "a" * (padding + 1))) == [
-        ("data.description.sdp", f"不能超过 {MAX_SDP_BYTES} 字节")
+        ("data.description.sdp", f"媒体协商信息：不能超过 {MAX_SDP_BYTES} 字节")
     ]
     # Bytes, not characters: 11,000 CJK characters are 33,000 bytes.
     assert errors(SendSignal, sdp("v=0" + "巡" * 11_000))[0][0] == "data.description.sdp"
     assert errors(SendSignal, sdp("o=- 1 2 IN IP4 x")) == [
-        ("data.description.sdp", "应以 v=0 开头（SDP）")
+        ("data.description.sdp", "媒体协商信息：应以 v=0 开头（SDP）")
     ]
-    assert errors(SendSignal, sdp(" v=0")) == [("data.description.sdp", "应以 v=0 开头（SDP）")]
+    assert errors(SendSignal, sdp(" v=0")) == [
+        ("data.description.sdp", "媒体协商信息：应以 v=0 开头（SDP）")
+    ]
     bad_type = {"to": 2, "description": {"type": "pranswer", "sdp": SDP}}
     assert errors(SendSignal, bad_type)[0][0] == "data.description.type"
 
@@ -77,7 +79,7 @@ def test_candidate_limits():
 
     assert parse(SendSignal, candidate("c" * MAX_CANDIDATE_BYTES))
     assert errors(SendSignal, candidate("c" * (MAX_CANDIDATE_BYTES + 1))) == [
-        ("data.candidate.candidate", f"不能超过 {MAX_CANDIDATE_BYTES} 字节")
+        ("data.candidate.candidate", f"网络候选地址：不能超过 {MAX_CANDIDATE_BYTES} 字节")
     ]
     assert errors(SendSignal, candidate("c", sdpMLineIndex=-1))[0][0] == (
         "data.candidate.sdpMLineIndex"
@@ -124,14 +126,16 @@ def test_set_media_join_and_empty_events():
     assert parse(JoinCall, {"session_id": 4, "device_id": "pc-1"}).session_id == 4
     # Ids are PostgreSQL integers: one beyond was an internal_error there (docs/api.md).
     assert parse(JoinCall, {"session_id": 2**31 - 1}).session_id == 2**31 - 1
-    assert errors(JoinCall, {"session_id": 2**31}) == [("data.session_id", "应不大于 2147483647")]
+    assert errors(JoinCall, {"session_id": 2**31}) == [
+        ("data.session_id", "远程巡检：应不大于 2147483647")
+    ]
     assert errors(SendSignal, {"to": 2**31, "candidate": None}) == [
-        ("data.to", "应不大于 2147483647")
+        ("data.to", "对方：应不大于 2147483647")
     ]
     assert errors(JoinCall, {"device_id": "x" * 65})[0][0] == "data.device_id"
     assert errors(JoinCall, {"device_id": ""})[0][0] == "data.device_id"
     assert parse(NoFields, None) == parse(NoFields, {})
-    assert errors(NoFields, {"reason": "bye"}) == [("data.reason", "不允许的字段")]
+    assert errors(NoFields, {"reason": "bye"}) == [("data.reason", "原因：多余的字段，此处不接受")]
 
 
 JSON = st.recursive(
