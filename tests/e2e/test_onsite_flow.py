@@ -481,6 +481,26 @@ async def test_a_task_names_its_checkpoint_before_the_scan_and_continues_scannin
         assert problems.errors == []
 
 
+async def test_a_checkpoint_outside_the_jurisdiction_is_not_named(browser, live_server, passwords):
+    """/onsite?checkpoint=ID of another 支行: said plainly, nothing about it shown."""
+    checkpoint_id, _ = await demo_checkpoint(live_server, "CA-0001")
+    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    try:
+        await page.goto(f"{live_server.url}/onsite?checkpoint={checkpoint_id}")
+        await page.get_by_label("用户名").fill("inspector_bd")  # 莲池支行: CA-0001 is not theirs
+        await page.get_by_label("密码").fill(passwords["inspector_bd"])
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.locator("#page-error")).to_have_text(
+            "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。"
+        )
+        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+        await expect(page.get_by_text("华北重工厂区")).to_have_count(0)
+    finally:
+        await context.close()
+
+
 async def test_another_checkpoints_label_is_questioned(live_server, passwords, tmp_path):
     expected_id, _ = await demo_checkpoint(live_server, "CA-0001")
     _, other = await demo_checkpoint(live_server, "CA-0002")

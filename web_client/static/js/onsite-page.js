@@ -32,6 +32,7 @@ const NETWORK_LOST = "当前无网络：检查可以继续，数据暂存在本�
 const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
 const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
 const UNVERIFIED = "二维码待同步核验";
+const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
 // A label's payload (as inspection_api/checkpoints/qr.py signs it): 1.{id}.{generation}.{signature}.
 const LABEL_PAYLOAD = /^1\.([1-9]\d{0,9})\.[1-9]\d{0,9}\.[A-Za-z0-9_-]{22}$/;
 const LABEL_PATH = "/s/";
@@ -499,7 +500,8 @@ async function showSteps() {
   if (await resumeOffline(offlinePage).catch(() => false)) return;
   if (expectedId !== null && !qr) {
     const checkpoint = await loadExpected(expectedId).catch((err) => {
-      fail(err);
+      if (err instanceof ApiError && err.status === 404) show($("page-error"), NOT_FOUND);
+      else fail(err);
       return null;
     });
     if (checkpoint) showExpected(checkpoint);
