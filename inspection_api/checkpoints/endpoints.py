@@ -8,6 +8,7 @@ import asyncio
 from aiohttp import web
 
 from inspection_api.auth.endpoints import origin_of
+from inspection_api.auth.permissions import Permission
 from inspection_api.checkpoints import geo, labels, qr, service
 from inspection_api.checkpoints.checkin import effective_radius, label_url
 from inspection_api.checkpoints.models import Checkpoint
@@ -21,6 +22,7 @@ from inspection_api.checkpoints.schemas import (
     CheckpointQuery,
     CheckpointUpdate,
     ExitIn,
+    LabelIn,
     LabelsQuery,
     NavigationOut,
     QrOut,
@@ -132,6 +134,27 @@ async def check_in(ctx: Ctx, *, body: CheckInIn) -> CheckInOut:
             accuracy_m=result.accuracy_m,
         ),
     )
+
+
+@api.route(
+    "POST",
+    CHECKPOINTS + "/read-label",
+    summary="识别二维码标签 The checkpoint a QR label names, before any GPS fix",
+    body=LabelIn,
+    response=CheckpointOut,
+    problems={
+        404: "Not a valid label (qr_invalid), or its checkpoint is outside my jurisdiction",
+        410: "The label was retired (qr_retired)",
+    },
+)
+async def read_label(ctx: Ctx, *, body: LabelIn) -> CheckpointOut:
+    """What the phone shows right after a scan: the signature, the generation and the
+    jurisdiction are checked exactly as by `check-in` (the same 404 and 410), but nothing
+    is bound, verified or recorded. A POST so that the scanned text stays out of URLs."""
+    checkpoint, org = await service.verify_qr(
+        ctx.app[SETTINGS], ctx.session, ctx.user, body.qr, Permission.CHECKPOINT_CHECK_IN
+    )
+    return _out(ctx, checkpoint, org)
 
 
 @api.route(

@@ -169,6 +169,10 @@ class CheckInIn(Input):
     fix: FixIn
 
 
+class LabelIn(Input):
+    qr: str = Field(min_length=1, max_length=500, description="label URL or its payload")
+
+
 class CheckInResultOut(Output):
     outcome: Literal["bound", "verified"] = Field(
         description="bound: this fix became the GPS默认位置; verified: within the radius"

@@ -388,6 +388,8 @@ async def test_a_label_started_online_is_named_when_scanned_again_offline(
     try:
         await page.goto(label)
         await page.get_by_role("button", name="获取定位并开始检查").click()
+        # The label names its checkpoint before the fix: wait for the started inspection.
+        await expect(page.get_by_test_id("inspection-form")).to_be_visible()
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
 
         await context.set_offline(True)

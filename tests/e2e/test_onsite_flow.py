@@ -1,13 +1,18 @@
 """现场检查 on a phone in headless Chromium (fake camera, overridden GPS): the label's URL
-opens the page, login comes back to it, the GPS fix starts the inspection, a photo is taken
+opens the page, login comes back to it, the checkpoint is named before any fix, a start out
+of range is refused with the distance, the GPS fix starts the inspection, a photo is taken
 live, and submitting outside the radius is refused with the distance while nothing typed or
-captured is lost; back inside the radius it goes through."""
+captured is lost; back inside the radius it goes through, and the done page leads back to
+the tasks or to a fresh scan. 开始检查 of a task names the expected checkpoint before the
+scan; another checkpoint's label is questioned, a forged one refused without a fix."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,12 +35,33 @@ from tests.plugins.services import require_executable
 pytestmark = pytest.mark.browser
 
 SHOWCASE = {
+    "onsite-label": Path("/tmp/onsite-label.png"),
+    "onsite-start-refused": Path("/tmp/onsite-start-refused.png"),
+    "onsite-verified": Path("/tmp/onsite-verified.png"),
+    "onsite-done": Path("/tmp/onsite-done.png"),
+    "onsite-expected": Path("/tmp/onsite-expected.png"),
+    "onsite-wrong-site": Path("/tmp/onsite-wrong-site.png"),
+    "onsite-forged": Path("/tmp/onsite-forged.png"),
+    "onsite-not-a-label": Path("/tmp/onsite-not-a-label.png"),
     "onsite-form": Path("/tmp/onsite-form.png"),
     "onsite-refused": Path("/tmp/onsite-refused.png"),
     "inspection-detail": Path("/tmp/inspection-detail.png"),
     "inspection-check-ins": Path("/tmp/inspection-check-ins.png"),
 }
 PHONE = {"width": 390, "height": 844}
+# Counts the page's requests for a GPS fix (a prompt on a real phone).
+COUNT_FIXES = """
+window.__fixes = 0;
+if (navigator.geolocation) {
+  const real = navigator.geolocation.getCurrentPosition.bind(navigator.geolocation);
+  navigator.geolocation.getCurrentPosition = (...args) => {
+    window.__fixes += 1;
+    return real(...args);
+  };
+}
+"""
+NOT_OURS = "二维码无效：不是本平台的检查点标签，或标签已损坏"
+NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签"
 # A short form, published by the province as the next version of its 明白纸.
 SMALL_FORM = {
     "sections": [
@@ -69,14 +95,19 @@ async def publish_small_form(server: LiveServer, password: str) -> None:
         assert (await http.post(f"{url}/publish", json={})).status == 200
 
 
-async def ca_0001_label(server: LiveServer) -> str:
+async def demo_checkpoint(server: LiveServer, code: str) -> tuple[int, str]:
+    """The id and current label URL of a demo checkpoint."""
     engine = create_engine(server.settings.database_url)
     async with create_sessionmaker(engine)() as session:
-        checkpoint = await session.scalar(select(Checkpoint).where(Checkpoint.code == "CA-0001"))
+        checkpoint = await session.scalar(select(Checkpoint).where(Checkpoint.code == code))
         assert checkpoint is not None
-        url = label_url(server.settings, checkpoint)
+        found = (checkpoint.id, label_url(server.settings, checkpoint))
     await engine.dispose()
-    return url
+    return found
+
+
+async def ca_0001_label(server: LiveServer) -> str:
+    return (await demo_checkpoint(server, "CA-0001"))[1]
 
 
 async def stored(server: LiveServer) -> Inspection:
@@ -95,6 +126,23 @@ async def shot(page: Any, tmp_path: Path, name: str) -> None:
     shutil.copyfile(path, SHOWCASE[name])
 
 
+async def phone_shot(page: Any, tmp_path: Path, name: str) -> None:
+    """A phone state: nothing wider than the screen, and its picture."""
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name}: the page is {width} px wide"
+    await shot(page, tmp_path, name)
+
+
+async def fixes_asked(page: Any) -> int:
+    return int(await page.evaluate("window.__fixes"))
+
+
+async def log_in(page: Any, password: str) -> None:
+    await page.get_by_label("用户名").fill("inspector")
+    await page.get_by_label("密码").fill(password)
+    await page.get_by_role("button", name="登录").click()
+
+
 async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tmp_path):
     await publish_small_form(live_server, passwords["hb_admin"])
     label = await ca_0001_label(live_server)
@@ -109,6 +157,7 @@ async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tm
         permissions=["geolocation", "camera", "microphone"],
     )
     context.set_default_timeout(15_000)
+    await context.add_init_script(COUNT_FIXES)
     page = await context.new_page()
     problems = PageProblems()
     problems.watch(page)
@@ -121,10 +170,49 @@ async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tm
         await page.get_by_role("button", name="登录").click()
         await expect(page).to_have_url(label)
 
+        # The label's checkpoint is named before any fix, with its map links.
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        await expect(page.locator("#site-meta")).to_have_text(
+            "石家庄华北重工机械有限公司 · 石家庄市长安区建设北大街 88 号"
+        )
+        links = page.get_by_test_id("navigation")
+        await expect(links.get_by_role("link", name="百度地图导航")).to_have_attribute(
+            "href", re.compile(r"^https://api\.map\.baidu\.com/marker\?")
+        )
+        await expect(links.get_by_role("link", name="高德地图导航")).to_have_attribute(
+            "href", re.compile(r"^https://uri\.amap\.com/marker\?")
+        )
+        assert await fixes_asked(page) == 0
+        await phone_shot(page, tmp_path, "onsite-label")
+
+        # Started 350 m away: refused, and the line says how far against which radius.
+        far = moved(CA_0001, 349.6)
+        await context.set_geolocation(
+            {"latitude": far.latitude, "longitude": far.longitude, "accuracy": 12}
+        )
         await page.get_by_role("button", name="获取定位并开始检查").click()
+        line = page.get_by_test_id("locate-status")
+        await expect(line).to_have_text(
+            "距检查点 350 米，允许范围 200 米：请到检查点现场后重新定位"
+        )
+        await expect(line).to_have_attribute("data-tone", "error")
+        await expect(line).to_have_class("alert")
+        await expect(page.get_by_test_id("fix-distance")).to_have_text("350 米（允许范围 200 米）")
+        await expect(page.get_by_test_id("inspection-form")).to_have_count(0)
+        await phone_shot(page, tmp_path, "onsite-start-refused")
+
+        # At the checkpoint: 位置核验通过, in green.
+        await context.set_geolocation(
+            {"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 12}
+        )
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        await expect(line).to_have_text("位置核验通过")
+        await expect(line).to_have_attribute("data-tone", "ok")
+        assert await line.evaluate("n => getComputedStyle(n).color") == "rgb(31, 122, 77)"
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
         await expect(page.get_by_test_id("fix-distance")).to_have_text("0 米（允许范围 200 米）")
         await expect(page.locator("#fix-accuracy")).to_have_text("±12 米")
+        await phone_shot(page, tmp_path, "onsite-verified")
         form = page.get_by_test_id("inspection-form")
         plant = form.locator('[data-key="plant_running"]')
         await plant.get_by_label("是", exact=True).check()
@@ -174,6 +262,13 @@ async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tm
         await expect(page.locator("#done-summary")).to_contain_text("检查结论：正常；取证 1 项")
         done = await stored(live_server)
         assert (done.state, done.submit_distance_m) == ("submitted", 60.0)
+        await expect(page.locator("#done-number")).to_have_text(f"检查记录编号：{done.id}")
+        await expect(page.get_by_role("link", name="继续扫码")).to_be_visible()
+        await phone_shot(page, tmp_path, "onsite-done")
+        # 返回任务: the console's 我的任务.
+        await page.get_by_role("link", name="返回任务").click()
+        await expect(page).to_have_url(f"{live_server.url}/console#/tasks")
+        await expect(page.get_by_role("heading", name="检查任务")).to_be_visible()
         assert problems.errors == []
     finally:
         await context.close()
@@ -300,11 +395,14 @@ def qr_video(text: str, path: Path, frames: int = 20) -> Path:
     return path
 
 
-async def test_onsite_scans_the_label_with_the_camera(live_server, passwords, tmp_path):
+@asynccontextmanager
+async def camera_phone(
+    text: str, tmp_path: Path, *, gps: bool = True
+) -> AsyncIterator[tuple[Any, Any, PageProblems]]:
+    """A phone whose camera sees a printed QR code of `text`; GPS allowed or not."""
     if not os.access(CHROMIUM, os.X_OK):
         require_executable("chromium", CHROMIUM)
-    label = await ca_0001_label(live_server)
-    clip = qr_video(label, tmp_path / "label.y4m")
+    clip = qr_video(text, tmp_path / f"qr-{abs(hash(text))}.y4m")
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -315,30 +413,177 @@ async def test_onsite_scans_the_label_with_the_camera(live_server, passwords, tm
             context = await chromium.new_context(
                 locale="zh-CN",
                 viewport=PHONE,
+                is_mobile=True,
+                has_touch=True,
                 geolocation={
                     "latitude": CA_0001.latitude,
                     "longitude": CA_0001.longitude,
                     "accuracy": 9,
                 },
-                permissions=["geolocation", "camera"],
+                permissions=["geolocation", "camera"] if gps else ["camera"],
             )
             context.set_default_timeout(15_000)
+            await context.add_init_script(COUNT_FIXES)
             page = await context.new_page()
             problems = PageProblems()
             problems.watch(page)
-            await page.goto(f"{live_server.url}/onsite")
-            await expect(page).to_have_url(f"{live_server.url}/login?next=%2Fonsite")
-            await page.get_by_label("用户名").fill("inspector")
-            await page.get_by_label("密码").fill(passwords["inspector"])
-            await page.get_by_role("button", name="登录").click()
-            await page.get_by_role("button", name="打开摄像头扫码").click()
-            await expect(page.get_by_role("heading", name="已识别二维码")).to_be_visible()
-            await page.get_by_role("button", name="获取定位并开始检查").click()
-            await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
-            await expect(page.get_by_test_id("inspection-form")).to_be_visible()
-            assert problems.errors == []
+            yield context, page, problems
         finally:
             await chromium.close()
+
+
+async def test_a_task_names_its_checkpoint_before_the_scan_and_continues_scanning(
+    live_server, passwords, tmp_path
+):
+    """开始检查 opens /onsite?checkpoint=ID: the checkpoint is named at once; its own label
+    goes on to the fix without a question; after 提交, 继续扫码 scans afresh."""
+    await publish_small_form(live_server, passwords["hb_admin"])
+    checkpoint_id, label = await demo_checkpoint(live_server, "CA-0001")
+    async with camera_phone(label, tmp_path) as (_context, page, problems):
+        await page.goto(f"{live_server.url}/onsite?checkpoint={checkpoint_id}")
+        await log_in(page, passwords["inspector"])
+        await expect(page).to_have_url(f"{live_server.url}/onsite?checkpoint={checkpoint_id}")
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        await expect(page.locator("#site-meta")).to_have_text(
+            "石家庄华北重工机械有限公司 · 石家庄市长安区建设北大街 88 号"
+        )
+        await expect(
+            page.get_by_test_id("navigation").get_by_role("link", name="高德地图导航")
+        ).to_be_visible()
+        await expect(page.locator("#site-hint")).to_contain_text("到达现场后")
+        # Nothing to locate until the label is scanned.
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_hidden()
+        await phone_shot(page, tmp_path, "onsite-expected")
+
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_visible()
+        await expect(page.get_by_test_id("scan-problem")).to_be_hidden()
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        assert await fixes_asked(page) == 0
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        form = page.get_by_test_id("inspection-form")
+        plant = form.locator('[data-key="plant_running"]')
+        await plant.get_by_label("是", exact=True).check()
+        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+        await plant.get_by_role("button", name="拍照").click()
+        await page.get_by_test_id("capture-shoot").click()
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
+
+        # 继续扫码: a fresh page with the camera on, which reads the next label at once.
+        await page.get_by_role("link", name="继续扫码").click()
+        await expect(page).to_have_url(f"{live_server.url}/onsite?scan=1")
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_visible()
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        await expect(page.get_by_role("heading", name="检查已提交")).to_be_hidden()
+        assert await fixes_asked(page) == 0
+        assert problems.errors == []
+
+
+async def test_a_checkpoint_outside_the_jurisdiction_is_not_named(browser, live_server, passwords):
+    """/onsite?checkpoint=ID of another 支行: said plainly, nothing about it shown."""
+    checkpoint_id, _ = await demo_checkpoint(live_server, "CA-0001")
+    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    try:
+        await page.goto(f"{live_server.url}/onsite?checkpoint={checkpoint_id}")
+        await page.get_by_label("用户名").fill("inspector_bd")  # 莲池支行: CA-0001 is not theirs
+        await page.get_by_label("密码").fill(passwords["inspector_bd"])
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.locator("#page-error")).to_have_text(
+            "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。"
+        )
+        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+        await expect(page.get_by_text("华北重工厂区")).to_have_count(0)
+    finally:
+        await context.close()
+
+
+async def test_another_checkpoints_label_is_questioned(live_server, passwords, tmp_path):
+    expected_id, _ = await demo_checkpoint(live_server, "CA-0001")
+    _, other = await demo_checkpoint(live_server, "CA-0002")
+    async with camera_phone(other, tmp_path) as (_context, page, problems):
+        await page.goto(f"{live_server.url}/onsite?checkpoint={expected_id}")
+        await log_in(page, passwords["inspector"])
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        warning = page.get_by_test_id("scan-problem")
+        await expect(warning).to_have_text(
+            re.compile(
+                r"^扫描到的是检查点「冀中纺织成品仓库」（河北冀中纺织品有限公司）的标签，"
+                r"不是本任务的检查点「华北重工厂区」。"
+            )
+        )
+        # Nothing starts by itself: the task's checkpoint stays, no fix is asked for.
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_hidden()
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        assert await fixes_asked(page) == 0
+        await phone_shot(page, tmp_path, "onsite-wrong-site")
+
+        # 重新扫码 reads the same wrong label: asked again.
+        await warning.get_by_role("button", name="重新扫码").click()
+        await expect(
+            warning.get_by_role("button", name="改为检查「冀中纺织成品仓库」")
+        ).to_be_visible()
+        # The inspector decides to inspect the scanned one instead.
+        await warning.get_by_role("button", name="改为检查「冀中纺织成品仓库」").click()
+        await expect(page.get_by_role("heading", name="冀中纺织成品仓库")).to_be_visible()
+        await expect(warning).to_be_hidden()
+        await expect(page.get_by_test_id("navigation")).to_have_count(0)  # not located yet
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_visible()
+        assert await fixes_asked(page) == 0
+        assert problems.errors == []
+
+
+async def test_a_forged_label_is_refused_before_any_fix(live_server, passwords, tmp_path):
+    """Refused right after the scan, with the server's reason; GPS is never asked for (the
+    phone here has not even allowed it). A text of no label shape is refused by the page
+    itself, also when /s/… carries it."""
+    _, label = await demo_checkpoint(live_server, "CA-0001")
+    forged = f"{label.rsplit('.', 1)[0]}.{'A' * 22}"
+    async with camera_phone(forged, tmp_path, gps=False) as (_context, page, problems):
+        read: list[str] = []
+        page.on("request", lambda r: read.append(r.url) if "read-label" in r.url else None)
+        await page.goto(f"{live_server.url}/onsite")
+        await log_in(page, passwords["inspector"])
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        refusal = page.get_by_test_id("scan-problem")
+        await expect(refusal).to_have_text(NOT_OURS)
+        await expect(refusal).to_have_class("onsite-verdict alert")
+        await expect(page.get_by_role("button", name="重新扫码")).to_be_visible()
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_hidden()
+        assert await fixes_asked(page) == 0
+        assert len(read) == 1
+        await phone_shot(page, tmp_path, "onsite-forged")
+
+        await page.goto(f"{live_server.url}/s/hello-world")
+        await expect(refusal).to_have_text(NOT_A_LABEL)
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_hidden()
+        assert await fixes_asked(page) == 0
+        assert len(read) == 1  # refused by its shape, before any request
+        await phone_shot(page, tmp_path, "onsite-not-a-label")
+        assert problems.errors == []
+
+
+async def test_offline_a_text_of_no_label_shape_is_still_refused(live_server, passwords, tmp_path):
+    """Without network the signature cannot be checked (a label is kept as 二维码待同步核验),
+    but a product's QR code is no label at all."""
+    async with camera_phone("https://example.com/product/12345", tmp_path) as (
+        context,
+        page,
+        problems,
+    ):
+        await page.goto(f"{live_server.url}/onsite")
+        await log_in(page, passwords["inspector"])
+        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
+        await context.set_offline(True)
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        await expect(page.get_by_test_id("scan-problem")).to_have_text(NOT_A_LABEL)
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_hidden()
+        assert await fixes_asked(page) == 0
+        assert problems.errors == []
 
 
 async def test_an_enterprise_contact_fills_in_a_self_check_by_link(

@@ -14,12 +14,12 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from inspection_api.auth.permissions import Permission
-from inspection_api.checkpoints import service
+from inspection_api.checkpoints import qr, service
 from inspection_api.checkpoints.errors import QrInvalid, QrRetired
 from inspection_api.checkpoints.labels import LABELS_PER_PAGE
 from inspection_api.db import create_engine, create_sessionmaker
 from tests.integration.anomaly_support import principal
-from tests.integration.test_checkpoints import URL, create, ids_by_code, new_site
+from tests.integration.test_checkpoints import URL, audit_actions, create, ids_by_code, new_site
 from tests.plugins.api import json_of
 
 
@@ -258,3 +258,61 @@ async def test_label_sheet_for_a_selection(login_as, settings):
     assert (await json_of(empty, 422))["errors"] == [
         {"field": "query.org_id", "message": "「路南支行」下没有可打印标签的检查点"}
     ]
+
+
+async def test_reading_a_label_names_its_checkpoint_without_a_fix(login_as, settings):
+    """read-label: what the phone shows right after a scan. It answers as check-in would
+    (404 forged or another bank's or outside the jurisdiction, 410 retired) but binds,
+    verifies and records nothing."""
+    ids = await ids_by_code(settings)
+    inspector = await login_as("inspector")
+    checkpoint_id = ids["CA-0002"]  # not bound yet: a read must not bind it
+    url = await label_url(inspector, checkpoint_id)
+    before = await json_of(await inspector.get(f"{URL}/{checkpoint_id}"), 200)
+    admin = await login_as("sjz_admin")
+    audited = await audit_actions(admin)
+    for text in (url, url.rsplit("/", 1)[1], f"  {url}\n"):  # the URL, the payload, as read
+        read = await json_of(await inspector.post(f"{URL}/read-label", json={"qr": text}), 200)
+        assert (read["id"], read["code"]) == (checkpoint_id, "CA-0002")
+        assert read["name"] == before["name"] and read["customer_name"] == before["customer_name"]
+        assert read["address"] == before["address"]
+    after = await json_of(await inspector.get(f"{URL}/{checkpoint_id}"), 200)
+    assert after["latitude"] is None and after["bound_at"] is None
+    assert after["last_checked_in_at"] == before["last_checked_in_at"]
+    assert await audit_actions(admin) == audited
+
+    located = await json_of(
+        await inspector.post(
+            f"{URL}/read-label", json={"qr": await label_url(inspector, ids["CA-0001"])}
+        ),
+        200,
+    )
+    assert located["navigation"]["baidu"].startswith("http")  # 导航 before the fix
+
+    prefix, _ = url.rsplit(".", 1)
+    other_bank = qr.label_url("https://other.example", qr.sign("another-key", checkpoint_id, 1))
+    for text in (f"{prefix}.{'A' * 22}", url[:-3], "https://example.com/p/1", other_bank):
+        refused = await inspector.post(f"{URL}/read-label", json={"qr": text})
+        assert (await json_of(refused, 404))["detail"] == (
+            "二维码无效：不是本平台的检查点标签，或标签已损坏"
+        )
+
+    await json_of(await admin.post(f"{URL}/{checkpoint_id}/qr/regenerate"), 200)
+    retired = await json_of(await inspector.post(f"{URL}/read-label", json={"qr": url}), 410)
+    assert retired["code"] == "qr_retired"
+
+    # Another 支行's inspector: the current label answers as a forged one, no id in it.
+    current = await label_url(admin, checkpoint_id)
+    outsider = await login_as("inspector_bd")
+    foreign = await outsider.post(f"{URL}/read-label", json={"qr": current})
+    body = await json_of(foreign, 404)
+    assert body["code"] == "qr_invalid" and str(checkpoint_id) not in str(body)
+    own = await label_url(outsider, ids["LC-0001"])
+    mine = await json_of(await outsider.post(f"{URL}/read-label", json={"qr": own}), 200)
+    assert mine["code"] == "LC-0001"
+
+    # Strict input; and scanning is for those who check in on site.
+    for bad in ({}, {"qr": ""}, {"qr": 12345}, {"qr": url, "fix": FIX}):
+        assert (await inspector.post(f"{URL}/read-label", json=bad)).status == 422
+    reviewer = await login_as("reviewer")
+    assert (await reviewer.post(f"{URL}/read-label", json={"qr": current})).status == 403

@@ -19,6 +19,7 @@ const SHELL = [
   "/static/js/capture.js",
   "/static/js/dom.js",
   "/static/js/inspection-form.js",
+  "/static/js/navigation.js",
   "/static/js/offline-inspection.js",
   "/static/js/offline-store.js",
   "/static/js/outbox.js",

@@ -1,6 +1,9 @@
 // 现场检查 on the phone: the QR label (read from /s/{payload} when the phone camera opened it,
 // else scanned here), a GPS fix at the checkpoint, the checklist, live evidence, submit.
-// /self-check/{token} is the same page for an enterprise contact's 企业自检 (by invite).
+// /onsite?checkpoint=ID (开始检查 of 我的任务) names the checkpoint expected before any scan;
+// a label is checked (shape, then the server: signature, generation, jurisdiction) before
+// the page asks for a fix. /self-check/{token} is the same page for an enterprise contact's
+// 企业自检 (by invite).
 import { ApiError, api } from "./api.js";
 import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
@@ -8,13 +11,18 @@ import { h, show } from "./dom.js";
 import { CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
 import { refreshChecklist, resumeOffline, showExpectedOffline, startOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { rememberCheckpoint } from "./offline-store.js";
+import { knownCheckpoint, rememberCheckpoint } from "./offline-store.js";
+import { mapLinks } from "./navigation.js";
 import { startOutbox } from "./outbox.js";
 
 const $ = (id) => document.getElementById(id);
 const [, first, second] = window.location.pathname.split("/");
 const contactToken = first === "self-check" ? decodeURIComponent(second || "") : null;
+const query = new URLSearchParams(window.location.search);
 let qr = first === "s" && second ? decodeURIComponent(second) : null;
+// The checkpoint 开始检查 expects: its id from the link, its details once loaded.
+const expectedId = /^[1-9]\d{0,9}$/.test(query.get("checkpoint") || "") ? Number(query.get("checkpoint")) : null;
+let expected = null;
 
 const GEO_ERRORS = {
   1: "未获得定位权限，请在浏览器设置中允许本网站使用位置信息后重试",
@@ -23,6 +31,12 @@ const GEO_ERRORS = {
 };
 const NETWORK_LOST = "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
 const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
+const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
+const UNVERIFIED = "二维码待同步核验";
+const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
+// A label's payload (as inspection_api/checkpoints/qr.py signs it): 1.{id}.{generation}.{signature}.
+const LABEL_PAYLOAD = /^1\.([1-9]\d{0,9})\.[1-9]\d{0,9}\.[A-Za-z0-9_-]{22}$/;
+const LABEL_PATH = "/s/";
 
 let inspection = null;
 let form = null;
@@ -40,6 +54,7 @@ const offlinePage = {
     $("locate-step").hidden = false;
     $("form-host").replaceChildren(offlineForm.node, extra);
     $("form-step").hidden = false;
+    $("fix-part").hidden = false;
     $("locate-start").hidden = true;
   },
   done(title, summary) {
@@ -91,6 +106,45 @@ function showFix(fix, distance, radius) {
   }
 }
 
+/** A line under the fix: `tone` info (in progress), ok (green) or error (a refusal). */
+function status(text, tone = "info") {
+  const line = $("locate-status");
+  line.className = { info: "notice", ok: "form-success", error: "alert" }[tone];
+  line.dataset.tone = tone;
+  show(line, text);
+}
+
+/** Where a check-in was refused for distance: the numbers in the facts and the line. */
+function showRefusal(err) {
+  const problem = (err instanceof ApiError && err.problem) || {};
+  if (problem.distance_m === undefined || problem.distance_m === null) {
+    status(err instanceof Error ? err.message : "操作失败，请稍后再试", "error");
+    return;
+  }
+  showFix(null, problem.distance_m, problem.radius_m);
+  status(`距检查点 ${Math.round(problem.distance_m)} 米，允许范围 ${problem.radius_m} 米：请到检查点现场后重新定位`, "error");
+}
+
+/** The checkpoint id a scanned text names if it has the shape of one of our labels (the
+ * label URL, from any host, or its payload), else null. Only the server can tell whether
+ * the signature is genuine. */
+function labelCheckpointId(text) {
+  let payload = text.trim();
+  if (payload.length > 200) return null;
+  if (payload.includes("/")) {
+    let path;
+    try {
+      path = new URL(payload, window.location.origin).pathname;
+    } catch {
+      return null;
+    }
+    if (!path.includes(LABEL_PATH)) return null;
+    payload = decodeURIComponent(path.slice(path.lastIndexOf(LABEL_PATH) + LABEL_PATH.length)).replace(/^\/+|\/+$/g, "");
+  }
+  const match = LABEL_PAYLOAD.exec(payload);
+  return match ? Number(match[1]) : null;
+}
+
 /** The problem's detail, then what it names: fields, missing evidence. */
 function problemNodes(err) {
   const problem = (err instanceof ApiError && err.problem) || {};
@@ -116,6 +170,7 @@ async function scan() {
   video.srcObject = stream;
   video.hidden = false;
   $("scan-start").hidden = true;
+  $("scan-problem").hidden = true;
   const canvas = h("canvas");
   const context = canvas.getContext("2d", { willReadFrequently: true });
   const timer = setInterval(() => {
@@ -127,21 +182,107 @@ async function scan() {
     if (!found || !found.data) return;
     clearInterval(timer);
     for (const track of stream.getTracks()) track.stop();
-    qr = found.data;
-    $("scan-step").hidden = true;
-    $("locate-step").hidden = false;
-    $("site-title").textContent = "已识别二维码";
+    video.hidden = true;
+    video.srcObject = null;
+    readLabel(found.data).catch((err) => fail(err));
   }, 250);
+}
+
+/** A refused scan: the reason, and the camera again. Nothing asks for a fix. */
+function refuseLabel(reason) {
+  qr = null;
+  const problem = $("scan-problem");
+  problem.className = "onsite-verdict alert";
+  problem.setAttribute("role", "alert");
+  problem.replaceChildren(h("p", {}, reason));
+  problem.hidden = false;
+  $("scan-step").hidden = false;
+  $("scan-start").textContent = "重新扫码";
+  $("scan-start").hidden = false;
+  if (!expected) $("locate-step").hidden = true;
+}
+
+/**
+ * What was scanned (or opened by /s/{payload}): not label-shaped → refused at once; online
+ * the server reads it (forged, other bank's, retired, outside the jurisdiction → refused);
+ * offline it is kept unverified (二维码待同步核验) for the server to check at the sync.
+ */
+async function readLabel(text) {
+  show($("page-error"), "");
+  $("scan-problem").hidden = true;
+  const scannedId = labelCheckpointId(text);
+  if (scannedId === null) {
+    refuseLabel(NOT_A_LABEL);
+    return;
+  }
+  let checkpoint = null;
+  if (navigator.onLine) {
+    try {
+      checkpoint = await api("/api/v1/checkpoints/read-label", { method: "POST", body: { qr: text } });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return toLogin();
+      if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) {
+        refuseLabel(err.message);
+        return;
+      }
+    }
+  }
+  if (expectedId !== null && scannedId !== expectedId) {
+    askWhichSite(text, checkpoint);
+    return;
+  }
+  useLabel(text, checkpoint);
+}
+
+/** A label of another checkpoint than the task's: say so, and let the inspector choose. */
+function askWhichSite(text, checkpoint) {
+  qr = null;
+  const wanted = expected ? `「${expected.name}」` : "";
+  const scanned = checkpoint ? `检查点「${checkpoint.name}」（${checkpoint.customer_name}）的标签` : `另一检查点的标签（${UNVERIFIED}）`;
+  const problem = $("scan-problem");
+  problem.className = "onsite-verdict notice";
+  problem.setAttribute("role", "alert");
+  problem.replaceChildren(
+    h("p", {}, `扫描到的是${scanned}，不是本任务的检查点${wanted}。`),
+    h(
+      "div",
+      { class: "onsite-choice" },
+      h("button", { type: "button", class: "btn", onclick: () => useLabel(text, checkpoint) }, checkpoint ? `改为检查「${checkpoint.name}」` : "仍检查扫描到的检查点"),
+      h("button", { type: "button", class: "btn btn-primary", onclick: () => scan() }, "重新扫码"),
+    ),
+  );
+  problem.hidden = false;
+  $("scan-start").hidden = true;
+}
+
+/** Go on with this label: its checkpoint named (offline: as last seen online), then the fix. */
+async function useLabel(text, checkpoint) {
+  qr = text;
+  $("scan-problem").hidden = true;
+  $("scan-step").hidden = true;
+  $("locate-step").hidden = false;
+  $("fix-part").hidden = false;
+  $("site-hint").hidden = true;
+  status("");
+  if (checkpoint) {
+    expected = checkpoint;
+    showSite({ checkpoint });
+    return;
+  }
+  const known = await knownCheckpoint(text).catch(() => null);
+  $("site-title").textContent = known ? known.name : "已识别二维码";
+  $("site-meta").textContent = known ? `${known.customer_name} · ${known.address || known.code} · ${UNVERIFIED}` : UNVERIFIED;
+  $("site-nav").replaceChildren();
+  $("site-nav").hidden = true;
 }
 
 // ---- starting ----
 
 async function startInspection() {
   const button = $("locate-start");
-  const status = $("locate-status");
   show($("page-error"), "");
   button.disabled = true;
-  show(status, "正在定位…");
+  status("正在定位…");
   try {
     const fix = await locate();
     showFix(fix);
@@ -149,7 +290,7 @@ async function startInspection() {
       await startOffline(offlinePage, { qr, fix });
       return;
     }
-    show(status, "定位成功，正在核验位置…");
+    status("定位成功，正在核验位置…");
     let started;
     try {
       started = contactToken
@@ -165,23 +306,29 @@ async function startInspection() {
     base = contactToken ? base : `/api/v1/inspections/${inspection.id}`;
     const result = started.check_in;
     showFix(fix, result.distance_m, result.radius_m);
-    show(status, result.outcome === "bound" ? "首次扫码：已将当前位置设为检查点GPS位置" : "位置核验通过");
+    status(result.outcome === "bound" ? "首次扫码：已将当前位置设为检查点GPS位置" : "位置核验通过", "ok");
     showInspection();
     if (!contactToken) {
       refreshChecklist(inspection.checklist).catch(() => {});
       rememberCheckpoint(qr, inspection.checkpoint).catch(() => {});
     }
   } catch (err) {
-    show(status, "");
-    fail(err);
+    if (err instanceof ApiError && err.status === 401) return toLogin();
+    showRefusal(err);
   } finally {
     button.disabled = false;
   }
 }
 
+/** The checkpoint's name, enterprise, address and 导航 (once its position is bound). */
 function showSite(detail) {
-  $("site-title").textContent = detail.checkpoint.name;
-  $("site-meta").textContent = `${detail.checkpoint.customer_name} · ${detail.checkpoint.address || detail.checkpoint.code}`;
+  const site = detail.checkpoint;
+  $("site-title").textContent = site.name;
+  $("site-meta").textContent = `${site.customer_name} · ${site.address || site.code}`;
+  if (site.navigation === undefined) return; // an inspection's summary of its checkpoint
+  const links = mapLinks(site.navigation, { small: true });
+  $("site-nav").replaceChildren(...(links ? [links] : []));
+  $("site-nav").hidden = !links;
 }
 
 function showInspection() {
@@ -287,7 +434,7 @@ async function submit() {
       return;
     }
     if (!(await save())) return;
-    show($("locate-status"), "");
+    status("");
     const fix = await locate();
     showFix(fix);
     const done = await request(`${base}/submit`, { method: "POST", body: { fix } });
@@ -309,12 +456,14 @@ function showDone(done) {
   $("form-step").hidden = true;
   $("locate-step").hidden = true;
   $("done-step").hidden = false;
+  $("done-actions").hidden = Boolean(contactToken); // a contact has no tasks and no labels
   if (done.title) {
     $("done-title").textContent = done.title;
     $("done-summary").textContent = done.summary;
     return;
   }
   const conclusion = CONCLUSION_LABELS[done.conclusion] || "—";
+  show($("done-number"), `检查记录编号：${done.id}`);
   $("done-summary").textContent = `检查结论：${conclusion}；取证 ${done.evidence.length} 项；发现 ${done.findings.length} 项异常。`;
   $("done-findings").replaceChildren(...done.findings.map((f) => h("li", {}, `${f.item_label}：${f.indicator}${f.note ? `（${f.note}）` : ""}`)));
 }
@@ -327,11 +476,47 @@ function watchNetwork() {
   window.addEventListener("online", () => show($("offline-notice"), ""));
 }
 
-/** The offline inspection left unfinished on this phone, else the scan (or the label's fix). */
+/**
+ * The checkpoint 开始检查 expects (/onsite?checkpoint=ID): name, enterprise, address and
+ * navigation; null when there is no network to ask.
+ */
+async function loadExpected(id) {
+  try {
+    return await api(`/api/v1/checkpoints/${id}`);
+  } catch (err) {
+    if (isOffline(err) || (err instanceof ApiError && err.status === 0)) return null;
+    throw err;
+  }
+}
+
+/** Before any scan: the task's checkpoint, and the scanner under it. */
+function showExpected(checkpoint) {
+  expected = checkpoint;
+  showSite({ checkpoint });
+  show($("site-hint"), "本任务的检查点。到达现场后，请扫描张贴在现场的二维码标签。");
+  $("fix-part").hidden = true;
+  $("locate-step").hidden = false;
+}
+
+/** The offline inspection left unfinished on this phone, else the label's checkpoint (when
+ * /s/{payload} opened the page), else the scan under the expected checkpoint. */
 async function showSteps() {
   if (await resumeOffline(offlinePage).catch(() => false)) return;
-  if (qr) $("locate-step").hidden = false;
-  else $("scan-step").hidden = false;
+  if (expectedId !== null && !qr) {
+    const checkpoint = await loadExpected(expectedId).catch((err) => {
+      if (err instanceof ApiError && err.status === 404) show($("page-error"), NOT_FOUND);
+      else fail(err);
+      return null;
+    });
+    if (checkpoint) showExpected(checkpoint);
+  }
+  if (qr) {
+    $("locate-step").hidden = false;
+    await readLabel(qr);
+    return;
+  }
+  $("scan-step").hidden = false;
+  if (query.get("scan") === "1") scan(); // 继续扫码 from the done page
 }
 
 async function start() {

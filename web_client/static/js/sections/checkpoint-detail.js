@@ -2,6 +2,7 @@
 // label (preview, PNG/SVG, label PDF, 重新生成) and the administrators' actions.
 import { ApiError, api } from "../api.js";
 import { clear, formatTime, h, show } from "../dom.js";
+import { mapLinks } from "../navigation.js";
 import {
   CLASSIFICATION_LABELS,
   EXIT_REASON_LABELS,
@@ -59,14 +60,7 @@ function info(cp) {
 }
 
 function navigation(cp) {
-  if (!cp.navigation) return h("p", { class: "hint" }, "定位后可用百度地图、高德地图导航到检查点。");
-  const link = (href, label) => h("a", { class: "btn", href, target: "_blank", rel: "noopener noreferrer" }, label);
-  return h(
-    "div",
-    { class: "nav-links", "data-testid": "navigation" },
-    link(cp.navigation.baidu, "百度地图导航"),
-    link(cp.navigation.amap, "高德地图导航"),
-  );
+  return mapLinks(cp.navigation) || h("p", { class: "hint" }, "定位后可用百度地图、高德地图导航到检查点。");
 }
 
 /**
