@@ -2,7 +2,7 @@
 // opens without network. Network first, the cache as the fallback, so a deploy is seen at
 // the next online load. API calls and object URLs never touch the cache: they carry data
 // and credentials, and the offline store (IndexedDB, offline-store.js) keeps the inspector's own data.
-const CACHE = "loancheck-shell-v2";
+const CACHE = "loancheck-shell-v3";
 const SHELL = [
   "/onsite",
   "/static/css/app.css",
@@ -19,6 +19,7 @@ const SHELL = [
   "/static/js/offline-store.js",
   "/static/js/outbox.js",
   "/static/js/tus-upload.js",
+  "/static/js/upload-progress.js",
   "/static/vendor/idb.js",
   "/static/manifest.webmanifest",
 ];
