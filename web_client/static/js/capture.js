@@ -60,7 +60,8 @@ export async function evidenceLimit() {
   return known > 0 ? known : null;
 }
 
-const limitText = (bytes) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
+// "50 MB" for the server's limits (whole megabytes), the exact size for anything smaller.
+const limitText = (bytes) => (bytes >= 1024 * 1024 ? `${Number((bytes / 1024 / 1024).toFixed(1))} MB` : sizeText(bytes));
 
 function pickType(candidates) {
   if (typeof MediaRecorder === "undefined") return "";

@@ -27,7 +27,7 @@ export function uploadErrorText(err, sent, total) {
 export function uploadRow(label, total) {
   let sent = 0;
   const bar = h("progress", { max: String(total || 1), value: "0", "aria-label": `${label}上传进度` });
-  const bytes = h("span", { class: "muted up-bytes" }, `0 KB / ${sizeText(total)}`);
+  const bytes = h("span", { class: "muted up-bytes" }, `${sizeText(0)} / ${sizeText(total)}`);
   const state = h("span", { class: "badge up-state" }, "上传中");
   const noteLine = h("p", { class: "notice up-note", hidden: true });
   const error = h("p", { class: "field-error up-error", role: "alert", hidden: true });
