@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Evidence, Inspection
 from loancheck.resources import open_store
 from tests.e2e.test_onsite_flow import ca_0001_label, publish_small_form
+from tests.integration.anomaly_support import issue
 from tests.integration.inspection_kit import CA_0001
 from tests.plugins.browser import LiveServer, PageProblems
 
@@ -97,12 +99,33 @@ def attach_requests(page: Any) -> list[dict[str, Any]]:
 WATCH_BARS = """() => {
   window.barsSeen = [];
   setInterval(() => {
-    for (const bar of document.querySelectorAll(".up-row progress")) {
+    for (const [index, bar] of document.querySelectorAll(".up-row progress").entries()) {
       const text = bar.parentElement.querySelector(".up-bytes").textContent;
-      window.barsSeen.push([bar.value, bar.max, text]);
+      window.barsSeen.push([bar.value, bar.max, text, index]);
     }
   }, 5);
 }"""
+
+
+async def throttle(context: Any, page: Any, bytes_per_second: int) -> Any:
+    """Chromium's own network throttling of the page's uplink (-1: none)."""
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Network.enable")
+    await cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 20,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+    return cdp
+
+
+def partial_bars(seen: list[list[Any]]) -> list[tuple[float, float, str]]:
+    """The samples where a bar showed a part of its file: (value, max, bytes text)."""
+    return [(v, top, text) for v, top, text, _row in seen if 0 < v < top]
 
 
 async def test_online_captures_go_up_by_tus_with_a_progress_bar(
@@ -125,17 +148,7 @@ async def test_online_captures_go_up_by_tus_with_a_progress_bar(
                 await expect(item.get_by_role("button", name=name, exact=True)).to_be_visible()
 
         # A slow uplink (Chromium's own throttling): the bar moves while the bytes go.
-        cdp = await context.new_cdp_session(page)
-        await cdp.send("Network.enable")
-        await cdp.send(
-            "Network.emulateNetworkConditions",
-            {
-                "offline": False,
-                "latency": 20,
-                "downloadThroughput": -1,
-                "uploadThroughput": 150 * 1024,
-            },
-        )
+        cdp = await throttle(context, page, 150 * 1024)
         await page.evaluate(WATCH_BARS)
         await plant.get_by_role("button", name="录像", exact=True).click()
         await page.get_by_test_id("capture-shoot").click()
@@ -148,7 +161,7 @@ async def test_online_captures_go_up_by_tus_with_a_progress_bar(
         await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 0/1，视频 1")
         await expect(row).to_have_count(0)  # done: the row made way for the player
         seen = await page.evaluate("() => window.barsSeen")
-        partial = [(v, top, text) for v, top, text in seen if 0 < v < top]
+        partial = partial_bars(seen)
         assert partial, seen[-5:]
         value, top, text = partial[len(partial) // 2]
         assert re.fullmatch(r"[\d.]+ (KB|MB) / [\d.]+ (KB|MB)", text), text
@@ -278,3 +291,122 @@ async def test_a_recording_stops_before_the_size_limit_and_keeps_what_it_has(
         assert problems.errors == []
     finally:
         await context.close()
+
+
+async def test_a_self_check_contact_sees_the_progress_of_a_one_request_upload(
+    browser, live_server, passwords
+):
+    """A contact has no staff session (no tus): the file goes in one XHR, its bar fed by
+    upload progress events."""
+    await publish_small_form(live_server, passwords["hb_admin"])
+    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
+        login = {"username": "inspector", "password": passwords["inspector"]}
+        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+        ids = {
+            c["code"]: c["id"]
+            for c in (await (await http.get("/api/v1/checkpoints")).json())["items"]
+        }
+        body = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
+        created = await (await http.post("/api/v1/inspections/self-check", json=body)).json()
+    context = await browser.new_context(
+        locale="zh-CN",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 15},
+        permissions=["geolocation", "camera", "microphone"],
+    )
+    context.set_default_timeout(20_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    tus_calls: list[str] = []
+    page.on("request", lambda r: tus_calls.append(r.url) if "/api/v1/uploads/" in r.url else None)
+    try:
+        await page.goto(created["url"])
+        await page.get_by_role("button", name="获取定位并开始检查").click()
+        remarks = page.get_by_test_id("inspection-form").locator('[data-key="remarks"]')
+        await page.evaluate(WATCH_BARS)
+        await throttle(context, page, 32 * 1024)
+        # A clip of a few seconds: Chromium reports upload progress per 64 KiB or so, so a
+        # photo of 15 KB would jump from nothing to all of it.
+        await remarks.get_by_role("button", name="录像", exact=True).click()
+        await page.get_by_test_id("capture-shoot").click()
+        await asyncio.sleep(5)
+        await page.get_by_test_id("capture-shoot").click()
+        await expect(remarks.locator(".if-counts")).to_have_text("已取证：视频 1", timeout=60_000)
+        seen = await page.evaluate("() => window.barsSeen")
+        assert partial_bars(seen), seen[-5:]
+        assert tus_calls == []
+        rows = await evidence_rows(live_server)
+        assert [(r.item_key, r.kind, r.uploader_name) for r in rows] == [
+            ("remarks", "video", "刘建国")
+        ]
+        assert rows[0].size_bytes == seen[-1][1]
+        assert problems.errors == []
+    finally:
+        await context.close()
+
+
+async def test_rectification_reply_photos_show_their_progress_and_retry(
+    browser, live_server, passwords
+):
+    engine = create_engine(live_server.settings.database_url)
+    try:
+        token, rectification_id = await issue(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+    context = await browser.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(20_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    try:
+        await page.goto(f"{live_server.url}/rectify/{token}")
+        await page.get_by_label("整改情况说明").fill("已补齐水电费凭证")
+        for _ in range(2):
+            await page.locator("#reply-shoot").tap()
+            await page.get_by_test_id("capture-shoot").tap()
+            await expect(page.locator(".cap-dialog")).to_have_count(0)
+        await expect(page.locator("#photo-list img")).to_have_count(2)
+
+        # No network: the reply says so, each photo says why, and nothing is lost.
+        await context.set_offline(True)
+        await page.get_by_role("button", name="提交反馈").click()
+        uploads = page.get_by_test_id("reply-uploads").get_by_test_id("upload-row")
+        await expect(uploads).to_have_count(2)
+        await expect(uploads.first).to_have_attribute("data-state", "failed")
+        await expect(uploads.first.locator(".up-error")).to_have_text(
+            re.compile(
+                r"^上传中断：无法连接服务器（已上传 0\.0 KB / [\d.]+ KB），"
+                r"请检查网络后再点「提交反馈」$"
+            )
+        )
+        await expect(page.locator("#photo-list img")).to_have_count(2)
+        await page.screenshot(path="/tmp/evidence-rectify-failed.png", full_page=True)
+        assert await page.evaluate(NO_OVERFLOW)
+
+        await expect(uploads.get_by_role("button", name="重试")).to_have_count(0)
+
+        # Back online, on a slow uplink: the same photos go again, each with its bar.
+        await context.set_offline(False)
+        await page.evaluate(WATCH_BARS)
+        await throttle(context, page, 4 * 1024)
+        await page.get_by_role("button", name="提交反馈").click()
+        await expect(uploads.first).to_have_attribute("data-state", "uploading")
+        await expect(uploads.first.locator(".up-bytes")).to_have_text(
+            re.compile(r"^[\d.]+ KB / [\d.]+ KB$")
+        )
+        await expect(page.locator("#done-text")).to_contain_text("（2 张照片）", timeout=60_000)
+        seen = await page.evaluate("() => window.barsSeen")
+        # Each photo's bar reached its whole size (two photos of some 15 KB: Chromium
+        # reports an upload that small in one step).
+        full = {row for v, top, _text, row in seen if v == top}
+        assert full == {0, 1}, seen[-5:]
+        await expect(uploads).to_have_count(0)
+        assert problems.errors == []
+    finally:
+        await context.close()
+    assert rectification_id

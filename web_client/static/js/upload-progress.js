@@ -8,13 +8,13 @@ import { NetworkError } from "./tus-upload.js";
 export const sizeText = (bytes) => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 
 /** Why an upload failed, for the person holding the phone. */
-export function uploadErrorText(err, sent, total) {
+export function uploadErrorText(err, sent, total, again = "点「重试」") {
   const where = total ? `（已上传 ${sizeText(sent)} / ${sizeText(total)}）` : "";
-  if (err instanceof NetworkError || (err instanceof ApiError && err.status === 0)) {
-    return `上传中断：无法连接服务器${where}，请检查网络后点「重试」，将从中断处继续`;
-  }
+  // A tus upload goes on from the server's offset; a one-request upload starts again.
+  if (err instanceof NetworkError) return `上传中断：无法连接服务器${where}，请检查网络后${again}，将从中断处继续`;
+  if (err instanceof ApiError && err.status === 0) return `上传中断：无法连接服务器${where}，请检查网络后${again}`;
   if (err instanceof ApiError) {
-    if (err.status === 401) return "登录已过期，请重新登录后点「重试」";
+    if (err.status === 401) return `登录已过期，请重新登录后${again}`;
     return `上传失败：${err.message}`;
   }
   return `上传失败：${err && err.message ? err.message : "未知错误"}${where}`;
@@ -64,8 +64,9 @@ export function uploadRow(label, total) {
       noteLine.textContent = text;
       noteLine.hidden = !text;
     },
-    fail(err, retry) {
-      error.textContent = uploadErrorText(err, sent, total);
+    /** Failed: why, and 重试 when `retry` is given (else `again` says what sends it again). */
+    fail(err, retry, { again } = {}) {
+      error.textContent = uploadErrorText(err, sent, total, retry ? undefined : again);
       error.hidden = false;
       state.textContent = "上传失败";
       node.dataset.state = "failed";
