@@ -23,6 +23,7 @@ from inspection_api.inspections.repository import Row
 from inspection_api.inspections.rules import Merged
 from inspection_api.inspections.schemas import (
     ApproveIn,
+    EvidenceFromUploadIn,
     EvidenceOut,
     EvidenceQuery,
     InspectionDetailOut,
@@ -38,6 +39,7 @@ from inspection_api.inspections.schemas import (
     SubmitIn,
 )
 from inspection_api.remote.rules import qr_svg
+from inspection_api.uploads import service as uploads
 from inspection_api.web.keys import (
     INSPECTION_APPROVED,
     INSPECTION_STARTED,
@@ -315,6 +317,47 @@ async def upload_evidence(ctx: Ctx, *, inspection_id: int, query: EvidenceQuery)
         service.Actor(ctx.user, device_id=query.device_id),
         upload_of(ctx, query),
         body_reader(ctx),
+        origin=origin_of(ctx),
+    )
+    return await views.evidence_out(ctx.app[STORE], item)
+
+
+@api.route(
+    "POST",
+    ONE + "/evidence/from-upload",
+    summary="附加已上传的取证 Attach a capture sent by resumable upload",
+    body=EvidenceFromUploadIn,
+    response=EvidenceOut,
+    status=201,
+    problems={409: "The upload is not complete, or attached elsewhere"},
+)
+async def attach_uploaded_evidence(
+    ctx: Ctx, *, inspection_id: int, body: EvidenceFromUploadIn
+) -> EvidenceOut:
+    """The online path of the phone: the file goes up by tus (`/api/v1/uploads`, resumable,
+    checksummed), then this attaches it with the same checks as a raw upload (type and
+    first bytes, capture window, on site the fix inside the radius, size, SHA-256 of the
+    assembled file). An incomplete upload is 409 `upload_incomplete`; the same upload
+    attached again to the same item answers the evidence already stored."""
+    row = await service.editable(ctx.session, ctx.user, inspection_id, ("取证", "add evidence"))
+    stored = await uploads.get(ctx.session, ctx.user, body.upload_id)
+    upload = Upload(
+        item_key=body.item_key,
+        kind=body.kind,
+        content_type=stored.content_type,
+        sha256=body.sha256.lower(),
+        captured_at=body.captured_at,
+        device_id=body.device_id,
+        fix=to_fix(body.fix),
+        declared_size=stored.length,
+    )
+    item, _created = await evidence.attach_online(
+        ctx.session,
+        ctx.app[SETTINGS],
+        row,
+        service.Actor(ctx.user, device_id=body.device_id),
+        upload,
+        stored,
         origin=origin_of(ctx),
     )
     return await views.evidence_out(ctx.app[STORE], item)

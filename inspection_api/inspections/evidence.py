@@ -293,6 +293,44 @@ async def attach_upload(
     return evidence
 
 
+async def attach_online(
+    session: AsyncSession,
+    settings: Settings,
+    row: Row,
+    actor: Actor,
+    upload: Upload,
+    stored: ResumableUpload,
+    *,
+    origin: Origin,
+) -> tuple[Evidence, bool]:
+    """Attach a capture made online and sent by resumable upload: ``attach_upload`` with
+    the inspection's own window and the server's clock. The second value is false when this
+    upload was already attached to this item (the answer to an earlier try was lost)."""
+    if stored.evidence_id is not None:
+        done = await session.get(Evidence, stored.evidence_id)
+        if (
+            done is not None
+            and done.inspection_id == row.inspection.id
+            and done.item_key == upload.item_key
+            and done.removed_at is None
+        ):
+            check_editable(row, actor, ("取证", "add evidence"))
+            return done, False
+    evidence = await attach_upload(
+        session,
+        settings,
+        row,
+        actor,
+        upload,
+        stored,
+        client_uuid=stored.client_uuid,
+        window=None,
+        received_at=utcnow(),
+        origin=origin,
+    )
+    return evidence, True
+
+
 async def remove_evidence(
     session: AsyncSession, row: Row, actor: Actor, evidence_id: int, *, origin: Origin
 ) -> None:

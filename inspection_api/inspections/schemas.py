@@ -150,6 +150,19 @@ class EvidenceQuery(Input):
         return self
 
 
+class EvidenceFromUploadIn(Input):
+    """A live capture already sent by resumable upload (``/api/v1/uploads``), to attach to
+    an item: what the phone says about it, as for a raw upload."""
+
+    upload_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="the tus upload's id")
+    item_key: str = Field(pattern=KEY_PATTERN, max_length=KEY_MAX)
+    kind: EvidenceKind = Field(description="photo 照片 / video 视频 / audio 录音")
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of the file, hex")
+    captured_at: AwareDatetime = Field(description="when it was captured, ISO 8601 with zone")
+    device_id: str = Field(min_length=1, max_length=64)
+    fix: FixIn | None = Field(default=None, description="the fix of the capture (on site)")
+
+
 # ---- responses ----
 
 

@@ -24,6 +24,7 @@ const SHELL = [
   "/static/js/offline-store.js",
   "/static/js/outbox.js",
   "/static/js/tus-upload.js",
+  "/static/js/upload-progress.js",
   "/static/vendor/idb.js",
   "/static/manifest.webmanifest",
 ];

@@ -1,13 +1,22 @@
 // Live capture (现场实时采集) and upload of evidence. Photos come from the camera through a
 // canvas, videos and audio clips from MediaRecorder: there is no file picker, so nothing
 // from the phone's gallery can stand in for what is in front of the inspector. Each file
-// goes up with its SHA-256 (the server recomputes it), its capture time and GPS fix.
-import { ApiError } from "./api.js";
+// goes up with its SHA-256 (the server recomputes it), its capture time and GPS fix. The
+// size limit (LOANCHECK_EVIDENCE_MAX_MB, the server's Tus-Max-Size) is kept while capturing:
+// a recording stops before it passes it, a photo over it is refused before it is kept.
+import { ApiError, api } from "./api.js";
 import { h } from "./dom.js";
+import { tusUpload } from "./tus-upload.js";
+import { sizeText } from "./upload-progress.js";
 
 const VIDEO_TYPES = ["video/webm;codecs=vp8,opus", "video/webm", "video/mp4"];
 const AUDIO_TYPES = ["audio/webm;codecs=opus", "audio/webm", "audio/ogg;codecs=opus", "audio/mp4"];
 const LIMIT_SECONDS = { video: 60, audio: 180 };
+const LIMIT_KEY = "loancheck.evidenceMaxBytes";
+// A recording stops once it (and two more slices like its largest) would pass this share of
+// the limit: what comes after the stop (the last slice) then still fits.
+export const STOP_AT = 0.95;
+const SLICE_MS = 500;
 
 export function deviceId() {
   const KEY = "loancheck.device";
@@ -31,6 +40,29 @@ export function mediaErrorText(err) {
   return "无法打开摄像头或麦克风，请稍后重试";
 }
 
+/**
+ * The largest file the server takes, in bytes (`Tus-Max-Size` of `OPTIONS /api/v1/uploads`,
+ * i.e. LOANCHECK_EVIDENCE_MAX_MB), remembered on the phone for captures without network;
+ * null when it was never known.
+ */
+export async function evidenceLimit() {
+  try {
+    const response = await fetch("/api/v1/uploads", { method: "OPTIONS", credentials: "same-origin", cache: "no-store" });
+    const bytes = Number(response.headers.get("Tus-Max-Size"));
+    if (response.ok && bytes > 0) {
+      window.localStorage.setItem(LIMIT_KEY, String(bytes));
+      return bytes;
+    }
+  } catch {
+    // no network: the limit the phone was last told
+  }
+  const known = Number(window.localStorage.getItem(LIMIT_KEY));
+  return known > 0 ? known : null;
+}
+
+// "50 MB" for the server's limits (whole megabytes), the exact size for anything smaller.
+const limitText = (bytes) => (bytes >= 1024 * 1024 ? `${Number((bytes / 1024 / 1024).toFixed(1))} MB` : sizeText(bytes));
+
 function pickType(candidates) {
   if (typeof MediaRecorder === "undefined") return "";
   return candidates.find((type) => MediaRecorder.isTypeSupported(type)) || "";
@@ -47,9 +79,12 @@ export function grabFrame(video, quality = 0.9) {
 
 /**
  * Open the capture dialog for `kind` (photo / video / audio); resolves with
- * `{blob, mime, capturedAt}` or null when cancelled.
+ * `{blob, mime, capturedAt, notice}` or null when cancelled. `maxBytes` is the size limit
+ * (by default the server's): a recording stops before it passes it and keeps what was
+ * recorded (`notice` says so), a photo over it is refused and can be taken again.
  */
-export async function captureLive(kind) {
+export async function captureLive(kind, { maxBytes } = {}) {
+  const limit = maxBytes === undefined ? await evidenceLimit() : maxBytes;
   const constraints =
     kind === "audio"
       ? { audio: true }
@@ -57,10 +92,11 @@ export async function captureLive(kind) {
   const stream = await navigator.mediaDevices.getUserMedia(constraints);
   const preview = h("video", { class: "cap-preview", autoplay: true, playsinline: true, muted: true, hidden: kind === "audio" });
   preview.srcObject = stream;
-  const status = h("p", { class: "cap-status", role: "status" }, kind === "audio" ? "麦克风已打开" : "");
+  const status = h("p", { class: "cap-status", role: "status", "data-testid": "capture-status" }, kind === "audio" ? "麦克风已打开" : "");
+  const limitHint = limit ? h("p", { class: "hint cap-limit" }, `单个文件不超过 ${limitText(limit)}`) : null;
   const shoot = h("button", { type: "button", class: "btn btn-primary btn-block", "data-testid": "capture-shoot" }, kind === "photo" ? "拍照" : kind === "video" ? "开始录像" : "开始录音");
   const cancel = h("button", { type: "button", class: "btn btn-block" }, "取消");
-  const dialog = h("dialog", { class: "dialog cap-dialog", "aria-label": "现场取证" }, preview, status, h("div", { class: "cap-actions" }, shoot, cancel));
+  const dialog = h("dialog", { class: "dialog cap-dialog", "aria-label": "现场取证" }, preview, status, limitHint, h("div", { class: "cap-actions" }, shoot, cancel));
   document.body.append(dialog);
   dialog.showModal();
   const stop = () => {
@@ -83,8 +119,14 @@ export async function captureLive(kind) {
           if (!preview.videoWidth) await new Promise((ready) => preview.addEventListener("loadeddata", ready, { once: true }));
           const capturedAt = new Date();
           const blob = await grabFrame(preview);
+          if (limit && blob.size > limit) {
+            // Refused now, not after an upload: the dialog stays open for another shot.
+            status.textContent = `照片 ${sizeText(blob.size)}，超过单个文件上限 ${limitText(limit)}，未保存，请重新拍摄`;
+            status.classList.add("cap-refused");
+            return;
+          }
           stop();
-          resolve({ blob, mime: "image/jpeg", capturedAt });
+          resolve({ blob, mime: "image/jpeg", capturedAt, notice: "" });
         } catch (err) {
           stop();
           reject(err);
@@ -94,64 +136,116 @@ export async function captureLive(kind) {
     }
     let recorder = null;
     let timer = null;
+    let atLimit = false;
+    let recorded = 0; // bytes of the slices so far
+    let largest = 0; // the largest slice, to foresee the next one
     const chunks = [];
+    const what = kind === "video" ? "录像" : "录音";
     shoot.addEventListener("click", () => {
       if (recorder) {
-        recorder.stop();
+        if (recorder.state !== "inactive") recorder.stop();
         return;
       }
       const type = pickType(kind === "video" ? VIDEO_TYPES : AUDIO_TYPES);
       recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
       const capturedAt = new Date();
-      recorder.addEventListener("dataavailable", (event) => event.data.size && chunks.push(event.data));
+      recorder.addEventListener("dataavailable", (event) => {
+        if (!event.data.size) return;
+        chunks.push(event.data);
+        recorded += event.data.size;
+        largest = Math.max(largest, event.data.size);
+        if (limit && !atLimit && recorded + 2 * largest >= limit * STOP_AT && recorder.state !== "inactive") {
+          atLimit = true;
+          recorder.stop();
+        }
+      });
       recorder.addEventListener("stop", () => {
         clearInterval(timer);
         const mime = (recorder.mimeType || type || (kind === "video" ? "video/webm" : "audio/webm")).split(";")[0];
+        // Never past the limit: a last slice larger than foreseen is left out.
+        while (limit && chunks.length > 1 && chunks.reduce((sum, c) => sum + c.size, 0) > limit) chunks.pop();
+        const blob = new Blob(chunks, { type: mime });
+        const notice = atLimit ? `${what}已达单个文件上限 ${limitText(limit)}，已自动停止，已录制的 ${sizeText(blob.size)} 已保留` : "";
         stop();
-        resolve({ blob: new Blob(chunks, { type: mime }), mime, capturedAt });
+        resolve({ blob, mime, capturedAt, notice });
       });
-      recorder.start(1000);
+      recorder.start(SLICE_MS);
       shoot.textContent = kind === "video" ? "停止录像" : "停止录音";
       let seconds = 0;
       timer = setInterval(() => {
         seconds += 1;
-        status.textContent = `录制中 ${seconds} 秒`;
-        if (seconds >= LIMIT_SECONDS[kind]) recorder.stop();
+        status.textContent = limit ? `录制中 ${seconds} 秒 · ${sizeText(recorded)} / ${limitText(limit)}` : `录制中 ${seconds} 秒`;
+        if (seconds >= LIMIT_SECONDS[kind] && recorder.state !== "inactive") recorder.stop();
       }, 1000);
     });
   });
 }
 
-/**
- * POST a capture to `${base}/evidence` (an inspection or a self-check link). `fix` is the GPS
- * fix of the capture (null beside a remote call). Problems throw ApiError.
- */
-export async function uploadEvidence(base, { itemKey, kind, blob, mime, capturedAt, fix, headers = {} }) {
-  const params = new URLSearchParams({
-    item_key: itemKey,
-    kind,
-    sha256: await sha256Hex(blob),
-    captured_at: capturedAt.toISOString(),
-    device_id: deviceId(),
-  });
-  if (fix) {
-    params.set("latitude", String(fix.latitude));
-    params.set("longitude", String(fix.longitude));
-    params.set("accuracy", String(fix.accuracy));
-    params.set("fix_captured_at", fix.captured_at);
-  }
-  let response;
+function problemOf(xhr) {
   try {
-    response = await fetch(`${base}/evidence?${params}`, {
-      method: "POST",
-      body: blob,
-      credentials: "same-origin",
-      headers: { "Content-Type": mime, Accept: "application/json", "Accept-Language": "zh-CN", ...headers },
-    });
+    const data = JSON.parse(xhr.responseText);
+    return data && typeof data === "object" ? data : {};
   } catch {
-    throw new ApiError(0, { detail: "上传失败：无法连接服务器，请检查网络后重试" });
+    return {};
   }
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, data || {});
-  return data;
+}
+
+/** The raw upload (`POST {base}/evidence`) through XHR, which reports the bytes as they go. */
+function postRaw(base, params, job, headers) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `${base}/evidence?${params}`);
+    const all = { "Content-Type": job.mime, Accept: "application/json", "Accept-Language": "zh-CN", ...headers };
+    for (const [name, value] of Object.entries(all)) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener("progress", (event) => job.onProgress && job.onProgress(event.loaded));
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText));
+      else reject(new ApiError(xhr.status, problemOf(xhr)));
+    });
+    const lost = () => reject(new ApiError(0, { detail: "无法连接服务器，请检查网络后重试" }));
+    xhr.addEventListener("error", lost);
+    xhr.addEventListener("abort", lost);
+    xhr.send(job.blob);
+  });
+}
+
+/**
+ * Upload a capture and attach it to its item at `base` (an inspection, or a self-check
+ * link). `job` is `{itemKey, kind, blob, mime, capturedAt, fix, onProgress(bytes)}`; `fix`
+ * is the GPS fix of the capture (null beside a remote call). Staff send the file by tus
+ * (resumable, checksummed, `/api/v1/uploads`) and then attach it; `via: "raw"` (a self-check
+ * contact, who has no staff session) sends it in one XHR POST. The job keeps what a retry
+ * needs (its SHA-256, its UUID, the tus upload's address): calling again with the same job
+ * goes on from where the server stands. Problems throw ApiError (or NetworkError).
+ */
+export async function uploadEvidence(base, job, { via = "tus", headers = {} } = {}) {
+  job.sha256 = job.sha256 || (await sha256Hex(job.blob));
+  const about = {
+    item_key: job.itemKey,
+    kind: job.kind,
+    sha256: job.sha256,
+    captured_at: job.capturedAt.toISOString(),
+    device_id: deviceId(),
+  };
+  if (via === "raw") {
+    const params = new URLSearchParams(about);
+    if (job.fix) {
+      params.set("latitude", String(job.fix.latitude));
+      params.set("longitude", String(job.fix.longitude));
+      params.set("accuracy", String(job.fix.accuracy));
+      params.set("fix_captured_at", job.fix.captured_at);
+    }
+    return postRaw(base, params, job, headers);
+  }
+  job.clientUuid = job.clientUuid || crypto.randomUUID();
+  const uploadId = await tusUpload(
+    { client_uuid: job.clientUuid, sha256: job.sha256, mime: job.mime, blob: job.blob, upload_url: job.uploadUrl },
+    {
+      onCreated: (url) => {
+        job.uploadUrl = url;
+      },
+      onProgress: (bytes) => job.onProgress && job.onProgress(bytes),
+    },
+  );
+  return api(`${base}/evidence/from-upload`, { method: "POST", body: { ...about, upload_id: uploadId, fix: job.fix || null } });
 }

@@ -6,6 +6,8 @@ import { h, show } from "./dom.js";
 
 export const EVIDENCE_LABELS = { photo: "照片", video: "视频", audio: "录音" };
 const EVIDENCE_UNITS = { photo: "张", video: "段", audio: "段" };
+// Every item can take photos, video and audio (the deck); 验证方式 says what it requires.
+export const CAPTURE_KINDS = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
 export const CONCLUSION_LABELS = { normal: "正常", watch: "关注", close_watch: "强烈关注", exit: "退出" };
 
 let uid = 0;
@@ -182,6 +184,7 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
           const error = h("p", { class: "field-error", hidden: true, "data-error-for": item.key });
           const status = h("span", { class: "if-status", "data-status-for": item.key });
           const gallery = h("div", { class: "if-evidence", "data-evidence-for": item.key });
+          const uploads = h("div", { class: "if-uploads", "data-uploads-for": item.key });
           const counts = h("p", { class: "if-counts" });
           const flagBox = h("input", { type: "checkbox", checked: flags.has(item.key), disabled: !editable });
           const flagNote = h("input", { type: "text", maxlength: "500", placeholder: "说明异常情况（必填）", "aria-label": `${item.label} 异常说明`, disabled: !editable, hidden: !flags.has(item.key) });
@@ -202,11 +205,12 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
             requirementText(item.evidence) ? h("p", { class: "if-need" }, h("strong", {}, "验证方式："), requirementText(item.evidence)) : null,
             counts,
             gallery,
+            uploads,
             kinds.length
               ? h(
                   "div",
                   { class: "if-capture" },
-                  kinds.map(([kind, label]) => h("button", { type: "button", class: "btn", onclick: () => onCapture(item, kind) }, label)),
+                  kinds.map(([kind, label]) => h("button", { type: "button", class: "btn", "data-capture": kind, onclick: () => onCapture(item, kind) }, label)),
                 )
               : null,
             h("label", { class: "if-flag" }, flagBox, "标记异常"),
@@ -219,7 +223,7 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
             flagBox.addEventListener(type, told("flags"));
             flagNote.addEventListener(type, told("flags"));
           }
-          items.set(item.key, { item, answer, error, status, gallery, counts, flagBox, flagNote });
+          items.set(item.key, { item, answer, error, status, gallery, uploads, counts, flagBox, flagNote });
           return node;
         }),
       ),
@@ -242,7 +246,12 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
       );
       const parts = Object.keys(EVIDENCE_LABELS)
         .filter((kind) => (item.evidence?.[kind] || 0) > 0 || mine.some((e) => e.kind === kind))
-        .map((kind) => `${EVIDENCE_LABELS[kind]} ${mine.filter((e) => e.kind === kind).length}/${item.evidence?.[kind] || 0}`);
+        .map((kind) => {
+          const have = mine.filter((e) => e.kind === kind).length;
+          const need = item.evidence?.[kind] || 0;
+          // "照片 1/2" against a requirement; an optional capture is just counted: "照片 1".
+          return need ? `${EVIDENCE_LABELS[kind]} ${have}/${need}` : `${EVIDENCE_LABELS[kind]} ${have}`;
+        });
       counts.textContent = parts.length ? `已取证：${parts.join("，")}` : "";
     }
   }
@@ -312,6 +321,11 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
     return { answers, flags: flagList() };
   }
 
+  /** Show a file being uploaded (an upload-progress.js row) under its item. */
+  function addUpload(itemKey, row) {
+    items.get(itemKey)?.uploads.append(row);
+  }
+
   setEvidence(inspection.evidence || []);
   return {
     node,
@@ -322,6 +336,7 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
     setEvidence,
     setErrors,
     setItemState,
+    addUpload,
     itemNode: (key) => node.querySelector(`[data-key="${key}"]`),
   };
 }

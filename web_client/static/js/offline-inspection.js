@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { captureLive, mediaErrorText, sha256Hex } from "./capture.js";
 import { h, show } from "./dom.js";
-import { renderInspectionForm } from "./inspection-form.js";
+import { CAPTURE_KINDS, renderInspectionForm } from "./inspection-form.js";
 import {
   addCapture,
   cacheChecklist,
@@ -24,7 +24,6 @@ import { render as renderOutbox, syncNow } from "./outbox.js";
 
 const DEFAULT_TEMPLATE = "sme_briefing_sheet"; // the 明白纸 an on-site inspection starts with
 const SUPERVISOR_OPINION = "supervisor_opinion"; // written by the managers above, not on site
-const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
 export const NO_CHECKLIST = "当前无网络，且本机尚未缓存检查表：请先在有网络时打开本页面一次。";
 
 const $ = (id) => document.getElementById(id);
@@ -116,7 +115,7 @@ async function showOffline(ctx, record) {
     { ...current, evidence: await evidenceOf(current) },
     {
       editable: true,
-      captureKinds: (item) => CAPTURES.filter(([kind]) => kind === "photo" || (item.evidence?.[kind] || 0) > 0),
+      captureKinds: () => CAPTURE_KINDS,
       onCapture: (item, kind) => capture(item, kind).catch(ctx.fail),
       onRemove: (evidence) => remove(evidence).catch(ctx.fail),
       onChange: () => save().catch(ctx.fail),
@@ -138,6 +137,7 @@ async function showOffline(ctx, record) {
       return;
     }
     if (!shot) return;
+    if (shot.notice) show($("locate-status"), shot.notice); // stopped at the size limit
     const fix = await ctx.locate();
     const sha256 = await sha256Hex(shot.blob);
     await addCapture(current.client_uuid, { itemKey: item.key, kind, ...shot, sha256, fix });

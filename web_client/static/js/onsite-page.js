@@ -8,12 +8,13 @@ import { ApiError, api } from "./api.js";
 import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
-import { CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
+import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
 import { refreshChecklist, resumeOffline, showExpectedOffline, startOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
 import { knownCheckpoint, rememberCheckpoint } from "./offline-store.js";
 import { mapLinks } from "./navigation.js";
 import { startOutbox } from "./outbox.js";
+import { uploadRow } from "./upload-progress.js";
 
 const $ = (id) => document.getElementById(id);
 const [, first, second] = window.location.pathname.split("/");
@@ -30,7 +31,6 @@ const GEO_ERRORS = {
   3: "定位超时，请到开阔处后重试",
 };
 const NETWORK_LOST = "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
-const CAPTURES = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
 const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
 const UNVERIFIED = "二维码待同步核验";
 const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
@@ -339,7 +339,7 @@ function showInspection() {
   }
   form = renderInspectionForm(inspection, {
     editable: inspection.can_edit,
-    captureKinds: (item) => CAPTURES.filter(([kind]) => kind === "photo" || (item.evidence?.[kind] || 0) > 0),
+    captureKinds: () => CAPTURE_KINDS,
     onCapture: capture,
     onRemove: removeEvidence,
     onChange: scheduleSave,
@@ -395,20 +395,26 @@ async function capture(item, kind) {
     return;
   }
   if (!shot) return;
-  try {
-    const fix = await locate();
-    const added = await uploadEvidence(base, {
-      itemKey: item.key,
-      kind,
-      ...shot,
-      fix,
-      headers: contactToken ? { "X-Device-Id": deviceId() } : {},
-    });
-    inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
-    form.setEvidence(inspection.evidence);
-  } catch (err) {
-    fail(err);
-  }
+  // A row with the bytes sent; a failure says why and 重试 goes on with this same capture.
+  const row = uploadRow(`${EVIDENCE_LABELS[kind]} · ${item.label}`, shot.blob.size);
+  row.note(shot.notice);
+  form.addUpload(item.key, row.node);
+  const job = { itemKey: item.key, kind, ...shot, fix: null, onProgress: (bytes) => row.progress(bytes) };
+  const send = async () => {
+    try {
+      job.fix = job.fix || (await locate());
+      const added = contactToken
+        ? await uploadEvidence(base, job, { via: "raw", headers: { "X-Device-Id": deviceId() } })
+        : await uploadEvidence(base, job);
+      row.progress(shot.blob.size);
+      row.done({ keep: Boolean(shot.notice) }); // a recording stopped at the limit says so
+      inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
+      form.setEvidence(inspection.evidence);
+    } catch (err) {
+      row.fail(err, send);
+    }
+  };
+  await send();
 }
 
 async function removeEvidence(evidence) {

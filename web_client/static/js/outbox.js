@@ -9,6 +9,7 @@ import { formatTime, h } from "./dom.js";
 import { EVIDENCE_LABELS } from "./inspection-form.js";
 import { QUEUED, REFUSED, SYNCED, UPLOADING, capturesOf, deleteInspection, dropBlobs, listInspections, updateCapture, updateInspection } from "./offline-store.js";
 import { NetworkError, tusUpload } from "./tus-upload.js";
+import { sizeText } from "./upload-progress.js";
 
 const SYNC = "/api/v1/offline/sync";
 const BATCH = 20; // the server's limit per sync
@@ -24,7 +25,6 @@ let notice = "";
 let renders = 0; // renders overlap (each reads the store): only the latest one is shown
 const progress = new Map(); // capture UUID → bytes on the server (or being sent)
 
-const sizeText = (bytes) => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 
 function itemLabel(inspection, key) {
   for (const section of inspection.checklist?.sections || []) {

@@ -6,6 +6,7 @@
 import { ApiError, api } from "./api.js";
 import { captureLive, mediaErrorText } from "./capture.js";
 import { clear, formatTime, h, show } from "./dom.js";
+import { uploadRow } from "./upload-progress.js";
 
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(window.location.pathname.split("/")[2] || "");
@@ -17,6 +18,9 @@ const list = $("photo-list");
 const photosError = $("reply-photos-error");
 const replyError = $("reply-error");
 const submit = $("reply-submit");
+// The photos being sent, each with its bar in bytes (upload-progress.js), under the list.
+const uploads = h("div", { class: "reply-uploads", "data-testid": "reply-uploads" });
+list.after(uploads);
 
 let info = null;
 let chosen = []; // {file, url}
@@ -115,7 +119,8 @@ shoot.addEventListener("click", async () => {
   }
   let shot;
   try {
-    shot = await captureLive("photo");
+    // Over the limit the photo is refused in the camera dialog, before it is kept.
+    shot = await captureLive("photo", { maxBytes: info.max_photo_mb * 1024 * 1024 });
   } catch (err) {
     show(photosError, mediaErrorText(err));
     return;
@@ -130,6 +135,29 @@ shoot.addEventListener("click", async () => {
   chosen.push({ file, url: URL.createObjectURL(file) });
   renderPhotos();
 });
+
+/** POST the reply through XHR, which reports the bytes sent; `{status, data}` (0: no answer). */
+function postReply(body, onProgress) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/v1/rectify/${encodeURIComponent(token)}/reply`);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Accept-Language", "zh-CN");
+    xhr.upload.addEventListener("progress", (event) => event.lengthComputable && onProgress(event.loaded, event.total));
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch {
+        // not JSON: the status says enough
+      }
+      resolve({ status: xhr.status, data });
+    });
+    xhr.addEventListener("error", () => resolve({ status: 0, data: null }));
+    xhr.addEventListener("abort", () => resolve({ status: 0, data: null }));
+    xhr.send(body);
+  });
+}
 
 function showFieldErrors(problem) {
   const invalid = new Map();
@@ -171,30 +199,34 @@ form.addEventListener("submit", async (event) => {
   for (const item of chosen) body.append("photos", item.file, item.file.name);
   submit.disabled = true;
   submit.textContent = "正在提交…";
-  let response;
-  try {
-    response = await fetch(`/api/v1/rectify/${encodeURIComponent(token)}/reply`, {
-      method: "POST",
-      body,
-      headers: { Accept: "application/json", "Accept-Language": "zh-CN" },
-      credentials: "same-origin",
-    });
-  } catch {
-    response = null;
-  }
+  const rows = chosen.map((item) => uploadRow(`照片 · ${item.file.name}`, item.file.size));
+  uploads.replaceChildren(...rows.map((row) => row.node));
+  const response = await postReply(body, (loaded, total) => {
+    // One request for the text and every photo: the bytes are the photos' in their order.
+    const payload = chosen.reduce((sum, item) => sum + item.file.size, 0);
+    let done = (loaded / total) * payload;
+    for (const [index, item] of chosen.entries()) {
+      rows[index].progress(Math.max(0, Math.min(done, item.file.size)));
+      done -= item.file.size;
+    }
+  });
   submit.disabled = false;
   submit.textContent = "提交反馈";
-  if (response === null) {
+  if (response.status === 0) {
+    // Everything stays on the page: 提交反馈 sends the same photos again (one request).
+    for (const row of rows) row.fail(new ApiError(0, {}), null, { again: "再点「提交反馈」" });
     show(replyError, "网络连接失败，反馈未提交，请稍后重试（已填写的内容仍保留）");
     return;
   }
-  if (!response.ok) {
-    const problem = await response.json().catch(() => ({}));
+  if (response.status < 200 || response.status >= 300) {
+    uploads.replaceChildren();
+    const problem = response.data || {};
     const named = showFieldErrors(problem);
     show(replyError, named ? "请修改标出的项目后重新提交" : problem.detail || `提交失败（${response.status}）`);
     return;
   }
-  const result = await response.json();
+  uploads.replaceChildren();
+  const result = response.data;
   for (const item of chosen) URL.revokeObjectURL(item.url);
   chosen = [];
   renderPhotos();

@@ -7,6 +7,7 @@ import { grabFrame, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
 import { answerSaver } from "./answer-saver.js";
 import { renderInspectionForm } from "./inspection-form.js";
+import { uploadRow } from "./upload-progress.js";
 
 const STATE_TEXT = { draft: "填写中", submitted: "已提交，等待审核", approved: "已审核通过", returned: "已退回，请修改后重新提交" };
 
@@ -82,15 +83,29 @@ export async function setupInspectionPanel({ sessionId, checkpointId, video, me,
           show(error, "对方画面尚未显示，无法截图");
           return;
         }
+        let blob;
+        const capturedAt = new Date();
         try {
-          const capturedAt = new Date();
-          const blob = await grabFrame(video);
-          const added = await uploadEvidence(base, { itemKey: item.key, kind: "photo", blob, mime: "image/jpeg", capturedAt, fix: null });
-          inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
-          form.setEvidence(inspection.evidence);
+          blob = await grabFrame(video);
         } catch (err) {
           fail(err);
+          return;
         }
+        // By tus with its bar in bytes; a failure says why and 重试 sends the same snapshot.
+        const row = uploadRow(`截图 · ${item.label}`, blob.size);
+        form.addUpload(item.key, row.node);
+        const job = { itemKey: item.key, kind: "photo", blob, mime: "image/jpeg", capturedAt, fix: null, onProgress: (bytes) => row.progress(bytes) };
+        const send = async () => {
+          try {
+            const added = await uploadEvidence(base, job);
+            row.done();
+            inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
+            form.setEvidence(inspection.evidence);
+          } catch (err) {
+            row.fail(err, send);
+          }
+        };
+        await send();
       },
       onRemove: async (evidence) => {
         try {
