@@ -132,6 +132,18 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         answers = dict(good, payroll={"headcount": 120, "amount": 96.5})
         del answers["tax_paid_ytd"]
         assert (await stored(live_server)).answers == answers
+
+        # No number at all (the box holds "1e"): marked here, nothing sent, nothing lost.
+        tax = form.get_by_label("截至上月末企业本年度纳税金额", exact=True)
+        await tax.press_sequentially("1e")
+        await expect(form.locator('[data-error-for="tax_paid_ytd"]')).to_have_text(
+            "截至上月末企业本年度纳税金额：应为数字"
+        )
+        await expect(form.locator('[data-status-for="tax_paid_ytd"]')).to_have_text("未保存")
+        await expect(page.locator("#save-status")).to_have_text("1 项未保存")
+        assert (await stored(live_server)).answers == answers
+        await tax.fill("")
+        await expect(page.locator("#save-status")).to_have_text("已保存")
         assert problems.errors == []
     finally:
         await context.close()
