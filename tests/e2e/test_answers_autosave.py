@@ -90,6 +90,7 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         path = tmp_path / "answers-refused.png"
         await page.screenshot(path=str(path))
         shutil.copyfile(path, SHOWCASE)
+        await page.screenshot(path="/tmp/answers-refused-full.png", full_page=True)
 
         good = {
             "operating_status": "半正常",

@@ -96,7 +96,13 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
         onFail(err);
         return;
       }
-      // No answer, or not the items' fault (409, 500, offline): keep them and try again.
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        // Refused for a reason no retry changes (submitted meanwhile, link revoked, logged out).
+        settle(keys, keys.map((key) => ({ item_key: key, message: err.message })));
+        onFail(err);
+        return;
+      }
+      // No answer, or the server's trouble (offline, 5xx, 429): keep them and try again.
       failed = true;
       for (const key of keys) ready.add(key);
       clearTimeout(wake);
