@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
+from sqlalchemy import func, select, update
 
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.inspections.models import Inspection, InspectionState
 from tests.e2e.test_onsite_flow import PHONE, ca_0001_label, stored
 from tests.e2e.test_remote_call import new_page
 from tests.integration.inspection_kit import CA_0001
@@ -21,6 +24,20 @@ from tests.plugins.browser import PageProblems, log_in
 pytestmark = pytest.mark.browser
 
 SHOWCASE = Path("/tmp/answers-refused.png")
+
+
+async def submitted_elsewhere(server: Any) -> None:
+    """The newest inspection submitted behind the page's back."""
+    engine = create_engine(server.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        newest = select(func.max(Inspection.id)).scalar_subquery()
+        await session.execute(
+            update(Inspection)
+            .where(Inspection.id == newest)
+            .values(state=InspectionState.SUBMITTED)
+        )
+        await session.commit()
+    await engine.dispose()
 
 
 async def begin(page: Any, label: str) -> Any:
@@ -145,6 +162,21 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         assert (await stored(live_server)).answers == answers
         await tax.fill("")
         await expect(page.locator("#save-status")).to_have_text("已保存")
+
+        # Submitted meanwhile (another tab): a change is refused with the reason, beside the
+        # item, and not retried in a loop.
+        await submitted_elsewhere(live_server)
+        patches: list[str] = []
+        page.on("request", lambda r: patches.append(r.post_data) if r.method == "PATCH" else None)
+        await form.locator('[data-key="litigation"]').get_by_label("是", exact=True).check()
+        refusal = "检查记录当前为「已提交」，不能保存"
+        await expect(form.locator('[data-error-for="litigation"]')).to_have_text(refusal)
+        await expect(form.locator('[data-status-for="litigation"]')).to_have_text("未保存")
+        await expect(page.locator("#page-error")).to_have_text(refusal)
+        await page.wait_for_timeout(6000)  # past the 5 s retry of a failed save
+        assert [p for p in patches if "litigation" in (p or "")] == [
+            '{"answers":{"litigation":true}}'
+        ]
         assert problems.errors == []
     finally:
         await context.close()
