@@ -5,6 +5,7 @@ Each says what the person can do about it, in zh-CN and English, naming the item
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from inspection_api.checklists.content import EVIDENCE_LABELS, EvidenceKind
@@ -159,21 +160,30 @@ class AnswersRefused(InspectionError):
     # is (``inspection``), so a page shows each refusal beside its field and loses nothing.
     status = 422
     code = "answers_refused"
-    zh = "{refused}{rest}"
-    en = "Not saved: {refused_en}{rest_en}"
+    zh = "答案未保存"
+    en = "Answers not saved"
 
     def __init__(
-        self, refused: list[FieldError], saved: list[str], inspection: dict[str, Any]
+        self,
+        refused: Sequence[FieldError] = (),
+        saved: Sequence[str] = (),
+        inspection: dict[str, Any] | None = None,
     ) -> None:
-        self.refused = refused
-        self.saved = saved
-        self.inspection = inspection
-        super().__init__(
-            refused="；".join(e.zh for e in refused) + "（未保存）",
-            rest="，其余已保存" if saved else "",
-            refused_en="; ".join(f"{e.field.removeprefix('body.')}: {e.en}" for e in refused),
-            rest_en="; the rest was saved" if saved else "",
-        )
+        self.refused = list(refused)
+        self.saved = list(saved)
+        self.inspection = inspection or {}
+        super().__init__()
+
+    def message(self, lang: str) -> str:
+        """Each refusal by its item's title (「人数」…), then whether the rest was saved."""
+        if not self.refused:
+            return super().message(lang)
+        if lang == "zh":
+            rest = "，其余已保存" if self.saved else ""
+            return "；".join(e.zh for e in self.refused) + "（未保存）" + rest
+        rest = "; the rest was saved" if self.saved else ""
+        shown = "; ".join(f"{e.field.removeprefix('body.')}: {e.en}" for e in self.refused)
+        return f"Not saved: {shown}{rest}"
 
     def extra(self, lang: str) -> dict[str, Any]:
         return {

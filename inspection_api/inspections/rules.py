@@ -105,7 +105,7 @@ def merge_answers(
         item = items.get(key)
         if item is None:
             refused += supervisor_opinion_errors({key: value}, prefix=prefix) or [
-                FieldError(path, f"没有此检查项：{key}", f"no such checklist item: {key}")
+                FieldError(path, f"没有此检查项「{key}」", f"no such checklist item: {key}")
             ]
             continue
         if value is None:
@@ -149,7 +149,7 @@ def flag_errors(checklist: Checklist, flags: Sequence[Mapping[str, Any]]) -> lis
         key = flag["item_key"]
         if key not in keys:
             errors.append(
-                FieldError(path, f"没有此检查项：{key}", f"no such checklist item: {key}")
+                FieldError(path, f"没有此检查项「{key}」", f"no such checklist item: {key}")
             )
         elif key in seen:
             errors.append(FieldError(path, f"检查项 {key} 重复标记", f"{key} is flagged twice"))

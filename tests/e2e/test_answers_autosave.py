@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
+from sqlalchemy import func, select, update
 
+from inspection_api.db import create_engine, create_sessionmaker
+from inspection_api.inspections.models import Inspection, InspectionState
 from tests.e2e.test_onsite_flow import PHONE, ca_0001_label, stored
 from tests.e2e.test_remote_call import new_page
 from tests.integration.inspection_kit import CA_0001
@@ -21,6 +24,20 @@ from tests.plugins.browser import PageProblems, log_in
 pytestmark = pytest.mark.browser
 
 SHOWCASE = Path("/tmp/answers-refused.png")
+
+
+async def submitted_elsewhere(server: Any) -> None:
+    """The newest inspection submitted behind the page's back."""
+    engine = create_engine(server.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        newest = select(func.max(Inspection.id)).scalar_subquery()
+        await session.execute(
+            update(Inspection)
+            .where(Inspection.id == newest)
+            .values(state=InspectionState.SUBMITTED)
+        )
+        await session.commit()
+    await engine.dispose()
 
 
 async def begin(page: Any, label: str) -> Any:
@@ -90,6 +107,7 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         path = tmp_path / "answers-refused.png"
         await page.screenshot(path=str(path))
         shutil.copyfile(path, SHOWCASE)
+        await page.screenshot(path="/tmp/answers-refused-full.png", full_page=True)
 
         good = {
             "operating_status": "半正常",
@@ -132,6 +150,33 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         answers = dict(good, payroll={"headcount": 120, "amount": 96.5})
         del answers["tax_paid_ytd"]
         assert (await stored(live_server)).answers == answers
+
+        # No number at all (the box holds "1e"): marked here, nothing sent, nothing lost.
+        tax = form.get_by_label("截至上月末企业本年度纳税金额", exact=True)
+        await tax.press_sequentially("1e")
+        await expect(form.locator('[data-error-for="tax_paid_ytd"]')).to_have_text(
+            "截至上月末企业本年度纳税金额：应为数字"
+        )
+        await expect(form.locator('[data-status-for="tax_paid_ytd"]')).to_have_text("未保存")
+        await expect(page.locator("#save-status")).to_have_text("1 项未保存")
+        assert (await stored(live_server)).answers == answers
+        await tax.fill("")
+        await expect(page.locator("#save-status")).to_have_text("已保存")
+
+        # Submitted meanwhile (another tab): a change is refused with the reason, beside the
+        # item, and not retried in a loop.
+        await submitted_elsewhere(live_server)
+        patches: list[str] = []
+        page.on("request", lambda r: patches.append(r.post_data) if r.method == "PATCH" else None)
+        await form.locator('[data-key="litigation"]').get_by_label("是", exact=True).check()
+        refusal = "检查记录当前为「已提交」，不能保存"
+        await expect(form.locator('[data-error-for="litigation"]')).to_have_text(refusal)
+        await expect(form.locator('[data-status-for="litigation"]')).to_have_text("未保存")
+        await expect(page.locator("#page-error")).to_have_text(refusal)
+        await page.wait_for_timeout(6000)  # past the 5 s retry of a failed save
+        assert [p for p in patches if "litigation" in (p or "")] == [
+            '{"answers":{"litigation":true}}'
+        ]
         assert problems.errors == []
     finally:
         await context.close()

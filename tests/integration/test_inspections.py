@@ -112,7 +112,7 @@ async def test_draft_saves_take_incomplete_answers_but_never_invalid_ones(login_
     assert [(e["field"], e["message"]) for e in refused["errors"]] == [
         ("body.answers.operating_status", "企业经营状况：应为以下之一：正常、半正常、异常"),
         ("body.answers.tax_paid_ytd", "截至上月末企业本年度纳税金额：不能小于 0"),
-        ("body.answers.nonsense", "没有此检查项：nonsense"),
+        ("body.answers.nonsense", "没有此检查项「nonsense」"),
     ]
     assert refused["saved"] == ["payroll"]  # the one good answer sent again
     flags = [{"item_key": "no_such_item", "note": "?"}]

@@ -106,9 +106,9 @@ async def test_one_bad_value_is_refused_by_its_title_and_the_good_ones_are_saved
     assert refused["saved"] == []
     assert [(e["item_key"], e["message"]) for e in refused["errors"]] == [
         ("payroll", "人数：应为整数"),
-        ("nonsense", "没有此检查项：nonsense"),
+        ("nonsense", "没有此检查项「nonsense」"),
     ]
-    assert refused["detail"] == "人数：应为整数；没有此检查项：nonsense（未保存）"
+    assert refused["detail"] == "人数：应为整数；没有此检查项「nonsense」（未保存）"
     assert await answers_of(inspector, one) == {**expected, "conclusion": "close_watch"}
 
     english = await json_of(

@@ -4,7 +4,7 @@
 // server's message while every other one is saved; each item shows 保存中… / 已保存 / 未保存.
 // One request at a time, so the answers of two quick edits never overtake each other.
 import { ApiError } from "./api.js";
-import { BadInput } from "./inspection-form.js";
+import { BadInput, itemKeyOf } from "./inspection-form.js";
 
 const RETRY_MS = 5000;
 
@@ -67,7 +67,7 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
   function settle(keys, errors) {
     for (const key of keys) {
       if (key in extras || timers.has(key) || ready.has(key)) continue; // changed again meanwhile
-      const mine = errors.filter((e) => (e.item_key || String(e.field).replace(/^body\./, "").split(".")[1]) === key);
+      const mine = errors.filter((e) => itemKeyOf(e) === key);
       if (mine.length) refused.set(key, mine);
       else refused.delete(key);
       form.setItemState(key, mine.length ? "error" : "saved", mine);
@@ -96,7 +96,13 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
         onFail(err);
         return;
       }
-      // No answer, or not the items' fault (409, 500, offline): keep them and try again.
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        // Refused for a reason no retry changes (submitted meanwhile, link revoked, logged out).
+        settle(keys, keys.map((key) => ({ item_key: key, message: err.message })));
+        onFail(err);
+        return;
+      }
+      // No answer, or the server's trouble (offline, 5xx, 429): keep them and try again.
       failed = true;
       for (const key of keys) ready.add(key);
       clearTimeout(wake);

@@ -148,6 +148,11 @@ function control(item, value, disabled) {
   }
 }
 
+/** The item an error names: its `item_key`, else the key after "answers" in its field. */
+export function itemKeyOf(error) {
+  return error.item_key || String(error.field).replace(/^body\./, "").split(".")[1];
+}
+
 function requirementText(evidence) {
   return Object.entries(EVIDENCE_LABELS)
     .filter(([kind]) => (evidence?.[kind] || 0) > 0)
@@ -256,9 +261,8 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
     }
   }
 
-  /** The item an error names: its `item_key`, else the key after "answers" in its field. */
-  const keyOf = (e) => e.item_key || String(e.field).replace(/^body\./, "").split(".")[1];
   const subKeyOf = (e) => String(e.field).replace(/^body\./, "").split(".")[2];
+  const controlsIn = (node) => (!node ? [] : node.matches("input, select, textarea") ? [node] : [...node.querySelectorAll("input, select, textarea")]);
 
   /** Each message beside its field: a group's sub-field under that sub-field, else under the item. */
   function showErrors(key, errors) {
@@ -272,18 +276,15 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
       else own.push(e.message);
     }
     show(error, own.join("；"));
-    answer.node?.querySelectorAll("input, select, textarea").forEach((input) => input.removeAttribute("aria-invalid"));
-    if (errors.length) {
-      for (const e of errors) {
-        const sub = bySub[subKeyOf(e)];
-        const target = sub ? sub.previousElementSibling : answer.node;
-        target?.querySelectorAll("input, select, textarea").forEach((input) => input.setAttribute("aria-invalid", "true"));
-      }
+    for (const input of controlsIn(answer.node)) input.removeAttribute("aria-invalid");
+    for (const e of errors) {
+      const sub = bySub[subKeyOf(e)];
+      for (const input of controlsIn(sub ? sub.previousElementSibling : answer.node)) input.setAttribute("aria-invalid", "true");
     }
   }
 
   function setErrors(errors) {
-    for (const key of items.keys()) showErrors(key, errors.filter((e) => keyOf(e) === key));
+    for (const key of items.keys()) showErrors(key, errors.filter((e) => itemKeyOf(e) === key));
   }
 
   const STATUS_TEXT = { saving: "保存中…", saved: "已保存", error: "未保存" };
