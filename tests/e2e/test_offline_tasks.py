@@ -377,3 +377,46 @@ async def test_offline_without_a_stored_package_the_page_says_what_to_do(
         await expect(page.get_by_test_id("package-time")).to_have_text("离线包尚未下载")
     finally:
         await context.close()
+
+
+# The form and the name an offline scan gets: a label of a task's checkpoint takes the
+# task's; any other label the checklist cached online, and no name.
+PICKED = """async () => {
+  const store = await import("/static/js/offline-store.js");
+  await store.cacheChecklist({ id: 1, template_id: 1, sections: [] });
+  await store.storePackage({
+    generated_at: "2026-12-04T08:00:00Z",
+    tasks: [{ checkpoint: { id: 42, name: "任务检查点", customer_name: "某企业", code: "T-42",
+                            address: "某路 1 号" }, checklist_version_id: 9 }],
+    checklists: [{ id: 9, template_id: 4, sections: [] }],
+  });
+  const sig = "A".repeat(22);
+  const pick = async (qr) => [(await store.cachedChecklist(qr)).id,
+                              (await store.knownCheckpoint(qr))?.name ?? null];
+  return {
+    task: await pick(`https://bank.example/s/1.42.3.${sig}`),
+    bare: await pick(`1.42.1.${sig}`),
+    other: await pick(`https://bank.example/s/1.43.1.${sig}`),
+    foreign: await pick("https://elsewhere.example/not-a-label"),
+    none: await pick(null),
+  };
+}"""
+
+
+async def test_an_offline_scan_takes_the_tasks_form_only_at_the_tasks_checkpoint(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = await browser.new_context(locale="zh-CN", viewport=PHONE)
+    page = await context.new_page()
+    try:
+        await page.goto(f"{live_server.url}/login")
+        picked = await page.evaluate(PICKED)
+        assert picked == {
+            "task": [9, "任务检查点"],
+            "bare": [9, "任务检查点"],
+            "other": [1, None],
+            "foreign": [1, None],
+            "none": [1, None],
+        }
+    finally:
+        await context.close()
