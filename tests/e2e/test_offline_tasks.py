@@ -39,8 +39,8 @@ PHONE_STORE = """async () => {
   const out = [];
   for (const i of await store.listInspections()) {
     const captures = await store.capturesOf(i.client_uuid);
-    out.push({state: i.state, template_id: i.template_id, version_id: i.checklist_version_id,
-              inspection_id: i.inspection_id,
+    out.push({state: i.state, qr: i.qr, template_id: i.template_id,
+              version_id: i.checklist_version_id, inspection_id: i.inspection_id,
               captures: captures.map((c) => ({sha256: c.sha256, size: c.size, state: c.state,
                                                blob: c.blob ? c.blob.size : null}))});
   }
@@ -94,7 +94,8 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
     if not os.access(CHROMIUM, os.X_OK):
         require_executable("chromium", CHROMIUM)
     template_id, ca_0001 = await _prepare(live_server, passwords["hb_admin"])
-    clip = qr_video(await ca_0001_label(live_server), tmp_path / "label.y4m")
+    label = await ca_0001_label(live_server)
+    clip = qr_video(label, tmp_path / "label.y4m")
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -175,8 +176,9 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
             await expect(expected).to_contain_text("本次检查：华北重工厂区")
             await _shot(page, tmp_path, "onsite-expected")
             await page.get_by_role("button", name="打开摄像头扫码").click()
-            await expect(page.get_by_role("heading", name="已识别二维码")).to_be_visible()
-            await page.get_by_role("button", name="获取定位并开始检查").click()
+            start = page.get_by_role("button", name="获取定位并开始检查")
+            await expect(start).to_be_visible()  # the label was read
+            await start.click()
             await expect(page.locator("#site-title")).to_have_text("离线检查 · 华北重工厂区")
             await expect(page.locator("#site-meta")).to_contain_text("二维码待同步核验")
 
@@ -191,6 +193,7 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
             await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
             await expect(page.locator("#save-status")).to_have_text("已保存到本机")
             (held,) = await page.evaluate(PHONE_STORE)
+            assert held["qr"] == label  # what the camera read
             assert held["template_id"] == template_id
             assert held["version_id"] in version_ids
             await _shot(page, tmp_path, "onsite-task-form")
@@ -375,5 +378,48 @@ async def test_offline_without_a_stored_package_the_page_says_what_to_do(
         )
         await expect(page.get_by_test_id("task")).to_have_count(0)
         await expect(page.get_by_test_id("package-time")).to_have_text("离线包尚未下载")
+    finally:
+        await context.close()
+
+
+# The form and the name an offline scan gets: a label of a task's checkpoint takes the
+# task's; any other label the checklist cached online, and no name.
+PICKED = """async () => {
+  const store = await import("/static/js/offline-store.js");
+  await store.cacheChecklist({ id: 1, template_id: 1, sections: [] });
+  await store.storePackage({
+    generated_at: "2026-12-04T08:00:00Z",
+    tasks: [{ checkpoint: { id: 42, name: "任务检查点", customer_name: "某企业", code: "T-42",
+                            address: "某路 1 号" }, checklist_version_id: 9 }],
+    checklists: [{ id: 9, template_id: 4, sections: [] }],
+  });
+  const sig = "A".repeat(22);
+  const pick = async (qr) => [(await store.cachedChecklist(qr)).id,
+                              (await store.knownCheckpoint(qr))?.name ?? null];
+  return {
+    task: await pick(`https://bank.example/s/1.42.3.${sig}`),
+    bare: await pick(`1.42.1.${sig}`),
+    other: await pick(`https://bank.example/s/1.43.1.${sig}`),
+    foreign: await pick("https://elsewhere.example/not-a-label"),
+    none: await pick(null),
+  };
+}"""
+
+
+async def test_an_offline_scan_takes_the_tasks_form_only_at_the_tasks_checkpoint(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = await browser.new_context(locale="zh-CN", viewport=PHONE)
+    page = await context.new_page()
+    try:
+        await page.goto(f"{live_server.url}/login")
+        picked = await page.evaluate(PICKED)
+        assert picked == {
+            "task": [9, "任务检查点"],
+            "bare": [9, "任务检查点"],
+            "other": [1, None],
+            "foreign": [1, None],
+            "none": [1, None],
+        }
     finally:
         await context.close()

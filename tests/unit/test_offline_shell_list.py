@@ -1,5 +1,6 @@
-"""The service worker's shell holds every file the on-site page loads, modules imported by
-modules included: one missing and the page opens offline without its offline store."""
+"""The service worker's shell holds every file the on-site page and 我的任务 (/field) load,
+modules imported by modules included: one missing and the page opens offline without its
+offline store."""
 
 from __future__ import annotations
 
@@ -38,15 +39,28 @@ def loaded_by(url: str) -> set[str]:
     return seen
 
 
-def test_the_shell_holds_every_module_of_the_onsite_page() -> None:
-    page = (STATIC / "onsite.html").read_text()
+def needed_by(page_file: str) -> set[str]:
+    page = (STATIC / page_file).read_text()
     assets = set(re.findall(r'(?:src|href)="(/static/[^"]+)"', page))
     needed = set(assets)
     for script in assets:
         if script.endswith(".js"):
             needed |= loaded_by(script)
+    return needed
+
+
+def test_the_shell_holds_every_module_of_the_onsite_page() -> None:
+    needed = needed_by("onsite.html")
     assert "/static/vendor/idb.js" in needed and "/static/js/outbox.js" in needed
     assert needed - shell() == set()
+
+
+def test_the_shell_holds_my_tasks_and_every_module_of_it() -> None:
+    needed = needed_by("field.html")
+    assert {"/static/js/field-page.js", "/static/js/storage-quota.js"} <= needed
+    assert "/static/vendor/idb.js" in needed
+    assert needed - shell() == set()
+    assert "/field" in shell()
 
 
 def test_imports_are_followed_through_parent_folders() -> None:

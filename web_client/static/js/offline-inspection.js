@@ -72,11 +72,10 @@ export async function startOffline(ctx, { qr, fix }) {
 }
 
 /**
- * Offline, the checkpoint 开始检查 of a task expects (`/onsite?checkpoint=ID`), named from the
- * offline package above the scan; false when the package does not have it.
+ * Offline, the checkpoint 开始检查 of a task expects (`/onsite?checkpoint=ID`, or `id`), named
+ * from the offline package above the scan; false when the package does not have it.
  */
-export async function showExpectedOffline() {
-  const id = new URLSearchParams(window.location.search).get("checkpoint");
+export async function showExpectedOffline(id = new URLSearchParams(window.location.search).get("checkpoint")) {
   const planned = id ? await packageTask(id) : null;
   if (!planned) return false;
   const site = planned.task.checkpoint;
