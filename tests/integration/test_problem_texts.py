@@ -340,3 +340,29 @@ def test_no_raise_site_hands_a_chinese_message_english_or_a_path(package):
                     if found:
                         faults.append(f"{path.relative_to(ROOT)}:{node.lineno}: {found} {text!r}")
     assert faults == []
+
+
+async def test_the_real_app_refuses_in_plain_chinese(client, login_as):
+    """As a user met them (issue #12.5): the exit reason's English list, aiohttp's 404."""
+    admin = await login_as("admin")
+    checkpoints = await json_of(await admin.get("/api/v1/checkpoints?limit=1"), 200)
+    url = f"/api/v1/checkpoints/{checkpoints['items'][0]['id']}/exit"
+    refused = await json_of(
+        await admin.post(url, json={"reason": "gone", "date": "2026-01-01"}), 422
+    )
+    assert refused["errors"] == [
+        {
+            "field": "body.reason",
+            "message": "原因：应为以下之一：已退出、已核销、已结清、纯贴现用户",
+        }
+    ]
+    assert problem_problems(refused) == []
+    english = await admin.post(f"{url}?lang=en", json={"reason": "gone", "date": "2026-01-01"})
+    assert (await json_of(english, 422))["errors"][0]["message"] == (
+        "Input should be 'exited', 'written_off', 'settled' or 'discount_only'"
+    )
+    missing = await json_of(await admin.get("/api/v1/no-such-thing"), 404)
+    assert missing["detail"] == "请求的地址不存在，请检查链接是否正确"
+    page = await client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status == 404
+    assert await page.text() == "未找到：请求的地址不存在，请检查链接是否正确"
