@@ -241,6 +241,8 @@ async def test_aiohttps_own_refusals_are_chinese_problems_and_english_ones_as_be
     page = await api.get("/page", headers={"Accept": "text/html"})
     assert page.status == 416
     assert text_problems(await page.text()) == []
+    ranged = await json_of(await api.get("/api/v1/range?lang=en"), 416)
+    assert ranged["detail"] == "Requested Range Not Satisfiable: GET /api/v1/range"
     english_page = await api.get("/page", headers={"Accept-Language": "en"})
     assert await english_page.text() == "416: Requested Range Not Satisfiable"
 
