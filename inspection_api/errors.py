@@ -168,7 +168,7 @@ _SHOWN_ERRORS = 3  # in a problem's detail; ``errors`` lists them all
 class ValidationFailed(InspectionError):
     status = 422
     code = "validation_failed"
-    zh = "请求数据有误：{fields}"
+    zh = "请求数据有误，{fields}"
     en = "Invalid request data: {fields}"
 
     def __init__(self, errors: list[FieldError]) -> None:

@@ -230,7 +230,7 @@ def field_label(location: str, loc: Sequence[str | int]) -> str:
     a list entry adds its position (``org_ids.2`` → 机构（第 3 项）)."""
     position = ""
     for part in reversed(loc):
-        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
+        if isinstance(part, int) or (part.isascii() and part.isdigit()):
             position = position or f"（第 {int(part) + 1} 项）"
             continue
         label = FIELD_LABELS.get(part)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -156,11 +157,15 @@ def _http_problem(request: web.Request, exc: web.HTTPException) -> web.StreamRes
     raise exc
 
 
+_STANDARD = frozenset(HTTPStatus)
+
+
 def _detail(request: web.Request, problem: HttpProblem, status: int, lang: str) -> str:
     template = problem.zh if lang == "zh" else problem.en
-    return template.format(
-        method=request.method, path=request.path, title=status_title(status, lang)
-    )
+    title = status_title(status, lang)
+    if lang != "zh" and status in _STANDARD and status not in _HTTP_TITLES:
+        title = HTTPStatus(status).phrase  # in English as before: aiohttp's reason
+    return template.format(method=request.method, path=request.path, title=title)
 
 
 def _render(

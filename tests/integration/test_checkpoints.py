@@ -119,8 +119,7 @@ async def test_bad_input_names_each_field_and_keeps_nothing(login_as, settings):
     assert phone["errors"] == [
         {
             "field": "body.contact_phone",
-            "message": "联系电话：应为手机号（11 位）或带区号的座机号，"
-            "例如 13912345678、0311-87654321",
+            "message": "应为手机号（11 位）或带区号的座机号，例如 13912345678、0311-87654321",
         }
     ]
     dates = await problem(new_site(ca, maturity_date="2025-12-31"))

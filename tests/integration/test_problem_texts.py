@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from inspection_api.checklists.content import EvidenceKind
 from inspection_api.checklists.rules import MissingEvidence
@@ -122,6 +122,8 @@ def example(cls: type[InspectionError]) -> InspectionError:
 
 
 class Sample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     loan_amount: Decimal
     name: str = Field(min_length=1)
 
@@ -239,6 +241,8 @@ async def test_aiohttps_own_refusals_are_chinese_problems_and_english_ones_as_be
     page = await api.get("/page", headers={"Accept": "text/html"})
     assert page.status == 416
     assert text_problems(await page.text()) == []
+    ranged = await json_of(await api.get("/api/v1/range?lang=en"), 416)
+    assert ranged["detail"] == "Requested Range Not Satisfiable: GET /api/v1/range"
     english_page = await api.get("/page", headers={"Accept-Language": "en"})
     assert await english_page.text() == "416: Requested Range Not Satisfiable"
 
@@ -253,13 +257,16 @@ async def test_a_bad_body_names_fields_by_their_chinese_names_and_keeps_the_path
         {"field": "body.loan_amount", "message": "贷款金额：应为数字"},
         {"field": "body.name", "message": "名称：必填"},
     ]
-    assert body["detail"] == "请求数据有误：贷款金额：应为数字；名称：必填"
+    assert body["detail"] == "请求数据有误，贷款金额：应为数字；名称：必填"
     assert problem_problems(body) == []
     english = await json_of(await api.post("/api/v1/sample?lang=en", json={"name": "x"}), 422)
     assert english["detail"] == "Invalid request data: body.loan_amount"
     assert english["errors"] == [{"field": "body.loan_amount", "message": "Field required"}]
-    many = await api.post("/api/v1/sample", data=b'{"loan_amount": NaN, "name": 1, "x": 2}')
-    assert (await json_of(many, 422))["detail"].startswith("请求数据有误：")
+    many = await api.post("/api/v1/sample", data=b'{"loan_amount": [], "name": 1, "x": 2, "y": 3}')
+    body = await json_of(many, 422)
+    assert len(body["errors"]) == 4
+    shown = "；".join(e["message"] for e in body["errors"][:3])
+    assert body["detail"] == f"请求数据有误，{shown}，共 4 处"
 
 
 async def test_every_input_field_of_the_api_has_a_chinese_name(client):
@@ -335,3 +342,29 @@ def test_no_raise_site_hands_a_chinese_message_english_or_a_path(package):
                     if found:
                         faults.append(f"{path.relative_to(ROOT)}:{node.lineno}: {found} {text!r}")
     assert faults == []
+
+
+async def test_the_real_app_refuses_in_plain_chinese(client, login_as):
+    """As a user met them (issue #12.5): the exit reason's English list, aiohttp's 404."""
+    admin = await login_as("admin")
+    checkpoints = await json_of(await admin.get("/api/v1/checkpoints?limit=1"), 200)
+    url = f"/api/v1/checkpoints/{checkpoints['items'][0]['id']}/exit"
+    refused = await json_of(
+        await admin.post(url, json={"reason": "gone", "date": "2026-01-01"}), 422
+    )
+    assert refused["errors"] == [
+        {
+            "field": "body.reason",
+            "message": "原因：应为以下之一：已退出、已核销、已结清、纯贴现用户",
+        }
+    ]
+    assert problem_problems(refused) == []
+    english = await admin.post(f"{url}?lang=en", json={"reason": "gone", "date": "2026-01-01"})
+    assert (await json_of(english, 422))["errors"][0]["message"] == (
+        "Input should be 'exited', 'written_off', 'settled' or 'discount_only'"
+    )
+    missing = await json_of(await admin.get("/api/v1/no-such-thing"), 404)
+    assert missing["detail"] == "请求的地址不存在，请检查链接是否正确"
+    page = await client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status == 404
+    assert await page.text() == "未找到：请求的地址不存在，请检查链接是否正确"

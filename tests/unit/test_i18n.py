@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_va
 from pydantic_core import PydanticCustomError
 
 from inspection_api.checkpoints.models import ExitReason
-from inspection_api.field_labels import FIELD_LABELS
+from inspection_api.field_labels import FIELD_LABELS, field_label
 from inspection_api.i18n import field_errors
 
 
@@ -127,3 +127,8 @@ def test_a_custom_errors_chinese_text_is_what_a_chinese_reader_sees():
         "对方：不能超过 4 字节",
         "longer than 4 bytes",
     )
+
+
+def test_a_key_of_digits_other_than_ascii_is_a_key_not_a_position():
+    assert field_label("body", ("answers", "²")) == "检查结果"
+    assert field_label("body", ("org_ids", "12")) == "机构（第 13 项）"
