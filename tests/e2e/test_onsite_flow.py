@@ -588,6 +588,9 @@ async def test_a_forged_label_is_refused_before_any_fix(live_server, passwords, 
         assert await fixes_asked(page) == 0
         assert len(read) == 1  # refused by its shape, before any request
         await phone_shot(page, tmp_path, "onsite-not-a-label")
+        await page.goto(f"{live_server.url}/s/%E0%A4%A")  # not even valid %-encoding
+        await expect(refusal).to_have_text(NOT_A_LABEL)
+        assert len(read) == 1
         assert problems.errors == []
 
 
