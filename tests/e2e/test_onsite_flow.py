@@ -537,6 +537,30 @@ async def test_another_checkpoints_label_is_questioned(live_server, passwords, t
         assert problems.errors == []
 
 
+async def test_offline_another_checkpoints_label_is_questioned_too(
+    live_server, passwords, tmp_path
+):
+    """Without network the label's id (unverified) still differs from the task's."""
+    expected_id, _ = await demo_checkpoint(live_server, "CA-0001")
+    _, other = await demo_checkpoint(live_server, "CA-0002")
+    async with camera_phone(other, tmp_path) as (context, page, problems):
+        await page.goto(f"{live_server.url}/onsite?checkpoint={expected_id}")
+        await log_in(page, passwords["inspector"])
+        await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        await context.set_offline(True)
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        warning = page.get_by_test_id("scan-problem")
+        await expect(warning).to_contain_text(
+            "扫描到的是另一检查点的标签（二维码待同步核验），不是本任务的检查点「华北重工厂区」。"
+        )
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_hidden()
+        await warning.get_by_role("button", name="仍检查扫描到的检查点").click()
+        await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
+        await expect(page.get_by_role("button", name="获取定位并开始检查")).to_be_visible()
+        assert await fixes_asked(page) == 0
+        assert problems.errors == []
+
+
 async def test_a_forged_label_is_refused_before_any_fix(live_server, passwords, tmp_path):
     """Refused right after the scan, with the server's reason; GPS is never asked for (the
     phone here has not even allowed it). A text of no label shape is refused by the page
@@ -564,6 +588,9 @@ async def test_a_forged_label_is_refused_before_any_fix(live_server, passwords, 
         assert await fixes_asked(page) == 0
         assert len(read) == 1  # refused by its shape, before any request
         await phone_shot(page, tmp_path, "onsite-not-a-label")
+        await page.goto(f"{live_server.url}/s/%E0%A4%A")  # not even valid %-encoding
+        await expect(refusal).to_have_text(NOT_A_LABEL)
+        assert len(read) == 1
         assert problems.errors == []
 
 

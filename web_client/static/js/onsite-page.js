@@ -17,10 +17,18 @@ import { startOutbox } from "./outbox.js";
 import { uploadRow } from "./upload-progress.js";
 
 const $ = (id) => document.getElementById(id);
+/** The text of a path segment; as it stands when it is no valid %-encoding. */
+function decodedOr(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 const [, first, second] = window.location.pathname.split("/");
 const contactToken = first === "self-check" ? decodeURIComponent(second || "") : null;
 const query = new URLSearchParams(window.location.search);
-let qr = first === "s" && second ? decodeURIComponent(second) : null;
+let qr = first === "s" && second ? decodedOr(second) : null;
 // The checkpoint 开始检查 expects: its id from the link, its details once loaded.
 const expectedId = /^[1-9]\d{0,9}$/.test(query.get("checkpoint") || "") ? Number(query.get("checkpoint")) : null;
 let expected = null;
@@ -139,7 +147,8 @@ function labelCheckpointId(text) {
       return null;
     }
     if (!path.includes(LABEL_PATH)) return null;
-    payload = decodeURIComponent(path.slice(path.lastIndexOf(LABEL_PATH) + LABEL_PATH.length)).replace(/^\/+|\/+$/g, "");
+    // As the server reads it: no decoding, a payload is URL-safe text.
+    payload = path.slice(path.lastIndexOf(LABEL_PATH) + LABEL_PATH.length).replace(/^\/+|\/+$/g, "");
   }
   const match = LABEL_PAYLOAD.exec(payload);
   return match ? Number(match[1]) : null;
