@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -72,12 +73,26 @@ class Request:
     duration: float  # request sent → response ended
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process, all its threads, so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Step:
+    requests: list[Request]
+    cpu: float  # the server's CPU seconds while the step ran
+
+
 @dataclass
 class Capture:
-    """The server's requests of one page between ``start`` and ``wait``."""
+    """The server's requests of one page between ``start`` and ``wait``, and its CPU."""
 
     page: Any
+    server_pid: int
     requests: list[Request] = field(default_factory=list)
+    cpu_at_start: float = 0.0
     in_flight: int = 0
     last_activity: float = 0.0
     on: bool = False
@@ -128,14 +143,22 @@ class Capture:
         self.requests = []
         self.in_flight = 0
         self.last_activity = time.monotonic()
+        self.cpu_at_start = cpu_seconds(self.server_pid)
         self.on = True
 
-    async def wait(self) -> list[Request]:
+    async def wait(self) -> Step:
         """Until no counted request has been in flight for ``QUIET`` seconds."""
-        while self.in_flight > 0 or time.monotonic() - self.last_activity < QUIET:
+        # Polled: "nothing for QUIET seconds" is no event to wait for.
+        while self.in_flight > 0 or time.monotonic() - self.last_activity < QUIET:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         self.on = False
-        return sorted(self.requests, key=lambda r: r.start)
+        cpu = cpu_seconds(self.server_pid) - self.cpu_at_start
+        return Step(sorted(self.requests, key=lambda r: r.start), cpu)
+
+    async def settle(self) -> None:
+        """Let what the page is still loading finish, uncounted."""
+        self.start()
+        await self.wait()
 
 
 def server_time(requests: list[Request]) -> float:
@@ -153,11 +176,15 @@ def short(path: str) -> str:
 
 
 class Bench:
-    def __init__(self, browser: Any, url: str, passwords: dict[str, str]) -> None:
+    def __init__(self, browser: Any, url: str, passwords: dict[str, str], pid: int) -> None:
         self.browser = browser
         self.url = url
         self.passwords = passwords
-        self.results: dict[str, list[list[Request]]] = {}
+        self.pid = pid
+        self.results: dict[str, list[Step]] = {}
+
+    def capture(self, page: Any) -> Capture:
+        return Capture(page, self.pid)
 
     async def context(self, *, phone: bool = False) -> Any:
         if phone:
@@ -170,18 +197,20 @@ class Bench:
         context.set_default_timeout(30_000)
         return context
 
-    def record(self, step: str, requests: list[Request]) -> None:
-        self.results.setdefault(step, []).append(requests)
+    def record(self, step: str, result: Step) -> None:
+        self.results.setdefault(step, []).append(result)
+        requests = result.requests
         print(
             f"  {step}: {server_time(requests):.3f} s server, "
-            f"{critical_path(requests):.3f} s critical path, {len(requests)} requests",
+            f"{critical_path(requests):.3f} s critical path, {len(requests)} requests, "
+            f"server CPU {result.cpu:.2f} s",
             flush=True,
         )
 
     async def signed_in(self, username: str) -> tuple[Any, Any, Capture]:
         context = await self.context()
         page = await context.new_page()
-        capture = Capture(page)
+        capture = self.capture(page)
         await page.goto(f"{self.url}/login")
         await page.get_by_label("用户名").fill(username)
         await page.get_by_label("密码").fill(self.passwords[username])
@@ -193,7 +222,7 @@ class Bench:
         context = await self.context()
         try:
             page = await context.new_page()
-            capture = Capture(page)
+            capture = self.capture(page)
             await page.goto(f"{self.url}/login")
             await page.get_by_label("用户名").fill(username)
             await page.get_by_label("密码").fill(self.passwords[username])
@@ -208,7 +237,7 @@ class Bench:
         context = await self.context()
         try:
             page = await context.new_page()
-            capture = Capture(page)
+            capture = self.capture(page)
             await page.goto(f"{self.url}/login")
             await page.get_by_label("用户名").fill(username)
             await page.get_by_label("密码").fill("Wrong-password-42")
@@ -227,6 +256,7 @@ class Bench:
         await page.goto(f"{self.url}/console#/remote")
         await page.get_by_label("被检查企业（检查点）").select_option(label=CHECKPOINT)
         await page.get_by_label("巡检事项").fill("远程巡检基准")
+        await capture.settle()
         capture.start()
         await page.get_by_role("button", name="新建并进入").click()
         await page.wait_for_url(re.compile(r"/remote/\d+$"))
@@ -247,12 +277,14 @@ class Bench:
         context = await self.context(phone=True)
         try:
             page = await context.new_page()
-            capture = Capture(page)
+            capture = self.capture(page)
             capture.start()
             await page.goto(invite_url)
-            await page.get_by_role("button", name="加入视频").and_(
-                page.locator(":enabled")
-            ).wait_for()
+            await (
+                page.get_by_role("button", name="加入视频")
+                .and_(page.locator(":enabled"))
+                .wait_for()
+            )
             self.record("phone join lobby", await capture.wait())
         finally:
             await context.close()
@@ -268,6 +300,8 @@ class Bench:
         await page.get_by_role("button", name="编辑").first.click()
         dialog = page.get_by_role("dialog")
         capture.start()
+        await capture.settle()
+        capture.start()
         await dialog.get_by_role("button", name="保存计划").click()
         confirm = page.get_by_role("button", name="确认保存")
         saved = page.get_by_text(re.compile("已保存检查计划"))
@@ -275,8 +309,7 @@ class Bench:
         if await confirm.is_visible():
             await confirm.click()
         await saved.wait_for()
-        requests = await capture.wait()
-        self.record("plan save", requests)
+        self.record("plan save", await capture.wait())
 
     async def recorded_call(self) -> int:
         """A browser call recorded for ``RECORD_SECONDS``, ended, its recording ready."""
@@ -310,8 +343,8 @@ class Bench:
             )
             await pc.locator("#session-state").get_by_text("已结束").wait_for()
             await pc.goto(f"{self.url}/replay/{session_id}")
-            await pc.get_by_test_id("recording-state").get_by_text("可回放").wait_for(
-                timeout=120_000
+            await (
+                pc.get_by_test_id("recording-state").get_by_text("可回放").wait_for(timeout=120_000)
             )
             return session_id
         finally:
@@ -319,7 +352,7 @@ class Bench:
             await pc_context.close()
 
 
-async def measure(url: str, passwords: dict[str, str], runs: int) -> dict[str, Any]:
+async def measure(url: str, passwords: dict[str, str], runs: int, pid: int) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -327,7 +360,7 @@ async def measure(url: str, passwords: dict[str, str], runs: int) -> dict[str, A
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
-            bench = Bench(browser, url, passwords)
+            bench = Bench(browser, url, passwords, pid)
             print("recording a call for the replay page…", flush=True)
             recorded = await bench.recorded_call()
             inspector_context, inspector, inspector_capture = await bench.signed_in("inspector")
@@ -337,7 +370,8 @@ async def measure(url: str, passwords: dict[str, str], runs: int) -> dict[str, A
             jar = {c["name"]: c["value"] for c in cookies}
             async with aiohttp.ClientSession(cookies=jar) as http:
                 for run in range(1, runs + 1):
-                    print(f"run {run}", flush=True)
+                    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+                    print(f"run {run} (load average {load})", flush=True)
                     await bench.login("inspector")
                     await bench.login("admin")
                     await bench.wrong_password("handler")
@@ -352,29 +386,37 @@ async def measure(url: str, passwords: dict[str, str], runs: int) -> dict[str, A
             await browser.close()
 
 
-def report(results: dict[str, list[list[Request]]]) -> tuple[str, float, float]:
+def report(results: dict[str, list[Step]]) -> tuple[str, float, float]:
     print()
-    print(f"{'step':<20} {'server p50':>10} {'max':>7} {'path p50':>9} {'requests':>8}")
+    print(
+        f"{'step':<18} {'server p50':>10} {'max':>7} {'path p50':>9} {'CPU p50':>8} "
+        f"{'max':>6} {'requests':>8}"
+    )
     worst = ("", 0.0, 0.0)
     for step, runs in results.items():
-        times = [server_time(r) for r in runs]
+        times = [server_time(r.requests) for r in runs]
         median, top = statistics.median(times), max(times)
-        path = statistics.median(critical_path(r) for r in runs)
-        count = statistics.median(len(r) for r in runs)
-        print(f"{step:<20} {median:>9.3f}s {top:>6.3f}s {path:>8.3f}s {count:>8.0f}")
+        path = statistics.median(critical_path(r.requests) for r in runs)
+        cpu = [r.cpu for r in runs]
+        count = statistics.median(len(r.requests) for r in runs)
+        name = step + " " * (18 - len(step) - sum(1 for c in step if ord(c) > 0x2E80))
+        print(
+            f"{name} {median:>9.3f}s {top:>6.3f}s {path:>8.3f}s {statistics.median(cpu):>7.2f}s "
+            f"{max(cpu):>5.2f}s {count:>8.0f}"
+        )
         if median > worst[1]:
             worst = (step, median, top)
     for step, runs in results.items():
-        ordered = sorted(runs, key=server_time)
-        median_run = ordered[len(ordered) // 2]
+        ordered = sorted(runs, key=lambda r: server_time(r.requests))
+        median_run = ordered[len(ordered) // 2].requests
         print(f"\n{step}: waterfall of the median run (start, duration)")
         first = min((r.start for r in median_run), default=0.0)
         for r in median_run:
             offset = (r.start - first) * 1000
-            bar = " " * int(offset / 20) + "█" * max(1, int(r.duration * 1000 / 20))
+            bar = " " * int(offset / 20) + "#" * max(1, int(r.duration * 1000 / 20))
             print(
                 f"  {offset:6.0f} ms {r.duration * 1000:6.0f} ms  {r.status} {r.method:<6} "
-                f"{short(r.path):<48} {bar}"
+                f"{short(r.path):<40} {bar}"
             )
     return worst
 
@@ -405,7 +447,9 @@ def main() -> int:
                     print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
                     raise SystemExit("slow_steps: loancheck serve did not start")
                 time.sleep(0.1)
-            results = asyncio.run(measure(f"http://127.0.0.1:{port}", passwords, args.runs))
+            results = asyncio.run(
+                measure(f"http://127.0.0.1:{port}", passwords, args.runs, process.pid)
+            )
         finally:
             stop(process)
             errors = [
