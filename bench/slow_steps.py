@@ -226,6 +226,7 @@ class Bench:
             await page.goto(f"{self.url}/login")
             await page.get_by_label("用户名").fill(username)
             await page.get_by_label("密码").fill(self.passwords[username])
+            await capture.settle()  # the login page's own /auth/me (401) is not the step
             capture.start()
             await page.get_by_role("button", name="登录").click()
             await page.wait_for_url(re.compile(r"/console#"))
@@ -241,6 +242,7 @@ class Bench:
             await page.goto(f"{self.url}/login")
             await page.get_by_label("用户名").fill(username)
             await page.get_by_label("密码").fill("Wrong-password-42")
+            await capture.settle()
             capture.start()
             await page.get_by_role("button", name="登录").click()
             await page.locator("#login-error").get_by_text("用户名或密码错误").wait_for()
