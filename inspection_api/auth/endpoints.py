@@ -50,6 +50,10 @@ async def _me(ctx: Ctx, user_id: int, principal: Principal) -> MeOut:
     org = await ctx.session.get(Org, principal.org_id)
     if user is None or org is None:
         raise NotFound(resource="user", id=user_id)
+    return me_out(user, org, principal)
+
+
+def me_out(user: User, org: Org, principal: Principal) -> MeOut:
     return MeOut(
         id=user.id,
         username=user.username,
@@ -94,9 +98,10 @@ async def login(ctx: Ctx, *, body: LoginIn) -> LoginOut:
         )
 
     ctx.cookies.append(set_cookie)
-    principal = await service.principal_from_session_token(ctx.session, settings, result.token)
-    assert principal is not None  # the session was created just above
-    return LoginOut(user=await _me(ctx, result.user.id, principal), expires_at=result.expires_at)
+    # The user, org and principal of the session just opened: no second look-up.
+    return LoginOut(
+        user=me_out(result.user, result.org, result.principal), expires_at=result.expires_at
+    )
 
 
 @api.route("POST", "/api/v1/auth/logout", summary="退出登录 Log out")

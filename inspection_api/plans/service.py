@@ -56,6 +56,12 @@ async def regenerate(session: AsyncSession, scope_path: str) -> None:
     await sync_tasks(session, today=today(), scope_path=scope_path)
 
 
+# What a plan's tasks follow from (``sync.spec_of``: the rule's schedule, the plan's dates
+# within the rule's). Its name, executor role and checklist template are no part of a task
+# (they are read from the plan), so a change of those alone regenerates nothing.
+SCHEDULE_FIELDS = frozenset({"rule_id", "start_date", "end_date"})
+
+
 def _jsonable(value: Any) -> Any:
     return value if value is None or isinstance(value, bool | int | str) else str(value)
 
@@ -330,7 +336,8 @@ async def update_plan(
             name=plan.name,
             changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in diff.items()},
         )
-        await regenerate(session, org.path)
+        if diff.keys() & SCHEDULE_FIELDS:
+            await regenerate(session, org.path)
     return plan, rule, org
 
 

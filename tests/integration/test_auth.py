@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
+from typing import Literal
 
 import pytest
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 from sqlalchemy import update
 
+from inspection_api.auth import service as auth_service
 from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
 from inspection_api.db import create_engine, utcnow
 from loancheck.app import create_app
@@ -69,6 +72,40 @@ async def test_wrong_password_is_a_401_problem_in_chinese_or_english(client, dem
         headers={"Accept-Language": "en-US,en;q=0.9"},
     )
     assert (await json_of(response, 401))["detail"] == "Wrong username or password"
+
+
+class CountingHasher(PasswordHasher):
+    """The suite's cheap parameters, counting the Argon2 work a request does."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.hashes = 0
+        self.verifications = 0
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.hashes += 1
+        return super().hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verifications += 1
+        return super().verify(hash, password)
+
+
+@pytest.mark.parametrize(
+    ("username", "right_password", "status"),
+    [("inspector", True, 200), ("inspector", False, 401), ("nobody", False, 401)],
+)
+async def test_a_login_costs_one_argon2_verification_and_no_hash(
+    client, demo_passwords, monkeypatch, username, right_password, status
+):
+    hasher = CountingHasher()
+    monkeypatch.setattr(auth_service, "_hasher", hasher)
+    auth_service._dummy_hash(hasher)  # made once per hasher (production's is a constant)
+    hasher.hashes = 0
+    password = demo_passwords[username] if right_password else "Wrong-password-42"
+    response = await client.post(LOGIN, json={"username": username, "password": password})
+    await json_of(response, status)
+    assert (hasher.verifications, hasher.hashes) == (1, 0)
 
 
 async def test_login_rotates_session_and_logout_invalidates_it(client, demo_passwords):

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from inspection_api.db import utcnow
+from inspection_api.plans import service as plans_service
 from inspection_api.plans.generator import add_months, local_date
 from tests.integration.test_checkpoints import ids_by_code
 from tests.plugins.api import json_of
@@ -181,6 +182,36 @@ async def test_changing_a_plan_regenerates_only_open_tasks(login_as, settings):
     ca = await tasks_of(admin, f"org_id={ids['HB-SJZ-CA']}")
     assert {t["plan_name"] for t in ca["items"]} == {"全省支行月度检查"}
     assert ca["total"] == 2
+
+
+async def test_only_a_change_of_schedule_regenerates_tasks(login_as, settings, monkeypatch):
+    """Renaming a plan or changing its executor role leaves its tasks alone (no task
+    regeneration in the request); a change of dates or rule regenerates them."""
+    runs: list[str | None] = []
+    real = plans_service.sync_tasks
+
+    async def counted(session: Any, *, today: date, scope_path: str | None = None) -> Any:
+        runs.append(scope_path)
+        return await real(session, today=today, scope_path=scope_path)
+
+    monkeypatch.setattr(plans_service, "sync_tasks", counted)
+    admin = await login_as("admin")
+    plan = await province_plan(admin)
+
+    async def tasks() -> set[tuple[Any, ...]]:
+        page = await tasks_of(admin, f"plan_id={plan['id']}")
+        return {(t["id"], t["period_start"], t["period_end"], t["state"]) for t in page["items"]}
+
+    before = await tasks()
+    assert before
+    for change in ({"name": "全省支行月度检查（新）"}, {"executor_role": "reviewer"}):
+        changed = await json_of(await admin.patch(f"{PLANS}/{plan['id']}", json=change), 200)
+        assert {k: changed[k] for k in change} == change
+        assert runs == []
+        assert await tasks() == before
+    moved = {"start_date": str(month_start(-1))}
+    await json_of(await admin.patch(f"{PLANS}/{plan['id']}", json=moved), 200)
+    assert len(runs) == 1
 
 
 async def test_refusals_name_the_field_in_chinese_and_english(login_as, settings):

@@ -80,8 +80,10 @@ function showNotice(note) {
 }
 
 export function setupInbox(socket) {
-  refreshBadges();
-  if (!socket) return;
+  if (!socket) {
+    refreshBadges();
+    return;
+  }
   for (const event of PUSHES) {
     socket.on(event, (data) => {
       if (BADGE_PUSHES.has(event)) refreshBadges();
@@ -89,5 +91,10 @@ export function setupInbox(socket) {
       for (const fn of [...listeners]) fn(event, data);
     });
   }
-  socket.on("connect", refreshBadges); // what arrived while the connection was down
+  // Counted when the socket is connected, not before as well (the console asked twice):
+  // no push can slip in between the count and the subscription, and after a reconnect
+  // it counts what arrived while the connection was down. Without a connection the
+  // badges are counted all the same.
+  socket.on("connect", refreshBadges);
+  socket.once("connect_error", refreshBadges);
 }

@@ -19,19 +19,23 @@ export async function setupInspectionPanel({ sessionId, checkpointId, video, me,
   host.append(error, body);
   const fail = (err) => show(error, err instanceof Error ? err.message : "操作失败，请稍后再试");
 
+  // The checkpoint (for a checklist not yet begun) is asked for alongside, not after.
+  const runs = me.permissions.includes("inspection.run");
+  const checkpointAhead = runs && checkpointId ? api(`/api/v1/checkpoints/${checkpointId}`) : null;
+  checkpointAhead?.catch(() => {}); // unused once the checklist exists; else awaited below
   const found = await api(`/api/v1/inspections?remote_session_id=${sessionId}`);
   if (found.items.length) {
     render(await api(`/api/v1/inspections/${found.items[0].id}`));
     return;
   }
-  if (!me.permissions.includes("inspection.run")) {
+  if (!runs) {
     body.append(h("p", { class: "muted" }, "本次远程巡检尚未填写检查表"));
     return;
   }
   const begin = h("button", { type: "button", class: "btn btn-primary" }, "开始填写检查表");
   let chosen;
   if (checkpointId) {
-    const checkpoint = await api(`/api/v1/checkpoints/${checkpointId}`);
+    const checkpoint = await checkpointAhead;
     chosen = () => ({});
     body.append(h("p", { class: "ri-checkpoint" }, h("span", { class: "field-label" }, "被检查企业的检查点："), `${checkpoint.name}（${checkpoint.customer_name}）`), begin);
   } else {

@@ -94,8 +94,8 @@ function renderInvites(invites) {
   }
 }
 
-async function loadSession() {
-  session = await api(`/api/v1/remote-sessions/${sessionId}`);
+async function loadSession(pending = api(`/api/v1/remote-sessions/${sessionId}`)) {
+  session = await pending;
   renderSession();
 }
 
@@ -383,6 +383,11 @@ async function endCall() {
 }
 
 async function start() {
+  // The session is asked for together with who is signed in, not after: one round trip
+  // instead of two. Without a session signedInUser goes to the login page and this 401 is
+  // dropped.
+  const pending = api(`/api/v1/remote-sessions/${sessionId}`);
+  pending.catch(() => {});
   try {
     me = await signedInUser();
   } catch (err) {
@@ -397,7 +402,7 @@ async function start() {
   $("invite-form").addEventListener("submit", createInvite);
   $("copy-link").addEventListener("click", copyLink);
   try {
-    await loadSession();
+    await loadSession(pending);
     // The checklist beside the call (remote-inspection.js); its failures stay in its panel.
     setupInspectionPanel({ sessionId, checkpointId: session.checkpoint_id, video: ui.remoteVideo, me, host: $("inspection-panel") }).catch(fail);
   } catch (err) {

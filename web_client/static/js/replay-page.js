@@ -137,19 +137,24 @@ function renderRecording(recording) {
   if (recording.state === "ready") grid.append(...recording.files.map(player), ...recording.missing.map(missingItem));
 }
 
-async function load() {
-  const [session, recording] = await Promise.all([
-    api(`/api/v1/remote-sessions/${sessionId}`),
-    api(`/api/v1/remote-sessions/${sessionId}/recording`),
-  ]);
+function fetchReplay() {
+  return Promise.all([api(`/api/v1/remote-sessions/${sessionId}`), api(`/api/v1/remote-sessions/${sessionId}/recording`)]);
+}
+
+async function load(pending = fetchReplay()) {
+  const [session, recording] = await pending;
   renderSession(session);
   renderRecording(recording);
   if (recording.state === "recording" || recording.state === "finalizing") setTimeout(() => load().catch(fail), POLL_MS);
 }
 
 async function start() {
+  // Asked for together with who is signed in, not after: one round trip instead of two.
+  // Without a session signedInUser goes to the login page and this 401 is dropped.
+  const pending = fetchReplay();
+  pending.catch(() => {});
   try {
-    if (await signedInUser()) await load();
+    if (await signedInUser()) await load(pending);
   } catch (err) {
     fail(err);
   }

@@ -154,8 +154,8 @@ export async function renderPlans(container, { me, onError }) {
 
   async function reload() {
     try {
-      [rules, orgs] = await Promise.all([api("/api/v1/plan-rules"), orgs.length ? orgs : api("/api/v1/orgs")]);
-      const plans = (await api("/api/v1/plans")).items;
+      let plans;
+      [rules, orgs, { items: plans }] = await Promise.all([api("/api/v1/plan-rules"), orgs.length ? orgs : api("/api/v1/orgs"), api("/api/v1/plans")]);
       clear(rulesBody).append(rulesTable());
       clear(plansBody).append(plansTable(plans));
     } catch (err) {

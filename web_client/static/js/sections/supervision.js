@@ -261,15 +261,23 @@ export async function renderSupervision(container, { me, onError, path, query: s
   let detailFilters = { state: "", conclusion: "" };
 
   async function load() {
-    const completionFirst = await api(`${BASE}/completion?${query(state, { group: state.all ? "sub_branch" : "child" })}`);
+    // Only the checkpoint table of a leaf 支行 and the trend's range follow from the first
+    // completion report; the tables of anomalies, indicators and conclusions (grouped by
+    // child org, or 支行 with 全部支行) are asked for with it, not after it.
+    const byOrg = state.all ? "sub_branch" : "child";
+    const independent = Promise.all([
+      api(`${BASE}/anomalies?${query(state, { group: byOrg })}`),
+      api(`${BASE}/indicators?${query(state)}`),
+      api(`${BASE}/conclusions?${query(state, { group: byOrg })}`),
+    ]);
+    independent.catch(() => {}); // awaited below unless the first report fails
+    const completionFirst = await api(`${BASE}/completion?${query(state, { group: byOrg })}`);
     const leaf = !state.all && completionFirst.rows.every((r) => r.id === completionFirst.org.id);
-    const group = leaf ? "checkpoint" : state.all ? "sub_branch" : "child";
-    const [completion, trend, anomalies, indicators, conclusions] = await Promise.all([
+    const group = leaf ? "checkpoint" : byOrg;
+    const [completion, trend, [anomalies, indicators, conclusions]] = await Promise.all([
       leaf ? api(`${BASE}/completion?${query(state, { group })}`) : completionFirst,
       api(`${BASE}/trend?${query(trendState(state, completionFirst))}`),
-      api(`${BASE}/anomalies?${query(state, { group: group === "checkpoint" ? "child" : group })}`),
-      api(`${BASE}/indicators?${query(state)}`),
-      api(`${BASE}/conclusions?${query(state, { group: group === "checkpoint" ? "child" : group })}`),
+      independent,
     ]);
     return { completion, trend, anomalies, indicators, conclusions, group, leaf };
   }
