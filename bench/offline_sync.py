@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -246,33 +248,35 @@ async def offline_sync(base: str, password: str, count: int, parallel: int) -> t
                     assert result["status"] == "saved", result
                     assert all(c["status"] == "attached" for c in result["evidence"])
 
-        # As the outbox (outbox.js) does: an inspection is ready when its photos are up and
-        # is synced then, while the next inspections' photos go up: one sync call at a
-        # time (besides the ``parallel`` uploads), each taking every ready inspection, at
-        # most a batch.
+        # As the outbox (outbox.js) does: inspections are ready when their photos are up; a
+        # full batch of them is synced at once, while the next inspections' photos go up
+        # (one sync call at a time, besides the ``parallel`` uploads), the rest when all
+        # uploads are done. Smaller batches sent sooner cost more server CPU per inspection
+        # (one call and one commit each) and were slower on a busy machine.
         ready: list[dict[str, Any]] = []
         calls: list[asyncio.Task[None]] = []
 
-        async def drain() -> None:
-            while ready:
+        async def drain(least: int) -> None:
+            while len(ready) >= least and ready:
                 batch = ready[:BATCH]
                 del ready[:BATCH]
                 await sync(batch)
 
-        def kick() -> None:
+        def kick(least: int) -> None:
             if not calls or calls[-1].done():
-                calls.append(asyncio.create_task(drain()))
+                calls.append(asyncio.create_task(drain(least)))
 
         async def upload_all(item: dict[str, Any]) -> None:
             await asyncio.gather(*(upload(c) for c in item["evidence"]))
             ready.append(item)
-            kick()
+            if len(ready) >= BATCH:
+                kick(BATCH)
 
         began = time.perf_counter()
         await asyncio.gather(*(upload_all(item) for item in queue))
         uploaded = time.perf_counter()
-        while ready or not calls[-1].done():
-            kick()
+        while ready or (calls and not calls[-1].done()):
+            kick(1)
             await calls[-1]
         await asyncio.gather(*calls)  # any failed call fails the run
         done = time.perf_counter()
@@ -316,6 +320,25 @@ async def resume(base: str, password: str) -> tuple[int, int]:
         return phone.sent - len(data), offset
 
 
+class ServerCpu:
+    """CPU seconds (user + system, all threads) the server spent in each phase: on a shared
+    machine the wall-clock times move with the neighbours' load, the work per phase less."""
+
+    def __init__(self, pid: int) -> None:
+        self.stat = Path(f"/proc/{pid}/stat")
+        self.seconds: dict[str, float] = {}
+
+    def _now(self) -> float:
+        fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        began = self._now()
+        yield
+        self.seconds[name] = self._now() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--inspections", type=int, default=200)
@@ -344,18 +367,23 @@ def main() -> None:
         size = sum(len(f) for f in files)
         mb = size / 1024 / 1024
         ratios = []
+        cpu_ratios = []
         print(f"inspections: {args.inspections} × {PHOTOS} × 1 MB, {args.parallel} in parallel")
         for run in range(args.runs):
             # Alternating which goes first, so neither always gets the warmer (or the
             # quieter) machine.
             raw_first = run % 2 == 1
+            cpu = ServerCpu(server.pid)
             if raw_first:
-                raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
-            tus_seconds, _ = asyncio.run(
-                offline_sync(base, password, args.inspections, args.parallel)
-            )
+                with cpu.phase("raw"):
+                    raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
+            with cpu.phase("sync"):
+                tus_seconds, _ = asyncio.run(
+                    offline_sync(base, password, args.inspections, args.parallel)
+                )
             if not raw_first:
-                raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
+                with cpu.phase("raw"):
+                    raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
             ratio = raw_seconds / tus_seconds
             ratios.append(ratio)
             print(
@@ -365,9 +393,19 @@ def main() -> None:
                 f"raw HTTP PUT {raw_seconds:.2f} s, {mb / raw_seconds:.1f} MB/s; "
                 f"ratio {ratio:.2f}"
             )
+            cpu_ratios.append(cpu.seconds["raw"] / cpu.seconds["sync"])
+            print(
+                f"  server CPU: offline sync {cpu.seconds['sync']:.2f} s, "
+                f"raw PUT {cpu.seconds['raw']:.2f} s "
+                f"(ratio {cpu.seconds['raw'] / cpu.seconds['sync']:.2f})"
+            )
         resent, resumed_at = asyncio.run(resume(base, password))
         print(f"resume: cut at 50 %, resumed from byte {resumed_at}; bytes re-sent {resent}")
         print(f"        (one chunk = {CHUNK}; within one chunk: {resent <= CHUNK})")
+        print(
+            f"server CPU seconds, raw upload / offline sync (median of {args.runs}): "
+            f"{statistics.median(cpu_ratios):.2f}"
+        )
         ratio = statistics.median(ratios)
         print(
             f"throughput offline sync / raw upload (median of {args.runs}): "

@@ -1,9 +1,9 @@
 // 待上传: the offline inspections kept on this phone, sent when there is network. Each file
-// goes up by tus (resumed after a cut); an inspection is synced as soon as its files are up,
-// while the next one's go up; the server answers per inspection and per file. A refusal
-// stays here with the server's reason and every byte kept (导出 downloads it). Retries
-// follow the network: at the `online` event, and on a timer that backs off while the
-// server cannot be reached.
+// goes up by tus (resumed after a cut); a full batch of inspections is synced as soon as
+// their files are up, while the next ones go up; the server answers per inspection and per
+// file. A refusal stays here with the server's reason and every byte kept (导出 downloads
+// it). Retries follow the network: at the `online` event, and on a timer that backs off
+// while the server cannot be reached.
 import { ApiError, api } from "./api.js";
 import { deviceId } from "./capture.js";
 import { formatTime, h } from "./dom.js";
@@ -151,16 +151,16 @@ async function run(manual) {
   const waiting = (await listInspections()).filter((i) => i.state === QUEUED || i.state === UPLOADING || (manual && i.state === REFUSED));
   if (!waiting.length) return;
   if (!navigator.onLine) throw new NetworkError();
-  // An inspection is synced as soon as its files are up, while the next one's files go
-  // up: one sync call at a time, each taking every inspection ready by then (at most BATCH).
+  // A full batch of inspections whose files are up is synced at once, while the next
+  // inspections' files go up (one sync call at a time); the rest when the uploads are done.
   const ready = [];
   let syncing = Promise.resolve();
   let syncError = null;
-  const drain = async () => {
-    while (ready.length && !syncError) await sync(ready.splice(0, BATCH));
+  const drain = (least) => async () => {
+    while (ready.length && ready.length >= least && !syncError) await sync(ready.splice(0, BATCH));
   };
-  const kick = () => {
-    syncing = syncing.then(drain).catch((err) => {
+  const kick = (least) => {
+    syncing = syncing.then(drain(least)).catch((err) => {
       syncError ??= err;
     });
   };
@@ -171,9 +171,10 @@ async function run(manual) {
       await render();
       if (await uploadFiles(updated)) {
         ready.push(updated);
-        kick();
+        if (ready.length >= BATCH) kick(BATCH);
       }
     }
+    kick(1);
   } finally {
     await syncing; // never rejects: a failed call is kept in syncError
   }
