@@ -3,17 +3,19 @@
 Queues N offline inspections (default 200) with 3 × 1 MB photos each, as a phone's outbox
 holds them (each photo's SHA-256 taken at capture), then syncs them the way the web client
 does: each photo by tus, sent with its creation (creation-with-upload: one request, its
-capture-time SHA-256 as metadata and as the chunk's Upload-Checksum), then the inspections
-in batches of 20 on ``POST /api/v1/offline/sync``. Side by side, in the same run against the
-same server process, the same bytes go up as raw HTTP PUTs to the local store's signed
-``/objects/`` URLs: the baseline, which writes the file the same way (temp file, fsync,
-rename) but has no login, no database row, no checksum and no sync call. Both use the same
-number of parallel requests (``--parallel``). ``--runs N`` repeats the pair, every other
-time with the raw PUTs first. Then a 20 MiB upload is cut at half and resumed (5 MiB
-chunks), counting the bytes sent twice.
+capture-time SHA-256 as metadata and as the chunk's Upload-Checksum), and the inspections
+in batches of 20 on ``POST /api/v1/offline/sync``, each batch as soon as its photos are up
+while the next photos go up (one sync call at a time), the rest at the end. Side by side,
+in the same run against the same server process, the same bytes go up as raw HTTP PUTs to
+the local store's signed ``/objects/`` URLs: the baseline, which writes the file the same
+way (temp file, fsync, rename) but has no login, no database row, no checksum and no sync
+call. Both use the same number of parallel uploads (``--parallel``). ``--runs N`` repeats
+the pair, every other time with the raw PUTs first. Then a 20 MiB upload is cut at half
+and resumed (5 MiB chunks), counting the bytes sent twice.
 
 Embedded defaults (SQLite, local store) in a throw-away DATA_DIR. Prints each run with the
-load average, then the median throughput ratio last.
+load average and the server's CPU seconds on each side, then the median throughput ratio
+last.
 """
 
 from __future__ import annotations
