@@ -3,17 +3,19 @@
 Queues N offline inspections (default 200) with 3 × 1 MB photos each, as a phone's outbox
 holds them (each photo's SHA-256 taken at capture), then syncs them the way the web client
 does: each photo by tus, sent with its creation (creation-with-upload: one request, its
-capture-time SHA-256 as metadata and as the chunk's Upload-Checksum), then the inspections
-in batches of 20 on ``POST /api/v1/offline/sync``. Side by side, in the same run against the
-same server process, the same bytes go up as raw HTTP PUTs to the local store's signed
-``/objects/`` URLs: the baseline, which writes the file the same way (temp file, fsync,
-rename) but has no login, no database row, no checksum and no sync call. Both use the same
-number of parallel requests (``--parallel``). ``--runs N`` repeats the pair, every other
-time with the raw PUTs first. Then a 20 MiB upload is cut at half and resumed (5 MiB
-chunks), counting the bytes sent twice.
+capture-time SHA-256 as metadata and as the chunk's Upload-Checksum), and the inspections
+in batches of 20 on ``POST /api/v1/offline/sync``, each batch as soon as its photos are up
+while the next photos go up (one sync call at a time), the rest at the end. Side by side,
+in the same run against the same server process, the same bytes go up as raw HTTP PUTs to
+the local store's signed ``/objects/`` URLs: the baseline, which writes the file the same
+way (temp file, fsync, rename) but has no login, no database row, no checksum and no sync
+call. Both use the same number of parallel uploads (``--parallel``). ``--runs N`` repeats
+the pair, every other time with the raw PUTs first. Then a 20 MiB upload is cut at half
+and resumed (5 MiB chunks), counting the bytes sent twice.
 
 Embedded defaults (SQLite, local store) in a throw-away DATA_DIR. Prints each run with the
-load average, then the median throughput ratio last.
+load average and the server's CPU seconds on each side, then the median throughput ratio
+last.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -234,26 +238,54 @@ async def offline_sync(base: str, password: str, count: int, parallel: int) -> t
                 )
                 capture["upload_id"] = location.rsplit("/", 1)[1]
 
+        sync_calls = 0
+
         async def sync(batch: list[dict[str, Any]]) -> None:
-            async with limit:
-                body = {
-                    "sent_at": iso(datetime.now(UTC)),
-                    "device_id": "bench",
-                    "inspections": batch,
-                }
-                async with http.post(base + "/api/v1/offline/sync", json=body) as response:
-                    assert response.status == 200, await response.text()
-                    for result in (await response.json())["results"]:
-                        assert result["status"] == "saved", result
-                        assert all(c["status"] == "attached" for c in result["evidence"])
+            nonlocal sync_calls
+            sync_calls += 1
+            body = {"sent_at": iso(datetime.now(UTC)), "device_id": "bench", "inspections": batch}
+            async with http.post(base + "/api/v1/offline/sync", json=body) as response:
+                assert response.status == 200, await response.text()
+                for result in (await response.json())["results"]:
+                    assert result["status"] == "saved", result
+                    assert all(c["status"] == "attached" for c in result["evidence"])
+
+        # As the outbox (outbox.js) does: inspections are ready when their photos are up; a
+        # full batch of them is synced at once, while the next inspections' photos go up
+        # (one sync call at a time, besides the ``parallel`` uploads), the rest when all
+        # uploads are done. Smaller batches sent sooner cost more server CPU per inspection
+        # (one call and one commit each) and were slower on a busy machine.
+        ready: list[dict[str, Any]] = []
+        calls: list[asyncio.Task[None]] = []
+
+        async def drain(least: int) -> None:
+            while len(ready) >= least and ready:
+                batch = ready[:BATCH]
+                del ready[:BATCH]
+                await sync(batch)
+
+        def kick(least: int) -> None:
+            if not calls or calls[-1].done():
+                calls.append(asyncio.create_task(drain(least)))
+
+        async def upload_all(item: dict[str, Any]) -> None:
+            await asyncio.gather(*(upload(c) for c in item["evidence"]))
+            ready.append(item)
+            if len(ready) >= BATCH:
+                kick(BATCH)
 
         began = time.perf_counter()
-        await asyncio.gather(*(upload(c) for item in queue for c in item["evidence"]))
+        await asyncio.gather(*(upload_all(item) for item in queue))
         uploaded = time.perf_counter()
-        batches = [queue[i : i + BATCH] for i in range(0, len(queue), BATCH)]
-        await asyncio.gather(*(sync(b) for b in batches))
+        while ready or (calls and not calls[-1].done()):
+            kick(1)
+            await calls[-1]
+        await asyncio.gather(*calls)  # any failed call fails the run
         done = time.perf_counter()
-        print(f"  uploads {uploaded - began:.2f} s, sync calls {done - uploaded:.2f} s")
+        print(
+            f"  uploads {uploaded - began:.2f} s, then the last sync calls "
+            f"{done - uploaded:.2f} s ({sync_calls} sync calls)"
+        )
         return done - began, sum(len(f) for f in files)
 
 
@@ -290,6 +322,25 @@ async def resume(base: str, password: str) -> tuple[int, int]:
         return phone.sent - len(data), offset
 
 
+class ServerCpu:
+    """CPU seconds (user + system, all threads) the server spent in each phase: on a shared
+    machine the wall-clock times move with the neighbours' load, the work per phase less."""
+
+    def __init__(self, pid: int) -> None:
+        self.stat = Path(f"/proc/{pid}/stat")
+        self.seconds: dict[str, float] = {}
+
+    def _now(self) -> float:
+        fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        began = self._now()
+        yield
+        self.seconds[name] = self._now() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--inspections", type=int, default=200)
@@ -318,18 +369,23 @@ def main() -> None:
         size = sum(len(f) for f in files)
         mb = size / 1024 / 1024
         ratios = []
+        cpu_ratios = []
         print(f"inspections: {args.inspections} × {PHOTOS} × 1 MB, {args.parallel} in parallel")
         for run in range(args.runs):
             # Alternating which goes first, so neither always gets the warmer (or the
             # quieter) machine.
             raw_first = run % 2 == 1
+            cpu = ServerCpu(server.pid)
             if raw_first:
-                raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
-            tus_seconds, _ = asyncio.run(
-                offline_sync(base, password, args.inspections, args.parallel)
-            )
+                with cpu.phase("raw"):
+                    raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
+            with cpu.phase("sync"):
+                tus_seconds, _ = asyncio.run(
+                    offline_sync(base, password, args.inspections, args.parallel)
+                )
             if not raw_first:
-                raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
+                with cpu.phase("raw"):
+                    raw_seconds = asyncio.run(raw_baseline(base, data_dir, files, args.parallel))
             ratio = raw_seconds / tus_seconds
             ratios.append(ratio)
             print(
@@ -339,9 +395,19 @@ def main() -> None:
                 f"raw HTTP PUT {raw_seconds:.2f} s, {mb / raw_seconds:.1f} MB/s; "
                 f"ratio {ratio:.2f}"
             )
+            cpu_ratios.append(cpu.seconds["raw"] / cpu.seconds["sync"])
+            print(
+                f"  server CPU: offline sync {cpu.seconds['sync']:.2f} s, "
+                f"raw PUT {cpu.seconds['raw']:.2f} s "
+                f"(ratio {cpu.seconds['raw'] / cpu.seconds['sync']:.2f})"
+            )
         resent, resumed_at = asyncio.run(resume(base, password))
         print(f"resume: cut at 50 %, resumed from byte {resumed_at}; bytes re-sent {resent}")
         print(f"        (one chunk = {CHUNK}; within one chunk: {resent <= CHUNK})")
+        print(
+            f"server CPU seconds, raw upload / offline sync (median of {args.runs}): "
+            f"{statistics.median(cpu_ratios):.2f}"
+        )
         ratio = statistics.median(ratios)
         print(
             f"throughput offline sync / raw upload (median of {args.runs}): "

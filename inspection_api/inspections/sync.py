@@ -13,8 +13,10 @@ clock; the sync measures it against the server's (``sent_at`` against receipt) a
 the record when it is off by more than ``CLOCK_TOLERANCE``; stored times never pass the
 receipt. A sync days later is accepted and marked with its delay.
 
-Each step commits on its own: a refused capture keeps the inspection and the captures
-before it; the phone keeps what was refused, with the reason, and can export it.
+A batch is written in one transaction (``sync_batch``); when an inspection of it is refused,
+that one goes again alone, step by step, each step committing on its own: a refused capture
+keeps the inspection and the captures before it; the phone keeps what was refused, with the
+reason, and can export it.
 """
 
 from __future__ import annotations
@@ -381,6 +383,130 @@ async def _submit(
     )
     inspection.clock_flagged = inspection.clock_flagged or clock_flagged(receipt, item)
     await session.flush()
+
+
+class _Refused(Exception):
+    """An inspection of a batch was refused, or one of its captures: the batch's transaction
+    is undone and that inspection goes alone, so its refusal is said and nothing is lost."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+async def _whole(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    item: OfflineInspection,
+    receipt: Receipt,
+    *,
+    origin: Origin,
+    started: Sequence[InspectionHook],
+    submitted: Sequence[InspectionHook],
+) -> SyncOutcome:
+    """One inspection inside a batch's transaction: created (or found), every capture whose
+    upload is complete attached, submitted when the phone did and everything is there. The
+    first refusal raises (``InspectionError``)."""
+    row = await _create(session, settings, principal, item, receipt, origin=origin, hooks=started)
+    outcome = SyncOutcome(item.client_uuid, "saved", row.inspection.id)
+    known = await _known(session, item)
+    for capture in item.evidence:
+        outcome.evidence.append(
+            await _capture(
+                session, settings, principal, item, capture, receipt, origin=origin, known=known
+            )
+        )
+    if item.submitted_at is not None and all(c.status == "attached" for c in outcome.evidence):
+        await _submit(session, settings, principal, item, receipt, origin=origin, hooks=submitted)
+    return outcome
+
+
+async def sync_batch(
+    sessions: Sessions,
+    settings: Settings,
+    principal: Principal,
+    items: Sequence[OfflineInspection],
+    receipt: Receipt,
+    *,
+    origin: Origin,
+    started: Sequence[InspectionHook],
+    submitted: Sequence[InspectionHook],
+) -> list[SyncOutcome]:
+    """``sync_inspection`` for each of ``items``, in one write transaction for all of them
+    (one commit, one turn of the writer lock, instead of two or three per inspection). When
+    one is refused, that transaction is undone: those before it go again together, the
+    refused one alone (``sync_inspection``: one step at a time, saying why and keeping
+    what it can), and those after it as the next batch."""
+    if not items:
+        return []
+
+    async def all_in_one(session: AsyncSession) -> list[SyncOutcome]:
+        outcomes = []
+        for index, item in enumerate(items):
+            try:
+                outcomes.append(
+                    await _whole(
+                        session,
+                        settings,
+                        principal,
+                        item,
+                        receipt,
+                        origin=origin,
+                        started=started,
+                        submitted=submitted,
+                    )
+                )
+            except InspectionError as exc:
+                raise _Refused(index) from exc
+        return outcomes
+
+    try:
+        outcomes = await _in_transaction(sessions, all_in_one)
+    except _Refused as refused:
+        k = refused.index
+        before = await sync_batch(
+            sessions,
+            settings,
+            principal,
+            items[:k],
+            receipt,
+            origin=origin,
+            started=started,
+            submitted=submitted,
+        )
+        alone = await sync_inspection(
+            sessions,
+            settings,
+            principal,
+            items[k],
+            receipt,
+            origin=origin,
+            started=started,
+            submitted=submitted,
+        )
+        after = await sync_batch(
+            sessions,
+            settings,
+            principal,
+            items[k + 1 :],
+            receipt,
+            origin=origin,
+            started=started,
+            submitted=submitted,
+        )
+        return [*before, alone, *after]
+    # Submitted by this sync or by another copy of it that won the race: one read for all.
+    ids = [o.inspection_id for o in outcomes]
+    async with sessions() as session:
+        found = await session.execute(
+            select(Inspection.id, Inspection.submission_count).where(Inspection.id.in_(ids))
+        )
+        submitted_ids = {id_ for id_, count in found if count > 0}
+    for outcome in outcomes:
+        if outcome.inspection_id in submitted_ids:
+            outcome.status, outcome.problem = "submitted", None
+    return outcomes
 
 
 async def sync_inspection(

@@ -84,19 +84,18 @@ async def sync_offline(ctx: Ctx, *, body: SyncIn) -> SyncOut:
     received_at = utcnow()
     receipt = sync.Receipt(sent_at=body.sent_at, received_at=received_at)
     lang = request_lang(ctx.request)
+    outcomes = await sync.sync_batch(
+        ctx.app[SESSIONMAKER],
+        ctx.app[SETTINGS],
+        ctx.user,
+        [_item(entry, body.device_id) for entry in body.inspections],
+        receipt,
+        origin=origin_of(ctx),
+        started=hooks(ctx, INSPECTION_STARTED),
+        submitted=hooks(ctx, INSPECTION_SUBMITTED),
+    )
     results = []
-    for entry in body.inspections:
-        item = _item(entry, body.device_id)
-        outcome = await sync.sync_inspection(
-            ctx.app[SESSIONMAKER],
-            ctx.app[SETTINGS],
-            ctx.user,
-            item,
-            receipt,
-            origin=origin_of(ctx),
-            started=hooks(ctx, INSPECTION_STARTED),
-            submitted=hooks(ctx, INSPECTION_SUBMITTED),
-        )
+    for outcome in outcomes:
         results.append(
             InspectionSyncOut(
                 client_uuid=outcome.client_uuid,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal
-from inspection_api.db import utcnow
+from inspection_api.db import one_writer, utcnow
 from inspection_api.errors import InvalidField, NotFound
 from inspection_api.uploads.errors import (
     UPLOAD,
@@ -95,11 +95,13 @@ async def create(
         raise InvalidField(
             "header.Upload-Metadata.sha256", "须为64位十六进制", "must be 64 hex digits"
         )
-    existing = await _by_client_uuid(session, principal.user_id, client_uuid)
-    if existing is not None:
-        if existing.length != length:
-            raise UploadChanged(length=existing.length, got=length)
-        return existing, False
+    if first is None:
+        # Without a body, the same file created again is told where it stands at once;
+        # with one (a retry whose answer was lost), the insert below finds it instead,
+        # saving a query on every first try.
+        existing = await _by_client_uuid(session, principal.user_id, client_uuid)
+        if existing is not None:
+            return _same(existing, length), False
     if length > limit_mb * 1024 * 1024:
         raise UploadTooLarge(limit_mb=limit_mb, limit_bytes=limit_mb * 1024 * 1024)
     upload_id = uuid.uuid4().hex
@@ -140,10 +142,14 @@ async def create(
         upload.stored_sha256 = (digest or hashlib.sha256(b"").digest()).hex()
         upload.head_hex = first[:64].hex()
         upload.completed_at = utcnow()
-    session.add(upload)
     try:
-        await session.flush()
-    except IntegrityError:  # the same file created twice at once: one upload stays
+        # Committed here, in line for SQLite's one writer (``one_writer``) like the sync's
+        # transactions, rather than polling for its lock in the busy handler.
+        async with one_writer(session):
+            session.add(upload)
+            await session.flush()
+            await session.commit()
+    except IntegrityError:  # the same file created before, or twice at once: one stays
         await session.rollback()
         if whole:
             await store.delete(key)
@@ -151,8 +157,14 @@ async def create(
             await resumable(store).abort_upload(key, state)
         existing = await _by_client_uuid(session, principal.user_id, client_uuid)
         assert existing is not None
-        return existing, False
+        return _same(existing, length), False
     return upload, True
+
+
+def _same(existing: ResumableUpload, length: int) -> ResumableUpload:
+    if existing.length != length:
+        raise UploadChanged(length=existing.length, got=length)
+    return existing
 
 
 async def _by_client_uuid(
@@ -229,12 +241,14 @@ async def append(
         values.update(stored_sha256=scan.sha256, head_hex=scan.head.hex(), completed_at=now)
     # Two requests sending the same chunk at once: one moves the offset, the other hears
     # where it is now.
-    moved = await session.execute(
-        update(ResumableUpload)
-        .where(ResumableUpload.id == upload.id, ResumableUpload.offset == offset)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    async with one_writer(session):  # see ``create``
+        moved = await session.execute(
+            update(ResumableUpload)
+            .where(ResumableUpload.id == upload.id, ResumableUpload.offset == offset)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
     await session.refresh(upload)
     if not getattr(moved, "rowcount", 0):
         raise UploadOffsetMismatch(offset=upload.offset, got=offset)

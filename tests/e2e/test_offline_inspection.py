@@ -184,8 +184,14 @@ async def test_an_offline_inspection_survives_a_reload_and_syncs_once(
         await page.screenshot(path=str(tmp_path / "outbox-waiting.png"), full_page=True)
 
         # The network returns: the photo goes up by tus, the inspection by the sync.
+        uploads: list[str] = []
+        page.on(
+            "request",
+            lambda r: uploads.append(r.method) if "/api/v1/uploads" in r.url else None,
+        )
         await context.set_offline(False)
         await expect(item).to_have_attribute("data-state", "synced", timeout=30_000)
+        assert uploads == ["POST"], uploads  # the photo went up with its creation, whole
         await expect(outbox.get_by_test_id("outbox-summary")).to_have_text("全部已上传")
         size = phone["captures"][0]["size"]
         await expect(item.locator("progress")).to_have_attribute("value", str(size))

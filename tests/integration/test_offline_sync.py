@@ -143,3 +143,33 @@ async def test_a_sync_days_later_is_accepted_and_a_wrong_clock_is_flagged(login_
     received = detail["received_at"]
     assert detail["started_at"] <= received and detail["submitted_at"] <= received
     assert all(e["captured_at"] <= received for e in detail["evidence"])
+
+
+async def test_a_batch_with_refusals_keeps_the_others_and_replays_once(login_as, settings):
+    """A batch is one transaction; a refused inspection (or capture) in the middle of it
+    undoes nothing of the others, and the whole batch replayed five times at once still
+    lands once per inspection and per file."""
+    inspector, qr = await qr_of(login_as, settings)
+    first = await phone_inspection(inspector, qr, media=False)
+    far = await phone_inspection(inspector, qr, at=moved(CA_0001, 349.6), media=False)
+    waiting = await phone_inspection(inspector, qr, media=False)
+    missing = dict(waiting["evidence"][0], upload_id="f" * 32)
+    waiting["evidence"] = [missing, *waiting["evidence"][1:]]
+    last = await phone_inspection(inspector, qr, media=False)
+    batch = (first, far, waiting, last)
+
+    replies = await asyncio.gather(*(sync(inspector, *batch) for _ in range(5)))
+    for reply in replies:
+        results = reply["results"]
+        assert [r["client_uuid"] for r in results] == [i["client_uuid"] for i in batch]
+        assert [r["status"] for r in results] == ["submitted", "refused", "saved", "submitted"]
+        assert results[1]["problem"]["code"] == "location_out_of_range"
+        assert results[2]["evidence"][0]["status"] == "refused"
+        assert results[2]["evidence"][0]["problem"]["code"] == "not_found"
+        assert {c["status"] for c in results[2]["evidence"][1:]} == {"attached"}
+    for item in (first, last):
+        assert await counts(settings, item["client_uuid"]) == (1, len(item["evidence"]))
+    assert await counts(settings, far["client_uuid"]) == (0, 0)
+    assert await counts(settings, waiting["client_uuid"]) == (1, len(waiting["evidence"]) - 1)
+    ids = {r["results"][i]["inspection_id"] for r in replies for i in (0, 3)}
+    assert len(ids) == 2

@@ -2,7 +2,7 @@
 // and 我的任务 (/field) open without network. Network first, the cache as the fallback, so a deploy is seen at
 // the next online load. API calls and object URLs never touch the cache: they carry data
 // and credentials, and the offline store (IndexedDB, offline-store.js) keeps the inspector's own data.
-const CACHE = "loancheck-shell-v3";
+const CACHE = "loancheck-shell-v4";
 const SHELL = [
   "/onsite",
   "/field",
@@ -15,6 +15,7 @@ const SHELL = [
   "/static/vendor/jsQR.js",
   "/static/js/onsite-page.js",
   "/static/js/offline-shell.js",
+  "/static/js/answer-saver.js",
   "/static/js/api.js",
   "/static/js/capture.js",
   "/static/js/dom.js",

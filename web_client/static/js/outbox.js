@@ -1,8 +1,9 @@
 // 待上传: the offline inspections kept on this phone, sent when there is network. Each file
-// goes up by tus (resumed after a cut), then the inspections go in one sync batch; the
-// server answers per inspection and per file. A refusal stays here with the server's reason
-// and every byte kept (导出 downloads it). Retries follow the network: at the `online`
-// event, and on a timer that backs off while the server cannot be reached.
+// goes up by tus (resumed after a cut); a full batch of inspections is synced as soon as
+// their files are up, while the next ones go up; the server answers per inspection and per
+// file. A refusal stays here with the server's reason and every byte kept (导出 downloads
+// it). Retries follow the network: at the `online` event, and on a timer that backs off
+// while the server cannot be reached.
 import { ApiError, api } from "./api.js";
 import { deviceId } from "./capture.js";
 import { formatTime, h } from "./dom.js";
@@ -156,13 +157,34 @@ async function run(manual) {
   const waiting = (await listInspections()).filter((i) => i.state === QUEUED || i.state === UPLOADING || (manual && i.state === REFUSED));
   if (!waiting.length) return;
   if (!navigator.onLine) throw new NetworkError();
+  // A full batch of inspections whose files are up is synced at once, while the next
+  // inspections' files go up (one sync call at a time); the rest when the uploads are done.
   const ready = [];
-  for (const inspection of waiting) {
-    const updated = await updateInspection(inspection.client_uuid, { state: UPLOADING, problem: null });
-    await render();
-    if (await uploadFiles(updated)) ready.push(updated);
+  let syncing = Promise.resolve();
+  let syncError = null;
+  const drain = (least) => async () => {
+    while (ready.length && ready.length >= least && !syncError) await sync(ready.splice(0, BATCH));
+  };
+  const kick = (least) => {
+    syncing = syncing.then(drain(least)).catch((err) => {
+      syncError ??= err;
+    });
+  };
+  try {
+    for (const inspection of waiting) {
+      if (syncError) break;
+      const updated = await updateInspection(inspection.client_uuid, { state: UPLOADING, problem: null });
+      await render();
+      if (await uploadFiles(updated)) {
+        ready.push(updated);
+        if (ready.length >= BATCH) kick(BATCH);
+      }
+    }
+    kick(1);
+  } finally {
+    await syncing; // never rejects: a failed call is kept in syncError
   }
-  for (let i = 0; i < ready.length; i += BATCH) await sync(ready.slice(i, i + BATCH));
+  if (syncError) throw syncError;
 }
 
 /** Every file of `inspection` up; false when one was refused (the inspection waits then). */

@@ -1,5 +1,6 @@
-// A small tus 1.0.0 client for /api/v1/uploads (creation, checksum): create the upload with
-// the capture's UUID and SHA-256, then PATCH chunks at the server's offset, each with its
+// A small tus 1.0.0 client for /api/v1/uploads (creation, creation-with-upload, checksum):
+// create the upload with the capture's UUID and SHA-256 (a file of one chunk goes up with
+// it, checked against that SHA-256), then PATCH chunks at the server's offset, each with its
 // SHA-1 (Upload-Checksum). After a cut it asks HEAD where the server stands and goes on from
 // there, so a file is never re-sent from zero. Creating the same UUID twice is the same upload.
 import { ApiError } from "./api.js";
@@ -37,19 +38,18 @@ async function call(url, method, headers = {}) {
   }
 }
 
-/** PATCH one chunk through XHR, which reports the bytes sent as they go. */
-function patch(url, offset, chunk, checksum, onBytes) {
+/** Send `chunk` through XHR, which reports the bytes sent as they go; resolves with the XHR
+ * when the status is one of `ok`. */
+function send(method, url, headers, chunk, onBytes, ok) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("PATCH", url);
-    for (const [name, value] of Object.entries(TUS)) xhr.setRequestHeader(name, value);
+    xhr.open(method, url);
+    for (const [name, value] of Object.entries({ ...TUS, ...headers })) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
-    xhr.setRequestHeader("Upload-Offset", String(offset));
-    xhr.setRequestHeader("Upload-Checksum", `sha1 ${checksum}`);
-    xhr.upload.addEventListener("progress", (event) => onBytes(offset + event.loaded));
+    xhr.upload.addEventListener("progress", (event) => onBytes(event.loaded));
     xhr.addEventListener("load", () => {
-      if (xhr.status === 204) {
-        resolve(Number(xhr.getResponseHeader("Upload-Offset")));
+      if (ok.includes(xhr.status)) {
+        resolve(xhr);
         return;
       }
       let problem = {};
@@ -66,6 +66,13 @@ function patch(url, offset, chunk, checksum, onBytes) {
   });
 }
 
+/** PATCH one chunk at `offset`; resolves with the server's new offset. */
+async function patch(url, offset, chunk, checksum, onBytes) {
+  const headers = { "Upload-Offset": String(offset), "Upload-Checksum": `sha1 ${checksum}` };
+  const xhr = await send("PATCH", url, headers, chunk, (bytes) => onBytes(offset + bytes), [204]);
+  return Number(xhr.getResponseHeader("Upload-Offset"));
+}
+
 async function serverOffset(url) {
   const response = await call(url, "HEAD");
   if (response.status === 404) return null; // gone (or never ours): create it again
@@ -76,7 +83,11 @@ async function serverOffset(url) {
 // The Blob's size; the size recorded at capture once the Blob was dropped after the sync.
 const sizeOf = (capture) => (capture.blob ? capture.blob.size : capture.size);
 
-async function create(capture) {
+function hexBase64(hex) {
+  return btoa(String.fromCharCode(...hex.match(/../g).map((byte) => parseInt(byte, 16))));
+}
+
+async function create(capture, onProgress) {
   const metadata = [
     ["client_uuid", capture.client_uuid],
     ["sha256", capture.sha256],
@@ -84,7 +95,16 @@ async function create(capture) {
   ]
     .map(([key, value]) => `${key} ${b64(value)}`)
     .join(",");
-  const response = await call(UPLOADS, "POST", { "Upload-Length": String(sizeOf(capture)), "Upload-Metadata": metadata });
+  const headers = { "Upload-Length": String(sizeOf(capture)), "Upload-Metadata": metadata };
+  if (capture.blob && capture.blob.size <= CHUNK_BYTES && /^[0-9a-f]{64}$/i.test(capture.sha256 || "")) {
+    // A file of one chunk (every photo) goes up with its creation: one request, checked
+    // against the SHA-256 taken at capture (tus creation-with-upload). Creating the same
+    // UUID again (an answer lost) is answered with the same upload.
+    headers["Upload-Checksum"] = `sha256 ${hexBase64(capture.sha256)}`;
+    const xhr = await send("POST", UPLOADS, headers, capture.blob, onProgress, [200, 201]);
+    return { url: xhr.getResponseHeader("Location"), offset: Number(xhr.getResponseHeader("Upload-Offset") || 0) };
+  }
+  const response = await call(UPLOADS, "POST", headers);
   if (response.status !== 201 && response.status !== 200) throw await problemOf(response);
   return { url: response.headers.get("Location"), offset: Number(response.headers.get("Upload-Offset") || 0) };
 }
@@ -98,7 +118,7 @@ export async function tusUpload(capture, { onCreated = () => {}, onProgress = ()
   let url = capture.upload_url;
   let offset = url ? await serverOffset(url) : null;
   if (offset === null) {
-    ({ url, offset } = await create(capture));
+    ({ url, offset } = await create(capture, onProgress));
     await onCreated(url);
   }
   const length = sizeOf(capture);
