@@ -8,6 +8,9 @@ by the link's sync: the bank's one self-check, marked offline, with the phone's 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -101,13 +104,11 @@ async def record(page: Any, item: Any, button: str, seconds: float = 1.5) -> Non
     await page.get_by_test_id("capture-shoot").click()  # stop
 
 
-async def test_a_self_check_done_offline_lands_once_with_the_phones_hashes(
-    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
-) -> None:
-    await publish_small_form(live_server, passwords["hb_admin"])
-    created = await invite(live_server, passwords["inspector"])
-    inspection_id = created["inspection"]["id"]
-    link = created["url"]
+async def phone_online_once(
+    browser: Any, server: LiveServer, link: str
+) -> tuple[Any, Any, PageProblems, str]:
+    """The contact's phone at CA-0001 that opened the link online once: the shell installed
+    and the self-check kept on the phone; its checkpoint's name."""
     context = await browser.new_context(
         locale="zh-CN",
         timezone_id="Asia/Shanghai",
@@ -121,37 +122,57 @@ async def test_a_self_check_done_offline_lands_once_with_the_phones_hashes(
     page = await context.new_page()
     problems = PageProblems()
     problems.watch(page)
+    await page.goto(link)
+    await expect(page.locator("#user-name")).to_have_text("刘建国")
+    await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    for _ in range(100):
+        if await page.evaluate(STORED_SELF_CHECK):
+            break
+        await asyncio.sleep(0.1)
+    name = await page.evaluate(STORED_SELF_CHECK)
+    assert name, "the self-check was not kept on the phone"
+    return context, page, problems, name
+
+
+async def start_offline(page: Any, name: str) -> Any:
+    """Without network: the link's page from the shell, 定位, the self-check's form."""
+    await page.context.set_offline(True)
+    await page.reload()
+    notice = page.get_by_test_id("offline-notice")
+    await expect(notice).to_contain_text("现在没有网络。自检可以照常进行")
+    await expect(page.locator("#site-title")).to_have_text(name)
+    await page.get_by_role("button", name="获取定位并开始检查").click()
+    await expect(page.locator("#site-title")).to_have_text(f"离线自检 · {name}")
+    await expect(page.locator("#site-meta")).to_contain_text("位置待联网核验")
+    return page.get_by_test_id("inspection-form")
+
+
+async def answer_with_a_photo(page: Any, form: Any) -> Any:
+    plant = form.locator('[data-key="plant_running"]')
+    await plant.get_by_label("是", exact=True).check()
+    await form.get_by_label("现场说明", exact=True).fill("地下室无信号：车间正常开工。")
+    await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+    await plant.get_by_role("button", name="拍照").click()
+    await page.get_by_test_id("capture-shoot").click()
+    await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+    return plant
+
+
+async def test_a_self_check_done_offline_lands_once_with_the_phones_hashes(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    await publish_small_form(live_server, passwords["hb_admin"])
+    created = await invite(live_server, passwords["inspector"])
+    inspection_id = created["inspection"]["id"]
+    link = created["url"]
+    context, page, problems, name = await phone_online_once(browser, live_server, link)
     try:
-        # Online once: the shell is installed and the self-check kept on the phone.
-        await page.goto(link)
-        await expect(page.locator("#user-name")).to_have_text("刘建国")
-        await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
-        for _ in range(100):
-            if await page.evaluate(STORED_SELF_CHECK):
-                break
-            await asyncio.sleep(0.1)
-        name = await page.evaluate(STORED_SELF_CHECK)
-        assert name, "the self-check was not kept on the phone"
         total_before, _ = await inspection_rows(live_server, inspection_id)
 
         # In the basement: the link opens from the shell, the self-check starts offline.
-        await context.set_offline(True)
-        await page.reload()
-        notice = page.get_by_test_id("offline-notice")
-        await expect(notice).to_contain_text("现在没有网络。自检可以照常进行")
-        await expect(page.locator("#site-title")).to_have_text(name)
-        await page.get_by_role("button", name="获取定位并开始检查").click()
-        await expect(page.locator("#site-title")).to_have_text(f"离线自检 · {name}")
-        await expect(page.locator("#site-meta")).to_contain_text("位置待联网核验")
-        form = page.get_by_test_id("inspection-form")
-        plant = form.locator('[data-key="plant_running"]')
+        form = await start_offline(page, name)
+        plant = await answer_with_a_photo(page, form)
         remarks = form.locator('[data-key="remarks"]')
-        await plant.get_by_label("是", exact=True).check()
-        await form.get_by_label("现场说明", exact=True).fill("地下室无信号：车间正常开工。")
-        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-        await plant.get_by_role("button", name="拍照").click()
-        await page.get_by_test_id("capture-shoot").click()
-        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
         await record(page, remarks, "录像")
         await record(page, remarks, "录音")
         await expect(remarks.locator(".if-counts")).to_have_text("已取证：视频 1，录音 1")
@@ -225,6 +246,58 @@ async def test_a_self_check_done_offline_lands_once_with_the_phones_hashes(
         assert await evidence_of(live_server, inspection_id) == on_phone
         assert all(
             "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
+        ), problems.errors
+    finally:
+        await context.close()
+
+
+async def test_a_link_revoked_meanwhile_refuses_it_with_the_reason_and_keeps_it(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    await publish_small_form(live_server, passwords["hb_admin"])
+    created = await invite(live_server, passwords["inspector"])
+    inspection_id = created["inspection"]["id"]
+    context, page, problems, name = await phone_online_once(browser, live_server, created["url"])
+    try:
+        form = await start_offline(page, name)
+        await answer_with_a_photo(page, form)
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="自检已保存在本手机")).to_be_visible()
+        held = (await page.evaluate(PHONE_STORE))[0]
+
+        # The bank revokes the link while the phone is in the basement.
+        async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
+            login = {"username": "inspector", "password": passwords["inspector"]}
+            assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+            revoke = await http.post(f"/api/v1/inspections/{inspection_id}/revoke-invites")
+            assert revoke.status == 200, await revoke.text()
+
+        await context.set_offline(False)
+        item = page.get_by_test_id("outbox").get_by_test_id("outbox-item")
+        await expect(item).to_have_attribute("data-state", "refused", timeout=30_000)
+        await expect(item).to_contain_text("被拒绝")
+        problem = item.locator(".outbox-problem")
+        await expect(problem).to_contain_text("企业自检链接已于")
+        await expect(problem).to_contain_text("被撤销，本次自检未能上传；数据仍保存在本机，可导出")
+        await phone_shot(page, tmp_path, "outbox-refused")
+
+        # 导出: the record with its photo, as the phone took it.
+        async with page.expect_download() as download_info:
+            await item.get_by_role("button", name="导出").click()
+        download = await download_info.value
+        assert download.suggested_filename == f"企业自检-{held['uuid']}.json"
+        exported = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
+        assert exported["state"] == "refused" and exported["qr"] is None
+        [photo] = exported["files"]
+        data = base64.b64decode(photo["data"].split(",", 1)[1])
+        assert hashlib.sha256(data).hexdigest() == held["captures"][0]["sha256"]
+
+        _total, stored = await inspection_rows(live_server, inspection_id)
+        assert (stored.client_uuid, stored.state.value) == (None, "draft")
+        assert await evidence_of(live_server, inspection_id) == []
+        assert all(
+            "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e or "410" in e
+            for e in problems.errors
         ), problems.errors
     finally:
         await context.close()
