@@ -12,6 +12,7 @@ const SHELL = [
   "/static/css/app.css",
   "/static/css/inspections.css",
   "/static/img/logo.svg",
+  "/static/img/apple-touch-icon.png",
   "/static/vendor/jsQR.js",
   "/static/js/onsite-page.js",
   "/static/js/offline-shell.js",
