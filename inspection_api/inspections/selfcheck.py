@@ -143,6 +143,12 @@ async def revoke_invites(
     return row
 
 
+async def link_expires_at(session: AsyncSession, token: str) -> datetime | None:
+    return await session.scalar(
+        select(SelfCheckInvite.expires_at).where(SelfCheckInvite.token_hash == digest(token))
+    )
+
+
 def check_device_id(device_id: str) -> None:
     if not isinstance(device_id, str) or not 1 <= len(device_id) <= DEVICE_ID_MAX:
         raise InvalidField(

@@ -144,6 +144,8 @@ async def start_offline(page: Any, name: str) -> Any:
     await page.get_by_role("button", name="获取定位并开始检查").click()
     await expect(page.locator("#site-title")).to_have_text(f"离线自检 · {name}")
     await expect(page.locator("#site-meta")).to_contain_text("位置待联网核验")
+    # By when the phone must be online: the link's end, kept at the online visit.
+    await expect(page.locator("#locate-status")).to_contain_text("前联网上传，过期后无法上传。")
     return page.get_by_test_id("inspection-form")
 
 

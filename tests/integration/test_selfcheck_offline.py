@@ -79,7 +79,11 @@ async def invite(login_as: Any, settings: Any, client: Any, code: str = "CA-0001
     body = {"checkpoint_id": ids[code], "contact_name": "刘建国"}
     created = await json_of(await inspector.post(f"{URL}/self-check", json=body), 201)
     phone = Phone(client, created["token"])
-    await json_of(await phone.get(phone.link), 200)
+    opened = await json_of(await phone.get(phone.link), 200)
+    # The link's end, for the phone to say by when to come online (to the contact only).
+    assert opened["link_expires_at"] == created["expires_at"]
+    staff = await json_of(await inspector.get(f"{URL}/{created['inspection']['id']}"), 200)
+    assert staff["link_expires_at"] is None
     return inspector, created, phone
 
 

@@ -4,7 +4,7 @@
 // server then checks the label, the place and the times as it would have online.
 import { api } from "./api.js";
 import { captureLive, mediaErrorText, sha256Hex } from "./capture.js";
-import { h, show } from "./dom.js";
+import { formatTime, h, show } from "./dom.js";
 import { CAPTURE_KINDS, renderInspectionForm } from "./inspection-form.js";
 import {
   addCapture,
@@ -80,9 +80,9 @@ export async function startOffline(ctx, { qr, fix }) {
 export async function startSelfCheckOffline(ctx, { fix }) {
   const stored = await storedSelfCheck();
   if (!stored) throw new Error(NO_SELF_CHECK);
-  const { checkpoint, checklist, answers, flags } = stored;
+  const { checkpoint, checklist, answers, flags, link_expires_at: linkEnds } = stored;
   const record = await createInspection({ qr: null, scanFix: fix, checklist: inspectorForm(checklist), checkpoint, answers: answers || {}, flags: flags || [] });
-  await showOffline(ctx, record);
+  await showOffline(ctx, await updateInspection(record.client_uuid, { link_expires_at: linkEnds || null }));
 }
 
 /**
@@ -122,6 +122,8 @@ async function showOffline(ctx, record) {
   const selfCheck = !current.qr; // 企业自检: the link names the site, no label is scanned
   const what = selfCheck ? "离线自检" : "离线检查";
   const pending = selfCheck ? "位置待联网核验" : "二维码待同步核验";
+  // The link admits nothing after its end: the contact must be online before it.
+  const deadline = current.link_expires_at ? `请在 ${formatTime(current.link_expires_at)} 前联网上传，过期后无法上传。` : "请在链接有效期内联网上传。";
   $("site-title").textContent = site ? `${what} · ${site.name}` : what;
   $("site-meta").textContent = site ? `${site.customer_name} · ${site.address || site.code} · ${pending}` : pending;
   $("fix-accuracy").textContent = `±${Math.round(current.scan_fix.accuracy)} 米`;
@@ -129,7 +131,7 @@ async function showOffline(ctx, record) {
   show(
     $("locate-status"),
     selfCheck
-      ? "没有网络也可以继续自检：填写的内容和拍摄的照片、视频、录音都保存在本手机上，刷新或关闭页面也不会丢失；提交后，等手机有网络时会自动上传。"
+      ? `没有网络也可以继续自检：填写的内容和拍摄的照片、视频、录音都保存在本手机上，刷新或关闭页面也不会丢失；提交后，等手机有网络时会自动上传。${deadline}`
       : "离线检查：答案和取证随时保存在本机，刷新页面也不会丢失；提交后联网自动上传。",
   );
   const form = renderInspectionForm(
@@ -181,7 +183,7 @@ async function showOffline(ctx, record) {
     ctx.done(
       selfCheck ? "自检已保存在本手机" : "检查已暂存在本机",
       selfCheck
-        ? `取证 ${count} 项。手机有网络时会自动上传（见下方「待上传」），请在链接有效期内联网；上传后银行核验位置和时间。`
+        ? `取证 ${count} 项。手机有网络时会自动上传（见下方「待上传」）。${deadline}上传后银行核验位置和时间。`
         : `取证 ${count} 项。联网后将自动上传（见「待上传」），服务器届时核验二维码、位置和时间。`,
     );
     await renderOutbox();

@@ -53,8 +53,9 @@ export async function cachedChecklist(qr = null) {
 
 /** What the self-check page needs offline: the checkpoint, the contact, the form, the link's end. */
 export async function storeSelfCheck(detail) {
-  const { checkpoint, contact_name, checklist, answers, flags, state } = detail;
-  await (await db()).put("meta", { checkpoint, contact_name, checklist, answers, flags, state, stored_at: new Date().toISOString() }, "selfcheck");
+  const { checkpoint, contact_name, checklist, answers, flags, state, link_expires_at } = detail;
+  const kept = { checkpoint, contact_name, checklist, answers, flags, state, link_expires_at, stored_at: new Date().toISOString() };
+  await (await db()).put("meta", kept, "selfcheck");
 }
 
 export async function storedSelfCheck() {
