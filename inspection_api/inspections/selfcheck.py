@@ -143,12 +143,6 @@ async def revoke_invites(
     return row
 
 
-async def link_expires_at(session: AsyncSession, token: str) -> datetime | None:
-    return await session.scalar(
-        select(SelfCheckInvite.expires_at).where(SelfCheckInvite.token_hash == digest(token))
-    )
-
-
 def check_device_id(device_id: str) -> None:
     if not isinstance(device_id, str) or not 1 <= len(device_id) <= DEVICE_ID_MAX:
         raise InvalidField(
@@ -158,21 +152,18 @@ def check_device_id(device_id: str) -> None:
         )
 
 
-async def resolve(
-    session: AsyncSession, token: str, device_id: str, *, now: datetime | None = None
-) -> tuple[Row, Actor]:
-    """The self-check a link stands for, on the one device it admits: InviteNotFound (404),
-    InviteRevoked / InviteExpired (410), InviteInUse (409) for a second phone."""
-    check_device_id(device_id)
+async def find_invite(session: AsyncSession, token: str) -> SelfCheckInvite:
+    """The invite a link's token stands for: InviteNotFound (404) for any other text."""
     invite = await session.scalar(
         select(SelfCheckInvite).where(SelfCheckInvite.token_hash == digest(token))
     )
     if invite is None:
         raise InviteNotFound()
-    if invite.revoked_at is not None:
-        raise InviteRevoked()
-    if (now or utcnow()) >= invite.expires_at:
-        raise InviteExpired()
+    return invite
+
+
+async def bind_device(session: AsyncSession, invite: SelfCheckInvite, device_id: str) -> None:
+    """The first phone to use a link is the only one it admits: InviteInUse (409) after."""
     if invite.device_id is None:
         await session.execute(
             update(SelfCheckInvite)
@@ -183,6 +174,20 @@ async def resolve(
         await session.refresh(invite)
     if invite.device_id != device_id:
         raise InviteInUse()
+
+
+async def resolve(
+    session: AsyncSession, token: str, device_id: str, *, now: datetime | None = None
+) -> tuple[Row, Actor]:
+    """The self-check a link stands for, on the one device it admits: InviteNotFound (404),
+    InviteRevoked / InviteExpired (410), InviteInUse (409) for a second phone."""
+    check_device_id(device_id)
+    invite = await find_invite(session, token)
+    if invite.revoked_at is not None:
+        raise InviteRevoked()
+    if (now or utcnow()) >= invite.expires_at:
+        raise InviteExpired()
+    await bind_device(session, invite, device_id)
     row = await repository.get_row(session, invite.inspection_id)
     assert row is not None  # a foreign key
     return row, Actor(None, contact_name=invite.contact_name, device_id=device_id)

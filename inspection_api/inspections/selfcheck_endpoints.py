@@ -65,8 +65,8 @@ async def get_self_check(ctx: Ctx, *, token: str) -> InspectionDetailOut:
     link's end (`link_expires_at`), for a self-check the phone does offline."""
     row, _actor = await _resolve(ctx, token)
     detail = await _detail(ctx, row)
-    ends = await selfcheck.link_expires_at(ctx.session, token)
-    return detail.model_copy(update={"link_expires_at": ends})
+    invite = await selfcheck.find_invite(ctx.session, token)
+    return detail.model_copy(update={"link_expires_at": invite.expires_at})
 
 
 @api.route(

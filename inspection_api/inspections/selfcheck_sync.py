@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin
@@ -31,7 +31,6 @@ from inspection_api.checkpoints import qr
 from inspection_api.checkpoints import service as checkpoints
 from inspection_api.checkpoints.errors import QrRetired
 from inspection_api.db import one_writer
-from inspection_api.errors import InviteInUse, InviteNotFound
 from inspection_api.inspections import repository, selfcheck, service, sync
 from inspection_api.inspections.errors import (
     CheckpointNotLocated,
@@ -42,7 +41,6 @@ from inspection_api.inspections.errors import (
 from inspection_api.inspections.hooks import InspectionHook
 from inspection_api.inspections.models import EDITABLE_STATES, Inspection, SelfCheckInvite
 from inspection_api.inspections.repository import Row
-from inspection_api.tokens import digest
 from inspection_api.uploads import service as uploads
 from loancheck.settings import Settings
 
@@ -66,24 +64,11 @@ async def admit(
     use, as ``selfcheck.resolve`` does): InviteNotFound (404), SelfCheckLinkClosed (410),
     InviteInUse (409)."""
     selfcheck.check_device_id(device_id)
-    invite = await session.scalar(
-        select(SelfCheckInvite).where(SelfCheckInvite.token_hash == digest(token))
-    )
-    if invite is None:
-        raise InviteNotFound()
+    invite = await selfcheck.find_invite(session, token)
     closed = _closed(invite, now)
     if closed is not None:
         raise closed
-    if invite.device_id is None:
-        await session.execute(
-            update(SelfCheckInvite)
-            .where(SelfCheckInvite.id == invite.id, SelfCheckInvite.device_id.is_(None))
-            .values(device_id=device_id)
-            .execution_options(synchronize_session=False)
-        )
-        await session.refresh(invite)
-    if invite.device_id != device_id:
-        raise InviteInUse()
+    await selfcheck.bind_device(session, invite, device_id)
     return invite
 
 
