@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin
@@ -39,7 +39,12 @@ from inspection_api.inspections.errors import (
     SelfCheckWrongLabel,
 )
 from inspection_api.inspections.hooks import InspectionHook
-from inspection_api.inspections.models import EDITABLE_STATES, Inspection, SelfCheckInvite
+from inspection_api.inspections.models import (
+    EDITABLE_STATES,
+    Evidence,
+    Inspection,
+    SelfCheckInvite,
+)
 from inspection_api.inspections.repository import Row
 from inspection_api.uploads import service as uploads
 from loancheck.settings import Settings
@@ -211,6 +216,40 @@ async def link_for_sync(
         invite = await admit(session, token, device_id, now=now)
         await session.commit()
         return Link.of(invite)
+
+
+async def landed_before(
+    sessions: sync.Sessions, token: str, device_id: str, item: sync.OfflineInspection
+) -> sync.SyncOutcome | None:
+    """What an earlier sync of this very record stored, when it was submitted: a phone that
+    never heard that answer hears it again, even after the link closed (nothing changes).
+    None for anything else (another record, another phone, not submitted)."""
+    async with sessions() as session:
+        invite = await selfcheck.find_invite(session, token)
+        inspection = await session.get(Inspection, invite.inspection_id)
+        assert inspection is not None
+        if (
+            invite.device_id != device_id
+            or inspection.client_uuid != item.client_uuid
+            or inspection.submission_count == 0
+        ):
+            return None
+        uuids = [c.client_uuid for c in item.evidence]
+        found = await session.execute(
+            select(Evidence.client_uuid, Evidence.id).where(
+                Evidence.inspection_id == inspection.id, Evidence.client_uuid.in_(uuids)
+            )
+        )
+        attached = {u: id_ for u, id_ in found.all()}
+    outcome = sync.SyncOutcome(item.client_uuid, "submitted", inspection.id)
+    for capture in item.evidence:
+        if capture.client_uuid in attached:
+            outcome.evidence.append(
+                sync.CaptureOutcome(capture.client_uuid, "attached", attached[capture.client_uuid])
+            )
+        else:  # not part of what was submitted: this record changed since
+            return None
+    return outcome
 
 
 async def sync_self_check(

@@ -16,6 +16,7 @@ from inspection_api.auth.endpoints import origin_of
 from inspection_api.db import utcnow
 from inspection_api.inspections import selfcheck_sync
 from inspection_api.inspections.endpoints import hooks
+from inspection_api.inspections.errors import SelfCheckLinkClosed
 from inspection_api.inspections.selfcheck_endpoints import DEVICE_HEADER, ONE, TOKEN
 from inspection_api.inspections.sync import Receipt
 from inspection_api.inspections.sync_endpoints import offline_item, sync_out
@@ -129,12 +130,20 @@ async def sync_self_check(ctx: Ctx, *, token: str, body: SelfCheckSyncIn) -> Syn
     receipt = Receipt(sent_at=body.sent_at, received_at=received_at)
     sessions = ctx.app[SESSIONMAKER]
     device_id = ctx.request.headers.get(DEVICE_HEADER, "")
-    link = await selfcheck_sync.link_for_sync(sessions, token, device_id, now=received_at)
+    item = offline_item(body.inspections[0], device_id)
+    try:
+        link = await selfcheck_sync.link_for_sync(sessions, token, device_id, now=received_at)
+    except SelfCheckLinkClosed:
+        # Landed before the link closed, and the phone missed the answer: say it again.
+        landed = await selfcheck_sync.landed_before(sessions, token, device_id, item)
+        if landed is None:
+            raise
+        return sync_out(receipt, [landed], request_lang(ctx.request))
     outcome = await selfcheck_sync.sync_self_check(
         sessions,
         ctx.app[SETTINGS],
         link,
-        offline_item(body.inspections[0], link.device_id),
+        item,
         receipt,
         origin=origin_of(ctx),
         submitted=hooks(ctx, INSPECTION_SUBMITTED),

@@ -319,3 +319,20 @@ async def test_a_second_record_of_the_same_self_check_is_refused(login_as, setti
         "self_check_synced_elsewhere",
     )
     assert result["problem"]["detail"].endswith("数据仍保存在本机，可导出")
+
+
+async def test_a_landed_record_is_answered_again_after_the_link_closed(login_as, settings, client):
+    """A phone that missed the answer of its sync hears it again once the link has closed;
+    nothing else gets through a closed link."""
+    inspector, created, phone = await invite(login_as, settings, client)
+    item = await offline_record(phone, media=False)
+    other = await offline_record(phone, media=False)  # its files uploaded while open
+    first = (await phone.sync(item))["results"][0]
+    assert first["status"] == "submitted"
+    await json_of(await inspector.post(f"{URL}/{created['inspection']['id']}/revoke-invites"), 200)
+
+    again = (await phone.sync(item))["results"][0]
+    assert again == first
+    assert (await phone.sync(other, status=410))["code"] == "self_check_link_closed"
+    stranger = Phone(client, created["token"], device="another-phone")
+    assert (await stranger.sync(item, status=410))["code"] == "self_check_link_closed"
