@@ -75,7 +75,9 @@ async function patch(url, offset, chunk, checksum, onBytes) {
 
 async function serverOffset(url) {
   const response = await call(url, "HEAD");
-  if (response.status === 404) return null; // gone (or never ours): create it again
+  // Gone (or never ours): create it again. 410 is a self-check link that closed: a HEAD
+  // answer has no body, the creation's answer says why.
+  if (response.status === 404 || response.status === 410) return null;
   if (!response.ok) throw new ApiError(response.status, {});
   return Number(response.headers.get("Upload-Offset"));
 }
