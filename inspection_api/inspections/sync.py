@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin
 from inspection_api.auth.permissions import Permission, require
@@ -134,7 +135,9 @@ def clock_flagged(receipt: Receipt, item: OfflineInspection) -> bool:
     return any(t > receipt.sent_at + SKEW for t in times)
 
 
-Sessions = async_sessionmaker[AsyncSession]
+# An ``async_sessionmaker``, or one that also hands each session's committed pushes to the
+# route's session (``sync_endpoints``), which delivers them after its own commit.
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 async def _in_transaction(sessions: Sessions, step: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -280,7 +283,7 @@ async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
     )
     ids = [c.upload_id for c in item.evidence]
     (await session.scalars(select(ResumableUpload).where(ResumableUpload.id.in_(ids)))).all()
-    return _Known(attached={u: id_ for u, id_ in attached.tuples() if u is not None})
+    return _Known(attached={u: id_ for u, id_ in attached if u is not None})
 
 
 async def _capture(
