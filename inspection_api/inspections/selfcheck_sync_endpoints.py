@@ -19,7 +19,7 @@ from inspection_api.inspections.endpoints import hooks
 from inspection_api.inspections.errors import SelfCheckLinkClosed
 from inspection_api.inspections.selfcheck_endpoints import DEVICE_HEADER, ONE, TOKEN
 from inspection_api.inspections.sync import Receipt
-from inspection_api.inspections.sync_endpoints import offline_item, sync_out
+from inspection_api.inspections.sync_endpoints import offline_item, sync_out, sync_sessions
 from inspection_api.inspections.sync_schemas import SelfCheckSyncIn, SyncOut
 from inspection_api.uploads import endpoints as tus
 from inspection_api.uploads import service as uploads
@@ -140,7 +140,7 @@ async def sync_self_check(ctx: Ctx, *, token: str, body: SelfCheckSyncIn) -> Syn
             raise
         return sync_out(receipt, [landed], request_lang(ctx.request))
     outcome = await selfcheck_sync.sync_self_check(
-        sessions,
+        sync_sessions(ctx),  # its submit's pushes delivered as an online submit's
         ctx.app[SETTINGS],
         link,
         item,
