@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select, update
 
@@ -24,12 +25,14 @@ from inspection_api.inspections.sync_endpoints import offline_item
 from inspection_api.inspections.sync_schemas import SelfCheckInspectionIn
 from inspection_api.tokens import digest
 from inspection_api.uploads.models import ResumableUpload
-from tests.integration.inspection_kit import CA_0001, URL, label, moved, sha256
+from tests.integration.inspection_kit import CA_0001, COMPLETE, URL, label, moved, sha256
 from tests.integration.offline_kit import captures, phone_inspection
+from tests.integration.test_anomalies_push import Console
 from tests.integration.test_checkpoints import ids_by_code
 from tests.integration.test_inspections_evidence import fetch
 from tests.integration.tus_client import TUS
 from tests.plugins.api import json_of
+from tests.plugins.browser import LiveServer, StartServer
 
 DEVICE = "phone-of-liu"
 
@@ -336,3 +339,41 @@ async def test_a_landed_record_is_answered_again_after_the_link_closed(login_as,
     assert (await phone.sync(other, status=410))["code"] == "self_check_link_closed"
     stranger = Phone(client, created["token"], device="another-phone")
     assert (await stranger.sync(item, status=410))["code"] == "self_check_link_closed"
+
+
+@pytest.fixture
+async def server(settings, live_server_factory: StartServer) -> LiveServer:
+    return await live_server_factory(settings)
+
+
+async def test_an_offline_self_checks_findings_are_pushed_once(server, settings, demo_passwords):
+    """As the staff sync (``test_offline_sync_pushes``): the 异常处理人 hears of the findings,
+    live, after the sync's commit; the record replayed pushes nothing again."""
+    ids = await ids_by_code(settings)
+    handler = Console()
+    jar = {"cookie_jar": aiohttp.CookieJar(unsafe=True), "headers": {"Origin": server.origin}}
+    async with (
+        aiohttp.ClientSession(base_url=server.url, **jar) as staff,
+        aiohttp.ClientSession(base_url=server.url, **jar) as contact,
+    ):
+        login = {"username": "inspector", "password": demo_passwords["inspector"]}
+        assert (await staff.post("/api/v1/auth/login", json=login)).status == 200
+        body = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
+        created = await json_of(await staff.post(f"{URL}/self-check", json=body), 201)
+        phone = Phone(contact, created["token"])
+        await json_of(await phone.get(phone.link), 200)
+        try:
+            await handler.connect(server, "handler", demo_passwords["handler"])
+            item = await offline_record(phone, media=False)
+            item["answers"] = {**COMPLETE, "other_bank_overdue": True}  # a finding
+            result = (await phone.sync(item))["results"][0]
+            assert (result["status"], result["problem"]) == ("submitted", None)
+            told = await handler.next("notification_created")
+            assert (told["kind"], told["title"]) == ("anomaly_raised", "新异常：他行授信逾期")
+            again = (await phone.sync(item))["results"][0]
+            assert again["status"] == "submitted"
+            await asyncio.sleep(0.5)
+            assert [e for e, _ in handler.received if e == "notification_created"] == []
+        finally:
+            await handler.client.disconnect()
+            await handler.client.shutdown()
