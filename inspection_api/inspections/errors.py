@@ -208,9 +208,9 @@ class SelfCheckLinkClosed(InspectionError):
     status = 410
     code = "self_check_link_closed"
     zh = (
-        "企业自检链接{reason}，本次自检未能上传；数据仍保存在本机，可导出后联系客户经理重新发起自检"
+        "企业自检链接{closed}，本次自检未能上传；数据仍保存在本机，可导出后联系客户经理重新发起自检"
     )
-    en = "The self-check link {reason}; nothing was stored, the phone keeps the data"
+    en = "The self-check link {closed}; nothing was stored, the phone keeps the data"
 
 
 class SelfCheckSyncedElsewhere(InspectionError):

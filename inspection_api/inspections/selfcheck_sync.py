@@ -55,10 +55,10 @@ def _closed(invite: SelfCheckInvite, now: datetime) -> SelfCheckLinkClosed | Non
     open strictly before ``expires_at``."""
     if invite.revoked_at is not None:
         at = invite.revoked_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-        return SelfCheckLinkClosed(reason=(f"已于 {at} 被撤销", f"was revoked at {at}"))
+        return SelfCheckLinkClosed(closed=(f"已于 {at} 被撤销", f"was revoked at {at}"))
     if now >= invite.expires_at:
         at = invite.expires_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-        return SelfCheckLinkClosed(reason=(f"已于 {at} 过期", f"expired at {at}"))
+        return SelfCheckLinkClosed(closed=(f"已于 {at} 过期", f"expired at {at}"))
     return None
 
 
