@@ -577,7 +577,7 @@ async function start() {
   try {
     if (contactToken) {
       $("page-title").textContent = "企业自检";
-      document.querySelector("[data-testid=my-tasks]")?.remove(); // a contact has no tasks
+      $("my-tasks").hidden = true; // a contact has no account and no tasks
       base = `/api/v1/self-checks/${encodeURIComponent(contactToken)}`;
       startOutbox($("outbox")); // 待上传: a self-check made offline on this phone
       watchNetwork();
