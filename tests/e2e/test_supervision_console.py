@@ -21,10 +21,10 @@ from inspection_api.plans.models import Task, TaskState
 from inspection_api.users.models import User
 from inspection_api.web.keys import NOTIFIER
 from tests.plugins.browser import log_in
+from tests.plugins.phone import PHONE
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 SHOWCASE = Path("/tmp")
 
 
