@@ -4,6 +4,7 @@
 // network. 开始检查 opens the on-site page expecting the task's checkpoint.
 import { ApiError, api } from "./api.js";
 import { h, show } from "./dom.js";
+import { mapLinks } from "./navigation.js";
 import { NO_WORKER, installShell, isOffline } from "./offline-shell.js";
 import { storePackage, storedPackage } from "./offline-store.js";
 import { storageStatus } from "./storage-quota.js";
@@ -56,8 +57,7 @@ function taskNode(task) {
       "div",
       { class: "field-actions" },
       h("a", { class: "btn btn-primary", href: `/onsite?checkpoint=${site.id}`, "data-action": "start" }, "开始检查"),
-      nav ? h("a", { class: "btn", href: nav.baidu, target: "_blank", rel: "noopener" }, "百度地图导航") : null,
-      nav ? h("a", { class: "btn", href: nav.amap, target: "_blank", rel: "noopener" }, "高德地图导航") : null,
+      mapLinks(nav),
     ),
     nav ? null : h("p", { class: "muted" }, "尚未定位（首次现场扫码后绑定位置），暂无法导航"),
   );

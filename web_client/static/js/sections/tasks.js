@@ -3,6 +3,7 @@
 // task to one inspector or back to the whole 支行.
 import { ApiError, api } from "../api.js";
 import { clear, h, show } from "../dom.js";
+import { mapLinks } from "../navigation.js";
 import { ensureStylesheet } from "./checkpoint-dialogs.js";
 import { KIND_LABELS, ensurePlanStylesheet, lastDay } from "./plan-forms.js";
 
@@ -143,13 +144,7 @@ export async function renderTasks(container, { me, onError }) {
         show(message, `「${task.checkpoint_name}」尚未定位（首次现场扫码后绑定位置），暂无法导航${checkpoint.address ? `；地址：${checkpoint.address}` : ""}`);
         return;
       }
-      const links = h(
-        "span",
-        { class: "nav-links" },
-        h("a", { class: "btn btn-small", href: checkpoint.navigation.baidu, target: "_blank", rel: "noopener" }, "百度地图"),
-        h("a", { class: "btn btn-small", href: checkpoint.navigation.amap, target: "_blank", rel: "noopener" }, "高德地图"),
-      );
-      button.replaceWith(links);
+      button.replaceWith(mapLinks(checkpoint.navigation, { small: true }));
     } catch (err) {
       show(message, err instanceof ApiError ? err.detail : "加载失败，请稍后再试");
     } finally {
