@@ -28,8 +28,10 @@ from tests.plugins.phone import (
     camera_phone,
     fill_login,
     live_api,
+    newest_inspection,
     open_phone,
     ready_on_site,
+    start_inspection,
 )
 
 pytestmark = pytest.mark.browser
@@ -143,7 +145,9 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
 
         # 开始检查, still offline: the on-site page names the task's checkpoint.
         await ca1.get_by_role("link", name="开始检查").click()
-        await expect(page).to_have_url(f"{live_server.url}/onsite?checkpoint={ca_0001}")
+        await expect(page).to_have_url(
+            f"{live_server.url}/onsite?checkpoint={ca_0001}&template={template_id}"
+        )
         expected = page.get_by_test_id("expected-checkpoint")
         await expect(expected).to_contain_text("本次检查：华北重工厂区")
         await _shot(page, tmp_path, "onsite-expected")
@@ -195,6 +199,34 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
         assert all(
             "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
         ), problems.errors
+
+
+async def test_the_online_start_of_a_task_fills_in_its_plans_form(
+    live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    """检查任务 开始检查 in the console, online: the inspection starts with the plan's own
+    template, as it would offline — not the default 明白纸."""
+    template_id, ca_0001 = await _prepare(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    async with camera_phone(label, tmp_path, CA_0001) as (_context, page, problems):
+        await log_in(page, live_server, "inspector", passwords["inspector"])
+        ca1 = page.get_by_test_id("tasks-table").locator('tr[data-code="CA-0001"]')
+        await ca1.get_by_role("link", name="开始检查").click()
+        await expect(page).to_have_url(
+            f"{live_server.url}/onsite?checkpoint={ca_0001}&template={template_id}"
+        )
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        form = await start_inspection(page)
+        await expect(page.locator("#site-title")).to_have_text("华北重工厂区")
+        await expect(form.locator('[data-key="plant_running"]')).to_be_visible()
+        await expect(form.locator("[data-key]")).to_have_count(3)  # SMALL_FORM's items
+        started = await newest_inspection(live_server)
+        assert (started.kind, started.offline) == ("on_site", False)
+        detail = await (
+            await page.request.get(f"{live_server.url}/api/v1/inspections/{started.id}")
+        ).json()
+        assert detail["checklist"]["template_id"] == template_id
+        assert problems.errors == []
 
 
 # The phone's store as the version before the package (offline-store.js at version 1),
