@@ -211,6 +211,15 @@ class ObjectTooLarge(InspectionError):
 _SHOWN_ERRORS = 3  # in a problem's detail; ``errors`` lists them all
 
 
+def field_summary(errors: list[FieldError]) -> tuple[str, str]:
+    """What a detail says of bad fields: for a zh-CN reader the first messages (each led by
+    its field's Chinese name), not paths; in English the paths."""
+    shown = "；".join(e.zh for e in errors[:_SHOWN_ERRORS])
+    if len(errors) > _SHOWN_ERRORS:
+        shown += f"，共 {len(errors)} 处"
+    return shown, ", ".join(e.field for e in errors)
+
+
 class ValidationFailed(InspectionError):
     status = 422
     code = "validation_failed"
@@ -219,11 +228,7 @@ class ValidationFailed(InspectionError):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        # A zh-CN reader gets the messages (each led by its field's Chinese name), not paths.
-        shown = "；".join(e.zh for e in errors[:_SHOWN_ERRORS])
-        if len(errors) > _SHOWN_ERRORS:
-            shown += f"，共 {len(errors)} 处"
-        super().__init__(fields=(shown, ", ".join(e.field for e in errors)))
+        super().__init__(fields=field_summary(errors))
 
     def extra(self, lang: str) -> dict[str, Any]:
         return {"errors": [{"field": e.field, "message": e.message(lang)} for e in self.errors]}
