@@ -488,6 +488,7 @@ async def test_an_enterprise_contact_fills_in_a_self_check_by_link(
         await page.goto(link)  # no login: the link is the credential
         await expect(page.locator("#page-title")).to_have_text("企业自检")
         await expect(page.locator("#user-name")).to_have_text("刘建国")
+        await expect(page.get_by_test_id("my-tasks")).to_be_hidden()  # no account, no tasks
         await page.get_by_role("button", name="获取定位并开始检查").click()
         form = page.get_by_test_id("inspection-form")
         plant = form.locator('[data-key="plant_running"]')

@@ -552,6 +552,7 @@ async function start() {
   try {
     if (contactToken) {
       $("page-title").textContent = "企业自检";
+      $("my-tasks").hidden = true; // a contact has no account and no tasks
       base = `/api/v1/self-checks/${encodeURIComponent(contactToken)}`;
       inspection = await request(base);
       $("user-name").textContent = inspection.contact_name;
