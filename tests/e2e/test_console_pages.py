@@ -71,7 +71,13 @@ async def test_console_shows_user_org_tree_and_logs_out(
     await screenshot(page, tmp_path, "console")
 
     await nav.get_by_role("link", name="审计日志").click()
-    await expect(page.get_by_test_id("audit-table")).to_contain_text("登录成功")
+    audit = page.get_by_test_id("audit-table")
+    await expect(audit).to_contain_text("登录成功")
+    # Details are said in words: no field keys, no JSON literals (the demo's 发现异常,
+    # 下发整改意见 and 新建检查模板 have ids, severities and flags).
+    await expect(audit).to_contain_text("检查点：")
+    for raw in ("_id", "true", "null", "severity"):
+        await expect(audit).not_to_contain_text(raw)
     await screenshot(page, tmp_path, "audit")
 
     await nav.get_by_role("link", name="实时监管").click()
