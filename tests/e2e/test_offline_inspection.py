@@ -25,6 +25,7 @@ from inspection_api.uploads.models import ResumableUpload
 from tests.integration.inspection_kit import CA_0001, moved
 from tests.plugins.browser import LiveServer, PageProblems
 from tests.plugins.phone import (
+    answer_small_form,
     ca_0001_label,
     fill_login,
     open_phone,
@@ -118,14 +119,7 @@ async def fill_in_offline(page: Any, label: str) -> Any:
     await expect(page.get_by_test_id("offline-notice")).to_be_visible()
     await page.get_by_role("button", name="获取定位并开始检查").click()
     await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
-    form = page.get_by_test_id("inspection-form")
-    plant = form.locator('[data-key="plant_running"]')
-    await plant.get_by_label("是", exact=True).check()
-    await form.get_by_label("现场说明", exact=True).fill("离线检查：车间正常开工。")
-    await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-    await plant.get_by_role("button", name="拍照").click()
-    await page.get_by_test_id("capture-shoot").click()
-    await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+    form = await answer_small_form(page, "离线检查：车间正常开工。")
     await expect(page.locator("#save-status")).to_have_text("已保存到本机")
     return form
 

@@ -24,6 +24,7 @@ from tests.plugins.browser import LiveServer, log_in
 from tests.plugins.phone import (
     PHONE,
     SMALL_FORM,
+    answer_small_form,
     ca_0001_label,
     camera_phone,
     fill_login,
@@ -159,14 +160,7 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
         await expect(page.locator("#site-meta")).to_contain_text("二维码待同步核验")
 
         # The task's own form (the plan's template), not the default 明白纸.
-        form = page.get_by_test_id("inspection-form")
-        plant = form.locator('[data-key="plant_running"]')
-        await plant.get_by_label("是", exact=True).check()
-        await form.get_by_label("现场说明", exact=True).fill("按任务离线检查。")
-        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-        await plant.get_by_role("button", name="拍照").click()
-        await page.get_by_test_id("capture-shoot").click()
-        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await answer_small_form(page, "按任务离线检查。")
         await expect(page.locator("#save-status")).to_have_text("已保存到本机")
         (held,) = await page.evaluate(PHONE_STORE)
         assert held["qr"] == label  # what the camera read

@@ -20,6 +20,7 @@ from playwright.async_api import expect
 from tests.integration.inspection_kit import CA_0001, moved
 from tests.plugins.phone import (
     PHONE,
+    answer_small_form,
     ca_0001_label,
     camera_phone,
     demo_checkpoint,
@@ -328,13 +329,7 @@ async def test_a_task_names_its_checkpoint_before_the_scan_and_continues_scannin
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
         assert await fixes_asked(page) == 0
         await page.get_by_role("button", name="获取定位并开始检查").click()
-        form = page.get_by_test_id("inspection-form")
-        plant = form.locator('[data-key="plant_running"]')
-        await plant.get_by_label("是", exact=True).check()
-        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-        await plant.get_by_role("button", name="拍照").click()
-        await page.get_by_test_id("capture-shoot").click()
-        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await answer_small_form(page)
         await page.get_by_role("button", name="提交检查").click()
         await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
 
@@ -490,13 +485,7 @@ async def test_an_enterprise_contact_fills_in_a_self_check_by_link(
         await expect(page.locator("#user-name")).to_have_text("刘建国")
         await expect(page.get_by_test_id("my-tasks")).to_be_hidden()  # no account, no tasks
         await page.get_by_role("button", name="获取定位并开始检查").click()
-        form = page.get_by_test_id("inspection-form")
-        plant = form.locator('[data-key="plant_running"]')
-        await plant.get_by_label("是", exact=True).check()
-        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-        await plant.get_by_role("button", name="拍照").click()
-        await page.get_by_test_id("capture-shoot").click()
-        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await answer_small_form(page)
         await page.get_by_role("button", name="提交检查").click()
         await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
         done = await newest_inspection(live_server)

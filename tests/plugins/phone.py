@@ -4,9 +4,10 @@
 position with camera and microphone allowed; ``camera_phone(text, …)`` is a phone of its own
 Chromium whose fake camera sees a printed QR code of ``text``. ``fill_login`` signs a phone in
 through the login form it shows, ``ready_on_site`` at /onsite with its offline shell
-installed, ``start_inspection`` starts the on-site inspection of the page's
-checkpoint. ``publish_small_form`` makes the province's 明白纸 a short form; ``demo_checkpoint``
-and ``newest_inspection`` read the server's database; ``live_api`` is a logged-in HTTP client.
+installed; ``start_inspection`` starts the on-site inspection of the page's checkpoint and
+``answer_small_form`` fills it in. ``publish_small_form`` makes the province's 明白纸 a short
+form; ``demo_checkpoint`` and ``newest_inspection`` read the server's database; ``live_api``
+is a logged-in HTTP client.
 """
 
 from __future__ import annotations
@@ -155,6 +156,21 @@ async def ready_on_site(page: Any, server: LiveServer, password: str) -> None:
     await fill_login(page, password)
     await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
     await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+
+
+async def answer_small_form(page: Any, remarks: str | None = None) -> Any:
+    """Answer the started ``SMALL_FORM`` (是, ``remarks`` when given, 正常) and take its
+    photo with the fake camera; the form, once the photo counts."""
+    form = page.get_by_test_id("inspection-form")
+    plant = form.locator('[data-key="plant_running"]')
+    await plant.get_by_label("是", exact=True).check()
+    if remarks is not None:
+        await form.get_by_label("现场说明", exact=True).fill(remarks)
+    await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
+    await plant.get_by_role("button", name="拍照").click()
+    await page.get_by_test_id("capture-shoot").click()
+    await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+    return form
 
 
 @asynccontextmanager
