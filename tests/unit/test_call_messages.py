@@ -181,3 +181,9 @@ def test_a_bad_payload_reads_as_plain_chinese_with_the_paths_for_programs():
     assert missing.message("en") == "Invalid message: data.session_id, data.device_id"
     many = InvalidMessage([data_error(f"m{n}", "必填", "Field required") for n in range(4)])
     assert many.message("zh") == "消息格式有误，" + "；".join(["消息内容：必填"] * 3) + "，共 4 处"
+
+
+def test_set_media_names_the_microphone_and_the_camera():
+    with pytest.raises(InvalidMessage) as caught:
+        parse(SetMedia, {"audio": "yes"})
+    assert caught.value.message("zh") == "消息格式有误，麦克风：应为 true 或 false；摄像头：必填"
