@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin
 from inspection_api.auth.permissions import Permission, require
@@ -134,7 +135,9 @@ def clock_flagged(receipt: Receipt, item: OfflineInspection) -> bool:
     return any(t > receipt.sent_at + SKEW for t in times)
 
 
-Sessions = async_sessionmaker[AsyncSession]
+# An ``async_sessionmaker``, or one that also hands each session's committed pushes to the
+# route's session (``sync_endpoints``), which delivers them after its own commit.
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 async def _in_transaction(sessions: Sessions, step: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -174,7 +177,38 @@ async def _row_of(session: AsyncSession, principal: Principal, item: OfflineInsp
     return row
 
 
+# Forms read in a batch's transaction, kept in its session (``session.info``): the
+# inspections of a batch mostly share one form, read and validated once instead of twice
+# per inspection. A new transaction (a retry, the next batch) has a new session.
+_FORMS = "loancheck.sync.forms"
+
+
+def _forms(session: AsyncSession) -> dict[tuple[Any, ...], ChecklistVersionOut]:
+    forms: dict[tuple[Any, ...], ChecklistVersionOut] = session.info.setdefault(_FORMS, {})
+    return forms
+
+
+async def _form(session: AsyncSession, row: Row) -> ChecklistVersionOut:
+    """``evidence.inspection_form``, once per form and transaction."""
+    key = ("form", row.inspection.checklist_version_id)
+    forms = _forms(session)
+    if key not in forms:
+        forms[key] = await inspection_form(session, row)
+    return forms[key]
+
+
 async def _version(
+    session: AsyncSession, principal: Principal, org: Any, item: OfflineInspection
+) -> ChecklistVersionOut:
+    """``_find_version``, once per transaction for the same org and the same form."""
+    key = ("version", org.id, item.template_id, item.checklist_version_id)
+    forms = _forms(session)
+    if key not in forms:
+        forms[key] = await _find_version(session, principal, org, item)
+    return forms[key]
+
+
+async def _find_version(
     session: AsyncSession, principal: Principal, org: Any, item: OfflineInspection
 ) -> ChecklistVersionOut:
     """The form the phone filled in when it is a version of the template that applies (it
@@ -269,6 +303,9 @@ class _Known:
     attached: dict[str, int]
     row: Row | None = None
     form: ChecklistVersionOut | None = None  # its form, the same for each capture
+    # Held so the session's identity map (weak references) keeps them: ``uploads.get``
+    # then finds each in the session instead of asking the database again.
+    uploads: list[ResumableUpload] = field(default_factory=list)
 
 
 async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
@@ -279,8 +316,10 @@ async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
         select(Evidence.client_uuid, Evidence.id).where(Evidence.client_uuid.in_(uuids))
     )
     ids = [c.upload_id for c in item.evidence]
-    (await session.scalars(select(ResumableUpload).where(ResumableUpload.id.in_(ids)))).all()
-    return _Known(attached={u: id_ for u, id_ in attached.tuples() if u is not None})
+    loaded = (
+        await session.scalars(select(ResumableUpload).where(ResumableUpload.id.in_(ids)))
+    ).all()
+    return _Known(attached={u: id_ for u, id_ in attached if u is not None}, uploads=list(loaded))
 
 
 async def _capture(
@@ -310,7 +349,7 @@ async def _capture(
     else:
         row = await _row_of(session, principal, item)
         if known is not None:
-            known.row, known.form = row, await inspection_form(session, row)
+            known.row, known.form = row, await _form(session, row)
             form = known.form
     inspection = row.inspection
     assert inspection.device_started_at is not None
@@ -411,6 +450,9 @@ async def _whole(
     row = await _create(session, settings, principal, item, receipt, origin=origin, hooks=started)
     outcome = SyncOutcome(item.client_uuid, "saved", row.inspection.id)
     known = await _known(session, item)
+    # The row ``_create`` made or found visible in this transaction: not looked up again.
+    known.row = row
+    known.form = await _form(session, row)
     for capture in item.evidence:
         outcome.evidence.append(
             await _capture(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from inspection_api.auth.endpoints import origin_of
 from inspection_api.db import utcnow
 from inspection_api.errors import InspectionError
@@ -15,6 +20,7 @@ from inspection_api.inspections.sync_schemas import (
     SyncIn,
     SyncOut,
 )
+from inspection_api.notifications import outbox
 from inspection_api.web.keys import (
     INSPECTION_STARTED,
     INSPECTION_SUBMITTED,
@@ -61,6 +67,23 @@ def _item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspection:
     )
 
 
+def _sessions(ctx: Ctx) -> sync.Sessions:
+    """The sync commits in sessions of its own (one per batch, retried on a race): what they
+    push (the anomalies' 异常处理人, 实时监管) is handed to the route's session, which sends it
+    after its commit, as an online submit does."""
+    sessions = ctx.app[SESSIONMAKER]
+
+    @contextlib.asynccontextmanager
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with sessions() as own:
+            try:
+                yield own
+            finally:
+                outbox.forward(own, ctx.session)
+
+    return session
+
+
 def _problem(exc: InspectionError | None, lang: str) -> ProblemOut | None:
     if exc is None:
         return None
@@ -85,7 +108,7 @@ async def sync_offline(ctx: Ctx, *, body: SyncIn) -> SyncOut:
     receipt = sync.Receipt(sent_at=body.sent_at, received_at=received_at)
     lang = request_lang(ctx.request)
     outcomes = await sync.sync_batch(
-        ctx.app[SESSIONMAKER],
+        _sessions(ctx),
         ctx.app[SETTINGS],
         ctx.user,
         [_item(entry, body.device_id) for entry in body.inspections],

@@ -46,8 +46,7 @@ def _rolled_back(session: Session) -> None:
     session.info[_PENDING].clear()
 
 
-def add(session: AsyncSession, push: Push) -> None:
-    """Queue ``push`` until the session's transaction commits."""
+def _queues(session: AsyncSession) -> Session:
     sync = session.sync_session
     if _PENDING not in sync.info:
         sync.info[_PENDING] = []
@@ -55,7 +54,21 @@ def add(session: AsyncSession, push: Push) -> None:
         # Listeners on this session only, attached the first time it carries a push.
         event.listen(sync, "after_commit", _committed)
         event.listen(sync, "after_rollback", _rolled_back)
-    sync.info[_PENDING].append(push)
+    return sync
+
+
+def add(session: AsyncSession, push: Push) -> None:
+    """Queue ``push`` until the session's transaction commits."""
+    _queues(session).info[_PENDING].append(push)
+
+
+def forward(source: AsyncSession, target: AsyncSession) -> None:
+    """Hand the pushes ``source`` committed to ``target``, whose holder delivers them: a
+    service that commits in sessions of its own (the offline sync) has its pushes sent by
+    the route that called it, as if it had used the route's session."""
+    pushes = take_committed(source)
+    if pushes:
+        _queues(target).info[_READY].extend(pushes)
 
 
 def take_committed(session: AsyncSession) -> list[Push]:

@@ -14,8 +14,9 @@ import base64
 import hashlib
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +44,7 @@ CHUNK_BYTES = 5 * 1024 * 1024
 # Largest chunk taken in one PATCH: it is checked whole (its checksum) before it is stored.
 MAX_CHUNK_BYTES = 16 * 1024 * 1024
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
+_UPLOADS = cast(Table, ResumableUpload.__table__)
 
 
 def resumable(store: ObjectStore) -> ResumableStore:
@@ -126,28 +128,30 @@ async def create(
         state = await target.begin_upload(key, content_type)
         if first:
             state = await target.append_upload(key, state, 0, first)
-    upload = ResumableUpload(
-        id=upload_id,
-        user_id=principal.user_id,
-        client_uuid=client_uuid,
-        length=length,
-        offset=len(first),
-        content_type=content_type,
-        sha256=sha256,
-        object_key=key,
-        store_state=state,
-        head_hex="",
-    )
-    if whole:
-        upload.stored_sha256 = (digest or hashlib.sha256(b"").digest()).hex()
-        upload.head_hex = first[:64].hex()
-        upload.completed_at = utcnow()
+    now = utcnow()
+    values: dict[str, object] = {
+        "id": upload_id,
+        "user_id": principal.user_id,
+        "client_uuid": client_uuid,
+        "length": length,
+        "offset": len(first),
+        "content_type": content_type,
+        "sha256": sha256,
+        "object_key": key,
+        "store_state": state,
+        "stored_sha256": (digest or hashlib.sha256(b"").digest()).hex() if whole else None,
+        "head_hex": first[:64].hex() if whole else "",
+        "created_at": now,
+        "completed_at": now if whole else None,
+        "evidence_id": None,
+    }
     try:
-        # Committed here, in line for SQLite's one writer (``one_writer``) like the sync's
-        # transactions, rather than polling for its lock in the busy handler.
+        # One Core INSERT, not the ORM's unit of work (the row is new and nothing else in
+        # this request changes it): less CPU per photo. Committed here, in line
+        # for SQLite's one writer (``one_writer``) like the sync's transactions, rather than
+        # polling for its lock in the busy handler.
         async with one_writer(session):
-            session.add(upload)
-            await session.flush()
+            await session.execute(insert(_UPLOADS).values(values))
             await session.commit()
     except IntegrityError:  # the same file created before, or twice at once: one stays
         await session.rollback()
@@ -158,7 +162,7 @@ async def create(
         existing = await _by_client_uuid(session, principal.user_id, client_uuid)
         assert existing is not None
         return _same(existing, length), False
-    return upload, True
+    return ResumableUpload(**values), True
 
 
 def _same(existing: ResumableUpload, length: int) -> ResumableUpload:
