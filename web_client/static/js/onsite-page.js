@@ -32,6 +32,8 @@ let qr = first === "s" && second ? decodedOr(second) : null;
 // The checkpoint 开始检查 expects: its id from the link, its details once loaded.
 const expectedId = /^[1-9]\d{0,9}$/.test(query.get("checkpoint") || "") ? Number(query.get("checkpoint")) : null;
 let expected = null;
+// The task's own form (its plan's template) from the link, for a label of that checkpoint.
+const taskTemplateId = /^[1-9]\d{0,9}$/.test(query.get("template") || "") ? Number(query.get("template")) : null;
 
 const GEO_ERRORS = {
   1: "未获得定位权限，请在浏览器设置中允许本网站使用位置信息后重试",
@@ -152,6 +154,12 @@ function labelCheckpointId(text) {
   }
   const match = LABEL_PAYLOAD.exec(payload);
   return match ? Number(match[1]) : null;
+}
+
+/** The online start: with the task's form when the label is of the task's checkpoint. */
+function onSiteStart(fix) {
+  const ofTask = taskTemplateId !== null && expectedId !== null && labelCheckpointId(qr) === expectedId;
+  return ofTask ? { qr, fix, template_id: taskTemplateId } : { qr, fix };
 }
 
 /** The problem's detail, then what it names: fields, missing evidence. */
@@ -304,7 +312,7 @@ async function startInspection() {
     try {
       started = contactToken
         ? await request(`${base}/check-in`, { method: "POST", body: { fix } })
-        : await api("/api/v1/inspections/on-site", { method: "POST", body: { qr, fix } });
+        : await api("/api/v1/inspections/on-site", { method: "POST", body: onSiteStart(fix) });
     } catch (err) {
       // No network after all (a fetch that never got an answer): go on offline.
       if (contactToken || !(err instanceof ApiError && err.status === 0)) throw err;
@@ -544,6 +552,7 @@ async function start() {
   try {
     if (contactToken) {
       $("page-title").textContent = "企业自检";
+      $("my-tasks").hidden = true; // a contact has no account and no tasks
       base = `/api/v1/self-checks/${encodeURIComponent(contactToken)}`;
       inspection = await request(base);
       $("user-name").textContent = inspection.contact_name;
