@@ -17,14 +17,20 @@ files, not Socket.IO, not the replay's video bytes):
 
 Per step: the server time (the sum of its requests' durations, request sent → response
 ended), median and max over ``--runs``, the critical path (first request sent → last
-response ended) and the requests on it; then the waterfall of each step's median run.
+response ended) and the requests on it, the step's own first request (登录, 新建并进入…)
+apart from the rest (the page it leads to); then the waterfall of each step's median run.
 The worst step's figure is printed last (goal < 0.5 s server time).
+
+``--against OTHER`` starts a second server from another console script (an older commit's,
+say) and does each run's steps on one server, then on the other, so that both are measured
+under the same load of this shared machine; a side-by-side table ends the report.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -33,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -354,45 +361,79 @@ class Bench:
             await pc_context.close()
 
 
-async def measure(url: str, passwords: dict[str, str], runs: int, pid: int) -> dict[str, Any]:
+async def prepare(browser: Any, url: str, passwords: dict[str, str], pid: int) -> Prepared:
+    bench = Bench(browser, url, passwords, pid)
+    print(f"recording a call for the replay page ({url})…", flush=True)
+    recorded = await bench.recorded_call()
+    signed_in = {name: await bench.signed_in(name) for name in ("inspector", "reviewer", "admin")}
+    cookies = await signed_in["inspector"][0].cookies()
+    http = aiohttp.ClientSession(cookies={c["name"]: c["value"] for c in cookies})
+    return Prepared(bench, recorded, signed_in, http)
+
+
+@dataclass
+class Prepared:
+    bench: Bench
+    recorded: int
+    signed_in: dict[str, tuple[Any, Any, Capture]]
+    http: aiohttp.ClientSession
+
+    async def run(self) -> None:
+        bench = self.bench
+        _, inspector, inspector_capture = self.signed_in["inspector"]
+        _, reviewer, reviewer_capture = self.signed_in["reviewer"]
+        _, admin, admin_capture = self.signed_in["admin"]
+        await bench.login("inspector")
+        await bench.login("admin")
+        await bench.wrong_password("handler")
+        session_id = await bench.create_and_enter(inspector, inspector_capture)
+        await bench.join_lobby(await bench.invite(self.http, session_id))
+        await bench.replay(reviewer, reviewer_capture, self.recorded)
+        await bench.plan_save(admin, admin_capture)
+
+    async def close(self) -> None:
+        await self.http.close()
+        for context, _, _ in self.signed_in.values():
+            await context.close()
+
+
+async def measure(
+    servers: list[tuple[str, int]], passwords: list[dict[str, str]], runs: int
+) -> list[dict[str, list[Step]]]:
+    """Each run does every step on each server in turn (side by side: the same load)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
+        prepared: list[Prepared] = []
         try:
-            bench = Bench(browser, url, passwords, pid)
-            print("recording a call for the replay page…", flush=True)
-            recorded = await bench.recorded_call()
-            inspector_context, inspector, inspector_capture = await bench.signed_in("inspector")
-            reviewer_context, reviewer, reviewer_capture = await bench.signed_in("reviewer")
-            admin_context, admin, admin_capture = await bench.signed_in("admin")
-            cookies = await inspector_context.cookies()
-            jar = {c["name"]: c["value"] for c in cookies}
-            async with aiohttp.ClientSession(cookies=jar) as http:
-                for run in range(1, runs + 1):
+            for (url, pid), secrets in zip(servers, passwords, strict=True):
+                prepared.append(await prepare(browser, url, secrets, pid))
+            for run in range(1, runs + 1):
+                for index, side in enumerate(prepared):
                     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-                    print(f"run {run} (load average {load})", flush=True)
-                    await bench.login("inspector")
-                    await bench.login("admin")
-                    await bench.wrong_password("handler")
-                    session_id = await bench.create_and_enter(inspector, inspector_capture)
-                    await bench.join_lobby(await bench.invite(http, session_id))
-                    await bench.replay(reviewer, reviewer_capture, recorded)
-                    await bench.plan_save(admin, admin_capture)
-            for context in (inspector_context, reviewer_context, admin_context):
-                await context.close()
-            return bench.results
+                    name = f" {SIDES[index]}" if len(prepared) > 1 else ""
+                    print(f"run {run}{name} (load average {load})", flush=True)
+                    await side.run()
+            return [side.bench.results for side in prepared]
         finally:
+            for side in prepared:
+                await side.close()
             await browser.close()
+
+
+def padded(step: str) -> str:
+    """``step`` in 18 columns of a terminal (a Chinese character takes two)."""
+    return step + " " * (18 - len(step) - sum(1 for c in step if ord(c) > 0x2E80))
 
 
 def report(results: dict[str, list[Step]]) -> tuple[str, float, float]:
     print()
     print(
         f"{'step':<18} {'server p50':>10} {'max':>7} {'path p50':>9} {'CPU p50':>8} "
-        f"{'max':>6} {'requests':>8}"
+        f"{'max':>6} {'requests':>8} {'first p50':>9} {'rest p50':>8}"
     )
     worst = ("", 0.0, 0.0)
     for step, runs in results.items():
@@ -401,10 +442,13 @@ def report(results: dict[str, list[Step]]) -> tuple[str, float, float]:
         path = statistics.median(critical_path(r.requests) for r in runs)
         cpu = [r.cpu for r in runs]
         count = statistics.median(len(r.requests) for r in runs)
-        name = step + " " * (18 - len(step) - sum(1 for c in step if ord(c) > 0x2E80))
+        # The step's own request (登录, 新建并进入…) apart from the page it leads to.
+        first = statistics.median(r.requests[0].duration if r.requests else 0.0 for r in runs)
+        rest = statistics.median(server_time(r.requests[1:]) for r in runs)
+        name = padded(step)
         print(
             f"{name} {median:>9.3f}s {top:>6.3f}s {path:>8.3f}s {statistics.median(cpu):>7.2f}s "
-            f"{max(cpu):>5.2f}s {count:>8.0f}"
+            f"{max(cpu):>5.2f}s {count:>8.0f} {first:>8.3f}s {rest:>7.3f}s"
         )
         if median > worst[1]:
             worst = (step, median, top)
@@ -423,46 +467,94 @@ def report(results: dict[str, list[Step]]) -> tuple[str, float, float]:
     return worst
 
 
+SIDES = ("this tree", "against")
+
+
+@contextlib.contextmanager
+def served(loancheck: str, tmp: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """A migrated, seeded ``loancheck serve`` in ``tmp``: its URL, pid and demo passwords."""
+    data_dir = tmp / "var"
+    port = free_port()
+    env = environment(data_dir, port)
+    for command in ("migrate", "seed-demo"):
+        subprocess.run([loancheck, command], env=env, capture_output=True, check=True)
+    passwords = json.loads((data_dir / "demo_credentials.json").read_text())
+    log_path = tmp / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [loancheck, "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not healthz_ok(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
+                raise SystemExit("slow_steps: loancheck serve did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", process.pid, passwords
+    finally:
+        stop(process)
+        errors = [
+            line
+            for line in log_path.read_text(errors="replace").splitlines()
+            if "Traceback" in line or " 500 " in line
+        ]
+        if errors:
+            print(f"serve log: {len(errors)} error lines, first: {errors[0]}", file=sys.stderr)
+
+
+def side_by_side(results: list[dict[str, list[Step]]], labels: list[str]) -> None:
+    print(
+        "\nside by side, server time p50 (max), after the step's first request p50 / CPU p50: "
+        + "  |  ".join(labels)
+    )
+    for step in results[0]:
+        cells = []
+        for result in results:
+            runs = result.get(step, [])
+            times = [server_time(r.requests) for r in runs]
+            cpu = statistics.median(r.cpu for r in runs) if runs else 0.0
+            rest = statistics.median(server_time(r.requests[1:]) for r in runs) if runs else 0.0
+            cells.append(
+                f"{statistics.median(times):.3f} s ({max(times):.3f}), after the first "
+                f"{rest:.3f} s / {cpu:.2f} s"
+                if times
+                else "—"
+            )
+        print(f"  {padded(step)} {'  |  '.join(cells)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--loancheck", help="console script to run (default: the installed one)")
+    parser.add_argument(
+        "--against",
+        metavar="LOANCHECK",
+        help="a second console script (e.g. an older commit's) measured alternately with the "
+        "first, run by run, so both see the same load",
+    )
     args = parser.parse_args()
-    loancheck = args.loancheck or find_loancheck()
+    scripts = [args.loancheck or find_loancheck()] + ([args.against] if args.against else [])
 
-    with tempfile.TemporaryDirectory(prefix="loancheck-slow-steps-") as tmp:
-        data_dir = Path(tmp) / "var"
-        port = free_port()
-        env = environment(data_dir, port)
-        for command in ("migrate", "seed-demo"):
-            subprocess.run([loancheck, command], env=env, capture_output=True, check=True)
-        passwords = json.loads((data_dir / "demo_credentials.json").read_text())
-        log_path = Path(tmp) / "serve.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [loancheck, "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-            )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not healthz_ok(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
-                    raise SystemExit("slow_steps: loancheck serve did not start")
-                time.sleep(0.1)
-            results = asyncio.run(
-                measure(f"http://127.0.0.1:{port}", passwords, args.runs, process.pid)
-            )
-        finally:
-            stop(process)
-            errors = [
-                line
-                for line in log_path.read_text(errors="replace").splitlines()
-                if "Traceback" in line or " 500 " in line
-            ]
-            if errors:
-                print(f"serve log: {len(errors)} error lines, first: {errors[0]}", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        servers, passwords = [], []
+        for index, script in enumerate(scripts):
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="slow-steps-")))
+            url, pid, secrets = stack.enter_context(served(script, tmp))
+            print(f"{SIDES[index]}: {script} at {url}", flush=True)
+            servers.append((url, pid))
+            passwords.append(secrets)
+        results = asyncio.run(measure(servers, passwords, args.runs))
 
-    step, median, top = report(results)
+    worst = []
+    for index, result in enumerate(results):
+        if len(results) > 1:
+            print(f"\n=== {SIDES[index]}: {scripts[index]}")
+        worst.append(report(result))
+    if len(results) > 1:
+        side_by_side(results, list(SIDES[: len(results)]))
+    step, median, top = worst[0]
     print(
         f"\nworst step: {step}, server time p50 {median:.3f} s, max {top:.3f} s "
         f"over {args.runs} runs (goal < {GOAL} s)"

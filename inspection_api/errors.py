@@ -162,7 +162,62 @@ class PayloadTooLarge(InspectionError):
     en = "Request body too large (limit {limit} bytes)"
 
 
+# The signed links of the embedded object store (storage/web.py, /objects/…): what a person
+# who opens a photo or a download link, or whose page sends a file, is told.
+class ObjectLinkInvalid(InspectionError):
+    status = 403
+    code = "object_link_invalid"
+    zh = "文件链接无效：链接不完整或已被改动，请回到原页面重新打开"
+    en = "Signed URL invalid"
+
+
+class ObjectLinkExpired(InspectionError):
+    status = 403
+    code = "object_link_expired"
+    zh = "文件链接已过期，请刷新原页面后重新打开"
+    en = "Signed URL expired"
+
+
+class ObjectKeyInvalid(InspectionError):
+    # Names the rule, never the key: a crafted link must not make the platform's own origin
+    # echo text the link's author wrote.
+    status = 400
+    code = "object_key_invalid"
+    zh = "文件链接的地址无效，请回到原页面重新打开"
+    en = "Invalid object key: {reason}"
+
+
+class ObjectMissing(InspectionError):
+    status = 404
+    code = "object_not_found"
+    zh = "文件不存在或已被删除"
+    en = "Object not found"
+
+
+class ObjectKeyConflict(InspectionError):
+    status = 409
+    code = "object_key_conflict"
+    zh = "文件地址与已有文件冲突，请重新上传"
+    en = "The object key clashes with an existing object"
+
+
+class ObjectTooLarge(InspectionError):
+    status = 413
+    code = "object_too_large"
+    zh = "文件过大：超过 {limit_mb} MB 的上限"
+    en = "Object larger than the limit of {limit_mb} MB"
+
+
 _SHOWN_ERRORS = 3  # in a problem's detail; ``errors`` lists them all
+
+
+def field_summary(errors: list[FieldError]) -> tuple[str, str]:
+    """What a detail says of bad fields: for a zh-CN reader the first messages (each led by
+    its field's Chinese name), not paths; in English the paths."""
+    shown = "；".join(e.zh for e in errors[:_SHOWN_ERRORS])
+    if len(errors) > _SHOWN_ERRORS:
+        shown += f"，共 {len(errors)} 处"
+    return shown, ", ".join(e.field for e in errors)
 
 
 class ValidationFailed(InspectionError):
@@ -173,11 +228,7 @@ class ValidationFailed(InspectionError):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        # A zh-CN reader gets the messages (each led by its field's Chinese name), not paths.
-        shown = "；".join(e.zh for e in errors[:_SHOWN_ERRORS])
-        if len(errors) > _SHOWN_ERRORS:
-            shown += f"，共 {len(errors)} 处"
-        super().__init__(fields=(shown, ", ".join(e.field for e in errors)))
+        super().__init__(fields=field_summary(errors))
 
     def extra(self, lang: str) -> dict[str, Any]:
         return {"errors": [{"field": e.field, "message": e.message(lang)} for e in self.errors]}

@@ -189,6 +189,9 @@ FIELD_LABELS: dict[str, str] = {
 
 # Where a path names no field of ours (a client's own key, a checklist item key): its place.
 LOCATION_LABELS = {"body": "请求内容", "query": "查询条件", "path": "地址", "data": "消息内容"}
+# Names that mean another thing in a place than in the API's bodies: in a call's Socket.IO
+# payload (set_media) audio and video are the microphone and camera, not evidence counts.
+PLACE_LABELS = {"data": {"audio": "麦克风", "video": "摄像头"}}
 
 
 def _pick(label: str | tuple[str, str]) -> str:
@@ -233,7 +236,7 @@ def field_label(location: str, loc: Sequence[str | int]) -> str:
         if isinstance(part, int) or (part.isascii() and part.isdigit()):
             position = position or f"（第 {int(part) + 1} 项）"
             continue
-        label = FIELD_LABELS.get(part)
+        label = PLACE_LABELS.get(location, {}).get(part) or FIELD_LABELS.get(part)
         if label is not None:
             return label + position
         position = ""

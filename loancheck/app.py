@@ -51,6 +51,7 @@ from inspection_api.web.keys import (
     STORE,
     TASK_SCHEDULER,
 )
+from inspection_api.web.object_problems import object_refusal
 from inspection_api.web.openapi import build_openapi, setup_openapi
 from inspection_api.web.problems import problem_middleware
 from inspection_api.web.security import origin_middleware, setup_security_headers
@@ -198,7 +199,7 @@ def create_app(settings: Settings) -> web.Application:
         app,
         build_openapi((*API_TABLES,), version=version("loancheck"), server_url=settings.public_url),
     )
-    setup_object_routes(app, STORE)
+    setup_object_routes(app, STORE, refusal=object_refusal)
     app[NOTIFIER] = setup_signaling(app, settings, SESSIONMAKER)
     # After signaling: stopped first on shutdown, while its pushes can still go out.
     app.cleanup_ctx.append(_escalation)

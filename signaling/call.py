@@ -29,7 +29,7 @@ from inspection_api.audit.service import Origin
 from inspection_api.auth.principal import Principal
 from inspection_api.auth.service import principal_from_session_token, session_cookie_name
 from inspection_api.db import utcnow
-from inspection_api.errors import FieldError, InspectionError, Unauthenticated
+from inspection_api.errors import InspectionError, Unauthenticated
 from inspection_api.i18n import negotiate
 from inspection_api.remote import service
 from inspection_api.remote.models import ParticipantKind, RemoteParticipant
@@ -48,6 +48,7 @@ from signaling.errors import (
     SignalingError,
     UnknownEvent,
     call_ack,
+    data_error,
     refusal,
 )
 from signaling.messages import (
@@ -82,7 +83,7 @@ class Caller:
 
 
 def _required(field_name: str) -> InvalidMessage:
-    return InvalidMessage([FieldError(f"data.{field_name}", "必填", "Field required")])
+    return InvalidMessage([data_error(field_name, "必填", "Field required")])
 
 
 class CallNamespace(socketio.AsyncNamespace):
@@ -244,7 +245,7 @@ class CallNamespace(socketio.AsyncNamespace):
                     ("device_id", message.device_id, caller.device_id),
                 ):
                     if given not in (None, bound):
-                        error = FieldError(f"data.{name}", "与邀请链接不符", "not the invite's")
+                        error = data_error(name, "与邀请链接不符", "not the invite's")
                         raise InvalidMessage([error])
                 return await service.join_as_contact(
                     session, caller.invite, caller.device_id, ip, agent
@@ -500,9 +501,7 @@ class CallNamespace(socketio.AsyncNamespace):
         if handler is None:
             return call_ack(UnknownEvent(event=str(event)[:64]), lang)
         if len(payload) > 1:
-            return call_ack(
-                InvalidMessage([FieldError("data", "只接受一个参数", "takes one argument")]), lang
-            )
+            return call_ack(InvalidMessage.extra_arguments(), lang)
         try:
             return await handler(sid, payload[0] if payload else None)
         except SignalingError as exc:

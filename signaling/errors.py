@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from inspection_api.errors import FieldError, InspectionError
+from inspection_api.errors import FieldError, InspectionError, field_summary
+from inspection_api.field_labels import field_label
 
 
 class SignalingError(Exception):
@@ -32,14 +33,30 @@ class SignalingError(Exception):
         return {"ok": False, "error": self.as_error(lang)}
 
 
+def data_error(name: str | None, zh: str, en: str) -> FieldError:
+    """A bad member ``name`` of an event's payload (None: the payload), its message led by
+    the member's Chinese name as a person reads it."""
+    label = field_label("data", [name] if name else [])
+    return FieldError(f"data.{name}" if name else "data", f"{label}：{zh}", en)
+
+
 class InvalidMessage(SignalingError):
     code = "validation_failed"
-    zh = "消息格式有误：{fields}"
+    zh = "消息格式有误，{fields}"
     en = "Invalid message: {fields}"
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        super().__init__(fields=", ".join(e.field for e in errors))
+        self.fields = field_summary(errors)  # the messages in zh-CN, the paths in English
+        super().__init__()
+
+    def message(self, lang: str) -> str:
+        return (self.zh if lang == "zh" else self.en).format(fields=self.fields[lang != "zh"])
+
+    @classmethod
+    def extra_arguments(cls) -> InvalidMessage:
+        """An event sent with more than its one payload."""
+        return cls([data_error(None, "只接受一个参数", "takes one argument")])
 
     def as_error(self, lang: str) -> dict[str, Any]:
         return {

@@ -25,10 +25,15 @@ from inspection_api.auth.service import (
     principal_from_session_token,
     session_cookie_name,
 )
-from inspection_api.errors import FieldError
 from inspection_api.i18n import field_errors, negotiate
 from loancheck.settings import Settings
-from signaling.errors import InternalError, InvalidMessage, SignalingError, UnknownEvent
+from signaling.errors import (
+    InternalError,
+    InvalidMessage,
+    SignalingError,
+    UnknownEvent,
+    refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +105,8 @@ class ConsoleNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: Any, auth: Any = None) -> None:
         request = handshake_request(environ)
         if request is None:
-            raise Refused("unauthenticated", {"detail": "请先登录"})
+            raise refusal("unauthenticated", "请先登录", "Authentication required", "zh")
+        lang = negotiate(request.headers.get("Accept-Language"), request.query.get("lang"))
         token = request.cookies.get(session_cookie_name(self._settings))
         principal = None
         if token:
@@ -108,8 +114,7 @@ class ConsoleNamespace(socketio.AsyncNamespace):
                 principal = await principal_from_session_token(session, self._settings, token)
                 await session.commit()  # the lookup may refresh the session's last_seen_at
         if principal is None:
-            raise Refused("unauthenticated", {"detail": "请先登录"})
-        lang = negotiate(request.headers.get("Accept-Language"), request.query.get("lang"))
+            raise refusal("unauthenticated", "请先登录", "Authentication required", lang)
         await self.save_session(sid, {PRINCIPAL: principal, LANG: lang})
         for room in rooms_of(principal):
             await self.enter_room(sid, room)
@@ -153,9 +158,7 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         if handler is None:
             return UnknownEvent(event=str(event)[:64]).ack(lang)
         if len(payload) > 1:
-            return InvalidMessage([FieldError("data", "只接受一个参数", "takes one argument")]).ack(
-                lang
-            )
+            return InvalidMessage.extra_arguments().ack(lang)
         try:
             return await handler(sid, *payload)
         except SignalingError as exc:
@@ -172,7 +175,8 @@ class ConsoleNamespace(socketio.AsyncNamespace):
         except Exception:
             # A refusal the client can read beats a handshake that hangs.
             log.exception("console handshake failed")
-            raise Refused("internal_error", {"detail": InternalError().message("zh")}) from None
+            failed = InternalError()
+            raise refusal(failed.code, failed.message("zh"), failed.message("en"), "zh") from None
 
     def _client_handler(self, event: str) -> Callable[..., Awaitable[Any]] | None:
         if not isinstance(event, str) or not event.isidentifier():

@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.plugins.s3",
     "tests.plugins.api",
     "tests.plugins.browser",
+    "tests.plugins.phone",
     "tests.plugins.calls",
     "tests.plugins.nodes",
     "tests.plugins.recording",

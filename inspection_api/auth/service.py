@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from inspection_api.audit.service import Origin, record
 from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
@@ -238,6 +239,12 @@ async def _revoke_by_token(session: AsyncSession, token: str, now: datetime) -> 
     )
 
 
+# A bearer token's request reads its user's roles in the same statement (a user has a role
+# or two), not in a second SELECT after it as the relationship's default would. (A session's
+# check selects columns with the roles aggregated: principal_from_session_token.)
+_WITH_ROLES = joinedload(User.role_rows)
+
+
 async def principal_from_session_token(
     session: AsyncSession, settings: Settings, token: str
 ) -> Principal | None:
@@ -339,14 +346,14 @@ async def principal_from_api_token(
 ) -> Principal | None:
     """The principal of a live API token, or None (unknown, revoked, expired, user inactive)."""
     now = utcnow()
-    row = (
-        await session.execute(
-            select(ApiToken, User, Org)
-            .join(User, ApiToken.user_id == User.id)
-            .join(Org, User.org_id == Org.id)
-            .where(ApiToken.token_hash == digest(token))
-        )
-    ).first()
+    result = await session.execute(
+        select(ApiToken, User, Org)
+        .join(User, ApiToken.user_id == User.id)
+        .join(Org, User.org_id == Org.id)
+        .where(ApiToken.token_hash == digest(token))
+        .options(_WITH_ROLES)
+    )
+    row = result.unique().first()  # a row per role: one principal
     if row is None:
         return None
     api_token, user, org = row

@@ -67,6 +67,7 @@ def _task_out(row: TaskRow, today: date) -> TaskOut:
         id=task.id,
         plan_id=plan.id,
         plan_name=plan.name,
+        checklist_template_id=plan.checklist_template_id,
         executor_role=plan.executor_role,
         checkpoint_id=checkpoint.id,
         checkpoint_code=checkpoint.code,

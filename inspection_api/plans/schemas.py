@@ -211,6 +211,9 @@ class TaskOut(Output):
     id: int
     plan_id: int
     plan_name: str
+    checklist_template_id: int | None = Field(
+        description="the plan's own checklist template; null: the default 明白纸"
+    )
     executor_role: Role
     checkpoint_id: int
     checkpoint_code: str

@@ -32,13 +32,15 @@ from inspection_api.supervision.schemas import (
     IndicatorReport,
     IndicatorRow,
     OrgRef,
+    Overview,
+    OverviewQuery,
     ReportQuery,
     TrendPoint,
     TrendQuery,
     TrendReport,
     WindowOut,
 )
-from inspection_api.supervision.window import Window
+from inspection_api.supervision.window import Granularity, Window
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="supervision")
@@ -95,10 +97,16 @@ async def _completion(c: Ctx, query: GroupedQuery) -> CompletionReport:
         filters=_filters(query),
         today=today,
     )
+    return _completion_out(result, query.group, today)
+
+
+def _completion_out(
+    result: service.CompletionResult, group: GroupBy, today: date
+) -> CompletionReport:
     return CompletionReport(
         org=_org(result.ctx),
         window=_window_out(result.window),
-        group=query.group,
+        group=group,
         today=today,
         rows=[CompletionRow(**_group(g), **_figures(f)) for g, f in result.rows],
         total=Figures(**_figures(result.total)),
@@ -126,10 +134,14 @@ async def _trend(c: Ctx, query: TrendQuery) -> TrendReport:
         filters=_filters(query),
         today=today,
     )
+    return _trend_out(result, query.granularity)
+
+
+def _trend_out(result: service.TrendResult, granularity: Granularity) -> TrendReport:
     return TrendReport(
         org=_org(result.ctx),
         window=_window_out(result.window),
-        granularity=query.granularity,
+        granularity=granularity,
         points=[
             TrendPoint(
                 start=w.start, end=w.end, label=w.label, inspections=n, anomalies=a, **_figures(f)
@@ -194,11 +206,15 @@ async def get_details(ctx: Ctx, *, query: DetailQuery) -> DetailPage:
         offset=query.offset,
         limit=query.limit,
     )
+    return _details_out(result, query.offset, query.limit)
+
+
+def _details_out(result: service.DetailResult, offset: int, limit: int) -> DetailPage:
     return DetailPage(
         items=[_detail(r) for r in result.rows],
         total=result.total,
-        offset=query.offset,
-        limit=query.limit,
+        offset=offset,
+        limit=limit,
         org=_org(result.ctx),
         window=_window_out(result.window),
     )
@@ -219,10 +235,14 @@ async def _conclusions(c: Ctx, query: GroupedQuery) -> ConclusionReport:
         group_by=query.group,
         filters=_filters(query),
     )
+    return _conclusions_out(result, query.group)
+
+
+def _conclusions_out(result: service.ConclusionResult, group: GroupBy) -> ConclusionReport:
     return ConclusionReport(
         org=_org(result.ctx),
         window=_window_out(result.window),
-        group=query.group,
+        group=group,
         rows=[ConclusionRow(**_group(g), **_counts_of(n)) for g, n in result.rows],
         by_kind=[
             ConclusionKindRow(kind=InspectionKind(kind), **_counts_of(result.by_kind.get(kind, {})))
@@ -266,10 +286,14 @@ async def _anomalies(c: Ctx, query: GroupedQuery) -> AnomalyReport:
         filters=_filters(query),
         now=utcnow(),
     )
+    return _anomalies_out(result, query.group)
+
+
+def _anomalies_out(result: service.AnomalyResult, group: GroupBy) -> AnomalyReport:
     return AnomalyReport(
         org=_org(result.ctx),
         window=_window_out(result.window),
-        group=query.group,
+        group=group,
         rows=[AnomalyRow(**_group(g), **_anomaly_figures(a)) for g, a in result.rows],
         total=_anomaly_figures(result.total),  # type: ignore[arg-type]
     )
@@ -293,6 +317,10 @@ async def _indicators(c: Ctx, query: ReportQuery) -> IndicatorReport:
         window=_window(query, today),
         filters=_filters(query),
     )
+    return _indicators_out(result)
+
+
+def _indicators_out(result: service.IndicatorResult) -> IndicatorReport:
     totals = [sum(counts[i] for _, counts in result.rows) for i in range(len(result.columns))]
     return IndicatorReport(
         org=_org(result.ctx),
@@ -314,6 +342,44 @@ async def get_indicators(ctx: Ctx, *, query: ReportQuery) -> IndicatorReport:
     """How often each warning indicator (预警指标, a checklist rule) raised an anomaly, per
     quarter of the window."""
     return await _indicators(ctx, query)
+
+
+@api.route(
+    "GET", BASE + "/overview", summary="实时监管首页 Landing: every table at once",
+    query=OverviewQuery, response=Overview,
+    problems={404: "The org is outside my jurisdiction or does not exist (not_found)"},
+)  # fmt: skip
+async def get_overview(ctx: Ctx, *, query: OverviewQuery) -> Overview:
+    """What the console's 实时监管 shows first, in one answer (one jurisdiction check): the
+    completion table, the trend, 异常汇总, 预警指标, 巡检结论 and the first page of 检查明细,
+    each equal to what its own endpoint answers for the same query. 404 outside my
+    jurisdiction."""
+    today = local_date(utcnow())
+    group = GroupBy(query.group)
+    result = await service.overview(
+        ctx.session,
+        ctx.user,
+        org_id=query.org_id,
+        window=_window(query, today),
+        group_by=group,
+        filters=_filters(query),
+        extra=DetailFilters(checkpoint_id=query.checkpoint_id),
+        limit=query.limit,
+        today=today,
+        now=utcnow(),
+    )
+    return Overview(
+        org=_org(result.ctx),
+        window=_window_out(result.window),
+        today=today,
+        group=result.group,
+        completion=_completion_out(result.completion, result.group, today),
+        trend=_trend_out(result.trend, Granularity.MONTH),
+        anomalies=_anomalies_out(result.anomalies, group),
+        indicators=_indicators_out(result.indicators),
+        conclusions=_conclusions_out(result.conclusions, group),
+        details=_details_out(result.details, 0, query.limit),
+    )
 
 
 # --- exports ---------------------------------------------------------------------------------

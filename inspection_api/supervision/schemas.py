@@ -58,6 +58,16 @@ class DetailQuery(ReportQuery):
     limit: int = Field(default=50, ge=1, le=200)
 
 
+class OverviewQuery(ReportQuery):
+    group: Literal["child", "sub_branch"] = Field(
+        default="child",
+        description="rows of the org tables: child, the orgs right below (a 支行 with none "
+        "below it: its checkpoints in the completion table) / sub_branch: every 支行",
+    )
+    checkpoint_id: int | None = Field(default=None, description="检查明细 of this checkpoint")
+    limit: int = Field(default=20, ge=1, le=200, description="检查明细: the first page's size")
+
+
 ExportTable = Literal["completion", "details", "conclusions", "anomalies", "indicators", "trend"]
 
 
@@ -215,3 +225,24 @@ class DetailOut(Output):
 class DetailPage(Page[DetailOut]):
     org: OrgRef
     window: WindowOut
+
+
+class Overview(Output):
+    """实时监管 at first paint: each part as its own endpoint answers the same query."""
+
+    org: OrgRef
+    window: WindowOut
+    today: date
+    group: GroupBy = Field(
+        description="the completion table's rows: the group asked for, or checkpoint for an "
+        "org with no org below it"
+    )
+    completion: CompletionReport = Field(description="as /completion with `group` above")
+    trend: TrendReport = Field(
+        description="as /trend per month over the window when it spans more than 100 days, "
+        "else over the 12 months ending with its last month"
+    )
+    anomalies: AnomalyReport = Field(description="as /anomalies with the `group` asked for")
+    indicators: IndicatorReport = Field(description="as /indicators")
+    conclusions: ConclusionReport = Field(description="as /conclusions with the `group` asked for")
+    details: DetailPage = Field(description="as /inspections from offset 0 with `limit`")

@@ -30,7 +30,14 @@ from inspection_api.supervision.repository import (
     OrgRow,
     Scope,
 )
-from inspection_api.supervision.window import MAX_DAYS, Granularity, Window, buckets, parse_period
+from inspection_api.supervision.window import (
+    MAX_DAYS,
+    Granularity,
+    Window,
+    buckets,
+    parse_period,
+    trend_window,
+)
 from inspection_api.users.models import User, UserRole
 
 SUPERVISOR_ROLES = frozenset(
@@ -176,6 +183,21 @@ async def completion_report(
 ) -> CompletionResult:
     """分行完成率 / 支行完成率: 完成率 and 覆盖率 per group and for the whole org."""
     ctx = await context(session, principal, org_id)
+    return await completion_for(
+        session, ctx, window=window, group_by=group_by, filters=filters, today=today
+    )
+
+
+async def completion_for(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    window: Window,
+    group_by: GroupBy,
+    filters: Filters,
+    today: date,
+) -> CompletionResult:
+    """``completion_report`` of a context already checked."""
     per_group, total = await repo.completion(
         session, ctx.scope, window, today=today, group_by=group_by, filters=filters
     )
@@ -203,6 +225,21 @@ async def trend(
 ) -> TrendResult:
     """报表曲线: per month, quarter or year of the window."""
     ctx = await context(session, principal, org_id)
+    return await trend_for(
+        session, ctx, window=window, granularity=granularity, filters=filters, today=today
+    )
+
+
+async def trend_for(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    window: Window,
+    granularity: Granularity,
+    filters: Filters,
+    today: date,
+) -> TrendResult:
+    """``trend`` of a context already checked."""
     cuts = buckets(window, granularity)
     figures = await repo.completion_trend(session, ctx.scope, cuts, today=today, filters=filters)
     inspections = await repo.inspection_trend(session, ctx.scope, cuts, filters=filters)
@@ -239,6 +276,13 @@ async def conclusion_report(
 ) -> ConclusionResult:
     """巡检结论统计表: submitted inspections by conclusion, per group and per kind."""
     ctx = await context(session, principal, org_id)
+    return await conclusions_for(session, ctx, window=window, group_by=group_by, filters=filters)
+
+
+async def conclusions_for(
+    session: AsyncSession, ctx: Context, *, window: Window, group_by: GroupBy, filters: Filters
+) -> ConclusionResult:
+    """``conclusion_report`` of a context already checked."""
     counted = await repo.conclusions(session, ctx.scope, window, group_by=group_by, filters=filters)
     per_group: dict[int, dict[str, int]] = {}
     by_kind: dict[str, dict[str, int]] = {}
@@ -273,6 +317,21 @@ async def anomaly_report(
 ) -> AnomalyResult:
     """异常汇总: anomalies raised in the window, by severity, state, overdue and escalated."""
     ctx = await context(session, principal, org_id)
+    return await anomalies_for(
+        session, ctx, window=window, group_by=group_by, filters=filters, now=now
+    )
+
+
+async def anomalies_for(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    window: Window,
+    group_by: GroupBy,
+    filters: Filters,
+    now: datetime,
+) -> AnomalyResult:
+    """``anomaly_report`` of a context already checked."""
     per_group = await repo.anomaly_summary(
         session, ctx.scope, window, now=now, group_by=group_by, filters=filters
     )
@@ -309,6 +368,13 @@ async def indicator_report(
 ) -> IndicatorResult:
     """预警指示统计表: each warning indicator raised by a checklist rule, per quarter."""
     ctx = await context(session, principal, org_id)
+    return await indicators_for(session, ctx, window=window, filters=filters)
+
+
+async def indicators_for(
+    session: AsyncSession, ctx: Context, *, window: Window, filters: Filters
+) -> IndicatorResult:
+    """``indicator_report`` of a context already checked."""
     columns = buckets(window, Granularity.QUARTER)
     counted = await repo.indicators(session, ctx.scope, columns, filters=filters)
     table: dict[str, list[int]] = {}
@@ -339,10 +405,85 @@ async def details(
 ) -> DetailResult:
     """检查明细: one page of submitted inspections, newest first."""
     ctx = await context(session, principal, org_id)
+    return await details_for(
+        session, ctx, window=window, filters=filters, extra=extra, offset=offset, limit=limit
+    )
+
+
+async def details_for(
+    session: AsyncSession,
+    ctx: Context,
+    *,
+    window: Window,
+    filters: Filters,
+    extra: DetailFilters,
+    offset: int,
+    limit: int,
+) -> DetailResult:
+    """``details`` of a context already checked."""
     query = repo.details_select(ctx.scope, window, filters, extra).offset(offset).limit(limit)
     rows = list((await session.execute(query)).all())
     total = await repo.details_count(session, ctx.scope, window, filters, extra)
     return DetailResult(ctx, window, rows, total)
+
+
+@dataclass(frozen=True)
+class OverviewResult:
+    """Everything 实时监管 shows at first paint, from one context (one jurisdiction check)."""
+
+    ctx: Context
+    window: Window
+    group: GroupBy  # the completion table's rows: as asked, checkpoints for a 支行
+    completion: CompletionResult
+    trend: TrendResult
+    anomalies: AnomalyResult
+    indicators: IndicatorResult
+    conclusions: ConclusionResult
+    details: DetailResult
+
+
+async def overview(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    org_id: int | None,
+    window: Window,
+    group_by: GroupBy,
+    filters: Filters,
+    extra: DetailFilters,
+    limit: int,
+    today: date,
+    now: datetime,
+) -> OverviewResult:
+    """The console's landing: the completion table (per checkpoint for an org with no org
+    below it), the trend over ``trend_window``, the anomaly, indicator and conclusion tables
+    (grouped as asked) and the first page of details; each as its own report answers it."""
+    ctx = await context(session, principal, org_id)
+    table = GroupBy.CHECKPOINT if group_by == GroupBy.CHILD and not ctx.children() else group_by
+    completion = await completion_for(
+        session, ctx, window=window, group_by=table, filters=filters, today=today
+    )
+    trend = await trend_for(
+        session,
+        ctx,
+        window=trend_window(window),
+        granularity=Granularity.MONTH,
+        filters=filters,
+        today=today,
+    )
+    anomalies = await anomalies_for(
+        session, ctx, window=window, group_by=group_by, filters=filters, now=now
+    )
+    indicators = await indicators_for(session, ctx, window=window, filters=filters)
+    conclusions = await conclusions_for(
+        session, ctx, window=window, group_by=group_by, filters=filters
+    )
+    details = await details_for(
+        session, ctx, window=window, filters=filters, extra=extra, offset=0, limit=limit
+    )
+    return OverviewResult(
+        ctx, window, table, completion, trend, anomalies, indicators, conclusions, details
+    )
 
 
 async def stream_details(

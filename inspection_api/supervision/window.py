@@ -87,6 +87,18 @@ def buckets(window: Window, granularity: Granularity) -> list[Window]:
     return out
 
 
+# A window longer than this is its own trend; a month or a quarter is shown in its year.
+TREND_OWN_DAYS = 100
+
+
+def trend_window(window: Window) -> Window:
+    """The console's 报表曲线 of a window: the window itself when it spans more than
+    ``TREND_OWN_DAYS`` days, else the 12 months ending with the window's last month."""
+    if (window.end - window.start).days > TREND_OWN_DAYS:
+        return window
+    return Window(add_months(window.end.replace(day=1), -11), window.end)
+
+
 def label_of(start: date, end: date) -> str:
     """How people name it: 2026年, 2026年第2季度, 2026年3月, else 2026-03-05 至 2026-04-04."""
     whole_month = start.day == 1 and add_months(start, 1) - timedelta(days=1) == end

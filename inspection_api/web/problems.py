@@ -95,6 +95,7 @@ def problem_response(
     title: str | None = None,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    instance: str | None = None,
 ) -> web.Response:
     lang = request_lang(request)
     body = {
@@ -103,7 +104,7 @@ def problem_response(
         "status": status,
         "detail": detail,
         "code": code,
-        "instance": request.path,
+        "instance": instance or request.path,
         **(extra or {}),
     }
     return web.Response(
@@ -114,7 +115,9 @@ def problem_response(
     )
 
 
-def error_response(request: web.Request, exc: InspectionError) -> web.Response:
+def error_response(
+    request: web.Request, exc: InspectionError, *, instance: str | None = None
+) -> web.Response:
     lang = request_lang(request)
     return problem_response(
         request,
@@ -123,6 +126,7 @@ def error_response(request: web.Request, exc: InspectionError) -> web.Response:
         detail=exc.message(lang),
         extra=exc.extra(lang),
         headers=exc.headers(),
+        instance=instance,
     )
 
 

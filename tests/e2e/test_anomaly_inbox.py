@@ -26,7 +26,8 @@ from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.notifications import outbox
 from inspection_api.web.keys import NOTIFIER
-from tests.plugins.browser import LiveServer, PageProblems, log_in
+from tests.plugins.browser import LiveServer, log_in
+from tests.plugins.phone import open_phone
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +37,6 @@ SHOWCASE = {  # copies for a person to look at
     "rectify-phone": Path("/tmp/rectify-phone.png"),
     "rectification-board": Path("/tmp/rectification-board.png"),
 }
-PHONE = {"width": 390, "height": 844}
 
 
 async def screenshot(page: Any, tmp_path: Path, name: str) -> None:
@@ -151,13 +151,8 @@ async def test_a_rectification_is_answered_from_a_phone_and_closed(
     await shown.get_by_role("button", name="完成").click()
     await expect(board.locator('[data-state="issued"]')).to_contain_text("华北重工厂区")
 
-    phone_context = await browser.new_context(
-        locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE, is_mobile=True, has_touch=True
-    )
+    phone_context, phone, phone_problems = await open_phone(browser, timeout_ms=30_000)
     try:
-        phone = await phone_context.new_page()
-        phone_problems = PageProblems()
-        phone_problems.watch(phone)
         await phone.goto(link)
         await expect(phone.locator("#rectify-title")).to_have_text("石家庄华北重工机械有限公司")
         await expect(phone.locator("#opinion-text")).to_have_text(

@@ -10,16 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 from sqlalchemy import func, select, update
 
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Inspection, InspectionState
-from tests.e2e.test_onsite_flow import PHONE, ca_0001_label, stored
-from tests.e2e.test_remote_call import new_page
 from tests.integration.inspection_kit import CA_0001
-from tests.plugins.browser import PageProblems, log_in
+from tests.plugins.browser import log_in, new_page
+from tests.plugins.phone import (
+    PHONE,
+    ca_0001_label,
+    fill_login,
+    live_api,
+    newest_inspection,
+    open_phone,
+    start_inspection,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -43,34 +49,17 @@ async def submitted_elsewhere(server: Any) -> None:
 async def begin(page: Any, label: str) -> Any:
     """On the label's page: (re)start the inspection here, and its form."""
     await expect(page).to_have_url(label)
-    await page.get_by_role("button", name="获取定位并开始检查").click()
-    form = page.get_by_test_id("inspection-form")
-    await expect(form).to_be_visible()
-    return form
+    return await start_inspection(page)
 
 
 async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
     browser, live_server, passwords, tmp_path
 ):
     label = await ca_0001_label(live_server)
-    context = await browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 10},
-        permissions=["geolocation", "camera", "microphone"],
-    )
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    context, page, problems = await open_phone(browser, CA_0001, accuracy=10)
     try:
         await page.goto(label)
-        await page.get_by_label("用户名").fill("inspector")
-        await page.get_by_label("密码").fill(passwords["inspector"])
-        await page.get_by_role("button", name="登录").click()
+        await fill_login(page, passwords["inspector"])
         form = await begin(page, label)
 
         item = form.locator  # by item key
@@ -117,7 +106,7 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
             "tax_paid_ytd": 35.2,
             "payroll": {"amount": 96.5},
         }
-        assert (await stored(live_server)).answers == good
+        assert (await newest_inspection(live_server)).answers == good
 
         # Reopened: every saved answer is there, the radios included.
         await page.reload()
@@ -149,7 +138,7 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         await expect(form.locator('[data-error-for="payroll.headcount"]')).to_be_hidden()
         answers = dict(good, payroll={"headcount": 120, "amount": 96.5})
         del answers["tax_paid_ytd"]
-        assert (await stored(live_server)).answers == answers
+        assert (await newest_inspection(live_server)).answers == answers
 
         # No number at all (the box holds "1e"): marked here, nothing sent, nothing lost.
         tax = form.get_by_label("截至上月末企业本年度纳税金额", exact=True)
@@ -159,7 +148,7 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
         )
         await expect(form.locator('[data-status-for="tax_paid_ytd"]')).to_have_text("未保存")
         await expect(page.locator("#save-status")).to_have_text("1 项未保存")
-        assert (await stored(live_server)).answers == answers
+        assert (await newest_inspection(live_server)).answers == answers
         await tax.fill("")
         await expect(page.locator("#save-status")).to_have_text("已保存")
 
@@ -185,9 +174,7 @@ async def test_a_bad_number_is_marked_beside_its_field_and_nothing_else_is_lost(
 async def test_the_remote_checklist_saves_answer_by_answer(browser, live_server, passwords):
     """The checklist beside a call (console, 1440 wide): the same per-item save, the 整改意见
     saved with it, and after a reload every saved answer is back."""
-    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
-        login = {"username": "inspector", "password": passwords["inspector"]}
-        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+    async with live_api(live_server, "inspector", passwords["inspector"]) as http:
         checkpoints = await (await http.get("/api/v1/checkpoints")).json()
         checkpoint = next(c for c in checkpoints["items"] if c["code"] == "CA-0001")
         body = {"title": "季度远程巡检", "checkpoint_id": checkpoint["id"]}

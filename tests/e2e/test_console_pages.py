@@ -13,6 +13,7 @@ from playwright.async_api import expect
 
 from inspection_api.demo import seed_demo
 from tests.plugins.browser import log_in, submit_login
+from tests.plugins.phone import PHONE, open_phone
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +71,13 @@ async def test_console_shows_user_org_tree_and_logs_out(
     await screenshot(page, tmp_path, "console")
 
     await nav.get_by_role("link", name="审计日志").click()
-    await expect(page.get_by_test_id("audit-table")).to_contain_text("登录成功")
+    audit = page.get_by_test_id("audit-table")
+    await expect(audit).to_contain_text("登录成功")
+    # Details are said in words: no field keys, no JSON literals (the demo's 发现异常,
+    # 下发整改意见 and 新建检查模板 have ids, severities and flags).
+    await expect(audit).to_contain_text("检查点：")
+    for raw in ("_id", "true", "null", "severity"):
+        await expect(audit).not_to_contain_text(raw)
     await screenshot(page, tmp_path, "audit")
 
     await nav.get_by_role("link", name="实时监管").click()
@@ -130,16 +137,13 @@ async def test_password_dialog_shows_field_errors_and_revokes_other_consoles(
 
 
 async def test_console_is_usable_on_a_phone(browser, live_server, passwords, tmp_path):
-    context = await browser.new_context(
-        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+    context, phone, _problems = await open_phone(browser, timeout_ms=30_000)
     try:
-        phone = await context.new_page()
         await log_in(phone, live_server, "inspector", passwords["inspector"])
         await expect(phone.locator(".topbar")).to_contain_text("张检查")
         # Nothing wider than the screen except the scrolling nav strip and tables.
         width = await phone.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390
+        assert width <= PHONE["width"]
         await screenshot(phone, tmp_path, "console-phone")
     finally:
         await context.close()

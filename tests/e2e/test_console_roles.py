@@ -61,6 +61,19 @@ async def test_each_role_lands_on_its_work(
     assert page_problems.errors == []
 
 
+async def test_an_inspector_sees_their_org_without_admin_tools(
+    page, page_problems, live_server, passwords
+):
+    """机构与用户 for someone who manages nothing: the org and its people, no tools — and no
+    stray text where the tools would be."""
+    await log_in(page, live_server, "inspector", passwords["inspector"])
+    await page.goto(f"{live_server.url}/console#/orgs")
+    await expect(page.get_by_test_id("org-handlers")).to_contain_text("未设置")
+    await expect(page.get_by_role("button", name="新建用户")).to_have_count(0)
+    await expect(page.locator("#content")).not_to_contain_text("null")
+    assert page_problems.errors == []
+
+
 async def test_a_section_the_role_may_not_open_says_so(page, page_problems, live_server, passwords):
     await log_in(page, live_server, "inspector", passwords["inspector"])
     await expect(page).to_have_url(re.compile(r"#/tasks$"))

@@ -15,23 +15,28 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 from sqlalchemy import select
 
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Evidence, Inspection
 from loancheck.resources import open_store
-from tests.e2e.test_onsite_flow import ca_0001_label, publish_small_form
 from tests.integration.anomaly_support import issue
 from tests.integration.inspection_kit import CA_0001
 from tests.plugins.browser import LiveServer, PageProblems
+from tests.plugins.phone import (
+    NO_OVERFLOW,
+    ca_0001_label,
+    fill_login,
+    open_phone,
+    publish_small_form,
+    self_check_link,
+    start_inspection,
+)
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 MB = 1024 * 1024
-NO_OVERFLOW = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
 async def evidence_rows(server: LiveServer) -> list[Evidence]:
@@ -60,26 +65,11 @@ async def phone_inspecting(
     """A phone at CA-0001 with the small form's on-site inspection started online."""
     await publish_small_form(server, passwords["hb_admin"])
     label = await ca_0001_label(server)
-    context = await browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 9},
-        permissions=["geolocation", "camera", "microphone"],
-    )
-    context.set_default_timeout(20_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    context, page, problems = await open_phone(browser, CA_0001, timeout_ms=20_000)
     await page.goto(label)
-    await page.get_by_label("用户名").fill("inspector")
-    await page.get_by_label("密码").fill(passwords["inspector"])
-    await page.get_by_role("button", name="登录").click()
+    await fill_login(page, passwords["inspector"])
     await expect(page).to_have_url(label)
-    await page.get_by_role("button", name="获取定位并开始检查").click()
-    await expect(page.get_by_test_id("inspection-form")).to_be_visible()
+    await start_inspection(page)
     return context, page, problems
 
 
@@ -299,31 +289,12 @@ async def test_a_self_check_contact_sees_the_progress_of_a_one_request_upload(
     """A contact has no staff session (no tus): the file goes in one XHR, its bar fed by
     upload progress events."""
     await publish_small_form(live_server, passwords["hb_admin"])
-    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
-        login = {"username": "inspector", "password": passwords["inspector"]}
-        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
-        ids = {
-            c["code"]: c["id"]
-            for c in (await (await http.get("/api/v1/checkpoints")).json())["items"]
-        }
-        body = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
-        created = await (await http.post("/api/v1/inspections/self-check", json=body)).json()
-    context = await browser.new_context(
-        locale="zh-CN",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 15},
-        permissions=["geolocation", "camera", "microphone"],
-    )
-    context.set_default_timeout(20_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    link = await self_check_link(live_server, passwords["inspector"])
+    context, page, problems = await open_phone(browser, CA_0001, accuracy=15, timeout_ms=20_000)
     tus_calls: list[str] = []
     page.on("request", lambda r: tus_calls.append(r.url) if "/api/v1/uploads/" in r.url else None)
     try:
-        await page.goto(created["url"])
+        await page.goto(link)
         await page.get_by_role("button", name="获取定位并开始检查").click()
         remarks = page.get_by_test_id("inspection-form").locator('[data-key="remarks"]')
         await page.evaluate(WATCH_BARS)
@@ -356,13 +327,7 @@ async def test_rectification_reply_photos_show_their_progress_and_retry(
         token, rectification_id = await issue(create_sessionmaker(engine))
     finally:
         await engine.dispose()
-    context = await browser.new_context(
-        locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    context.set_default_timeout(20_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    context, page, problems = await open_phone(browser, timeout_ms=20_000)
     try:
         await page.goto(f"{live_server.url}/rectify/{token}")
         await page.get_by_label("整改情况说明").fill("已补齐水电费凭证")

@@ -22,13 +22,20 @@ from sqlalchemy import func, select
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Evidence, Inspection
 from inspection_api.uploads.models import ResumableUpload
-from tests.e2e.test_onsite_flow import ca_0001_label, publish_small_form
 from tests.integration.inspection_kit import CA_0001, moved
 from tests.plugins.browser import LiveServer, PageProblems
+from tests.plugins.phone import (
+    answer_small_form,
+    ca_0001_label,
+    fill_login,
+    open_phone,
+    publish_small_form,
+    ready_on_site,
+    start_inspection,
+)
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 SHOWCASE = Path("/tmp/onsite-outbox.png")
 # What the phone's store holds, read in the page (the module the page itself uses).
 PHONE_STORE = """async () => {
@@ -99,25 +106,8 @@ async def phone_online_once(
     form_key: str | None = "plant_running",
 ) -> tuple[Any, Any, PageProblems]:
     """A phone at ``at`` that opened /onsite online once: shell installed, checklist cached."""
-    context = await browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": at.latitude, "longitude": at.longitude, "accuracy": 9},
-        permissions=["geolocation", "camera", "microphone"],
-    )
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
-    await page.goto(f"{server.url}/login?next=%2Fonsite")
-    await page.get_by_label("用户名").fill("inspector")
-    await page.get_by_label("密码").fill(passwords["inspector"])
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
-    await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    context, page, problems = await open_phone(browser, at)
+    await ready_on_site(page, server, passwords["inspector"])
     await checklist_cached(page, form_key)
     return context, page, problems
 
@@ -129,14 +119,7 @@ async def fill_in_offline(page: Any, label: str) -> Any:
     await expect(page.get_by_test_id("offline-notice")).to_be_visible()
     await page.get_by_role("button", name="获取定位并开始检查").click()
     await expect(page.locator("#site-meta")).to_have_text("二维码待同步核验")
-    form = page.get_by_test_id("inspection-form")
-    plant = form.locator('[data-key="plant_running"]')
-    await plant.get_by_label("是", exact=True).check()
-    await form.get_by_label("现场说明", exact=True).fill("离线检查：车间正常开工。")
-    await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-    await plant.get_by_role("button", name="拍照").click()
-    await page.get_by_test_id("capture-shoot").click()
-    await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+    form = await answer_small_form(page, "离线检查：车间正常开工。")
     await expect(page.locator("#save-status")).to_have_text("已保存到本机")
     return form
 
@@ -315,9 +298,7 @@ async def test_a_cut_upload_resumes_from_the_servers_offset(
     page: Any, live_server: LiveServer, passwords: dict[str, str]
 ) -> None:
     await page.goto(f"{live_server.url}/login?next=%2Fonsite")
-    await page.get_by_label("用户名").fill("inspector")
-    await page.get_by_label("密码").fill(passwords["inspector"])
-    await page.get_by_role("button", name="登录").click()
+    await fill_login(page, passwords["inspector"])
     await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
     patches: list[str] = []
 
@@ -393,9 +374,8 @@ async def test_a_label_started_online_is_named_when_scanned_again_offline(
     )
     try:
         await page.goto(label)
-        await page.get_by_role("button", name="获取定位并开始检查").click()
         # The label names its checkpoint before the fix: wait for the started inspection.
-        await expect(page.get_by_test_id("inspection-form")).to_be_visible()
+        await start_inspection(page)
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
 
         await context.set_offline(True)

@@ -12,40 +12,24 @@ from PIL import Image
 from playwright.async_api import expect
 
 from tests.integration.inspection_kit import CA_0001
-from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, PageProblems
+from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.plugins.phone import PHONE, fill_login, open_phone, ready_on_site
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 SHOWCASE = Path("/tmp/onsite-offline.png")
 
 
 async def test_the_onsite_page_opens_offline_from_its_shell(
     browser: Any, live_server: Any, passwords: dict[str, str], tmp_path: Path
 ) -> None:
-    context = await browser.new_context(
-        locale="zh-CN",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 9},
-        permissions=["geolocation", "camera"],
-    )
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    context, page, problems = await open_phone(browser, CA_0001)
     try:
         manifest = await page.request.get(f"{live_server.url}/static/manifest.webmanifest")
         assert manifest.headers["content-type"].startswith("application/manifest+json")
         assert (await manifest.json())["start_url"] == "/field"
 
-        await page.goto(f"{live_server.url}/login?next=%2Fonsite")
-        await page.get_by_label("用户名").fill("inspector")
-        await page.get_by_label("密码").fill(passwords["inspector"])
-        await page.get_by_role("button", name="登录").click()
-        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
-        await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        await ready_on_site(page, live_server, passwords["inspector"])
         await expect(page.get_by_test_id("offline-notice")).to_be_hidden()
 
         await context.set_offline(True)
@@ -90,9 +74,7 @@ async def test_the_phone_pages_are_installable_to_the_home_screen(
     try:
         page = await context.new_page()
         await page.goto(f"{live_server.url}/login?next=%2Ffield")
-        await page.get_by_label("用户名").fill("inspector")
-        await page.get_by_label("密码").fill(passwords["inspector"])
-        await page.get_by_role("button", name="登录").click()
+        await fill_login(page, passwords["inspector"])
         await expect(page.locator("#page-title")).to_have_text("我的任务")
         cdp = await context.new_cdp_session(page)
         for path in ("/field", "/onsite"):

@@ -7,28 +7,36 @@ inspections and captures when it is upgraded to hold the package."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, CookieJar
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 from sqlalchemy import select, update
 
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.plans.models import Plan, Task
-from tests.e2e.test_onsite_flow import SMALL_FORM, ca_0001_label, qr_video
 from tests.integration.inspection_kit import CA_0001
-from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems, log_in
-from tests.plugins.services import require_executable
+from tests.plugins.browser import LiveServer, log_in
+from tests.plugins.phone import (
+    PHONE,
+    SMALL_FORM,
+    answer_small_form,
+    ca_0001_label,
+    camera_phone,
+    fill_login,
+    live_api,
+    newest_inspection,
+    open_phone,
+    ready_on_site,
+    start_inspection,
+)
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 STORED_PACKAGE = """async () => {
   const store = await import("/static/js/offline-store.js");
   const pkg = await store.storedPackage();
@@ -52,9 +60,7 @@ OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 async def _prepare(server: LiveServer, hb_admin_password: str) -> tuple[int, int]:
     """CA-0002's task overdue; the province plan fills in a template of its own. Returns
     (that template's id, CA-0001's id)."""
-    async with ClientSession(server.url, cookie_jar=CookieJar(unsafe=True)) as http:
-        login = {"username": "hb_admin", "password": hb_admin_password}
-        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+    async with live_api(server, "hb_admin", hb_admin_password) as http:
         body = {"name": "现场专项检查表", **SMALL_FORM}
         created = await http.post("/api/v1/checklist-templates", json=body)
         assert created.status == 201, await created.text()
@@ -91,140 +97,130 @@ async def _shot(page: Any, tmp_path: Path, name: str) -> None:
 async def test_my_tasks_work_offline_from_the_package_to_the_sync(
     live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
 ) -> None:
-    if not os.access(CHROMIUM, os.X_OK):
-        require_executable("chromium", CHROMIUM)
     template_id, ca_0001 = await _prepare(live_server, passwords["hb_admin"])
     label = await ca_0001_label(live_server)
-    clip = qr_video(label, tmp_path / "label.y4m")
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={clip}"],
-            headless=True,
+    async with camera_phone(label, tmp_path, CA_0001) as (context, page, problems):
+        # Online: 我的任务 fetches the package and keeps it.
+        await page.goto(f"{live_server.url}/field")
+        await expect(page).to_have_url(f"{live_server.url}/login?next=%2Ffield")
+        await fill_login(page, passwords["inspector"])
+        tasks = page.get_by_test_id("task")
+        await expect(tasks).to_have_count(2)
+        await expect(tasks.nth(0)).to_have_attribute("data-code", "CA-0002")
+        await expect(tasks.nth(0).locator(".badge")).to_contain_text("已逾期")
+        await expect(tasks.nth(1)).to_have_attribute("data-code", "CA-0001")
+        await expect(page.get_by_test_id("package-time")).to_contain_text("离线包更新于 ")
+        await expect(page.get_by_test_id("storage")).to_contain_text("本机已用")
+        await expect(page.get_by_test_id("offline-notice")).to_be_hidden()
+        await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        stored = await page.evaluate(STORED_PACKAGE)
+        assert [code for code, _ in stored] == ["CA-0002", "CA-0001"]
+        version_ids = {version for _, version in stored}
+        assert len(version_ids) == 1 and None not in version_ids
+        await _shot(page, tmp_path, "field-online")
+
+        # Offline, reloaded: the page opens from the shell and shows the stored package.
+        await context.set_offline(True)
+        await page.reload()
+        await expect(page.get_by_test_id("offline-notice")).to_have_text(
+            "当前无网络：以下是手机上保存的离线包，可照常开始检查；联网后将自动更新。"
         )
-        try:
-            context = await chromium.new_context(
-                locale="zh-CN",
-                timezone_id="Asia/Shanghai",
-                viewport=PHONE,
-                is_mobile=True,
-                has_touch=True,
-                geolocation={
-                    "latitude": CA_0001.latitude,
-                    "longitude": CA_0001.longitude,
-                    "accuracy": 9,
-                },
-                permissions=["geolocation", "camera", "microphone"],
-            )
-            context.set_default_timeout(15_000)
-            page = await context.new_page()
-            problems = PageProblems()
-            problems.watch(page)
+        await expect(tasks).to_have_count(2)
+        ca1 = page.locator('[data-testid="task"][data-code="CA-0001"]')
+        await expect(ca1.get_by_role("heading")).to_have_text("华北重工厂区")
+        baidu = ca1.get_by_role("link", name="百度地图导航")
+        amap = ca1.get_by_role("link", name="高德地图导航")
+        assert (await baidu.get_attribute("href") or "").startswith(
+            "https://api.map.baidu.com/marker?"
+        )
+        assert (await amap.get_attribute("href") or "").startswith("https://uri.amap.com/marker?")
+        ca2 = page.locator('[data-testid="task"][data-code="CA-0002"]')
+        await expect(ca2).to_contain_text("尚未定位")
+        await expect(page.get_by_test_id("package-time")).to_contain_text("离线包更新于 ")
+        await page.get_by_role("button", name="更新离线包").click()
+        await expect(page.locator("#page-error")).to_have_text(
+            "当前无网络，无法更新离线包，请联网后再试。"
+        )
+        await expect(tasks).to_have_count(2)  # the stored package stays
+        await _shot(page, tmp_path, "field-offline")
 
-            # Online: 我的任务 fetches the package and keeps it.
-            await page.goto(f"{live_server.url}/field")
-            await expect(page).to_have_url(f"{live_server.url}/login?next=%2Ffield")
-            await page.get_by_label("用户名").fill("inspector")
-            await page.get_by_label("密码").fill(passwords["inspector"])
-            await page.get_by_role("button", name="登录").click()
-            tasks = page.get_by_test_id("task")
-            await expect(tasks).to_have_count(2)
-            await expect(tasks.nth(0)).to_have_attribute("data-code", "CA-0002")
-            await expect(tasks.nth(0).locator(".badge")).to_contain_text("已逾期")
-            await expect(tasks.nth(1)).to_have_attribute("data-code", "CA-0001")
-            await expect(page.get_by_test_id("package-time")).to_contain_text("离线包更新于 ")
-            await expect(page.get_by_test_id("storage")).to_contain_text("本机已用")
-            await expect(page.get_by_test_id("offline-notice")).to_be_hidden()
-            await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
-            stored = await page.evaluate(STORED_PACKAGE)
-            assert [code for code, _ in stored] == ["CA-0002", "CA-0001"]
-            version_ids = {version for _, version in stored}
-            assert len(version_ids) == 1 and None not in version_ids
-            await _shot(page, tmp_path, "field-online")
+        # 开始检查, still offline: the on-site page names the task's checkpoint.
+        await ca1.get_by_role("link", name="开始检查").click()
+        await expect(page).to_have_url(
+            f"{live_server.url}/onsite?checkpoint={ca_0001}&template={template_id}"
+        )
+        expected = page.get_by_test_id("expected-checkpoint")
+        await expect(expected).to_contain_text("本次检查：华北重工厂区")
+        await _shot(page, tmp_path, "onsite-expected")
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        start = page.get_by_role("button", name="获取定位并开始检查")
+        await expect(start).to_be_visible()  # the label was read
+        await start.click()
+        await expect(page.locator("#site-title")).to_have_text("离线检查 · 华北重工厂区")
+        await expect(page.locator("#site-meta")).to_contain_text("二维码待同步核验")
 
-            # Offline, reloaded: the page opens from the shell and shows the stored package.
-            await context.set_offline(True)
-            await page.reload()
-            await expect(page.get_by_test_id("offline-notice")).to_have_text(
-                "当前无网络：以下是手机上保存的离线包，可照常开始检查；联网后将自动更新。"
-            )
-            await expect(tasks).to_have_count(2)
-            ca1 = page.locator('[data-testid="task"][data-code="CA-0001"]')
-            await expect(ca1.get_by_role("heading")).to_have_text("华北重工厂区")
-            baidu = ca1.get_by_role("link", name="百度地图导航")
-            amap = ca1.get_by_role("link", name="高德地图导航")
-            assert (await baidu.get_attribute("href") or "").startswith(
-                "https://api.map.baidu.com/marker?"
-            )
-            assert (await amap.get_attribute("href") or "").startswith(
-                "https://uri.amap.com/marker?"
-            )
-            ca2 = page.locator('[data-testid="task"][data-code="CA-0002"]')
-            await expect(ca2).to_contain_text("尚未定位")
-            await expect(page.get_by_test_id("package-time")).to_contain_text("离线包更新于 ")
-            await page.get_by_role("button", name="更新离线包").click()
-            await expect(page.locator("#page-error")).to_have_text(
-                "当前无网络，无法更新离线包，请联网后再试。"
-            )
-            await expect(tasks).to_have_count(2)  # the stored package stays
-            await _shot(page, tmp_path, "field-offline")
+        # The task's own form (the plan's template), not the default 明白纸.
+        await answer_small_form(page, "按任务离线检查。")
+        await expect(page.locator("#save-status")).to_have_text("已保存到本机")
+        (held,) = await page.evaluate(PHONE_STORE)
+        assert held["qr"] == label  # what the camera read
+        assert held["template_id"] == template_id
+        assert held["version_id"] in version_ids
+        await _shot(page, tmp_path, "onsite-task-form")
+        await page.get_by_role("button", name="提交检查").click()
+        await expect(page.get_by_role("heading", name="检查已暂存在本机")).to_be_visible()
 
-            # 开始检查, still offline: the on-site page names the task's checkpoint.
-            await ca1.get_by_role("link", name="开始检查").click()
-            await expect(page).to_have_url(f"{live_server.url}/onsite?checkpoint={ca_0001}")
-            expected = page.get_by_test_id("expected-checkpoint")
-            await expect(expected).to_contain_text("本次检查：华北重工厂区")
-            await _shot(page, tmp_path, "onsite-expected")
-            await page.get_by_role("button", name="打开摄像头扫码").click()
-            start = page.get_by_role("button", name="获取定位并开始检查")
-            await expect(start).to_be_visible()  # the label was read
-            await start.click()
-            await expect(page.locator("#site-title")).to_have_text("离线检查 · 华北重工厂区")
-            await expect(page.locator("#site-meta")).to_contain_text("二维码待同步核验")
+        # Back online: synced, the photo's Blob dropped, its record line kept.
+        await context.set_offline(False)
+        item = page.get_by_test_id("outbox").get_by_test_id("outbox-item")
+        await expect(item).to_have_attribute("data-state", "synced", timeout=30_000)
+        await expect(item).to_contain_text("已从本机删除以节省空间")
+        await expect(item.locator(".outbox-file")).to_have_count(1)
+        (synced,) = await page.evaluate(PHONE_STORE)
+        assert [(c["state"], c["blob"]) for c in synced["captures"]] == [("synced", None)]
+        detail = await (
+            await page.request.get(
+                f"{live_server.url}/api/v1/inspections/{synced['inspection_id']}"
+            )
+        ).json()
+        assert (detail["state"], detail["offline"]) == ("submitted", True)
+        assert detail["checklist"]["template_id"] == template_id
+        assert detail["checkpoint"]["code"] == "CA-0001"
+        assert [e["sha256"] for e in detail["evidence"]] == [
+            c["sha256"] for c in synced["captures"]
+        ]
+        await _shot(page, tmp_path, "onsite-synced")
+        assert all(
+            "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
+        ), problems.errors
 
-            # The task's own form (the plan's template), not the default 明白纸.
-            form = page.get_by_test_id("inspection-form")
-            plant = form.locator('[data-key="plant_running"]')
-            await plant.get_by_label("是", exact=True).check()
-            await form.get_by_label("现场说明", exact=True).fill("按任务离线检查。")
-            await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-            await plant.get_by_role("button", name="拍照").click()
-            await page.get_by_test_id("capture-shoot").click()
-            await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
-            await expect(page.locator("#save-status")).to_have_text("已保存到本机")
-            (held,) = await page.evaluate(PHONE_STORE)
-            assert held["qr"] == label  # what the camera read
-            assert held["template_id"] == template_id
-            assert held["version_id"] in version_ids
-            await _shot(page, tmp_path, "onsite-task-form")
-            await page.get_by_role("button", name="提交检查").click()
-            await expect(page.get_by_role("heading", name="检查已暂存在本机")).to_be_visible()
 
-            # Back online: synced, the photo's Blob dropped, its record line kept.
-            await context.set_offline(False)
-            item = page.get_by_test_id("outbox").get_by_test_id("outbox-item")
-            await expect(item).to_have_attribute("data-state", "synced", timeout=30_000)
-            await expect(item).to_contain_text("已从本机删除以节省空间")
-            await expect(item.locator(".outbox-file")).to_have_count(1)
-            (synced,) = await page.evaluate(PHONE_STORE)
-            assert [(c["state"], c["blob"]) for c in synced["captures"]] == [("synced", None)]
-            detail = await (
-                await page.request.get(
-                    f"{live_server.url}/api/v1/inspections/{synced['inspection_id']}"
-                )
-            ).json()
-            assert (detail["state"], detail["offline"]) == ("submitted", True)
-            assert detail["checklist"]["template_id"] == template_id
-            assert detail["checkpoint"]["code"] == "CA-0001"
-            assert [e["sha256"] for e in detail["evidence"]] == [
-                c["sha256"] for c in synced["captures"]
-            ]
-            await _shot(page, tmp_path, "onsite-synced")
-            assert all(
-                "ERR_INTERNET_DISCONNECTED" in e or "Failed to fetch" in e for e in problems.errors
-            ), problems.errors
-        finally:
-            await chromium.close()
+async def test_the_online_start_of_a_task_fills_in_its_plans_form(
+    live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    """检查任务 开始检查 in the console, online: the inspection starts with the plan's own
+    template, as it would offline — not the default 明白纸."""
+    template_id, ca_0001 = await _prepare(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    async with camera_phone(label, tmp_path, CA_0001) as (_context, page, problems):
+        await log_in(page, live_server, "inspector", passwords["inspector"])
+        ca1 = page.get_by_test_id("tasks-table").locator('tr[data-code="CA-0001"]')
+        await ca1.get_by_role("link", name="开始检查").click()
+        await expect(page).to_have_url(
+            f"{live_server.url}/onsite?checkpoint={ca_0001}&template={template_id}"
+        )
+        await page.get_by_role("button", name="打开摄像头扫码").click()
+        form = await start_inspection(page)
+        await expect(page.locator("#site-title")).to_have_text("华北重工厂区")
+        await expect(form.locator('[data-key="plant_running"]')).to_be_visible()
+        await expect(form.locator("[data-key]")).to_have_count(3)  # SMALL_FORM's items
+        started = await newest_inspection(live_server)
+        assert (started.kind, started.offline) == ("on_site", False)
+        detail = await (
+            await page.request.get(f"{live_server.url}/api/v1/inspections/{started.id}")
+        ).json()
+        assert detail["checklist"]["template_id"] == template_id
+        assert problems.errors == []
 
 
 # The phone's store as the version before the package (offline-store.js at version 1),
@@ -310,14 +306,12 @@ def _estimate(usage: int, quota: int) -> str:
 async def test_storage_use_is_said_and_warned_past_80_percent(
     browser: Any, live_server: LiveServer, passwords: dict[str, str], usage: int, shown: str
 ) -> None:
-    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
-    await context.add_init_script(_estimate(usage, 1000 * 1024**2))
-    page = await context.new_page()
+    context, page, _problems = await open_phone(
+        browser, init_script=_estimate(usage, 1000 * 1024**2)
+    )
     try:
         await page.goto(f"{live_server.url}/login?next=%2Ffield")
-        await page.get_by_label("用户名").fill("inspector")
-        await page.get_by_label("密码").fill(passwords["inspector"])
-        await page.get_by_role("button", name="登录").click()
+        await fill_login(page, passwords["inspector"])
         storage = page.get_by_test_id("storage")
         await expect(storage).to_contain_text(shown)
         warned = await storage.evaluate("(node) => node.classList.contains('is-warning')")
@@ -332,11 +326,7 @@ async def test_an_inspector_finds_the_phone_page_where_they_land(
     browser: Any, live_server: LiveServer, passwords: dict[str, str]
 ) -> None:
     """The console's 我的任务 and the on-site page's top bar lead to /field, and back."""
-    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    context, page, problems = await open_phone(browser)
     try:
         await log_in(page, live_server, "inspector", passwords["inspector"])
         await page.get_by_test_id("field-link").click()
@@ -361,16 +351,9 @@ async def test_offline_without_a_stored_package_the_page_says_what_to_do(
 ) -> None:
     """A phone that only ever opened the on-site page: /field opens from the shell offline
     and says to open it once with network."""
-    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
+    context, page, _problems = await open_phone(browser)
     try:
-        await page.goto(f"{live_server.url}/login?next=%2Fonsite")
-        await page.get_by_label("用户名").fill("inspector")
-        await page.get_by_label("密码").fill(passwords["inspector"])
-        await page.get_by_role("button", name="登录").click()
-        await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
-        await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        await ready_on_site(page, live_server, passwords["inspector"])
         await context.set_offline(True)
         await page.goto(f"{live_server.url}/field")
         await expect(page.get_by_test_id("offline-notice")).to_have_text(

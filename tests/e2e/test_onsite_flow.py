@@ -8,29 +8,29 @@ scan; another checkpoint's label is questioned, a forged one refused without a f
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import qrcode
-from aiohttp import ClientSession, CookieJar
-from PIL import Image
-from playwright.async_api import async_playwright, expect
-from sqlalchemy import select
+from playwright.async_api import expect
 
-from inspection_api.checkpoints.checkin import label_url
-from inspection_api.checkpoints.models import Checkpoint
-from inspection_api.db import create_engine, create_sessionmaker
-from inspection_api.inspections.models import Inspection
 from tests.integration.inspection_kit import CA_0001, moved
-from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems
-from tests.plugins.services import require_executable
+from tests.plugins.phone import (
+    PHONE,
+    answer_small_form,
+    ca_0001_label,
+    camera_phone,
+    demo_checkpoint,
+    fill_login,
+    live_api,
+    newest_inspection,
+    open_phone,
+    publish_small_form,
+    self_check_link,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,6 @@ SHOWCASE = {
     "inspection-detail": Path("/tmp/inspection-detail.png"),
     "inspection-check-ins": Path("/tmp/inspection-check-ins.png"),
 }
-PHONE = {"width": 390, "height": 844}
 # Counts the page's requests for a GPS fix (a prompt on a real phone).
 COUNT_FIXES = """
 window.__fixes = 0;
@@ -62,62 +61,6 @@ if (navigator.geolocation) {
 """
 NOT_OURS = "二维码无效：不是本平台的检查点标签，或标签已损坏"
 NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签"
-# A short form, published by the province as the next version of its 明白纸.
-SMALL_FORM = {
-    "sections": [
-        {
-            "title": "现场情况",
-            "items": [
-                {
-                    "key": "plant_running",
-                    "label": "厂区是否正常生产",
-                    "type": "yes_no",
-                    "required_action": "查看车间开工情况并拍照。",
-                    "evidence": {"photo": 1},
-                },
-                {"key": "remarks", "label": "现场说明", "type": "text", "required": False},
-                {"key": "conclusion", "label": "检查初步结论", "type": "conclusion"},
-            ],
-        }
-    ]
-}
-
-
-async def publish_small_form(server: LiveServer, password: str) -> None:
-    async with ClientSession(server.url, cookie_jar=CookieJar(unsafe=True)) as http:
-        login = {"username": "hb_admin", "password": password}
-        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
-        templates = await (await http.get("/api/v1/checklist-templates")).json()
-        template = next(t for t in templates if t["name"] == "中小企业贷后管理“明白纸”")
-        url = f"/api/v1/checklist-templates/{template['id']}"
-        draft = await http.put(f"{url}/draft", json=SMALL_FORM)
-        assert draft.status == 200, await draft.text()
-        assert (await http.post(f"{url}/publish", json={})).status == 200
-
-
-async def demo_checkpoint(server: LiveServer, code: str) -> tuple[int, str]:
-    """The id and current label URL of a demo checkpoint."""
-    engine = create_engine(server.settings.database_url)
-    async with create_sessionmaker(engine)() as session:
-        checkpoint = await session.scalar(select(Checkpoint).where(Checkpoint.code == code))
-        assert checkpoint is not None
-        found = (checkpoint.id, label_url(server.settings, checkpoint))
-    await engine.dispose()
-    return found
-
-
-async def ca_0001_label(server: LiveServer) -> str:
-    return (await demo_checkpoint(server, "CA-0001"))[1]
-
-
-async def stored(server: LiveServer) -> Inspection:
-    """The inspection the page started (the newest)."""
-    engine = create_engine(server.settings.database_url)
-    async with create_sessionmaker(engine)() as session:
-        found = await session.scalar(select(Inspection).order_by(Inspection.id.desc()).limit(1))
-    await engine.dispose()
-    assert found is not None
-    return found
 
 
 async def shot(page: Any, tmp_path: Path, name: str) -> None:
@@ -133,41 +76,27 @@ async def phone_shot(page: Any, tmp_path: Path, name: str) -> None:
     await shot(page, tmp_path, name)
 
 
+def scanning_phone(text: str, tmp_path: Path, *, gps: bool = True) -> Any:
+    """A phone at CA-0001 whose camera sees a QR code of ``text``; its fixes counted."""
+    return camera_phone(text, tmp_path, CA_0001, gps=gps, init_script=COUNT_FIXES)
+
+
 async def fixes_asked(page: Any) -> int:
     return int(await page.evaluate("window.__fixes"))
-
-
-async def log_in(page: Any, password: str) -> None:
-    await page.get_by_label("用户名").fill("inspector")
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录").click()
 
 
 async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tmp_path):
     await publish_small_form(live_server, passwords["hb_admin"])
     label = await ca_0001_label(live_server)
     assert label.startswith(f"{live_server.url}/s/")
-    context = await browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 12},
-        permissions=["geolocation", "camera", "microphone"],
+    context, page, problems = await open_phone(
+        browser, CA_0001, accuracy=12, init_script=COUNT_FIXES
     )
-    context.set_default_timeout(15_000)
-    await context.add_init_script(COUNT_FIXES)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
     try:
         # The phone camera opened the label's URL: log in, and come back to it.
         await page.goto(label)
         await expect(page).to_have_url(re.compile(r"/login\?next=%2Fs%2F"))
-        await page.get_by_label("用户名").fill("inspector")
-        await page.get_by_label("密码").fill(passwords["inspector"])
-        await page.get_by_role("button", name="登录").click()
+        await fill_login(page, passwords["inspector"])
         await expect(page).to_have_url(label)
 
         # The label's checkpoint is named before any fix, with its map links.
@@ -244,7 +173,7 @@ async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tm
             "二号车间正常开工，设备运转良好。"
         )
         await expect(plant.locator(".if-shot img")).to_have_count(1)
-        draft = await stored(live_server)
+        draft = await newest_inspection(live_server)
         assert draft.state == "draft"
         assert draft.answers == {
             "plant_running": True,
@@ -260,7 +189,7 @@ async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tm
         await page.get_by_role("button", name="提交检查").click()
         await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
         await expect(page.locator("#done-summary")).to_contain_text("检查结论：正常；取证 1 项")
-        done = await stored(live_server)
+        done = await newest_inspection(live_server)
         assert (done.state, done.submit_distance_m) == ("submitted", 60.0)
         await expect(page.locator("#done-number")).to_have_text(f"检查记录编号：{done.id}")
         await expect(page.get_by_role("link", name="继续扫码")).to_be_visible()
@@ -276,9 +205,7 @@ async def test_on_site_inspection_on_a_phone(browser, live_server, passwords, tm
 
 async def test_login_only_returns_to_paths_of_this_site(page, live_server, passwords):
     await page.goto(f"{live_server.url}/login?next=//evil.example/x")
-    await page.get_by_label("用户名").fill("inspector")
-    await page.get_by_label("密码").fill(passwords["inspector"])
-    await page.get_by_role("button", name="登录").click()
+    await fill_login(page, passwords["inspector"])
     await expect(page).to_have_url(f"{live_server.url}/console")
 
 
@@ -286,9 +213,7 @@ async def test_a_reviewer_checks_the_evidence_and_returns_the_inspection(
     page, page_problems, live_server, passwords, tmp_path
 ):
     await page.goto(f"{live_server.url}/login?next=/console%23/inspections")
-    await page.get_by_label("用户名").fill("reviewer")
-    await page.get_by_label("密码").fill(passwords["reviewer"])
-    await page.get_by_role("button", name="登录").click()
+    await fill_login(page, passwords["reviewer"], "reviewer")
     table = page.get_by_test_id("inspection-table")
     await expect(table.locator("tbody tr")).to_have_count(2)  # the demo inspections
     await page.get_by_label("状态").select_option(label="已提交")
@@ -347,16 +272,12 @@ async def test_the_console_shows_every_check_in_and_the_rebinding(
             "captured_at": captured,
         }
 
-    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as inspector:
-        login = {"username": "inspector", "password": passwords["inspector"]}
-        assert (await inspector.post("/api/v1/auth/login", json=login)).status == 200
+    async with live_api(live_server, "inspector", passwords["inspector"]) as inspector:
         body = {"qr": qr, "fix": fix_at(moved(CA_0001, 35))}
         started = await inspector.post("/api/v1/inspections/on-site", json=body)
         assert started.status == 201, await started.text()
         inspection_id = (await started.json())["inspection"]["id"]
-        async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as admin:
-            login = {"username": "sjz_admin", "password": passwords["sjz_admin"]}
-            assert (await admin.post("/api/v1/auth/login", json=login)).status == 200
+        async with live_api(live_server, "sjz_admin", passwords["sjz_admin"]) as admin:
             checkpoint_id = int(qr.rsplit("/", 1)[1].split(".")[1])
             reset = await admin.post(f"/api/v1/checkpoints/{checkpoint_id}/reset-position")
             assert reset.status == 200, await reset.text()
@@ -365,9 +286,7 @@ async def test_the_console_shows_every_check_in_and_the_rebinding(
         assert again.status in (200, 201), await again.text()
 
     await page.goto(f"{live_server.url}/login?next=/console%23/inspections/{inspection_id}")
-    await page.get_by_label("用户名").fill("inspector")
-    await page.get_by_label("密码").fill(passwords["inspector"])
-    await page.get_by_role("button", name="登录").click()
+    await fill_login(page, passwords["inspector"])
     history = page.get_by_test_id("check-ins")
     await expect(history.locator("tbody tr")).to_have_count(2)
     await expect(history.locator("tbody tr").nth(0)).to_contain_text("35 米（允许 200 米）")
@@ -381,57 +300,6 @@ async def test_the_console_shows_every_check_in_and_the_rebinding(
     assert page_problems.errors == []
 
 
-def qr_video(text: str, path: Path, frames: int = 20) -> Path:
-    """A Y4M clip of a printed label in front of the camera, for Chromium's fake camera."""
-    code = qrcode.make(text, border=4).convert("RGB").resize((400, 400), Image.NEAREST)
-    scene = Image.new("RGB", (640, 480), (235, 235, 230))
-    scene.paste(code, (120, 40))
-    y, cb, cr = scene.convert("YCbCr").split()
-    chroma = cb.resize((320, 240)).tobytes() + cr.resize((320, 240)).tobytes()
-    with path.open("wb") as out:
-        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
-        for _ in range(frames):
-            out.write(b"FRAME\n" + y.tobytes() + chroma)
-    return path
-
-
-@asynccontextmanager
-async def camera_phone(
-    text: str, tmp_path: Path, *, gps: bool = True
-) -> AsyncIterator[tuple[Any, Any, PageProblems]]:
-    """A phone whose camera sees a printed QR code of `text`; GPS allowed or not."""
-    if not os.access(CHROMIUM, os.X_OK):
-        require_executable("chromium", CHROMIUM)
-    clip = qr_video(text, tmp_path / f"qr-{abs(hash(text))}.y4m")
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={clip}"],
-            headless=True,
-        )
-        try:
-            context = await chromium.new_context(
-                locale="zh-CN",
-                viewport=PHONE,
-                is_mobile=True,
-                has_touch=True,
-                geolocation={
-                    "latitude": CA_0001.latitude,
-                    "longitude": CA_0001.longitude,
-                    "accuracy": 9,
-                },
-                permissions=["geolocation", "camera"] if gps else ["camera"],
-            )
-            context.set_default_timeout(15_000)
-            await context.add_init_script(COUNT_FIXES)
-            page = await context.new_page()
-            problems = PageProblems()
-            problems.watch(page)
-            yield context, page, problems
-        finally:
-            await chromium.close()
-
-
 async def test_a_task_names_its_checkpoint_before_the_scan_and_continues_scanning(
     live_server, passwords, tmp_path
 ):
@@ -439,9 +307,9 @@ async def test_a_task_names_its_checkpoint_before_the_scan_and_continues_scannin
     goes on to the fix without a question; after 提交, 继续扫码 scans afresh."""
     await publish_small_form(live_server, passwords["hb_admin"])
     checkpoint_id, label = await demo_checkpoint(live_server, "CA-0001")
-    async with camera_phone(label, tmp_path) as (_context, page, problems):
+    async with scanning_phone(label, tmp_path) as (_context, page, problems):
         await page.goto(f"{live_server.url}/onsite?checkpoint={checkpoint_id}")
-        await log_in(page, passwords["inspector"])
+        await fill_login(page, passwords["inspector"])
         await expect(page).to_have_url(f"{live_server.url}/onsite?checkpoint={checkpoint_id}")
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
         await expect(page.locator("#site-meta")).to_have_text(
@@ -461,13 +329,7 @@ async def test_a_task_names_its_checkpoint_before_the_scan_and_continues_scannin
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
         assert await fixes_asked(page) == 0
         await page.get_by_role("button", name="获取定位并开始检查").click()
-        form = page.get_by_test_id("inspection-form")
-        plant = form.locator('[data-key="plant_running"]')
-        await plant.get_by_label("是", exact=True).check()
-        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-        await plant.get_by_role("button", name="拍照").click()
-        await page.get_by_test_id("capture-shoot").click()
-        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await answer_small_form(page)
         await page.get_by_role("button", name="提交检查").click()
         await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
 
@@ -484,14 +346,11 @@ async def test_a_task_names_its_checkpoint_before_the_scan_and_continues_scannin
 async def test_a_checkpoint_outside_the_jurisdiction_is_not_named(browser, live_server, passwords):
     """/onsite?checkpoint=ID of another 支行: said plainly, nothing about it shown."""
     checkpoint_id, _ = await demo_checkpoint(live_server, "CA-0001")
-    context = await browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True)
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
+    context, page, _problems = await open_phone(browser)
     try:
         await page.goto(f"{live_server.url}/onsite?checkpoint={checkpoint_id}")
-        await page.get_by_label("用户名").fill("inspector_bd")  # 莲池支行: CA-0001 is not theirs
-        await page.get_by_label("密码").fill(passwords["inspector_bd"])
-        await page.get_by_role("button", name="登录").click()
+        # 莲池支行: CA-0001 is not theirs
+        await fill_login(page, passwords["inspector_bd"], "inspector_bd")
         await expect(page.locator("#page-error")).to_have_text(
             "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。"
         )
@@ -504,9 +363,9 @@ async def test_a_checkpoint_outside_the_jurisdiction_is_not_named(browser, live_
 async def test_another_checkpoints_label_is_questioned(live_server, passwords, tmp_path):
     expected_id, _ = await demo_checkpoint(live_server, "CA-0001")
     _, other = await demo_checkpoint(live_server, "CA-0002")
-    async with camera_phone(other, tmp_path) as (_context, page, problems):
+    async with scanning_phone(other, tmp_path) as (_context, page, problems):
         await page.goto(f"{live_server.url}/onsite?checkpoint={expected_id}")
-        await log_in(page, passwords["inspector"])
+        await fill_login(page, passwords["inspector"])
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
         await page.get_by_role("button", name="打开摄像头扫码").click()
         warning = page.get_by_test_id("scan-problem")
@@ -543,9 +402,9 @@ async def test_offline_another_checkpoints_label_is_questioned_too(
     """Without network the label's id (unverified) still differs from the task's."""
     expected_id, _ = await demo_checkpoint(live_server, "CA-0001")
     _, other = await demo_checkpoint(live_server, "CA-0002")
-    async with camera_phone(other, tmp_path) as (context, page, problems):
+    async with scanning_phone(other, tmp_path) as (context, page, problems):
         await page.goto(f"{live_server.url}/onsite?checkpoint={expected_id}")
-        await log_in(page, passwords["inspector"])
+        await fill_login(page, passwords["inspector"])
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
         await context.set_offline(True)
         await page.get_by_role("button", name="打开摄像头扫码").click()
@@ -567,11 +426,11 @@ async def test_a_forged_label_is_refused_before_any_fix(live_server, passwords, 
     itself, also when /s/… carries it."""
     _, label = await demo_checkpoint(live_server, "CA-0001")
     forged = f"{label.rsplit('.', 1)[0]}.{'A' * 22}"
-    async with camera_phone(forged, tmp_path, gps=False) as (_context, page, problems):
+    async with scanning_phone(forged, tmp_path, gps=False) as (_context, page, problems):
         read: list[str] = []
         page.on("request", lambda r: read.append(r.url) if "read-label" in r.url else None)
         await page.goto(f"{live_server.url}/onsite")
-        await log_in(page, passwords["inspector"])
+        await fill_login(page, passwords["inspector"])
         await page.get_by_role("button", name="打开摄像头扫码").click()
         refusal = page.get_by_test_id("scan-problem")
         await expect(refusal).to_have_text(NOT_OURS)
@@ -597,13 +456,13 @@ async def test_a_forged_label_is_refused_before_any_fix(live_server, passwords, 
 async def test_offline_a_text_of_no_label_shape_is_still_refused(live_server, passwords, tmp_path):
     """Without network the signature cannot be checked (a label is kept as 二维码待同步核验),
     but a product's QR code is no label at all."""
-    async with camera_phone("https://example.com/product/12345", tmp_path) as (
+    async with scanning_phone("https://example.com/product/12345", tmp_path) as (
         context,
         page,
         problems,
     ):
         await page.goto(f"{live_server.url}/onsite")
-        await log_in(page, passwords["inspector"])
+        await fill_login(page, passwords["inspector"])
         await expect(page.get_by_role("button", name="打开摄像头扫码")).to_be_visible()
         await context.set_offline(True)
         await page.get_by_role("button", name="打开摄像头扫码").click()
@@ -617,44 +476,19 @@ async def test_an_enterprise_contact_fills_in_a_self_check_by_link(
     browser, live_server, passwords, tmp_path
 ):
     await publish_small_form(live_server, passwords["hb_admin"])
-    async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
-        login = {"username": "inspector", "password": passwords["inspector"]}
-        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
-        ids = {
-            c["code"]: c["id"]
-            for c in (await (await http.get("/api/v1/checkpoints")).json())["items"]
-        }
-        body = {"checkpoint_id": ids["CA-0001"], "contact_name": "刘建国"}
-        created = await (await http.post("/api/v1/inspections/self-check", json=body)).json()
-    link = created["url"]
+    link = await self_check_link(live_server, passwords["inspector"])
     assert link.startswith(f"{live_server.url}/self-check/")
-    context = await browser.new_context(
-        locale="zh-CN",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 15},
-        permissions=["geolocation", "camera", "microphone"],
-    )
-    context.set_default_timeout(15_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    context, page, problems = await open_phone(browser, CA_0001, accuracy=15)
     try:
         await page.goto(link)  # no login: the link is the credential
         await expect(page.locator("#page-title")).to_have_text("企业自检")
         await expect(page.locator("#user-name")).to_have_text("刘建国")
+        await expect(page.get_by_test_id("my-tasks")).to_be_hidden()  # no account, no tasks
         await page.get_by_role("button", name="获取定位并开始检查").click()
-        form = page.get_by_test_id("inspection-form")
-        plant = form.locator('[data-key="plant_running"]')
-        await plant.get_by_label("是", exact=True).check()
-        await form.get_by_role("radiogroup", name="检查初步结论").get_by_label("正常").check()
-        await plant.get_by_role("button", name="拍照").click()
-        await page.get_by_test_id("capture-shoot").click()
-        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        await answer_small_form(page)
         await page.get_by_role("button", name="提交检查").click()
         await expect(page.get_by_role("heading", name="检查已提交")).to_be_visible()
-        done = await stored(live_server)
+        done = await newest_inspection(live_server)
         assert (done.kind, done.state, done.contact_name) == ("self_check", "submitted", "刘建国")
         assert problems.errors == []
     finally:

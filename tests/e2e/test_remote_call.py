@@ -16,7 +16,8 @@ from sqlalchemy import update
 
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.remote.models import RemoteInvite
-from tests.plugins.browser import PageProblems, log_in
+from tests.plugins.browser import log_in, new_page
+from tests.plugins.phone import PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +29,6 @@ SHOWCASE = {
     "remote-join-lobby": Path("/tmp/remote-join-lobby.png"),
     "remote-join-expired": Path("/tmp/remote-join-expired.png"),
 }
-PHONE = {"width": 390, "height": 844}
 CALL_TIMEOUT_MS = 30_000
 
 
@@ -38,15 +38,6 @@ async def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
     if name in SHOWCASE:
         shutil.copyfile(path, SHOWCASE[name])
     return path
-
-
-async def new_page(browser: Any, **options: Any) -> tuple[Any, Any, PageProblems]:
-    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **options)
-    context.set_default_timeout(10_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
-    return context, page, problems
 
 
 async def call_state(page: Any) -> dict[str, Any]:

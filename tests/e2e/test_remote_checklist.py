@@ -8,8 +8,8 @@ import pytest
 from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 
-from tests.e2e.test_remote_call import new_page, wait_for_frames
-from tests.plugins.browser import log_in
+from tests.e2e.test_remote_call import wait_for_frames
+from tests.plugins.browser import log_in, new_page
 
 pytestmark = pytest.mark.browser
 

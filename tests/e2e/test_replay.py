@@ -17,12 +17,11 @@ from loancheck.resources import open_store
 from tests.e2e.test_remote_call import (
     PHONE,
     call_state,
-    new_page,
     screenshot,
     wait_for_frames,
 )
 from tests.integration.test_call_recording import recording_of
-from tests.plugins.browser import LiveServer, log_in
+from tests.plugins.browser import LiveServer, log_in, new_page
 from tests.plugins.calls import CallClient, CallKit
 from tests.plugins.recording import RecorderFeed
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Inspection, InspectionState
-from tests.plugins.browser import LiveServer, PageProblems, log_in
+from tests.plugins.browser import LiveServer, PageProblems, log_in, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -51,13 +51,7 @@ async def test_a_locked_sheet_is_unlocked_by_the_superior_and_printed(
 ):
     inspection_id = await month_old_inspection(live_server)
     # The superior's console is open on 明白纸解锁 before anything is asked.
-    context = await browser.new_context(
-        locale="zh-CN", viewport={"width": 1366, "height": 860}, timezone_id="Asia/Shanghai"
-    )
-    context.set_default_timeout(10_000)
-    boss = await context.new_page()
-    boss_problems = PageProblems()
-    boss_problems.watch(boss)
+    context, boss, boss_problems = await new_page(browser, viewport={"width": 1366, "height": 860})
     await log_in(boss, live_server, "sjz_admin", passwords["sjz_admin"])
     await boss.goto(f"{live_server.url}/console#/unlocks")
     requests = boss.get_by_test_id("unlock-requests")

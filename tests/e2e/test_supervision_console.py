@@ -21,10 +21,10 @@ from inspection_api.plans.models import Task, TaskState
 from inspection_api.users.models import User
 from inspection_api.web.keys import NOTIFIER
 from tests.plugins.browser import log_in
+from tests.plugins.phone import PHONE, open_phone
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 SHOWCASE = Path("/tmp")
 
 
@@ -160,11 +160,8 @@ async def test_the_report_refreshes_when_an_inspection_lands(
 
 
 async def test_supervision_fits_a_phone(browser, live_server, passwords, tmp_path):
-    context = await browser.new_context(
-        locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True, timezone_id="Asia/Shanghai"
-    )
+    context, phone, _problems = await open_phone(browser, timeout_ms=30_000)
     try:
-        phone = await context.new_page()
         await log_in(phone, live_server, "sjz_admin", passwords["sjz_admin"])
         await phone.goto(f"{live_server.url}/console#/supervision")
         await expect(phone.get_by_test_id("completion-table")).to_contain_text("长安支行")

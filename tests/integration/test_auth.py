@@ -15,6 +15,8 @@ from sqlalchemy import update
 
 from inspection_api.auth import service as auth_service
 from inspection_api.auth.models import ApiToken, AuthSession, LoginAttempt
+from inspection_api.auth.permissions import ROLE_PERMISSIONS
+from inspection_api.auth.principal import Role
 from inspection_api.db import create_engine, utcnow
 from loancheck.app import create_app
 from tests.plugins.api import json_of
@@ -351,3 +353,35 @@ async def test_changing_ones_password_revokes_ones_api_tokens(client, login_as, 
     assert (await inspector.post("/api/v1/auth/password", json=change)).status == 204
     assert await bearer_status(client, created["token"]) == 401
     assert await json_of(await inspector.get(TOKENS), 200) == []
+
+
+async def test_a_user_of_several_roles_has_each_by_session_and_by_token(client, login_as):
+    """The principal's roles come in the statement that resolves the session or token (one
+    row per role): none may be lost to the first row."""
+    admin = await login_as("admin")
+    me = await json_of(await admin.get("/api/v1/auth/me"), 200)
+    roles = ["exception_handler", "inspector", "reviewer"]
+    password = "Three-roles-2026"
+    created = {
+        "username": "three_roles",
+        "display_name": "三岗人员",
+        "password": password,
+        "org_id": me["org"]["id"],
+        "roles": roles,
+    }
+    await json_of(await admin.post("/api/v1/users", json=created), 201)
+    user = await login_as("three_roles", password)
+    by_session = await json_of(await user.get("/api/v1/auth/me"), 200)
+    assert by_session["roles"] == roles
+    assert by_session["permissions"] == sorted(
+        set().union(*(ROLE_PERMISSIONS[Role(r)] for r in roles))
+    )
+    token = await json_of(await user.post(TOKENS, json={"name": "脚本", "password": password}), 201)
+    bare = TestClient(client.server)
+    try:
+        response = await bare.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {token['token']}"}
+        )
+        assert (await json_of(response, 200))["permissions"] == by_session["permissions"]
+    finally:
+        await bare.session.close()

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from inspection_api.db import create_engine, utcnow
 from inspection_api.remote.models import RemoteInvite, RemoteParticipant
 from signaling.server import CALL
+from tests.integration.problem_text import text_problems
 from tests.plugins.browser import LiveServer, start_live_server
 from tests.plugins.calls import HOLD_SECONDS, WAIT, CallKit
 
@@ -253,6 +254,10 @@ async def test_bad_messages_get_error_acks_and_change_nothing(call_server, calls
 
     def fields(ack: dict[str, Any]) -> list[str]:
         refused(ack, "validation_failed")
+        # What the call pages show is plain Chinese; the paths are for programs.
+        shown = [ack["error"]["detail"], *(e["message"] for e in ack["error"]["errors"])]
+        assert [fault for text in shown for fault in text_problems(text)] == [], ack
+        assert ack["error"]["message"] == ack["error"]["detail"]
         return [e["field"] for e in ack["error"]["errors"]]
 
     bad_sdp = {"to": them, "description": {"type": "offer", "sdp": "o=- 1 2 IN IP4 x"}}
@@ -267,9 +272,9 @@ async def test_bad_messages_get_error_acks_and_change_nothing(call_server, calls
     ]
     both = {"to": them, "candidate": None, "description": {"type": "offer", "sdp": OFFER}}
     assert fields(await inspector.call("send_signal", both)) == ["data"]
-    assert fields(await inspector.call("send_signal", {"to": "2", "candidate": None})) == [
-        "data.to"
-    ]
+    bad_to = await inspector.call("send_signal", {"to": "2", "candidate": None})
+    assert fields(bad_to) == ["data.to"]
+    assert bad_to["error"]["detail"] == "消息格式有误，对方：应为整数"
     assert fields(await inspector.call("send_signal", ["not", "an", "object"])) == ["data"]
     assert fields(await inspector.call("set_media", {"audio": "yes", "video": True})) == [
         "data.audio"
@@ -303,6 +308,11 @@ async def test_english_errors_on_request(call_server, calls: CallKit):
     await client.connect(call.url + "?lang=en", cookie=call.cookie, origin=call.url)
     ack = await client.call("send_signal", {"to": 1, "candidate": None})
     assert ack["error"]["message"] == "Join the call first"
+    ack = await client.call("send_signal", {"to": "2", "candidate": None})
+    assert (ack["error"]["code"], ack["error"]["message"]) == (
+        "validation_failed",
+        "Invalid message: data.to",
+    )
 
 
 async def test_a_message_over_64_kib_closes_only_that_socket(call_server, calls: CallKit):

@@ -149,6 +149,11 @@ async def test_console_without_a_live_session_is_refused(server, new_console, co
         await console.connect(server, cookie)
     assert console.refusal is not None
     assert console.refusal["message"] == "unauthenticated"
+    assert console.refusal["data"] == {
+        "code": "unauthenticated",
+        "message": "请先登录",
+        "detail": "请先登录",
+    }
 
 
 async def test_logged_out_session_cannot_open_a_console(server, http, new_console, demo_passwords):

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.offline import service
 from inspection_api.plans.models import Plan, Task
-from tests.integration.inspection_kit import label, start
+from tests.integration.inspection_kit import fix, label, start
 from tests.integration.test_checkpoints import ids_by_code
 from tests.plugins.api import json_of
 
@@ -182,3 +182,30 @@ async def test_each_task_gets_its_plans_template_or_says_why_it_cannot(login_as,
     assert form["template_id"] == created["id"]
     assert {t["checklist_version_id"] for t in published["tasks"]} == {form["id"]}
     assert {t["checklist_problem"] for t in published["tasks"]} == {None}
+
+
+async def test_the_online_start_of_a_task_takes_its_plans_template(login_as, settings):
+    """检查任务 names the plan's template (null: the default 明白纸), and the on-site start
+    given it fills in that form — the one the offline package holds for the task."""
+    admin = await login_as("hb_admin")
+    templates = "/api/v1/checklist-templates"
+    created = await json_of(await admin.post(templates, json={"name": "专项检查表"}), 201)
+    await json_of(await admin.post(f"{templates}/{created['id']}/publish", json={}), 200)
+    inspector = await login_as("inspector")
+    before = await json_of(await inspector.get("/api/v1/tasks?mine=true&open=true"), 200)
+    assert {t["checklist_template_id"] for t in before["items"]} == {None}
+
+    await _plan_template(settings, "全省支行月度检查", created["id"])
+    tasks = await json_of(await inspector.get("/api/v1/tasks?mine=true&open=true"), 200)
+    assert {t["checklist_template_id"] for t in tasks["items"]} == {created["id"]}
+    ca_0001 = next(t for t in tasks["items"] if t["checkpoint_code"] == "CA-0001")
+    (form,) = (await json_of(await inspector.get(PACKAGE), 200))["checklists"]
+
+    qr = await label(inspector, ca_0001["checkpoint_id"])
+    body = {"qr": qr, "fix": fix(), "template_id": ca_0001["checklist_template_id"]}
+    started = await json_of(await inspector.post("/api/v1/inspections/on-site", json=body), 201)
+    detail = await json_of(
+        await inspector.get(f"/api/v1/inspections/{started['inspection']['id']}"), 200
+    )
+    assert detail["checklist"]["template_id"] == created["id"]
+    assert detail["checklist"]["id"] == form["id"]

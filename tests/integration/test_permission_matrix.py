@@ -199,6 +199,9 @@ ACTIONS: dict[str, Action] = {
     "supervise 莲池支行": lambda c, ids: c.get(
         f"/api/v1/supervision/completion?org_id={ids['HB-BD-LC']}"
     ),
+    "supervision landing of 莲池支行": lambda c, ids: c.get(
+        f"/api/v1/supervision/overview?org_id={ids['HB-BD-LC']}"
+    ),
     "export details of 莲池支行": lambda c, ids: c.get(
         f"/api/v1/supervision/export?table=details&org_id={ids['HB-BD-LC']}"
     ),
@@ -262,6 +265,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     # supervision (实时监管): managers only, in their jurisdiction
     "supervise 长安支行": (200, 200, 200, 200, 403, 403, 403),
     "supervise 莲池支行": (200, 200, 404, 404, 403, 403, 403),
+    "supervision landing of 莲池支行": (200, 200, 404, 404, 403, 403, 403),
     "export details of 莲池支行": (200, 200, 404, 404, 403, 403, 403),
     # briefing sheets: 长安支行's unlocks are decided at 石家庄分行 (one level up) or above
     "print sheet in 长安支行": (200, 200, 200, 200, 403, 200, 404),

@@ -76,6 +76,7 @@ PARAMS: dict[str, Any] = {
     "other_end": "2026-12-31",
     "paths": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "radius": 200,
+    "reason": "must not contain a . or .. segment",
     "request_id": 5,
     "requester": "张三",
     "resource": "checkpoint",

@@ -3,8 +3,8 @@
 ``live_server_factory(settings)`` starts ``create_app`` on a free 127.0.0.1 port whose
 ``public_url`` matches it (Socket.IO and browsers need a real socket, not a test client);
 ``live_server`` does it for the embedded settings. ``browser``/``page`` drive Chromium with a
-fake camera and microphone; ``passwords`` seeds the demo bank into ``live_server`` and
-``log_in`` signs a page in through the login form.
+fake camera and microphone; ``new_page`` opens one in a context of its own; ``passwords``
+seeds the demo bank into ``live_server`` and ``log_in`` signs a page in through the login form.
 """
 
 from __future__ import annotations
@@ -147,6 +147,21 @@ async def page(browser: Any) -> AsyncIterator[Any]:
         yield await context.new_page()
     finally:
         await context.close()
+
+
+async def new_page(
+    browser: Any, *, timeout_ms: int = 10_000, init_script: str | None = None, **options: Any
+) -> tuple[Any, Any, PageProblems]:
+    """A zh-CN page (Asia/Shanghai) in a context of its own with ``options``, its script
+    errors watched; close the context when done."""
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+    context.set_default_timeout(timeout_ms)
+    if init_script is not None:
+        await context.add_init_script(init_script)
+    page = await context.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    return context, page, problems
 
 
 @pytest.fixture

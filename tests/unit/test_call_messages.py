@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signaling.errors import InvalidMessage
+from signaling.errors import InvalidMessage, data_error
 from signaling.messages import (
     MAX_CANDIDATE_BYTES,
     MAX_SDP_BYTES,
@@ -167,3 +167,23 @@ def test_any_json_is_either_valid_or_a_validation_error(model, data):
             {"from", "candidate"},
             {"from", "error"},
         )
+
+
+def test_a_bad_payload_reads_as_plain_chinese_with_the_paths_for_programs():
+    """The call pages show an ack's detail: the members' Chinese names, never their paths."""
+    extra = InvalidMessage.extra_arguments().as_error("zh")
+    assert extra["detail"] == "消息格式有误，消息内容：只接受一个参数"
+    assert extra["errors"] == [{"field": "data", "message": "消息内容：只接受一个参数"}]
+    missing = InvalidMessage(
+        [data_error("session_id", "必填", "Field required"), data_error("device_id", "必填", "x")]
+    )
+    assert missing.message("zh") == "消息格式有误，远程巡检：必填；设备：必填"
+    assert missing.message("en") == "Invalid message: data.session_id, data.device_id"
+    many = InvalidMessage([data_error(f"m{n}", "必填", "Field required") for n in range(4)])
+    assert many.message("zh") == "消息格式有误，" + "；".join(["消息内容：必填"] * 3) + "，共 4 处"
+
+
+def test_set_media_names_the_microphone_and_the_camera():
+    with pytest.raises(InvalidMessage) as caught:
+        parse(SetMedia, {"audio": "yes"})
+    assert caught.value.message("zh") == "消息格式有误，麦克风：应为 true 或 false；摄像头：必填"

@@ -51,3 +51,16 @@ export function formatTime(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : dateTime.format(date);
 }
+
+/** A record's history (异常, 整改意见), oldest first: each event's time, then what
+ * `describe(event)` says — `what` (who · what happened) and the nodes `below` it. */
+export function timeline(testId, events, describe) {
+  return h(
+    "ol",
+    { class: "timeline", "data-testid": testId },
+    events.map((e) => {
+      const { what, below = [] } = describe(e);
+      return h("li", { "data-kind": e.kind }, h("span", { class: "when" }, formatTime(e.at)), h("span", { class: "what" }, what), below);
+    }),
+  );
+}

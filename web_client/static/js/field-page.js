@@ -4,6 +4,7 @@
 // network. 开始检查 opens the on-site page expecting the task's checkpoint.
 import { ApiError, api } from "./api.js";
 import { h, show } from "./dom.js";
+import { mapLinks, onSiteLink } from "./navigation.js";
 import { NO_WORKER, installShell, isOffline } from "./offline-shell.js";
 import { storePackage, storedPackage } from "./offline-store.js";
 import { storageStatus } from "./storage-quota.js";
@@ -41,7 +42,7 @@ function stateText(task) {
   return late > 0 ? `已逾期 ${late} 天` : STATE_LABELS.overdue;
 }
 
-function taskNode(task) {
+function taskNode(task, templateOf) {
   const site = task.checkpoint;
   const nav = site.navigation;
   return h(
@@ -55,9 +56,8 @@ function taskNode(task) {
     h(
       "div",
       { class: "field-actions" },
-      h("a", { class: "btn btn-primary", href: `/onsite?checkpoint=${site.id}`, "data-action": "start" }, "开始检查"),
-      nav ? h("a", { class: "btn", href: nav.baidu, target: "_blank", rel: "noopener" }, "百度地图导航") : null,
-      nav ? h("a", { class: "btn", href: nav.amap, target: "_blank", rel: "noopener" }, "高德地图导航") : null,
+      h("a", { class: "btn btn-primary", href: onSiteLink(site.id, templateOf.get(task.checklist_version_id)), "data-action": "start" }, "开始检查"),
+      mapLinks(nav),
     ),
     nav ? null : h("p", { class: "muted" }, "尚未定位（首次现场扫码后绑定位置），暂无法导航"),
   );
@@ -66,7 +66,8 @@ function taskNode(task) {
 function render(pkg) {
   $("package-time").textContent = updatedText(pkg.generated_at);
   if (pkg.who) $("who").textContent = pkg.who;
-  const rows = pkg.tasks.map(taskNode);
+  const templateOf = new Map(pkg.checklists.map((c) => [c.id, c.template_id]));
+  const rows = pkg.tasks.map((task) => taskNode(task, templateOf));
   if (!rows.length) rows.push(h("li", { class: "card muted" }, "暂无待检查的任务"));
   if (pkg.truncated) rows.push(h("li", { class: "notice" }, `离线包只包含最紧急的 ${pkg.tasks.length} 项任务（共 ${pkg.total} 项），其余请联网后在电脑端查看。`));
   $("tasks").replaceChildren(...rows);

@@ -34,6 +34,8 @@ let qr = first === "s" && second ? decodedOr(second) : null;
 // The checkpoint 开始检查 expects: its id from the link, its details once loaded.
 const expectedId = /^[1-9]\d{0,9}$/.test(query.get("checkpoint") || "") ? Number(query.get("checkpoint")) : null;
 let expected = null;
+// The task's own form (its plan's template) from the link, for a label of that checkpoint.
+const taskTemplateId = /^[1-9]\d{0,9}$/.test(query.get("template") || "") ? Number(query.get("template")) : null;
 
 const GEO_ERRORS = {
   1: "未获得定位权限，请在浏览器设置中允许本网站使用位置信息后重试",
@@ -156,6 +158,12 @@ function labelCheckpointId(text) {
   }
   const match = LABEL_PAYLOAD.exec(payload);
   return match ? Number(match[1]) : null;
+}
+
+/** The online start: with the task's form when the label is of the task's checkpoint. */
+function onSiteStart(fix) {
+  const ofTask = taskTemplateId !== null && expectedId !== null && labelCheckpointId(qr) === expectedId;
+  return ofTask ? { qr, fix, template_id: taskTemplateId } : { qr, fix };
 }
 
 /** The problem's detail, then what it names: fields, missing evidence. */
@@ -309,7 +317,7 @@ async function startInspection() {
     try {
       started = contactToken
         ? await request(`${base}/check-in`, { method: "POST", body: { fix } })
-        : await api("/api/v1/inspections/on-site", { method: "POST", body: { qr, fix } });
+        : await api("/api/v1/inspections/on-site", { method: "POST", body: onSiteStart(fix) });
     } catch (err) {
       // No network after all (a fetch that never got an answer): go on offline.
       if (!(err instanceof ApiError && err.status === 0)) throw err;

@@ -1,7 +1,7 @@
 // 异常详情: what was found where, the history (处理记录), and the exception handler's
 // actions: 受理, 处理完成, 转派; inspectors may issue a 整改意见 for it from here.
 import { ApiError, api } from "../api.js";
-import { clear, formatTime, h, show } from "../dom.js";
+import { clear, formatTime, h, show, timeline } from "../dom.js";
 import { answerText, formDialog } from "./form-dialog.js";
 import { issueRectification } from "./rectification-dialogs.js";
 
@@ -50,26 +50,15 @@ function facts(a) {
   );
 }
 
-function timeline(events) {
-  return h(
-    "ol",
-    { class: "timeline", "data-testid": "anomaly-history" },
-    events.map((e) =>
-      h(
-        "li",
-        { "data-kind": e.kind },
-        h("span", { class: "when" }, formatTime(e.at)),
-        h(
-          "span",
-          { class: "what" },
-          `${e.actor_name || "系统"} · ${EVENT_LABELS[e.kind] || e.kind}`,
-          e.kind === "reassigned" || e.kind === "escalated" ? `：${e.from_org_name || "—"} → ${e.to_org_name || "—"}` : "",
-          e.kind === "raised" && e.to_org_name ? `，通知${e.to_org_name}异常处理人` : "",
-        ),
-        e.comment ? h("p", { class: "comment" }, e.comment) : null,
-      ),
-    ),
-  );
+function history(events) {
+  return timeline("anomaly-history", events, (e) => ({
+    what: [
+      `${e.actor_name || "系统"} · ${EVENT_LABELS[e.kind] || e.kind}`,
+      e.kind === "reassigned" || e.kind === "escalated" ? `：${e.from_org_name || "—"} → ${e.to_org_name || "—"}` : "",
+      e.kind === "raised" && e.to_org_name ? `，通知${e.to_org_name}异常处理人` : "",
+    ],
+    below: [e.comment ? h("p", { class: "comment" }, e.comment) : null],
+  }));
 }
 
 async function rectificationsOf(anomaly, me) {
@@ -223,7 +212,7 @@ export async function renderAnomalyDetail(container, id, ctx) {
       facts(a),
       rectifications ? [h("h3", { class: "section-title" }, "整改意见"), rectifications] : null,
       h("h3", { class: "section-title" }, "处理记录"),
-      timeline(a.events),
+      history(a.events),
     ),
   );
 }

@@ -313,7 +313,8 @@ export async function renderOrgs(container, { me, onError }) {
         handlers.length ? null : h("span", { class: "muted" }, "（本机构的异常将交由上级机构的处理人）"),
         canManageUsers ? h("button", { type: "button", class: "btn btn-small", onclick: () => appointHandler(org) }, "设置异常处理人") : null,
       ),
-      tools.length ? h("div", { class: "org-tools" }, tools) : null,
+      // Element.append would write a null as the text "null".
+      tools.length ? h("div", { class: "org-tools" }, tools) : "",
     );
   }
 

@@ -1,7 +1,7 @@
 // 整改意见详情: the opinion, its due date, contact and responsible user, the history (下发,
 // 企业反馈 with photos, 重新整改, 关闭) and the bank's actions: close, reopen, a new link.
 import { ApiError, api } from "../api.js";
-import { clear, formatTime, h, show } from "../dom.js";
+import { clear, formatTime, h, show, timeline } from "../dom.js";
 import { closeRectification, reopenRectification, showLink } from "./rectification-dialogs.js";
 
 const STATES = { issued: "已下发", replied: "已反馈", reopened: "重新整改", closed: "已关闭" };
@@ -45,26 +45,11 @@ function photos(list) {
   );
 }
 
-function timeline(events) {
-  return h(
-    "ol",
-    { class: "timeline", "data-testid": "rectification-history" },
-    events.map((e) =>
-      h(
-        "li",
-        { "data-kind": e.kind },
-        h("span", { class: "when" }, formatTime(e.at)),
-        h(
-          "span",
-          { class: "what" },
-          `${e.actor_name || "企业联系人"} · ${EVENTS[e.kind] || e.kind}`,
-          e.due_date && e.kind !== "issued" ? `，新期限 ${e.due_date}` : "",
-        ),
-        e.comment && e.kind !== "issued" ? h("p", { class: "comment" }, e.comment) : null,
-        photos(e.photos),
-      ),
-    ),
-  );
+function history(events) {
+  return timeline("rectification-history", events, (e) => ({
+    what: [`${e.actor_name || "企业联系人"} · ${EVENTS[e.kind] || e.kind}`, e.due_date && e.kind !== "issued" ? `，新期限 ${e.due_date}` : ""],
+    below: [e.comment && e.kind !== "issued" ? h("p", { class: "comment" }, e.comment) : null, photos(e.photos)],
+  }));
 }
 
 /** Render rectification `id` into `container`; `ctx`: me, onError, onBack(). */
@@ -129,7 +114,7 @@ export async function renderRectificationDetail(container, id, ctx) {
       h("p", { class: "opinion-text" }, r.text),
       facts(r),
       h("h3", { class: "section-title" }, "处理记录"),
-      timeline(r.events),
+      history(r.events),
     ),
   );
 }

@@ -67,19 +67,9 @@ function query(state, extra = {}) {
   return params.toString();
 }
 
-/** The trend's range: the window itself, or the 12 months ending with a month or quarter. */
-function trendRange(report) {
-  const { start, end } = report.window;
-  const days = (Date.parse(end) - Date.parse(start)) / 86400000;
-  if (days > 100) return { date_from: start, date_to: end };
-  const [y, m] = end.split("-").map(Number);
-  const first = new Date(Date.UTC(y, m - 12, 1));
-  return { date_from: first.toISOString().slice(0, 10), date_to: end };
-}
-
-function trendState(state, report) {
-  const range = trendRange(report);
-  return { ...state, period: `${range.date_from}~${range.date_to}` };
+/** The trend's own range (the server's: the window, or the 12 months up to a month or quarter). */
+function trendState(state, trend) {
+  return { ...state, period: `${trend.window.start}~${trend.window.end}` };
 }
 
 const percent = (rate) => (rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`);
@@ -261,25 +251,13 @@ export async function renderSupervision(container, { me, onError, path, query: s
   let detailFilters = { state: "", conclusion: "" };
 
   async function load() {
-    // Only the checkpoint table of a leaf 支行 and the trend's range follow from the first
-    // completion report; the tables of anomalies, indicators and conclusions (grouped by
-    // child org, or 支行 with 全部支行) are asked for with it, not after it.
-    const byOrg = state.all ? "sub_branch" : "child";
-    const independent = Promise.all([
-      api(`${BASE}/anomalies?${query(state, { group: byOrg })}`),
-      api(`${BASE}/indicators?${query(state)}`),
-      api(`${BASE}/conclusions?${query(state, { group: byOrg })}`),
-    ]);
-    independent.catch(() => {}); // awaited below unless the first report fails
-    const completionFirst = await api(`${BASE}/completion?${query(state, { group: byOrg })}`);
-    const leaf = !state.all && completionFirst.rows.every((r) => r.id === completionFirst.org.id);
-    const group = leaf ? "checkpoint" : byOrg;
-    const [completion, trend, [anomalies, indicators, conclusions]] = await Promise.all([
-      leaf ? api(`${BASE}/completion?${query(state, { group })}`) : completionFirst,
-      api(`${BASE}/trend?${query(trendState(state, completionFirst))}`),
-      independent,
-    ]);
-    return { completion, trend, anomalies, indicators, conclusions, group, leaf };
+    // One request for the first paint: every table, grouped by child org (or 支行 with
+    // 全部支行), a 支行's own checkpoints in the completion table, the trend's range and
+    // the first page of details; the detail filters and pages ask /inspections themselves.
+    const overview = await api(
+      `${BASE}/overview?${query(state, { group: state.all ? "sub_branch" : "child", checkpoint_id: state.checkpoint, limit: PAGE })}`,
+    );
+    return { ...overview, leaf: overview.group === "checkpoint" };
   }
 
   async function loadDetails(holder) {
@@ -312,7 +290,7 @@ export async function renderSupervision(container, { me, onError, path, query: s
   }
 
   function draw(data) {
-    const { completion, trend, anomalies, indicators, conclusions, group, leaf } = data;
+    const { completion, trend, anomalies, indicators, conclusions, details, group, leaf } = data;
     const kinds = new Set(completion.rows.filter((r) => r.id !== completion.org.id).map((r) => r.kind));
     const groupLabel =
       group === "checkpoint" ? "检查点" : group === "sub_branch" ? "支行" : kinds.size === 1 && kinds.has("branch") ? "分行" : kinds.size === 1 && kinds.has("sub_branch") ? "支行" : "机构";
@@ -357,7 +335,7 @@ export async function renderSupervision(container, { me, onError, path, query: s
     sections.push(
       card(
         "报表曲线",
-        { actions: [exportLink(trendState(state, completion), "trend")], testid: "trend-card", note: trend.window.label },
+        { actions: [exportLink(trendState(state, trend), "trend")], testid: "trend-card", note: trend.window.label },
         trendChart,
       ),
     );
@@ -429,7 +407,11 @@ export async function renderSupervision(container, { me, onError, path, query: s
       ),
     );
     clear(body).append(...sections);
-    loadDetails(detailHolder).catch((err) => onError(err, detailHolder));
+    if (detailOffset === 0 && !detailFilters.state && !detailFilters.conclusion) {
+      clear(detailHolder).append(detailTable(details, detailHolder));
+    } else {
+      loadDetails(detailHolder).catch((err) => onError(err, detailHolder));
+    }
     chartsReady.then((ok) => {
       if (!ok || !body.isConnected) return;
       renderChart(trendChart, "trend", trend.points);

@@ -3,6 +3,7 @@
 // task to one inspector or back to the whole 支行.
 import { ApiError, api } from "../api.js";
 import { clear, h, show } from "../dom.js";
+import { mapLinks, onSiteLink } from "../navigation.js";
 import { ensureStylesheet } from "./checkpoint-dialogs.js";
 import { KIND_LABELS, ensurePlanStylesheet, lastDay } from "./plan-forms.js";
 
@@ -126,7 +127,7 @@ export async function renderTasks(container, { me, onError }) {
     if (task.state === "done") return null;
     const small = (label, attrs) => h(attrs.href ? "a" : "button", { class: "btn btn-small", ...(attrs.href ? {} : { type: "button" }), ...attrs }, label);
     return [
-      canInspect ? small("开始检查", { href: `/onsite?checkpoint=${task.checkpoint_id}`, "data-action": "start" }) : null,
+      canInspect ? small("开始检查", { href: onSiteLink(task.checkpoint_id, task.checklist_template_id), "data-action": "start" }) : null,
       small("导航", { onclick: (event) => navigate(task, event.currentTarget) }),
       canCall ? small("发起远程巡检", { href: `#/remote?checkpoint=${task.checkpoint_id}` }) : null,
       canAssign ? small("分派", { onclick: () => assign(task) }) : null,
@@ -143,13 +144,7 @@ export async function renderTasks(container, { me, onError }) {
         show(message, `「${task.checkpoint_name}」尚未定位（首次现场扫码后绑定位置），暂无法导航${checkpoint.address ? `；地址：${checkpoint.address}` : ""}`);
         return;
       }
-      const links = h(
-        "span",
-        { class: "nav-links" },
-        h("a", { class: "btn btn-small", href: checkpoint.navigation.baidu, target: "_blank", rel: "noopener" }, "百度地图"),
-        h("a", { class: "btn btn-small", href: checkpoint.navigation.amap, target: "_blank", rel: "noopener" }, "高德地图"),
-      );
-      button.replaceWith(links);
+      button.replaceWith(mapLinks(checkpoint.navigation, { small: true }));
     } catch (err) {
       show(message, err instanceof ApiError ? err.detail : "加载失败，请稍后再试");
     } finally {
