@@ -16,19 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, CookieJar
 from playwright.async_api import expect
 from sqlalchemy import func, select
 
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Evidence, Inspection
-from tests.e2e.test_onsite_flow import publish_small_form
 from tests.integration.inspection_kit import CA_0001
 from tests.plugins.browser import LiveServer, PageProblems
+from tests.plugins.phone import PHONE, live_api, open_phone, publish_small_form
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 # What the link's store on the phone holds, read in the page (the page's own module, so the
 # self-check's database).
 PHONE_STORE = """async () => {
@@ -51,9 +49,7 @@ DATABASES = "async () => (await indexedDB.databases()).map((d) => d.name)"
 
 
 async def invite(server: LiveServer, password: str) -> dict[str, Any]:
-    async with ClientSession(server.url, cookie_jar=CookieJar(unsafe=True)) as http:
-        login = {"username": "inspector", "password": password}
-        assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+    async with live_api(server, "inspector", password) as http:
         ids = {
             c["code"]: c["id"]
             for c in (await (await http.get("/api/v1/checkpoints")).json())["items"]
@@ -109,19 +105,7 @@ async def phone_online_once(
 ) -> tuple[Any, Any, PageProblems, str]:
     """The contact's phone at CA-0001 that opened the link online once: the shell installed
     and the self-check kept on the phone; its checkpoint's name."""
-    context = await browser.new_context(
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        geolocation={"latitude": CA_0001.latitude, "longitude": CA_0001.longitude, "accuracy": 9},
-        permissions=["geolocation", "camera", "microphone"],
-    )
-    context.set_default_timeout(20_000)
-    page = await context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
+    context, page, problems = await open_phone(browser, CA_0001, timeout_ms=20_000)
     await page.goto(link)
     await expect(page.locator("#user-name")).to_have_text("刘建国")
     await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
@@ -268,9 +252,7 @@ async def test_a_link_revoked_meanwhile_refuses_it_with_the_reason_and_keeps_it(
         held = (await page.evaluate(PHONE_STORE))[0]
 
         # The bank revokes the link while the phone is in the basement.
-        async with ClientSession(live_server.url, cookie_jar=CookieJar(unsafe=True)) as http:
-            login = {"username": "inspector", "password": passwords["inspector"]}
-            assert (await http.post("/api/v1/auth/login", json=login)).status == 200
+        async with live_api(live_server, "inspector", passwords["inspector"]) as http:
             revoke = await http.post(f"/api/v1/inspections/{inspection_id}/revoke-invites")
             assert revoke.status == 200, await revoke.text()
 
