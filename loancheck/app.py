@@ -19,7 +19,11 @@ from inspection_api.checkpoints import endpoints as checkpoint_endpoints
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.health import endpoints as health_endpoints
 from inspection_api.inspections import endpoints as inspection_endpoints
-from inspection_api.inspections import selfcheck_endpoints, sync_endpoints
+from inspection_api.inspections import (
+    selfcheck_endpoints,
+    selfcheck_sync_endpoints,
+    sync_endpoints,
+)
 from inspection_api.notifications import endpoints as notification_endpoints
 from inspection_api.offline import endpoints as offline_endpoints
 from inspection_api.orgs import endpoints as org_endpoints
@@ -72,6 +76,7 @@ API_TABLES = (
     plan_endpoints.api,
     inspection_endpoints.api,
     selfcheck_endpoints.api,
+    selfcheck_sync_endpoints.api,
     sync_endpoints.api,
     offline_endpoints.api,
     anomaly_endpoints.api,

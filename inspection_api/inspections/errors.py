@@ -200,3 +200,31 @@ def _item_key(field: str) -> str | None:
     """``body.answers.payroll.headcount`` → ``payroll``; None for what is not an answer."""
     parts = field.split(".")
     return parts[2] if parts[:2] == ["body", "answers"] and len(parts) > 2 else None
+
+
+class SelfCheckLinkClosed(InspectionError):
+    # The offline self-check arrives after its link stopped admitting anything: nothing is
+    # stored, the phone keeps the record (导出) for the bank to open a new self-check.
+    status = 410
+    code = "self_check_link_closed"
+    zh = (
+        "企业自检链接{closed}，本次自检未能上传；数据仍保存在本机，可导出后联系客户经理重新发起自检"
+    )
+    en = "The self-check link {closed}; nothing was stored, the phone keeps the data"
+
+
+class SelfCheckSyncedElsewhere(InspectionError):
+    status = 409
+    code = "self_check_synced_elsewhere"
+    zh = (
+        "本次企业自检已由另一份记录提交（其他设备或在线提交），本机这份未上传；"
+        "数据仍保存在本机，可导出"
+    )
+    en = "This self-check was already submitted by another record; this one was not stored"
+
+
+class SelfCheckWrongLabel(InspectionError):
+    status = 422
+    code = "self_check_wrong_label"
+    zh = "扫描的二维码不是本次自检的检查点「{name}」的标签，请扫描该检查点现场张贴的二维码"
+    en = "The scanned label is not the label of this self-check's checkpoint {name}"

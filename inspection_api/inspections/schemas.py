@@ -339,6 +339,11 @@ class InspectionDetailOut(InspectionOut):
     invites: list[InviteOut]
     can_edit: bool
     can_review: bool
+    link_expires_at: datetime | None = Field(
+        default=None,
+        description="to a self-check's contact only: when the link stops admitting anything "
+        "(a self-check made offline must be synced before it)",
+    )
 
 
 class OnSiteStartOut(Output):

@@ -49,7 +49,7 @@ INVITE_MINUTES_MIN = 5
 INVITE_MINUTES_DEFAULT = 1440  # a day
 INVITE_MINUTES_MAX = 7 * 1440
 DEVICE_ID_MAX = 64
-_NOT_LOCATED = (
+NOT_LOCATED = (
     "须由客户经理到现场扫码设定位置后才能开展企业自检",
     "a bank inspector must scan its label on site first",
 )
@@ -76,7 +76,7 @@ async def start_self_check(
         session, principal, checkpoint_id, Permission.CHECKPOINT_READ
     )
     if not checkpoint.is_bound:
-        raise CheckpointNotLocated(name=checkpoint.name, hint=_NOT_LOCATED)
+        raise CheckpointNotLocated(name=checkpoint.name, hint=NOT_LOCATED)
     version = await checklist_for(session, principal, org, template_id)
     row = await create_inspection(
         session,
@@ -143,26 +143,27 @@ async def revoke_invites(
     return row
 
 
-async def resolve(
-    session: AsyncSession, token: str, device_id: str, *, now: datetime | None = None
-) -> tuple[Row, Actor]:
-    """The self-check a link stands for, on the one device it admits: InviteNotFound (404),
-    InviteRevoked / InviteExpired (410), InviteInUse (409) for a second phone."""
+def check_device_id(device_id: str) -> None:
     if not isinstance(device_id, str) or not 1 <= len(device_id) <= DEVICE_ID_MAX:
         raise InvalidField(
             "header.X-Device-Id",
             f"设备标识应为 1 到 {DEVICE_ID_MAX} 个字符",
             f"must be 1 to {DEVICE_ID_MAX} characters",
         )
+
+
+async def find_invite(session: AsyncSession, token: str) -> SelfCheckInvite:
+    """The invite a link's token stands for: InviteNotFound (404) for any other text."""
     invite = await session.scalar(
         select(SelfCheckInvite).where(SelfCheckInvite.token_hash == digest(token))
     )
     if invite is None:
         raise InviteNotFound()
-    if invite.revoked_at is not None:
-        raise InviteRevoked()
-    if (now or utcnow()) >= invite.expires_at:
-        raise InviteExpired()
+    return invite
+
+
+async def bind_device(session: AsyncSession, invite: SelfCheckInvite, device_id: str) -> None:
+    """The first phone to use a link is the only one it admits: InviteInUse (409) after."""
     if invite.device_id is None:
         await session.execute(
             update(SelfCheckInvite)
@@ -173,6 +174,20 @@ async def resolve(
         await session.refresh(invite)
     if invite.device_id != device_id:
         raise InviteInUse()
+
+
+async def resolve(
+    session: AsyncSession, token: str, device_id: str, *, now: datetime | None = None
+) -> tuple[Row, Actor]:
+    """The self-check a link stands for, on the one device it admits: InviteNotFound (404),
+    InviteRevoked / InviteExpired (410), InviteInUse (409) for a second phone."""
+    check_device_id(device_id)
+    invite = await find_invite(session, token)
+    if invite.revoked_at is not None:
+        raise InviteRevoked()
+    if (now or utcnow()) >= invite.expires_at:
+        raise InviteExpired()
+    await bind_device(session, invite, device_id)
     row = await repository.get_row(session, invite.inspection_id)
     assert row is not None  # a foreign key
     return row, Actor(None, contact_name=invite.contact_name, device_id=device_id)
@@ -191,7 +206,7 @@ async def check_in(
     """The contact's phone at the checkpoint: verified against the bound position."""
     checkpoint = row.checkpoint
     if not checkpoint.is_bound:  # reset since the invite: the contact may not bind it
-        raise CheckpointNotLocated(name=checkpoint.name, hint=_NOT_LOCATED)
+        raise CheckpointNotLocated(name=checkpoint.name, hint=NOT_LOCATED)
     result = await checkpoints.check_in(
         session,
         settings,

@@ -61,9 +61,12 @@ async def _detail(ctx: Ctx, row: Row) -> InspectionDetailOut:
     problems=_PROBLEMS,
 )
 async def get_self_check(ctx: Ctx, *, token: str) -> InspectionDetailOut:
-    """The first phone (`X-Device-Id`) to open the link is the only one it admits."""
+    """The first phone (`X-Device-Id`) to open the link is the only one it admits; with the
+    link's end (`link_expires_at`), for a self-check the phone does offline."""
     row, _actor = await _resolve(ctx, token)
-    return await _detail(ctx, row)
+    detail = await _detail(ctx, row)
+    invite = await selfcheck.find_invite(ctx.session, token)
+    return detail.model_copy(update={"link_expires_at": invite.expires_at})
 
 
 @api.route(

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -138,6 +138,65 @@ def clock_flagged(receipt: Receipt, item: OfflineInspection) -> bool:
 # An ``async_sessionmaker``, or one that also hands each session's committed pushes to the
 # route's session (``sync_endpoints``), which delivers them after its own commit.
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+class Party(Protocol):
+    """Who syncs: a staff member (``Staff``) or an enterprise contact by a self-check link
+    (``selfcheck_sync.Link``): whose uploads the captures are, who acts, and how the
+    inspection is created (or found again) from the phone's record."""
+
+    @property
+    def owner(self) -> uploads.Owner: ...
+
+    def actor(self, device_id: str = "") -> service.Actor: ...
+
+    async def row(self, session: AsyncSession, item: OfflineInspection) -> Row: ...
+
+    async def create(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        item: OfflineInspection,
+        receipt: Receipt,
+        *,
+        origin: Origin,
+        hooks: Sequence[InspectionHook],
+    ) -> Row: ...
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A staff member's sync: the label names the checkpoint, in their jurisdiction."""
+
+    principal: Principal
+
+    @property
+    def owner(self) -> uploads.Owner:
+        return uploads.Owner(user_id=self.principal.user_id)
+
+    def actor(self, device_id: str = "") -> service.Actor:
+        return service.Actor(self.principal, device_id=device_id)
+
+    async def row(self, session: AsyncSession, item: OfflineInspection) -> Row:
+        return await _row_of(session, self.principal, item)
+
+    async def create(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        item: OfflineInspection,
+        receipt: Receipt,
+        *,
+        origin: Origin,
+        hooks: Sequence[InspectionHook],
+    ) -> Row:
+        return await _create(
+            session, settings, self.principal, item, receipt, origin=origin, hooks=hooks
+        )
+
+
+def _party(who: Principal | Party) -> Party:
+    return Staff(who) if isinstance(who, Principal) else who
 
 
 async def _in_transaction(sessions: Sessions, step: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -325,7 +384,7 @@ async def _known(session: AsyncSession, item: OfflineInspection) -> _Known:
 async def _capture(
     session: AsyncSession,
     settings: Settings,
-    principal: Principal,
+    party: Party,
     item: OfflineInspection,
     capture: OfflineCapture,
     receipt: Receipt,
@@ -340,14 +399,14 @@ async def _capture(
         found_id = known.attached.get(capture.client_uuid)
     if found_id is not None:
         return CaptureOutcome(capture.client_uuid, "attached", found_id)
-    stored: ResumableUpload = await uploads.get(session, principal, capture.upload_id)
+    stored: ResumableUpload = await uploads.get(session, party.owner, capture.upload_id)
     if stored.completed_at is None:
         return CaptureOutcome(capture.client_uuid, "waiting")
     form = None
     if known is not None and known.row is not None:
         row, form = known.row, known.form  # the same transaction: what attaching changed
     else:
-        row = await _row_of(session, principal, item)
+        row = await party.row(session, item)
         if known is not None:
             known.row, known.form = row, await _form(session, row)
             form = known.form
@@ -370,7 +429,7 @@ async def _capture(
             session,
             settings,
             row,
-            service.Actor(principal, device_id=item.device_id),
+            party.actor(item.device_id),
             upload,
             stored,
             client_uuid=capture.client_uuid,
@@ -393,14 +452,14 @@ async def _capture(
 async def _submit(
     session: AsyncSession,
     settings: Settings,
-    principal: Principal,
+    party: Party,
     item: OfflineInspection,
     receipt: Receipt,
     *,
     origin: Origin,
     hooks: Sequence[InspectionHook],
 ) -> None:
-    row = await _row_of(session, principal, item)
+    row = await party.row(session, item)
     inspection = row.inspection
     if inspection.submission_count > 0:
         return  # submitted by an earlier sync (and maybe reviewed since): nothing to redo
@@ -409,7 +468,7 @@ async def _submit(
         session,
         settings,
         row,
-        service.Actor(principal),
+        party.actor(),
         fix=item.submit_fix,
         now=item.submitted_at,
         origin=origin,
@@ -436,7 +495,7 @@ class _Refused(Exception):
 async def _whole(
     session: AsyncSession,
     settings: Settings,
-    principal: Principal,
+    party: Party,
     item: OfflineInspection,
     receipt: Receipt,
     *,
@@ -447,7 +506,7 @@ async def _whole(
     """One inspection inside a batch's transaction: created (or found), every capture whose
     upload is complete attached, submitted when the phone did and everything is there. The
     first refusal raises (``InspectionError``)."""
-    row = await _create(session, settings, principal, item, receipt, origin=origin, hooks=started)
+    row = await party.create(session, settings, item, receipt, origin=origin, hooks=started)
     outcome = SyncOutcome(item.client_uuid, "saved", row.inspection.id)
     known = await _known(session, item)
     # The row ``_create`` made or found visible in this transaction: not looked up again.
@@ -456,18 +515,18 @@ async def _whole(
     for capture in item.evidence:
         outcome.evidence.append(
             await _capture(
-                session, settings, principal, item, capture, receipt, origin=origin, known=known
+                session, settings, party, item, capture, receipt, origin=origin, known=known
             )
         )
     if item.submitted_at is not None and all(c.status == "attached" for c in outcome.evidence):
-        await _submit(session, settings, principal, item, receipt, origin=origin, hooks=submitted)
+        await _submit(session, settings, party, item, receipt, origin=origin, hooks=submitted)
     return outcome
 
 
 async def sync_batch(
     sessions: Sessions,
     settings: Settings,
-    principal: Principal,
+    principal: Principal | Party,
     items: Sequence[OfflineInspection],
     receipt: Receipt,
     *,
@@ -479,9 +538,11 @@ async def sync_batch(
     (one commit, one turn of the writer lock, instead of two or three per inspection). When
     one is refused, that transaction is undone: those before it go again together, the
     refused one alone (``sync_inspection``: one step at a time, saying why and keeping
-    what it can), and those after it as the next batch."""
+    what it can), and those after it as the next batch. ``principal``: a staff member, or
+    the ``Party`` that syncs."""
     if not items:
         return []
+    party = _party(principal)
 
     async def all_in_one(session: AsyncSession) -> list[SyncOutcome]:
         outcomes = []
@@ -491,7 +552,7 @@ async def sync_batch(
                     await _whole(
                         session,
                         settings,
-                        principal,
+                        party,
                         item,
                         receipt,
                         origin=origin,
@@ -510,7 +571,7 @@ async def sync_batch(
         before = await sync_batch(
             sessions,
             settings,
-            principal,
+            party,
             items[:k],
             receipt,
             origin=origin,
@@ -520,7 +581,7 @@ async def sync_batch(
         alone = await sync_inspection(
             sessions,
             settings,
-            principal,
+            party,
             items[k],
             receipt,
             origin=origin,
@@ -530,7 +591,7 @@ async def sync_batch(
         after = await sync_batch(
             sessions,
             settings,
-            principal,
+            party,
             items[k + 1 :],
             receipt,
             origin=origin,
@@ -554,7 +615,7 @@ async def sync_batch(
 async def sync_inspection(
     sessions: Sessions,
     settings: Settings,
-    principal: Principal,
+    principal: Principal | Party,
     item: OfflineInspection,
     receipt: Receipt,
     *,
@@ -564,11 +625,12 @@ async def sync_inspection(
 ) -> SyncOutcome:
     """Create (or find) the inspection, attach each capture whose upload is complete, and
     submit when the phone did and everything is there. Refusals are outcomes, not raised."""
+    party = _party(principal)
     outcome = SyncOutcome(item.client_uuid, "saved")
     try:
         row = await _in_transaction(
             sessions,
-            lambda s: _create(s, settings, principal, item, receipt, origin=origin, hooks=started),
+            lambda s: party.create(s, settings, item, receipt, origin=origin, hooks=started),
         )
     except InspectionError as exc:
         outcome.status, outcome.problem = "refused", exc
@@ -578,9 +640,7 @@ async def sync_inspection(
     async def attach_all(session: AsyncSession) -> list[CaptureOutcome]:
         known = await _known(session, item)
         return [
-            await _capture(
-                session, settings, principal, item, c, receipt, origin=origin, known=known
-            )
+            await _capture(session, settings, party, item, c, receipt, origin=origin, known=known)
             for c in item.evidence
         ]
 
@@ -595,7 +655,7 @@ async def sync_inspection(
             result = await _in_transaction(
                 sessions,
                 lambda s, c=capture: _capture(  # type: ignore[misc]
-                    s, settings, principal, item, c, receipt, origin=origin
+                    s, settings, party, item, c, receipt, origin=origin
                 ),
             )
         except InspectionError as exc:
@@ -607,7 +667,7 @@ async def sync_inspection(
             await _in_transaction(
                 sessions,
                 lambda s: _submit(
-                    s, settings, principal, item, receipt, origin=origin, hooks=submitted
+                    s, settings, party, item, receipt, origin=origin, hooks=submitted
                 ),
             )
         except InspectionError as exc:

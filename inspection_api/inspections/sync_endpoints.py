@@ -33,7 +33,7 @@ from inspection_api.web.routing import ApiRoutes, Ctx
 api = ApiRoutes(tag="inspections")
 
 
-def _item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspection:
+def offline_item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspection:
     scan_fix = to_fix(body.scan_fix)
     assert scan_fix is not None
     captures = []
@@ -53,7 +53,7 @@ def _item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspection:
         )
     return sync.OfflineInspection(
         client_uuid=str(body.client_uuid),
-        qr=body.qr,
+        qr=body.qr or "",  # a self-check's record may have no scanned label
         scan_fix=scan_fix,
         started_at=body.started_at,
         template_id=body.template_id,
@@ -67,7 +67,7 @@ def _item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspection:
     )
 
 
-def _sessions(ctx: Ctx) -> sync.Sessions:
+def sync_sessions(ctx: Ctx) -> sync.Sessions:
     """The sync commits in sessions of its own (one per batch, retried on a race): what they
     push (the anomalies' 异常处理人, 实时监管) is handed to the route's session, which sends it
     after its commit, as an online submit does."""
@@ -108,15 +108,20 @@ async def sync_offline(ctx: Ctx, *, body: SyncIn) -> SyncOut:
     receipt = sync.Receipt(sent_at=body.sent_at, received_at=received_at)
     lang = request_lang(ctx.request)
     outcomes = await sync.sync_batch(
-        _sessions(ctx),
+        sync_sessions(ctx),
         ctx.app[SETTINGS],
         ctx.user,
-        [_item(entry, body.device_id) for entry in body.inspections],
+        [offline_item(entry, body.device_id) for entry in body.inspections],
         receipt,
         origin=origin_of(ctx),
         started=hooks(ctx, INSPECTION_STARTED),
         submitted=hooks(ctx, INSPECTION_SUBMITTED),
     )
+    return sync_out(receipt, outcomes, lang)
+
+
+def sync_out(receipt: sync.Receipt, outcomes: list[sync.SyncOutcome], lang: str) -> SyncOut:
+    """The answer of a sync (staff's, or a self-check link's)."""
     results = []
     for outcome in outcomes:
         results.append(
@@ -137,7 +142,7 @@ async def sync_offline(ctx: Ctx, *, body: SyncIn) -> SyncOut:
             )
         )
     return SyncOut(
-        received_at=received_at,
+        received_at=receipt.received_at,
         clock_offset_seconds=receipt.offset_seconds,
         clock_flagged=abs(receipt.offset_seconds) > sync.CLOCK_TOLERANCE.total_seconds(),
         results=results,

@@ -51,6 +51,24 @@ class SyncIn(Input):
     inspections: list[OfflineInspectionIn] = Field(min_length=1, max_length=BATCH_MAX)
 
 
+class SelfCheckInspectionIn(OfflineInspectionIn):
+    """A self-check's record: the link fixes the checkpoint and the form
+    (``template_id`` and ``checklist_version_id`` are not read); a scanned label is optional
+    and, when sent, must be that checkpoint's."""
+
+    qr: str | None = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=500, description="the scanned label, if any"
+    )
+
+
+class SelfCheckSyncIn(Input):
+    sent_at: AwareDatetime = Field(description="the phone's clock when it sent this record")
+    device_id: str = Field(min_length=1, max_length=64)
+    inspections: list[SelfCheckInspectionIn] = Field(
+        min_length=1, max_length=1, description="the link's one self-check"
+    )
+
+
 class ProblemOut(Output):
     status: int
     code: str

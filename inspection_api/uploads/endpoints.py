@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import ClientPayloadError, web
 
+from inspection_api.auth.principal import Principal
 from inspection_api.db import utcnow
 from inspection_api.errors import FieldError, PayloadTooLarge, ValidationFailed
 from inspection_api.uploads import service
@@ -94,6 +95,10 @@ async def _chunk(ctx: Ctx) -> bytes:
 
 @api.route("OPTIONS", UPLOADS, summary="上传协议能力 tus capabilities", public=True)
 async def upload_options(ctx: Ctx) -> web.Response:
+    return options_for(ctx)
+
+
+def options_for(ctx: Ctx) -> web.Response:
     return web.Response(status=204, headers=_tus_headers(ctx))
 
 
@@ -108,12 +113,21 @@ async def create_upload(ctx: Ctx) -> web.Response:
     """`Upload-Length` and `Upload-Metadata` (base64 values: `client_uuid` required, the
     phone's UUID of the file; `sha256` hex; `filetype`). Creating the same `client_uuid`
     again answers the same upload and its offset (200)."""
+    return await create_for(ctx, ctx.user, UPLOADS)
+
+
+# The handlers' work, for an owner (a staff member, or a self-check link's ``Owner``) and
+# the collection its uploads live under: the self-check link's tus endpoints share it.
+UploadOwner = Principal | service.Owner
+
+
+async def create_for(ctx: Ctx, owner: UploadOwner, base: str) -> web.Response:
     _require_tus(ctx)
     with_body = ctx.request.content_type == OFFSET_STREAM
     upload, created = await service.create(
         ctx.session,
         ctx.app[STORE],
-        ctx.user,
+        owner,
         length=_header_int(ctx, "Upload-Length"),
         metadata=service.parse_metadata(ctx.request.headers.get("Upload-Metadata", "")),
         limit_mb=ctx.app[SETTINGS].evidence_max_mb,
@@ -121,14 +135,18 @@ async def create_upload(ctx: Ctx) -> web.Response:
         first=await _chunk(ctx) if with_body else None,
         checksum=ctx.request.headers.get("Upload-Checksum"),
     )
-    headers = {**_state(upload), "Location": f"{UPLOADS}/{upload.id}"}
+    headers = {**_state(upload), "Location": f"{base}/{upload.id}"}
     return web.Response(status=201 if created else 200, headers=headers)
 
 
 @api.route("HEAD", ONE, summary="上传进度 Offset of an upload", path_types=ID)
 async def upload_offset(ctx: Ctx, *, upload_id: str) -> web.Response:
+    return await offset_for(ctx, ctx.user, upload_id)
+
+
+async def offset_for(ctx: Ctx, owner: UploadOwner, upload_id: str) -> web.Response:
     _require_tus(ctx)
-    upload = await service.get(ctx.session, ctx.user, upload_id)
+    upload = await service.get(ctx.session, owner, upload_id)
     return web.Response(status=200, headers=_state(upload))
 
 
@@ -143,13 +161,17 @@ async def upload_offset(ctx: Ctx, *, upload_id: str) -> web.Response:
 async def upload_chunk(ctx: Ctx, *, upload_id: str) -> web.Response:
     """`Content-Type: application/offset+octet-stream`, `Upload-Offset` (what HEAD says),
     optionally `Upload-Checksum: sha256 <base64>`. The chunk is stored whole or not at all."""
+    return await chunk_for(ctx, ctx.user, upload_id)
+
+
+async def chunk_for(ctx: Ctx, owner: UploadOwner, upload_id: str) -> web.Response:
     _require_tus(ctx)
     if ctx.request.content_type != OFFSET_STREAM:
         raise ValidationFailed(
             [FieldError("header.Content-Type", f"须为 {OFFSET_STREAM}", f"must be {OFFSET_STREAM}")]
         )
     offset = _header_int(ctx, "Upload-Offset")
-    upload = await service.get(ctx.session, ctx.user, upload_id)
+    upload = await service.get(ctx.session, owner, upload_id)
     data = await _chunk(ctx)
     await service.append(
         ctx.session,
@@ -165,7 +187,11 @@ async def upload_chunk(ctx: Ctx, *, upload_id: str) -> web.Response:
 
 @api.route("DELETE", ONE, summary="放弃上传 Terminate an upload", status=204, path_types=ID)
 async def terminate_upload(ctx: Ctx, *, upload_id: str) -> web.Response:
+    return await terminate_for(ctx, ctx.user, upload_id)
+
+
+async def terminate_for(ctx: Ctx, owner: UploadOwner, upload_id: str) -> web.Response:
     _require_tus(ctx)
-    upload = await service.get(ctx.session, ctx.user, upload_id)
+    upload = await service.get(ctx.session, owner, upload_id)
     await service.terminate(ctx.session, ctx.app[STORE], upload)
     return web.Response(status=204, headers={"Tus-Resumable": TUS_VERSION})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inspection_api.db import Base, UTCDateTime, utcnow
@@ -16,12 +16,19 @@ class ResumableUpload(Base):
     __tablename__ = "uploads"
     # A phone that crashed after creating an upload creates it again with the same UUID and
     # gets the same upload back, so a file is never stored twice.
+    # Its owner is a staff member or, for an enterprise contact's offline self-check, the
+    # invite link (the contact has no account): exactly one of the two.
     __table_args__ = (
         UniqueConstraint("user_id", "client_uuid", name="uq_uploads_user_id_client_uuid"),
+        UniqueConstraint("invite_id", "client_uuid", name="uq_uploads_invite_id_client_uuid"),
+        CheckConstraint("(user_id IS NULL) <> (invite_id IS NULL)", name="one_owner"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, in the URL
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    invite_id: Mapped[int | None] = mapped_column(
+        ForeignKey("self_check_invites.id", ondelete="CASCADE"), index=True
+    )
     client_uuid: Mapped[str] = mapped_column(String(36))
     length: Mapped[int] = mapped_column(BigInteger)  # Upload-Length
     offset: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes acknowledged

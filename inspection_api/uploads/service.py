@@ -13,6 +13,7 @@ import asyncio
 import base64
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -45,6 +46,31 @@ CHUNK_BYTES = 5 * 1024 * 1024
 MAX_CHUNK_BYTES = 16 * 1024 * 1024
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 _UPLOADS = cast(Table, ResumableUpload.__table__)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose an upload is: a staff member's, or an enterprise contact's by the self-check
+    invite link (no account). Anyone else is told it does not exist."""
+
+    user_id: int | None = None
+    invite_id: int | None = None
+
+    @property
+    def folder(self) -> str:
+        return str(self.user_id) if self.user_id is not None else f"invite-{self.invite_id}"
+
+    def owns(self, upload: ResumableUpload) -> bool:
+        return (upload.user_id, upload.invite_id) == (self.user_id, self.invite_id)
+
+
+def owner_of(principal: Principal | Owner) -> Owner:
+    """A staff member may upload with ``inspection.run``; an ``Owner`` was admitted by its
+    link already."""
+    if isinstance(principal, Owner):
+        return principal
+    require(principal, Permission.INSPECTION_RUN)
+    return Owner(user_id=principal.user_id)
 
 
 def resumable(store: ObjectStore) -> ResumableStore:
@@ -80,7 +106,7 @@ def _client_uuid(metadata: dict[str, str]) -> str:
 async def create(
     session: AsyncSession,
     store: ObjectStore,
-    principal: Principal,
+    principal: Principal | Owner,
     *,
     length: int,
     metadata: dict[str, str],
@@ -90,7 +116,7 @@ async def create(
 ) -> tuple[ResumableUpload, bool]:
     """A new upload, or the one this phone already created for the same file (false).
     ``first`` is a first chunk sent with the creation (tus creation-with-upload)."""
-    require(principal, Permission.INSPECTION_RUN)
+    owner = owner_of(principal)
     client_uuid = _client_uuid(metadata)
     sha256 = metadata.get("sha256", "").lower()
     if sha256 and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256)):
@@ -101,13 +127,13 @@ async def create(
         # Without a body, the same file created again is told where it stands at once;
         # with one (a retry whose answer was lost), the insert below finds it instead,
         # saving a query on every first try.
-        existing = await _by_client_uuid(session, principal.user_id, client_uuid)
+        existing = await _by_client_uuid(session, owner, client_uuid)
         if existing is not None:
             return _same(existing, length), False
     if length > limit_mb * 1024 * 1024:
         raise UploadTooLarge(limit_mb=limit_mb, limit_bytes=limit_mb * 1024 * 1024)
     upload_id = uuid.uuid4().hex
-    key = f"uploads/{principal.user_id}/{upload_id}"
+    key = f"uploads/{owner.folder}/{upload_id}"
     content_type = metadata.get("filetype", "")[:100]
     first = first or b""
     if len(first) > length:
@@ -131,7 +157,8 @@ async def create(
     now = utcnow()
     values: dict[str, object] = {
         "id": upload_id,
-        "user_id": principal.user_id,
+        "user_id": owner.user_id,
+        "invite_id": owner.invite_id,
         "client_uuid": client_uuid,
         "length": length,
         "offset": len(first),
@@ -159,7 +186,7 @@ async def create(
             await store.delete(key)
         else:
             await resumable(store).abort_upload(key, state)
-        existing = await _by_client_uuid(session, principal.user_id, client_uuid)
+        existing = await _by_client_uuid(session, owner, client_uuid)
         assert existing is not None
         return _same(existing, length), False
     return ResumableUpload(**values), True
@@ -172,19 +199,25 @@ def _same(existing: ResumableUpload, length: int) -> ResumableUpload:
 
 
 async def _by_client_uuid(
-    session: AsyncSession, user_id: int, client_uuid: str
+    session: AsyncSession, owner: Owner, client_uuid: str
 ) -> ResumableUpload | None:
+    mine = (
+        ResumableUpload.user_id == owner.user_id
+        if owner.user_id is not None
+        else ResumableUpload.invite_id == owner.invite_id
+    )
     return await session.scalar(
-        select(ResumableUpload).where(
-            ResumableUpload.user_id == user_id, ResumableUpload.client_uuid == client_uuid
-        )
+        select(ResumableUpload).where(mine, ResumableUpload.client_uuid == client_uuid)
     )
 
 
-async def get(session: AsyncSession, principal: Principal, upload_id: str) -> ResumableUpload:
+async def get(
+    session: AsyncSession, principal: Principal | Owner, upload_id: str
+) -> ResumableUpload:
     """One's own upload; anyone else's answers 404 as if it did not exist."""
     upload = await session.get(ResumableUpload, upload_id)
-    if upload is None or upload.user_id != principal.user_id:
+    owner = principal if isinstance(principal, Owner) else Owner(user_id=principal.user_id)
+    if upload is None or not owner.owns(upload):
         raise NotFound(resource=UPLOAD, id=upload_id)
     return upload
 

@@ -54,12 +54,13 @@ async def phone_inspection(
     submit: bool = True,
     upload: bool = True,
     files: list[tuple[str, str, bytes, str]] | None = None,
+    uploads: str = "/api/v1/uploads",
 ) -> dict[str, Any]:
     """One inspection as the phone's outbox holds it, its files uploaded (when ``upload``)."""
     started = started or utcnow() - timedelta(minutes=5)
     evidence = []
     for n, (item_key, kind, data, mime) in enumerate(files or captures(media)):
-        tus = TusUpload(user, data, filetype=mime)
+        tus = TusUpload(user, data, filetype=mime, uploads=uploads)
         if upload:
             await tus.create()
             await tus.send()

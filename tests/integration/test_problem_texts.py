@@ -47,6 +47,7 @@ PARAMS: dict[str, Any] = {
     "allowed_types": ("image/jpeg", "image/png"),
     "at": "2026-12-04 09:30",
     "captured": "2026-12-01 08:00:00",
+    "closed": ("已于 2026-12-05 18:00:00 过期", "expired at 2026-12-05 18:00:00"),
     "code": "BD-0001",
     "count": 3,
     "current": 4,

@@ -26,12 +26,13 @@ class TusUpload:
     filetype: str = "image/jpeg"
     client_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     chunk: int = 5 * 1024 * 1024
+    uploads: str = "/api/v1/uploads"  # a self-check link's: /api/v1/self-checks/{token}/uploads
     location: str = ""
     sent: int = 0  # body bytes put on the wire, cut chunks included
 
     async def create(self, status: int = 201) -> Any:
         response = await self.user.post(
-            "/api/v1/uploads",
+            self.uploads,
             headers={
                 **TUS,
                 "Upload-Length": str(len(self.data)),

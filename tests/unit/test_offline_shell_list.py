@@ -65,4 +65,8 @@ def test_the_shell_holds_my_tasks_and_every_module_of_it() -> None:
 
 def test_imports_are_followed_through_parent_folders() -> None:
     found = loaded_by("/static/js/offline-store.js")
-    assert found == {"/static/js/offline-store.js", "/static/vendor/idb.js"}
+    assert found == {
+        "/static/js/offline-store.js",
+        "/static/js/offline-target.js",
+        "/static/vendor/idb.js",
+    }

@@ -1,8 +1,8 @@
-// The phone pages' service worker: keeps the app shell (HTML, CSS, JS, jsQR) so 现场检查
-// and 我的任务 (/field) open without network. Network first, the cache as the fallback, so a deploy is seen at
+// The phone pages' service worker: keeps the app shell (HTML, CSS, JS, jsQR) so 现场检查,
+// 企业自检 (an invite link's /self-check/{token}) and 我的任务 (/field) open without network. Network first, the cache as the fallback, so a deploy is seen at
 // the next online load. API calls and object URLs never touch the cache: they carry data
 // and credentials, and the offline store (IndexedDB, offline-store.js) keeps the inspector's own data.
-const CACHE = "loancheck-shell-v4";
+const CACHE = "loancheck-shell-v5";
 const SHELL = [
   "/onsite",
   "/field",
@@ -12,6 +12,7 @@ const SHELL = [
   "/static/css/app.css",
   "/static/css/inspections.css",
   "/static/img/logo.svg",
+  "/static/img/apple-touch-icon.png",
   "/static/vendor/jsQR.js",
   "/static/js/onsite-page.js",
   "/static/js/offline-shell.js",
@@ -23,14 +24,16 @@ const SHELL = [
   "/static/js/navigation.js",
   "/static/js/offline-inspection.js",
   "/static/js/offline-store.js",
+  "/static/js/offline-target.js",
   "/static/js/outbox.js",
   "/static/js/tus-upload.js",
   "/static/js/upload-progress.js",
   "/static/vendor/idb.js",
   "/static/manifest.webmanifest",
 ];
-// Pages that are the on-site page under another address: a label's /s/{payload}.
-const ONSITE = /^\/(onsite|s\/[^/]+)$/;
+// Pages that are the on-site page under another address: a label's /s/{payload}, an
+// invite link's /self-check/{token} (the self-check's data is in IndexedDB, not here).
+const ONSITE = /^\/(onsite|s\/[^/]+|self-check\/[^/]+)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

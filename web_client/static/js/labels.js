@@ -57,6 +57,7 @@ export const AUDIT_ACTION_LABELS = {
   inspection_evidence_removed: "删除取证",
   self_check_invited: "发起企业自检",
   self_check_invite_revoked: "撤销自检链接",
+  self_check_synced: "企业自检离线上传",
   anomaly_raised: "发现异常",
   anomaly_acknowledged: "受理异常",
   anomaly_resolved: "异常处理完成",

@@ -4,7 +4,7 @@
 // server then checks the label, the place and the times as it would have online.
 import { api } from "./api.js";
 import { captureLive, mediaErrorText, sha256Hex } from "./capture.js";
-import { h, show } from "./dom.js";
+import { formatTime, h, show } from "./dom.js";
 import { CAPTURE_KINDS, renderInspectionForm } from "./inspection-form.js";
 import {
   addCapture,
@@ -17,6 +17,7 @@ import {
   knownCheckpoint,
   packageTask,
   removeCapture,
+  storedSelfCheck,
   submitInspection,
   updateInspection,
 } from "./offline-store.js";
@@ -25,6 +26,7 @@ import { render as renderOutbox, syncNow } from "./outbox.js";
 const DEFAULT_TEMPLATE = "sme_briefing_sheet"; // the 明白纸 an on-site inspection starts with
 const SUPERVISOR_OPINION = "supervisor_opinion"; // written by the managers above, not on site
 export const NO_CHECKLIST = "当前无网络，且本机尚未缓存检查表：请先在有网络时打开本页面一次。";
+export const NO_SELF_CHECK = "当前没有网络，本手机上也没有这次自检的内容：请先在有网络的地方打开一次这个链接，之后没有网络也能自检。";
 
 const $ = (id) => document.getElementById(id);
 const urls = new Map(); // capture UUID → object URL of its Blob
@@ -72,6 +74,18 @@ export async function startOffline(ctx, { qr, fix }) {
 }
 
 /**
+ * 企业自检 without network, from the fix: the checkpoint, the form and what was answered
+ * online as the link showed them at the last online visit (offline-store.js storeSelfCheck).
+ */
+export async function startSelfCheckOffline(ctx, { fix }) {
+  const stored = await storedSelfCheck();
+  if (!stored) throw new Error(NO_SELF_CHECK);
+  const { checkpoint, checklist, answers, flags, link_expires_at: linkEnds } = stored;
+  const record = await createInspection({ qr: null, scanFix: fix, checklist: inspectorForm(checklist), checkpoint, answers: answers || {}, flags: flags || [] });
+  await showOffline(ctx, await updateInspection(record.client_uuid, { link_expires_at: linkEnds || null }));
+}
+
+/**
  * Offline, the checkpoint 开始检查 of a task expects (`/onsite?checkpoint=ID`, or `id`), named
  * from the offline package above the scan; false when the package does not have it.
  */
@@ -105,11 +119,21 @@ async function evidenceOf(record) {
 async function showOffline(ctx, record) {
   let current = record;
   const site = current.checkpoint;
-  $("site-title").textContent = site ? `离线检查 · ${site.name}` : "离线检查";
-  $("site-meta").textContent = site ? `${site.customer_name} · ${site.address || site.code} · 二维码待同步核验` : "二维码待同步核验";
+  const selfCheck = !current.qr; // 企业自检: the link names the site, no label is scanned
+  const what = selfCheck ? "离线自检" : "离线检查";
+  const pending = selfCheck ? "位置待联网核验" : "二维码待同步核验";
+  // The link admits nothing after its end: the contact must be online before it.
+  const deadline = current.link_expires_at ? `请在 ${formatTime(current.link_expires_at)} 前联网上传，过期后无法上传。` : "请在链接有效期内联网上传。";
+  $("site-title").textContent = site ? `${what} · ${site.name}` : what;
+  $("site-meta").textContent = site ? `${site.customer_name} · ${site.address || site.code} · ${pending}` : pending;
   $("fix-accuracy").textContent = `±${Math.round(current.scan_fix.accuracy)} 米`;
   $("fix-distance").textContent = "联网后核验";
-  show($("locate-status"), "离线检查：答案和取证随时保存在本机，刷新页面也不会丢失；提交后联网自动上传。");
+  show(
+    $("locate-status"),
+    selfCheck
+      ? `没有网络也可以继续自检：填写的内容和拍摄的照片、视频、录音都保存在本手机上，刷新或关闭页面也不会丢失；提交后，等手机有网络时会自动上传。${deadline}`
+      : "离线检查：答案和取证随时保存在本机，刷新页面也不会丢失；提交后联网自动上传。",
+  );
   const form = renderInspectionForm(
     { ...current, evidence: await evidenceOf(current) },
     {
@@ -157,15 +181,17 @@ async function showOffline(ctx, record) {
     current = await submitInspection(current.client_uuid, fix);
     const count = (await capturesOf(current.client_uuid)).length;
     ctx.done(
-      "检查已暂存在本机",
-      `取证 ${count} 项。联网后将自动上传（见「待上传」），服务器届时核验二维码、位置和时间。`,
+      selfCheck ? "自检已保存在本手机" : "检查已暂存在本机",
+      selfCheck
+        ? `取证 ${count} 项。手机有网络时会自动上传（见下方「待上传」）。${deadline}上传后银行核验位置和时间。`
+        : `取证 ${count} 项。联网后将自动上传（见「待上传」），服务器届时核验二维码、位置和时间。`,
     );
     await renderOutbox();
     if (navigator.onLine) syncNow();
   }
 
   async function discard() {
-    if (!window.confirm("放弃本次离线检查？已填写的答案和取证将从本机删除。")) return;
+    if (!window.confirm(`放弃本次${what}？已填写的答案和取证将从本机删除。`)) return;
     await deleteInspection(current.client_uuid);
     window.location.reload();
   }

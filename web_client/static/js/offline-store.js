@@ -4,9 +4,9 @@
 // nothing leaves it until the server has answered for it. Also the checklist cached while
 // online, so an inspection can start without network.
 import { openDB } from "../vendor/idb.js";
+import { target } from "./offline-target.js";
 
-const NAME = "loancheck-offline";
-let opened = null;
+let opened = null; // the database of the page's target (offline-target.js)
 
 const VERSION = 2;
 
@@ -22,7 +22,7 @@ function upgrade(database, oldVersion) {
 }
 
 function db() {
-  opened ||= openDB(NAME, VERSION, { upgrade });
+  opened ||= openDB(target().db, VERSION, { upgrade });
   return opened;
 }
 
@@ -47,6 +47,19 @@ export async function cachedChecklist(qr = null) {
   const planned = qr ? await plannedTask(qr) : null;
   if (planned?.checklist) return { ...planned.checklist, cached_at: planned.generated_at };
   return (await (await db()).get("meta", "checklist")) || null;
+}
+
+// ---- a self-check as its link showed it online (企业自检 offline) ----
+
+/** What the self-check page needs offline: the checkpoint, the contact, the form, the link's end. */
+export async function storeSelfCheck(detail) {
+  const { checkpoint, contact_name, checklist, answers, flags, state, link_expires_at } = detail;
+  const kept = { checkpoint, contact_name, checklist, answers, flags, state, link_expires_at, stored_at: new Date().toISOString() };
+  await (await db()).put("meta", kept, "selfcheck");
+}
+
+export async function storedSelfCheck() {
+  return (await (await db()).get("meta", "selfcheck")) || null;
 }
 
 // A label read by the camera is its URL; opened by the phone's camera app, /s/{payload}.
@@ -104,7 +117,7 @@ function plannedTask(qr) {
 // ---- inspections ----
 
 /** A new offline inspection from a scan and its fix; it becomes the one being filled in. */
-export async function createInspection({ qr, scanFix, checklist, checkpoint = null }) {
+export async function createInspection({ qr, scanFix, checklist, checkpoint = null, answers = {}, flags = [] }) {
   const inspection = {
     client_uuid: crypto.randomUUID(),
     qr,
@@ -114,8 +127,8 @@ export async function createInspection({ qr, scanFix, checklist, checkpoint = nu
     template_id: checklist.template_id,
     checklist_version_id: checklist.id,
     checklist,
-    answers: {},
-    flags: [],
+    answers,
+    flags,
     submit: null,
     state: FILLING,
     problem: null,

@@ -9,9 +9,10 @@ import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
 import { h, show } from "./dom.js";
 import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
-import { refreshChecklist, resumeOffline, showExpectedOffline, startOffline } from "./offline-inspection.js";
+import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { knownCheckpoint, rememberCheckpoint } from "./offline-store.js";
+import { QUEUED, UPLOADING, knownCheckpoint, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
+import { selfCheckTarget, useTarget } from "./offline-target.js";
 import { mapLinks } from "./navigation.js";
 import { startOutbox } from "./outbox.js";
 import { uploadRow } from "./upload-progress.js";
@@ -27,6 +28,7 @@ function decodedOr(segment) {
 }
 const [, first, second] = window.location.pathname.split("/");
 const contactToken = first === "self-check" ? decodeURIComponent(second || "") : null;
+if (contactToken) useTarget(selfCheckTarget(contactToken, deviceId)); // the link's own store, uploads and sync
 const query = new URLSearchParams(window.location.search);
 let qr = first === "s" && second ? decodedOr(second) : null;
 // The checkpoint 开始检查 expects: its id from the link, its details once loaded.
@@ -40,7 +42,9 @@ const GEO_ERRORS = {
   2: "无法获取当前位置，请到开阔处后重试",
   3: "定位超时，请到开阔处后重试",
 };
-const NETWORK_LOST = "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
+const NETWORK_LOST = contactToken
+  ? "现在没有网络。自检可以照常进行：填写的内容和拍摄的照片、视频、录音先保存在这部手机上，有网络后自动上传。"
+  : "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
 const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
 const UNVERIFIED = "二维码待同步核验";
 const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
@@ -303,8 +307,9 @@ async function startInspection() {
   try {
     const fix = await locate();
     showFix(fix);
-    if (!contactToken && !navigator.onLine) {
-      await startOffline(offlinePage, { qr, fix });
+    const goOffline = () => (contactToken ? startSelfCheckOffline(offlinePage, { fix }) : startOffline(offlinePage, { qr, fix }));
+    if (!navigator.onLine) {
+      await goOffline();
       return;
     }
     status("定位成功，正在核验位置…");
@@ -315,8 +320,8 @@ async function startInspection() {
         : await api("/api/v1/inspections/on-site", { method: "POST", body: onSiteStart(fix) });
     } catch (err) {
       // No network after all (a fetch that never got an answer): go on offline.
-      if (contactToken || !(err instanceof ApiError && err.status === 0)) throw err;
-      await startOffline(offlinePage, { qr, fix });
+      if (!(err instanceof ApiError && err.status === 0)) throw err;
+      await goOffline();
       return;
     }
     inspection = started.inspection;
@@ -521,6 +526,34 @@ function showExpected(checkpoint) {
   $("locate-step").hidden = false;
 }
 
+/** 企业自检 without network: the offline self-check left unfinished, else the link's
+ * checkpoint as stored at the last online visit, and 定位 to start; false if never stored. */
+async function showSelfCheckOffline() {
+  const stored = await storedSelfCheck().catch(() => null);
+  if (!stored) {
+    show($("page-error"), NO_SELF_CHECK);
+    return;
+  }
+  $("user-name").textContent = stored.contact_name;
+  if (await resumeOffline(offlinePage).catch(() => false)) return;
+  showSite({ checkpoint: stored.checkpoint });
+  $("locate-step").hidden = false;
+  if (await selfCheckWaiting()) return;
+  if (stored.state === "submitted" || stored.state === "approved") {
+    showDone({ title: "本次自检已提交", summary: "无需再次填写。" });
+  }
+}
+
+/** A self-check submitted on this phone that has not gone up yet: nothing to fill in again
+ * (a second record of it would be refused); true when so, and the page says it. */
+async function selfCheckWaiting() {
+  const records = await listInspections().catch(() => []);
+  if (!records.some((r) => r.state === QUEUED || r.state === UPLOADING)) return false;
+  // Stays true once the outbox has sent it: the outbox below says 已上传 then.
+  showDone({ title: "自检已保存在本手机", summary: "上传情况见下方「待上传」：手机有网络时自动上传，显示「已上传」即银行已收到。" });
+  return true;
+}
+
 /** The offline inspection left unfinished on this phone, else the label's checkpoint (when
  * /s/{payload} opened the page), else the scan under the expected checkpoint. */
 async function showSteps() {
@@ -554,10 +587,19 @@ async function start() {
       $("page-title").textContent = "企业自检";
       $("my-tasks").hidden = true; // a contact has no account and no tasks
       base = `/api/v1/self-checks/${encodeURIComponent(contactToken)}`;
+      startOutbox($("outbox")); // 待上传: a self-check made offline on this phone
+      watchNetwork();
+      const stored = await storedSelfCheck().catch(() => null);
+      if (stored && (await resumeOffline(offlinePage).catch(() => false))) {
+        $("user-name").textContent = stored.contact_name; // begun offline: go on offline
+        return;
+      }
       inspection = await request(base);
+      storeSelfCheck(inspection).catch(() => {}); // for this link without network
       $("user-name").textContent = inspection.contact_name;
       showSite(inspection);
       $("locate-step").hidden = false;
+      if (inspection.can_edit && (await selfCheckWaiting())) return;
       if (inspection.check_in) showInspection();
     } else {
       startOutbox($("outbox"));
@@ -571,7 +613,8 @@ async function start() {
     // No answer from the server (offline, or the network is there but leads nowhere).
     if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) fail(err);
     else {
-      show($("offline-notice"), OFFLINE);
+      show($("offline-notice"), contactToken ? NETWORK_LOST : OFFLINE);
+      if (contactToken) await showSelfCheckOffline();
       if (!contactToken) await showSteps();
       if (!contactToken) await showExpectedOffline().catch(() => false); // 开始检查 of a task, named from the 离线包
     }

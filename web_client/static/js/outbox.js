@@ -9,10 +9,10 @@ import { deviceId } from "./capture.js";
 import { formatTime, h } from "./dom.js";
 import { EVIDENCE_LABELS } from "./inspection-form.js";
 import { QUEUED, REFUSED, SYNCED, UPLOADING, capturesOf, deleteInspection, dropBlobs, listInspections, updateCapture, updateInspection } from "./offline-store.js";
+import { target } from "./offline-target.js";
 import { NetworkError, tusUpload } from "./tus-upload.js";
 import { sizeText } from "./upload-progress.js";
 
-const SYNC = "/api/v1/offline/sync";
 const BATCH = 20; // the server's limit per sync
 const UPLOADED = "uploaded"; // a file whose bytes are all on the server, not yet attached
 const STATE_LABELS = { [QUEUED]: "待上传", [UPLOADING]: "上传中", [UPLOADED]: "文件已传完", [SYNCED]: "已上传", [REFUSED]: "被拒绝" };
@@ -75,7 +75,8 @@ export async function render() {
 }
 
 async function inspectionNode(inspection, captures) {
-  const site = inspection.checkpoint ? `${inspection.checkpoint.name}（二维码待同步核验）` : "二维码待同步核验";
+  const pending = inspection.qr ? "二维码待同步核验" : "位置待联网核验"; // a self-check scans no label
+  const site = inspection.checkpoint ? `${inspection.checkpoint.name}（${pending}）` : pending;
   const problem = inspection.problem ? h("p", { class: "alert outbox-problem" }, inspection.problem) : null;
   return h(
     "li",
@@ -242,7 +243,7 @@ async function sync(batch) {
   const body = { sent_at: new Date().toISOString(), device_id: deviceId(), inspections: await Promise.all(batch.map(payload)) };
   let reply;
   try {
-    reply = await api(SYNC, { method: "POST", body });
+    reply = await api(target().sync, { method: "POST", body, headers: target().headers() });
   } catch (err) {
     if (err instanceof ApiError && err.status === 0) throw new NetworkError();
     if (err.status === 401) throw err;
@@ -291,7 +292,8 @@ async function exportInspection(inspection) {
   }
   const text = JSON.stringify({ ...(await payload(inspection)), state: inspection.state, problem: inspection.problem, checklist: inspection.checklist, files }, null, 2);
   const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  const link = h("a", { href: url, download: `离线检查-${inspection.client_uuid}.json`, hidden: true });
+  const name = target().selfCheck ? "企业自检" : "离线检查";
+  const link = h("a", { href: url, download: `${name}-${inspection.client_uuid}.json`, hidden: true });
   document.body.append(link);
   link.click();
   link.remove();

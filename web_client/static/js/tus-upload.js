@@ -4,8 +4,8 @@
 // SHA-1 (Upload-Checksum). After a cut it asks HEAD where the server stands and goes on from
 // there, so a file is never re-sent from zero. Creating the same UUID twice is the same upload.
 import { ApiError } from "./api.js";
+import { target } from "./offline-target.js";
 
-const UPLOADS = "/api/v1/uploads";
 const TUS = { "Tus-Resumable": "1.0.0", "Accept-Language": "zh-CN" };
 export const CHUNK_BYTES = 5 * 1024 * 1024; // what the server advertises (Upload-Chunk-Size)
 
@@ -32,7 +32,7 @@ async function problemOf(response) {
 
 async function call(url, method, headers = {}) {
   try {
-    return await fetch(url, { method, headers: { ...TUS, ...headers }, credentials: "same-origin", cache: "no-store" });
+    return await fetch(url, { method, headers: { ...TUS, ...target().headers(), ...headers }, credentials: "same-origin", cache: "no-store" });
   } catch {
     throw new NetworkError();
   }
@@ -44,7 +44,7 @@ function send(method, url, headers, chunk, onBytes, ok) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
-    for (const [name, value] of Object.entries({ ...TUS, ...headers })) xhr.setRequestHeader(name, value);
+    for (const [name, value] of Object.entries({ ...TUS, ...target().headers(), ...headers })) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
     xhr.upload.addEventListener("progress", (event) => onBytes(event.loaded));
     xhr.addEventListener("load", () => {
@@ -75,7 +75,9 @@ async function patch(url, offset, chunk, checksum, onBytes) {
 
 async function serverOffset(url) {
   const response = await call(url, "HEAD");
-  if (response.status === 404) return null; // gone (or never ours): create it again
+  // Gone (or never ours): create it again. 410 is a self-check link that closed: a HEAD
+  // answer has no body, the creation's answer says why.
+  if (response.status === 404 || response.status === 410) return null;
   if (!response.ok) throw new ApiError(response.status, {});
   return Number(response.headers.get("Upload-Offset"));
 }
@@ -101,10 +103,10 @@ async function create(capture, onProgress) {
     // against the SHA-256 taken at capture (tus creation-with-upload). Creating the same
     // UUID again (an answer lost) is answered with the same upload.
     headers["Upload-Checksum"] = `sha256 ${hexBase64(capture.sha256)}`;
-    const xhr = await send("POST", UPLOADS, headers, capture.blob, onProgress, [200, 201]);
+    const xhr = await send("POST", target().uploads, headers, capture.blob, onProgress, [200, 201]);
     return { url: xhr.getResponseHeader("Location"), offset: Number(xhr.getResponseHeader("Upload-Offset") || 0) };
   }
-  const response = await call(UPLOADS, "POST", headers);
+  const response = await call(target().uploads, "POST", headers);
   if (response.status !== 201 && response.status !== 200) throw await problemOf(response);
   return { url: response.headers.get("Location"), offset: Number(response.headers.get("Upload-Offset") || 0) };
 }
