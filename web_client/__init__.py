@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -51,6 +53,32 @@ async def _service_worker(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(
         STATIC_DIR / "sw.js",
         headers={**NO_CACHE, "Content-Type": "text/javascript; charset=utf-8"},
+    )
+
+
+async def _self_check_manifest(request: web.Request) -> web.StreamResponse:
+    """The home-screen app of one self-check link: an enterprise contact who adds the page
+    to the home screen opens their own self-check from it, not the staff's 我的任务 (the
+    shared manifest). Built from the link as written; the page itself checks the link."""
+    page = f"/self-check/{quote(request.match_info['token'], safe='')}"
+    manifest = {
+        "id": page,
+        "name": "贷后检查 · 企业自检",
+        "short_name": "企业自检",
+        "description": "企业自检：无网络时也可填写、拍照，联网后自动上传",
+        "lang": "zh-CN",
+        "start_url": page,
+        "scope": page,
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": "#c8102e",
+        "icons": json.loads((STATIC_DIR / "manifest.webmanifest").read_text())["icons"],
+    }
+    return web.Response(
+        text=json.dumps(manifest, ensure_ascii=False),
+        content_type="application/manifest+json",
+        headers=NO_STORE,
     )
 
 
@@ -142,6 +170,9 @@ def setup_web_client(app: web.Application) -> None:
     app.router.add_get("/s/{payload}", _page("onsite.html"), name="label_page")
     # A self-check link is a credential, like a join link.
     app.router.add_get("/self-check/{token}", _no_store_page("onsite.html"), name="self_check_page")
+    app.router.add_get(
+        "/self-check/{token}/manifest.webmanifest", _self_check_manifest, name="self_check_manifest"
+    )
     app.router.add_get("/rectify/{token}", _rectify_page(), name="rectify_page")
     # At the root, so its scope covers /onsite, /s/{payload} and /field.
     app.router.add_get("/sw.js", _service_worker, name="service_worker")

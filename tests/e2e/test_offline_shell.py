@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from tests.integration.inspection_kit import CA_0001
 from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.plugins.phone import PHONE, fill_login, open_phone, ready_on_site
+from tests.plugins.phone import PHONE, fill_login, live_api, open_phone, ready_on_site
 
 pytestmark = pytest.mark.browser
 
@@ -110,5 +110,23 @@ async def test_the_phone_pages_are_installable_to_the_home_screen(
             assert response.ok and response.headers["content-type"] == "image/png", src
             image = Image.open(io.BytesIO(await response.body()))
             assert f"{image.width}x{image.height}" == size, src
+
+        # An enterprise contact's self-check link installs as itself: opened from the home
+        # screen it is their self-check, not the staff's 我的任务 behind a login.
+        async with live_api(live_server, "inspector", passwords["inspector"]) as http:
+            checkpoints = (await (await http.get("/api/v1/checkpoints")).json())["items"]
+            body = {"checkpoint_id": checkpoints[0]["id"], "contact_name": "刘建国"}
+            created = await http.post("/api/v1/inspections/self-check", json=body)
+            assert created.status == 201, await created.text()
+            link = (await created.json())["url"]
+        await page.goto(link)
+        await expect(page.locator("#page-title")).to_have_text("企业自检")
+        verdict = await cdp.send("Page.getInstallabilityErrors")
+        assert verdict["installabilityErrors"] == [], verdict
+        manifest = await cdp.send("Page.getAppManifest")
+        assert manifest["errors"] == [], manifest["errors"]
+        assert manifest["manifest"]["startUrl"] == link
+        assert manifest["manifest"]["scope"] == link
+        assert manifest["manifest"]["name"] == "贷后检查 · 企业自检"
     finally:
         await context.close()

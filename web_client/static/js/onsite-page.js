@@ -29,6 +29,8 @@ function decodedOr(segment) {
 const [, first, second] = window.location.pathname.split("/");
 const contactToken = first === "self-check" ? decodeURIComponent(second || "") : null;
 if (contactToken) useTarget(selfCheckTarget(contactToken, deviceId)); // the link's own store, uploads and sync
+// Added to the home screen, the link opens itself (its own manifest), not the staff's 我的任务.
+if (contactToken) document.querySelector('link[rel="manifest"]')?.setAttribute("href", `${window.location.pathname}/manifest.webmanifest`);
 const query = new URLSearchParams(window.location.search);
 let qr = first === "s" && second ? decodedOr(second) : null;
 // The checkpoint 开始检查 expects: its id from the link, its details once loaded.
