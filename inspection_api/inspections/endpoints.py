@@ -340,7 +340,15 @@ async def attach_uploaded_evidence(
     assembled file). An incomplete upload is 409 `upload_incomplete`; the same upload
     attached again to the same item answers the evidence already stored."""
     row = await service.editable(ctx.session, ctx.user, inspection_id, ("取证", "add evidence"))
-    stored = await uploads.get(ctx.session, ctx.user, body.upload_id)
+    actor = service.Actor(ctx.user, device_id=body.device_id)
+    return await attach_from_upload(ctx, row, actor, uploads.Owner(user_id=ctx.user.user_id), body)
+
+
+async def attach_from_upload(
+    ctx: Ctx, row: Row, actor: service.Actor, owner: uploads.Owner, body: EvidenceFromUploadIn
+) -> EvidenceOut:
+    """Attach `owner`'s upload `body.upload_id` (anyone else's is 404) to `row`'s item."""
+    stored = await uploads.get(ctx.session, owner, body.upload_id)
     upload = Upload(
         item_key=body.item_key,
         kind=body.kind,
@@ -355,7 +363,7 @@ async def attach_uploaded_evidence(
         ctx.session,
         ctx.app[SETTINGS],
         row,
-        service.Actor(ctx.user, device_id=body.device_id),
+        actor,
         upload,
         stored,
         origin=origin_of(ctx),

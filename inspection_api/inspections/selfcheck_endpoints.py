@@ -7,9 +7,10 @@ from aiohttp import web
 
 from inspection_api.auth.endpoints import origin_of
 from inspection_api.db import utcnow
-from inspection_api.inspections import evidence, selfcheck, service, views
+from inspection_api.inspections import evidence, selfcheck, selfcheck_sync, service, views
 from inspection_api.inspections.endpoints import (
     ANSWERS_REFUSED,
+    attach_from_upload,
     body_reader,
     hooks,
     one_save_at_a_time,
@@ -20,6 +21,7 @@ from inspection_api.inspections.endpoints import (
 from inspection_api.inspections.repository import Row
 from inspection_api.inspections.schemas import (
     ContactUpdate,
+    EvidenceFromUploadIn,
     EvidenceOut,
     EvidenceQuery,
     FixOnlyIn,
@@ -135,7 +137,9 @@ async def update_self_check(
     problems={**_PROBLEMS, 413: "Too large", 415: "Type not allowed"},
 )
 async def upload_self_check_evidence(ctx: Ctx, *, token: str, query: EvidenceQuery) -> EvidenceOut:
-    """As for staff (`POST /api/v1/inspections/{id}/evidence`): fix required."""
+    """As for staff (`POST /api/v1/inspections/{id}/evidence`): fix required. The page
+    sends captures by tus and `evidence/from-upload`; this one-request path stays for API
+    clients."""
     row, actor = await _resolve(ctx, token)
     item, _created = await evidence.add_evidence(
         ctx.session,
@@ -148,6 +152,33 @@ async def upload_self_check_evidence(ctx: Ctx, *, token: str, query: EvidenceQue
         origin=origin_of(ctx),
     )
     return await views.evidence_out(ctx.app[STORE], item)
+
+
+@api.route(
+    "POST",
+    ONE + "/evidence/from-upload",
+    summary="自检附加已上传的取证 Attach a capture the link sent by resumable upload (public)",
+    body=EvidenceFromUploadIn,
+    response=EvidenceOut,
+    status=201,
+    public=True,
+    path_types=TOKEN,
+    problems={
+        **_PROBLEMS,
+        404: "Not a valid link, or not this link's upload",
+        409: "The upload is not complete, or attached elsewhere",
+    },
+)
+async def attach_self_check_upload(
+    ctx: Ctx, *, token: str, body: EvidenceFromUploadIn
+) -> EvidenceOut:
+    """The online path of the contact's phone: the file goes up by tus under the link
+    (`/api/v1/self-checks/{token}/uploads`), then this attaches it as the staff
+    `POST /api/v1/inspections/{id}/evidence/from-upload` does (same body, same checks; fix
+    required). Only the link's own uploads: another link's or staff's is 404."""
+    row, actor = await _resolve(ctx, token)
+    owner = selfcheck_sync.owner(await selfcheck.find_invite(ctx.session, token))
+    return await attach_from_upload(ctx, row, actor, owner, body)
 
 
 @api.route(

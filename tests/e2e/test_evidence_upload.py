@@ -283,37 +283,74 @@ async def test_a_recording_stops_before_the_size_limit_and_keeps_what_it_has(
         await context.close()
 
 
-async def test_a_self_check_contact_sees_the_progress_of_a_one_request_upload(
+async def test_a_self_check_contact_uploads_by_tus_under_the_link_with_a_progress_bar(
     browser, live_server, passwords
 ):
-    """A contact has no staff session (no tus): the file goes in one XHR, its bar fed by
-    upload progress events."""
+    """A contact has no staff session: the file goes by tus under the link
+    (/api/v1/self-checks/{token}/uploads), its bar fed by the bytes sent, and is attached
+    with the SHA-256 the phone computed; cut mid-upload, 重试 sends the same capture."""
     await publish_small_form(live_server, passwords["hb_admin"])
     link = await self_check_link(live_server, passwords["inspector"])
     context, page, problems = await open_phone(browser, CA_0001, accuracy=15, timeout_ms=20_000)
-    tus_calls: list[str] = []
-    page.on("request", lambda r: tus_calls.append(r.url) if "/api/v1/uploads/" in r.url else None)
+    attached = attach_requests(page)
+    calls: list[tuple[str, str]] = []
+    page.on("request", lambda r: calls.append((r.method, r.url)))
     try:
         await page.goto(link)
         await page.get_by_role("button", name="获取定位并开始检查").click()
         remarks = page.get_by_test_id("inspection-form").locator('[data-key="remarks"]')
         await page.evaluate(WATCH_BARS)
-        await throttle(context, page, 32 * 1024)
+        cdp = await throttle(context, page, 32 * 1024)
         # A clip of a few seconds: Chromium reports upload progress per 64 KiB or so, so a
         # photo of 15 KB would jump from nothing to all of it.
         await remarks.get_by_role("button", name="录像", exact=True).click()
         await page.get_by_test_id("capture-shoot").click()
         await asyncio.sleep(5)
         await page.get_by_test_id("capture-shoot").click()
+        await expect(remarks.get_by_test_id("upload-row")).to_be_visible()
+        await page.screenshot(path="/tmp/selftus-contact-progress.png")
+        assert await page.evaluate(NO_OVERFLOW)
         await expect(remarks.locator(".if-counts")).to_have_text("已取证：视频 1", timeout=60_000)
         seen = await page.evaluate("() => window.barsSeen")
         assert partial_bars(seen), seen[-5:]
-        assert tus_calls == []
+        await cdp.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+
+        # The network goes mid-capture: the upload says why, 重试 sends the same capture.
+        await remarks.get_by_role("button", name="录音", exact=True).click()
+        await page.get_by_test_id("capture-shoot").click()
+        await asyncio.sleep(1.5)
+        await context.set_offline(True)
+        await page.get_by_test_id("capture-shoot").click()
+        failed = remarks.get_by_test_id("upload-row")
+        await expect(failed).to_have_attribute("data-state", "failed")
+        await expect(failed.locator(".up-error")).to_contain_text("请检查网络后点「重试」")
+        await page.screenshot(path="/tmp/selftus-contact-retry.png")
+        await context.set_offline(False)
+        await failed.get_by_role("button", name="重试").click()
+        await expect(remarks.locator(".if-counts")).to_have_text("已取证：视频 1，录音 1")
+        await expect(remarks.get_by_test_id("upload-row")).to_have_count(0)
+
         rows = await evidence_rows(live_server)
         assert [(r.item_key, r.kind, r.uploader_name) for r in rows] == [
-            ("remarks", "video", "刘建国")
+            ("remarks", "video", "刘建国"),
+            ("remarks", "audio", "刘建国"),
         ]
         assert rows[0].size_bytes == seen[-1][1]
+        # Stored with the phone's SHA-256, the bytes in the store hashing to it.
+        assert [a["sha256"] for a in attached if a["kind"] == "video"] == [rows[0].sha256]
+        assert {a["sha256"] for a in attached} == {r.sha256 for r in rows}
+        for r in rows:
+            data = await stored_bytes(live_server, r.object_key)
+            assert hashlib.sha256(data).hexdigest() == r.sha256
+            assert r.object_key.startswith("uploads/")  # the assembled tus upload
+        token = link.rstrip("/").rsplit("/", 1)[1]
+        under_link = f"/api/v1/self-checks/{token}/uploads"
+        assert any(m == "POST" and under_link in u for m, u in calls)
+        assert not [u for _m, u in calls if "/api/v1/uploads/" in u]  # never the staff's
+        assert not [u for m, u in calls if m == "POST" and "/evidence?" in u]  # nor one-shot
         assert problems.errors == []
     finally:
         await context.close()

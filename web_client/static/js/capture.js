@@ -4,8 +4,9 @@
 // goes up with its SHA-256 (the server recomputes it), its capture time and GPS fix. The
 // size limit (LOANCHECK_EVIDENCE_MAX_MB, the server's Tus-Max-Size) is kept while capturing:
 // a recording stops before it passes it, a photo over it is refused before it is kept.
-import { ApiError, api } from "./api.js";
+import { api } from "./api.js";
 import { h } from "./dom.js";
+import { target } from "./offline-target.js";
 import { tusUpload } from "./tus-upload.js";
 import { sizeText } from "./upload-progress.js";
 
@@ -181,44 +182,17 @@ export async function captureLive(kind, { maxBytes } = {}) {
   });
 }
 
-function problemOf(xhr) {
-  try {
-    const data = JSON.parse(xhr.responseText);
-    return data && typeof data === "object" ? data : {};
-  } catch {
-    return {};
-  }
-}
-
-/** The raw upload (`POST {base}/evidence`) through XHR, which reports the bytes as they go. */
-function postRaw(base, params, job, headers) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", `${base}/evidence?${params}`);
-    const all = { "Content-Type": job.mime, Accept: "application/json", "Accept-Language": "zh-CN", ...headers };
-    for (const [name, value] of Object.entries(all)) xhr.setRequestHeader(name, value);
-    xhr.upload.addEventListener("progress", (event) => job.onProgress && job.onProgress(event.loaded));
-    xhr.addEventListener("load", () => {
-      if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText));
-      else reject(new ApiError(xhr.status, problemOf(xhr)));
-    });
-    const lost = () => reject(new ApiError(0, { detail: "无法连接服务器，请检查网络后重试" }));
-    xhr.addEventListener("error", lost);
-    xhr.addEventListener("abort", lost);
-    xhr.send(job.blob);
-  });
-}
-
 /**
  * Upload a capture and attach it to its item at `base` (an inspection, or a self-check
  * link). `job` is `{itemKey, kind, blob, mime, capturedAt, fix, onProgress(bytes)}`; `fix`
- * is the GPS fix of the capture (null beside a remote call). Staff send the file by tus
- * (resumable, checksummed, `/api/v1/uploads`) and then attach it; `via: "raw"` (a self-check
- * contact, who has no staff session) sends it in one XHR POST. The job keeps what a retry
+ * is the GPS fix of the capture (null beside a remote call). The file goes by tus
+ * (resumable, checksummed) to the page's target (offline-target.js: staff `/api/v1/uploads`,
+ * a self-check link its own `/api/v1/self-checks/{token}/uploads` with the phone's
+ * X-Device-Id) and is then attached (`{base}/evidence/from-upload`). The job keeps what a retry
  * needs (its SHA-256, its UUID, the tus upload's address): calling again with the same job
  * goes on from where the server stands. Problems throw ApiError (or NetworkError).
  */
-export async function uploadEvidence(base, job, { via = "tus", headers = {} } = {}) {
+export async function uploadEvidence(base, job) {
   job.sha256 = job.sha256 || (await sha256Hex(job.blob));
   const about = {
     item_key: job.itemKey,
@@ -227,16 +201,6 @@ export async function uploadEvidence(base, job, { via = "tus", headers = {} } = 
     captured_at: job.capturedAt.toISOString(),
     device_id: deviceId(),
   };
-  if (via === "raw") {
-    const params = new URLSearchParams(about);
-    if (job.fix) {
-      params.set("latitude", String(job.fix.latitude));
-      params.set("longitude", String(job.fix.longitude));
-      params.set("accuracy", String(job.fix.accuracy));
-      params.set("fix_captured_at", job.fix.captured_at);
-    }
-    return postRaw(base, params, job, headers);
-  }
   job.clientUuid = job.clientUuid || crypto.randomUUID();
   const uploadId = await tusUpload(
     { client_uuid: job.clientUuid, sha256: job.sha256, mime: job.mime, blob: job.blob, upload_url: job.uploadUrl },
@@ -247,5 +211,5 @@ export async function uploadEvidence(base, job, { via = "tus", headers = {} } = 
       onProgress: (bytes) => job.onProgress && job.onProgress(bytes),
     },
   );
-  return api(`${base}/evidence/from-upload`, { method: "POST", body: { ...about, upload_id: uploadId, fix: job.fix || null } });
+  return api(`${base}/evidence/from-upload`, { method: "POST", body: { ...about, upload_id: uploadId, fix: job.fix || null }, headers: target().headers() });
 }

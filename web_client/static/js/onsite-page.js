@@ -427,9 +427,7 @@ async function capture(item, kind) {
   const send = async () => {
     try {
       job.fix = job.fix || (await locate());
-      const added = contactToken
-        ? await uploadEvidence(base, job, { via: "raw", headers: { "X-Device-Id": deviceId() } })
-        : await uploadEvidence(base, job);
+      const added = await uploadEvidence(base, job); // by tus: staff's or the link's (offline-target.js)
       row.progress(shot.blob.size);
       row.done({ keep: Boolean(shot.notice) }); // a recording stopped at the limit says so
       inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
