@@ -21,7 +21,7 @@ export function uploadErrorText(err, sent, total, again = "点「重试」") {
 }
 
 /**
- * A row for one file: `{node, progress(bytes), note(text), fail(err, retry), done()}`.
+ * A row for one file: `{node, progress(bytes), note(text), fail(err, retry), wait(text, retry), done()}`.
  * `retry` is called by 重试; the row stays until `done()`.
  */
 export function uploadRow(label, total) {
@@ -64,12 +64,27 @@ export function uploadRow(label, total) {
       noteLine.textContent = text;
       noteLine.hidden = !text;
     },
-    /** Failed: why, and 重试 when `retry` is given (else `again` says what sends it again). */
-    fail(err, retry, { again } = {}) {
+    /** Failed: why, and 重试 when `retry` is given (else `again` says what sends it again);
+     * `kept` (a text) when the file waits on the phone and goes up by itself (待上传). */
+    fail(err, retry, { again, kept } = {}) {
       error.textContent = uploadErrorText(err, sent, total, retry ? undefined : again);
       error.hidden = false;
-      state.textContent = "上传失败";
+      if (kept) {
+        noteLine.textContent = kept;
+        noteLine.hidden = false;
+      }
+      state.textContent = kept ? "待上传" : "上传失败";
       node.dataset.state = "failed";
+      onRetry = retry || null;
+      retryButton.hidden = !retry;
+    },
+    /** Kept on the phone, waiting for the network (待上传): it goes up by itself, or by 重试. */
+    wait(text, retry) {
+      noteLine.textContent = text;
+      noteLine.hidden = false;
+      error.hidden = true;
+      state.textContent = "待上传";
+      node.dataset.state = "pending";
       onRetry = retry || null;
       retryButton.hidden = !retry;
     },
