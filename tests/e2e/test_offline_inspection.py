@@ -28,6 +28,7 @@ from tests.plugins.phone import (
     answer_small_form,
     ca_0001_label,
     fill_login,
+    newest_inspection,
     open_phone,
     publish_small_form,
     ready_on_site,
@@ -49,6 +50,10 @@ PHONE_STORE = """async () => {
                                                size: c.size, state: c.state}))});
   }
   return out;
+}"""
+FORGET_ONLINE = """async (key) => {
+  const store = await import("/static/js/offline-store.js");
+  await store.forgetOnline(key);
 }"""
 CACHED_KEYS = """async () => {
   const store = await import("/static/js/offline-store.js");
@@ -377,6 +382,10 @@ async def test_a_label_started_online_is_named_when_scanned_again_offline(
         # The label names its checkpoint before the fix: wait for the started inspection.
         await start_inspection(page)
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
+        # That inspection is over (as after its submission, which forgets it on the phone):
+        # an open one would be reopened offline instead (test_online_network_lost.py).
+        started = await newest_inspection(live_server)
+        await page.evaluate(FORGET_ONLINE, f"inspection-{started.id}")
 
         await context.set_offline(True)
         await page.goto(label)

@@ -6,16 +6,16 @@
 // 企业自检 (by invite).
 import { ApiError, api } from "./api.js";
 import { answerSaver } from "./answer-saver.js";
-import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
+import { captureLive, deviceId, mediaErrorText } from "./capture.js";
 import { h, show } from "./dom.js";
 import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { QUEUED, UPLOADING, knownCheckpoint, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
+import { QUEUED, UPLOADING, currentOnline, forgetOnline, keepOnline, keptOnline, knownCheckpoint, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
 import { selfCheckTarget, useTarget } from "./offline-target.js";
 import { mapLinks } from "./navigation.js";
+import { keyOf, onlineOutbox, waitingText } from "./online-outbox.js";
 import { startOutbox } from "./outbox.js";
-import { uploadRow } from "./upload-progress.js";
 
 const $ = (id) => document.getElementById(id);
 /** The text of a path segment; as it stands when it is no valid %-encoding. */
@@ -46,7 +46,9 @@ const GEO_ERRORS = {
 };
 const NETWORK_LOST = contactToken
   ? "现在没有网络。自检可以照常进行：填写的内容和拍摄的照片、视频、录音先保存在这部手机上，有网络后自动上传。"
-  : "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
+  : "当前无网络：检查可以继续，填写的回答和拍摄的取证先保存在本手机（刷新或关闭页面也不会丢失），联网后自动上传。";
+// The phone would not keep it (storage full, or a browser that refuses): only this page holds it.
+const NOT_KEPT = "本手机无法保存数据（存储空间不足或浏览器不允许）：未上传的回答和取证只在当前页面中，请勿刷新或关闭页面，联网后自动上传。";
 const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
 const UNVERIFIED = "二维码待同步核验";
 const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
@@ -58,6 +60,8 @@ let inspection = null;
 let form = null;
 let base = null; // where this inspection's API lives: /api/v1/inspections/{id} or the link
 let offlineSubmit = null; // set while an offline inspection is being filled in
+let kept = null; // 待上传 of the online inspection shown (online-outbox.js)
+let notKept = false; // the phone refused to keep something
 
 // What the offline inspection (offline-inspection.js) needs of this page.
 const offlinePage = {
@@ -65,6 +69,7 @@ const offlinePage = {
   fail: (err) => fail(err),
   setForm(offlineForm, submitOffline, extra) {
     form = offlineForm;
+    kept = null; // an offline inspection keeps everything itself
     offlineSubmit = submitOffline;
     $("scan-step").hidden = true;
     $("locate-step").hidden = false;
@@ -309,7 +314,11 @@ async function startInspection() {
   try {
     const fix = await locate();
     showFix(fix);
-    const goOffline = () => (contactToken ? startSelfCheckOffline(offlinePage, { fix }) : startOffline(offlinePage, { qr, fix }));
+    // An inspection begun online goes on as it is: never a second one offline beside it.
+    const goOffline = async () => {
+      if (kept) status("当前无网络：位置待联网后再核验。检查可以继续，回答和取证保存在本手机。");
+      else await (contactToken ? startSelfCheckOffline(offlinePage, { fix }) : startOffline(offlinePage, { qr, fix }));
+    };
     if (!navigator.onLine) {
       await goOffline();
       return;
@@ -331,7 +340,7 @@ async function startInspection() {
     const result = started.check_in;
     showFix(fix, result.distance_m, result.radius_m);
     status(result.outcome === "bound" ? "首次扫码：已将当前位置设为检查点GPS位置" : "位置核验通过", "ok");
-    showInspection();
+    await showInspection();
     if (!contactToken) {
       refreshChecklist(inspection.checklist).catch(() => {});
       rememberCheckpoint(qr, inspection.checkpoint).catch(() => {});
@@ -355,13 +364,22 @@ function showSite(detail) {
   $("site-nav").hidden = !links;
 }
 
-function showInspection() {
+/** The inspection's form, with what this phone still keeps for it (待上传) on top. */
+async function showInspection() {
   showSite(inspection);
   if (inspection.state === "submitted" || inspection.state === "approved") {
     showDone(inspection);
     return;
   }
-  form = renderInspectionForm(inspection, {
+  const key = keyOf(inspection, contactToken);
+  const record = inspection.can_edit ? await keptOnline(key).catch(() => null) : null;
+  const pending = record?.pending || { answers: {} };
+  const shown = { ...inspection, answers: { ...inspection.answers }, flags: pending.flags ?? inspection.flags };
+  for (const [item, value] of Object.entries(pending.answers)) {
+    if (value === null) delete shown.answers[item];
+    else shown.answers[item] = value;
+  }
+  form = renderInspectionForm(shown, {
     editable: inspection.can_edit,
     captureKinds: () => CAPTURE_KINDS,
     onCapture: capture,
@@ -374,6 +392,59 @@ function showInspection() {
   );
   $("form-step").hidden = false;
   $("locate-step").querySelector("#locate-start").textContent = "重新定位";
+  if (!inspection.can_edit) return;
+  kept = onlineOutbox({
+    key,
+    base,
+    form: () => form,
+    locate,
+    itemLabel: (item) => form.itemNode(item)?.querySelector(".if-label")?.textContent || item,
+    onAttached: (added) => {
+      inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
+      form.setEvidence(inspection.evidence);
+      keepInspection();
+    },
+    onChange: waitingChanged,
+    onStoreFailed: () => {
+      notKept = true;
+      networkNotice();
+    },
+  });
+  keepInspection();
+  // What waited on the phone goes again by the usual ways (and says 待上传 meanwhile).
+  for (const item of Object.keys(pending.answers)) answers().touch(item);
+  if (pending.flags) answers().touch("flags");
+  await kept.resume();
+}
+
+/** The inspection as the server last showed it, for a reload without network. */
+function keepInspection() {
+  keepOnline(keyOf(inspection, contactToken), base, inspection).catch(() => {
+    notKept = true;
+    networkNotice();
+  });
+}
+
+/** What waits changed: the notice's counts, and 提交检查's note once all is up. */
+function waitingChanged() {
+  networkNotice();
+  const problem = $("submit-problem");
+  if (!problem.hidden && problem.dataset.waiting && !waitingText(kept.waiting())) {
+    problem.dataset.waiting = "";
+    problem.className = "notice submit-problem";
+    problem.replaceChildren(h("p", {}, "待上传的回答和取证已全部上传，请再次点击「提交检查」。"));
+  }
+}
+
+/** The notice without network: what this phone keeps, truly. */
+function networkNotice() {
+  if (navigator.onLine) {
+    if (notKept && kept && waitingText(kept.waiting())) show($("offline-notice"), NOT_KEPT);
+    return;
+  }
+  const waiting = kept ? waitingText(kept.waiting()) : "";
+  const held = waiting ? `本机待上传：${waiting}。` : "";
+  show($("offline-notice"), notKept ? NOT_KEPT : `${NETWORK_LOST}${held}`);
 }
 
 // ---- filling in ----
@@ -389,8 +460,12 @@ function answers() {
       form,
       send: (body) => request(base, { method: "PATCH", body }),
       extras: { flags: () => form.flagList() },
+      keep: kept?.keep,
       onStatus: (text) => ($("save-status").textContent = text),
-      onSaved: (saved) => (inspection = { ...inspection, answers: saved.answers, flags: saved.flags }),
+      onSaved: (saved) => {
+        inspection = { ...inspection, answers: saved.answers, flags: saved.flags };
+        keepInspection();
+      },
       onFail: (err) => fail(err),
     });
   }
@@ -419,24 +494,9 @@ async function capture(item, kind) {
     return;
   }
   if (!shot) return;
-  // A row with the bytes sent; a failure says why and 重试 goes on with this same capture.
-  const row = uploadRow(`${EVIDENCE_LABELS[kind]} · ${item.label}`, shot.blob.size);
-  row.note(shot.notice);
-  form.addUpload(item.key, row.node);
-  const job = { itemKey: item.key, kind, ...shot, fix: null, onProgress: (bytes) => row.progress(bytes) };
-  const send = async () => {
-    try {
-      job.fix = job.fix || (await locate());
-      const added = await uploadEvidence(base, job); // by tus: staff's or the link's (offline-target.js)
-      row.progress(shot.blob.size);
-      row.done({ keep: Boolean(shot.notice) }); // a recording stopped at the limit says so
-      inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
-      form.setEvidence(inspection.evidence);
-    } catch (err) {
-      row.fail(err, send);
-    }
-  };
-  await send();
+  // Kept on the phone at once, then up by tus (staff's or the link's, offline-target.js) with
+  // a row of the bytes sent: 待上传 without network, a refusal says why, 重试 goes on.
+  await kept.capture(item, kind, shot);
 }
 
 async function removeEvidence(evidence) {
@@ -461,16 +521,32 @@ async function submit() {
       await offlineSubmit();
       return;
     }
-    if (!(await save())) return;
+    const saved = await save();
+    const waiting = kept ? waitingText(kept.waiting()) : "";
+    if (waiting) {
+      // Never submitted without what the phone still holds: it goes up by itself.
+      problem.className = "notice submit-problem";
+      problem.dataset.waiting = "1";
+      problem.replaceChildren(h("p", {}, `还有 ${waiting}未上传，联网后自动上传；全部上传后请再次点击「提交检查」。`));
+      problem.hidden = false;
+      problem.scrollIntoView({ block: "center" });
+      kept.sendAll();
+      return;
+    }
+    if (!saved) return;
     status("");
     const fix = await locate();
     showFix(fix);
     const done = await request(`${base}/submit`, { method: "POST", body: { fix } });
+    forgetOnline(keyOf(inspection, contactToken)).catch(() => {});
+    kept = null;
     showDone(done);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return toLogin();
     if (err instanceof ApiError && err.problem.distance_m) showFix(null, err.problem.distance_m, err.problem.radius_m);
     if (err instanceof ApiError && err.problem.errors) form.setErrors(err.problem.errors);
+    problem.className = "alert submit-problem";
+    problem.dataset.waiting = "";
     problem.replaceChildren(...problemNodes(err));
     problem.hidden = false;
     problem.scrollIntoView({ block: "center" });
@@ -500,8 +576,45 @@ function showDone(done) {
 
 /** Say so when the network goes or comes back while the page is open (staff: work goes on). */
 function watchNetwork() {
-  window.addEventListener("offline", () => show($("offline-notice"), NETWORK_LOST));
-  window.addEventListener("online", () => show($("offline-notice"), ""));
+  window.addEventListener("offline", networkNotice);
+  window.addEventListener("online", () => {
+    show($("offline-notice"), "");
+    networkNotice();
+    if (!kept) return;
+    kept.sendAll();
+    answers().flush();
+  });
+}
+
+/**
+ * An online inspection this phone still holds something of (待上传), else (without network)
+ * the one the page showed last when the address is of its checkpoint: shown again, online
+ * as the server has it, offline as it was kept. False when there is none.
+ */
+async function reopenOnline(online) {
+  const { current, waiting } = await currentOnline().catch(() => ({}));
+  const ofThisPage = (r) => {
+    const id = r?.inspection?.checkpoint_id;
+    const named = qr ? labelCheckpointId(qr) : expectedId;
+    return named === null || named === id;
+  };
+  const record = waiting || (!online && ofThisPage(current) ? current : null);
+  if (!record) return false;
+  inspection = record.inspection;
+  base = record.base;
+  if (online) {
+    try {
+      inspection = await api(base);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return false;
+      if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) throw err;
+    }
+  }
+  $("scan-step").hidden = true;
+  $("locate-step").hidden = false;
+  await showInspection();
+  networkNotice();
+  return true;
 }
 
 /**
@@ -536,6 +649,15 @@ async function showSelfCheckOffline() {
   }
   $("user-name").textContent = stored.contact_name;
   if (await resumeOffline(offlinePage).catch(() => false)) return;
+  // Begun online (checked in): reopened as it was kept, what waits goes up when online.
+  const begun = await keptOnline(keyOf(null, contactToken)).catch(() => null);
+  if (begun?.inspection?.check_in && begun.inspection.can_edit) {
+    inspection = begun.inspection;
+    $("locate-step").hidden = false;
+    await showInspection();
+    networkNotice();
+    return;
+  }
   showSite({ checkpoint: stored.checkpoint });
   $("locate-step").hidden = false;
   if (await selfCheckWaiting()) return;
@@ -600,13 +722,14 @@ async function start() {
       showSite(inspection);
       $("locate-step").hidden = false;
       if (inspection.can_edit && (await selfCheckWaiting())) return;
-      if (inspection.check_in) showInspection();
+      if (inspection.check_in) await showInspection();
     } else {
       startOutbox($("outbox"));
       watchNetwork();
       const me = await api("/api/v1/auth/me");
       $("user-name").textContent = me.display_name || me.username;
       refreshChecklist().catch(() => {}); // for the next inspection without network
+      if (await reopenOnline(true)) return;
       await showSteps();
     }
   } catch (err) {
@@ -615,6 +738,7 @@ async function start() {
     else {
       show($("offline-notice"), contactToken ? NETWORK_LOST : OFFLINE);
       if (contactToken) await showSelfCheckOffline();
+      if (!contactToken && (await reopenOnline(false))) return;
       if (!contactToken) await showSteps();
       if (!contactToken) await showExpectedOffline().catch(() => false); // 开始检查 of a task, named from the 离线包
     }
