@@ -26,6 +26,8 @@ const SHELL = [
   "/static/js/offline-store.js",
   "/static/js/offline-target.js",
   "/static/js/online-outbox.js",
+  "/static/js/qr-label.js",
+  "/static/js/gps-fix.js",
   "/static/js/outbox.js",
   "/static/js/tus-upload.js",
   "/static/js/upload-progress.js",

@@ -8,15 +8,28 @@
 import { ApiError } from "./api.js";
 import { sha256Hex, uploadEvidence } from "./capture.js";
 import { EVIDENCE_LABELS } from "./inspection-form.js";
-import { addCapture, answersAnswered, capturesOf, keepAnswers, removeCapture, updateCapture } from "./offline-store.js";
+import { addCapture, answersAnswered, capturesOf, keepAnswers, keepOnline, removeCapture, updateCapture } from "./offline-store.js";
 import { NetworkError } from "./tus-upload.js";
 import { uploadRow } from "./upload-progress.js";
 
 const KEPT = "已保存在本手机，联网后自动上传";
+// The phone would not keep it (storage full, or a browser that refuses): only this page holds it.
+const NOT_KEPT = "本手机无法保存数据（存储空间不足或浏览器不允许）：未上传的回答和取证只在当前页面中，请勿刷新或关闭页面，联网后自动上传。";
 const RETRY_MS = 15_000; // while the server answers but not well (5xx): try again
 
 /** The record's key: the inspection's id, or a contact's link token. */
 export const keyOf = (inspection, token) => (token ? `self-check-${token}` : `inspection-${inspection.id}`);
+
+/** The inspection as the server has it, with what the phone still keeps for it over it
+ * (`pending`: answers by item, null clearing one, and the flags when changed). */
+export function shownWith(inspection, pending) {
+  const answers = { ...inspection.answers };
+  for (const [item, value] of Object.entries(pending.answers || {})) {
+    if (value === null) delete answers[item];
+    else answers[item] = value;
+  }
+  return { ...inspection, answers, flags: pending.flags ?? inspection.flags };
+}
 
 /** What waits, in plain Chinese: 「2 项回答、1 个取证」 ("" when nothing). */
 export function waitingText({ answers, captures }) {
@@ -26,18 +39,20 @@ export function waitingText({ answers, captures }) {
 /**
  * The outbox of the inspection shown, `key` its record. `base` is its API; `form()` the form
  * shown now; `locate()` a GPS fix; `itemLabel(key)` an item's label; `onAttached(evidence)`
- * the server's row of a capture; `onChange()` whenever what waits changed; `onStoreFailed()`
- * when the phone could not keep something (then it lives only in this page).
+ * the server's row of a capture; `onChange()` whenever what waits (or the phone's keeping of
+ * it) changed.
  */
-export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, onChange = () => {}, onStoreFailed = () => {} }) {
+export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, onChange = () => {} }) {
   const answers = new Set(); // item keys (and "flags") waiting for the server
   const captures = new Map(); // capture UUID → {capture, row, sending}
   let timer = null;
+  let notKept = false; // the phone refused to keep something: only this page holds it
 
-  const kept = (promise) =>
-    promise.catch((err) => {
-      onStoreFailed(err);
-    });
+  function storeFailed() {
+    notKept = true;
+    onChange();
+  }
+  const kept = (promise) => promise.catch(storeFailed);
 
   /** For answer-saver.js: each change kept at once, forgotten once the server answered. */
   const keep = {
@@ -130,8 +145,8 @@ export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, o
     let stored;
     try {
       stored = await addCapture(key, taken);
-    } catch (err) {
-      onStoreFailed(err);
+    } catch {
+      storeFailed();
       // Not on the phone: this page still holds it, under a UUID of its own.
       stored = { ...taken, client_uuid: crypto.randomUUID(), item_key: item.key, size: shot.blob.size, captured_at: shot.capturedAt.toISOString(), upload_url: null };
     }
@@ -157,12 +172,24 @@ export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, o
     return Promise.all([...captures.values()].map(send));
   }
 
+  const waiting = () => ({ answers: answers.size, captures: captures.size });
+
   return {
     keep,
+    /** The inspection as the server last showed it, for a reload without network. */
+    keepShown: (inspection) => kept(keepOnline(key, base, inspection)),
+    /** The page's notice, the truth of what is kept (`lost`: the page's no-network text);
+     * null when there is nothing to say. */
+    notice(lost) {
+      const what = waitingText(waiting());
+      if (navigator.onLine) return notKept && what ? NOT_KEPT : null;
+      if (notKept) return NOT_KEPT;
+      return what ? `${lost}本机待上传：${what}。` : lost;
+    },
     capture,
     resume,
     sendAll,
     /** How much waits: answers (items, the flags as one), captures. */
-    waiting: () => ({ answers: answers.size, captures: captures.size }),
+    waiting,
   };
 }

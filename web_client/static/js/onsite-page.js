@@ -8,24 +8,18 @@ import { ApiError, api } from "./api.js";
 import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText } from "./capture.js";
 import { h, show } from "./dom.js";
+import { locate } from "./gps-fix.js";
 import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { QUEUED, UPLOADING, currentOnline, forgetOnline, keepOnline, keptOnline, knownCheckpoint, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
+import { QUEUED, UPLOADING, currentOnline, forgetOnline, keptOnline, knownCheckpoint, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
 import { selfCheckTarget, useTarget } from "./offline-target.js";
 import { mapLinks } from "./navigation.js";
-import { keyOf, onlineOutbox, waitingText } from "./online-outbox.js";
+import { keyOf, onlineOutbox, shownWith, waitingText } from "./online-outbox.js";
 import { startOutbox } from "./outbox.js";
+import { decodedOr, labelCheckpointId, readQr } from "./qr-label.js";
 
 const $ = (id) => document.getElementById(id);
-/** The text of a path segment; as it stands when it is no valid %-encoding. */
-function decodedOr(segment) {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 const [, first, second] = window.location.pathname.split("/");
 const contactToken = first === "self-check" ? decodeURIComponent(second || "") : null;
 if (contactToken) useTarget(selfCheckTarget(contactToken, deviceId)); // the link's own store, uploads and sync
@@ -39,29 +33,18 @@ let expected = null;
 // The task's own form (its plan's template) from the link, for a label of that checkpoint.
 const taskTemplateId = /^[1-9]\d{0,9}$/.test(query.get("template") || "") ? Number(query.get("template")) : null;
 
-const GEO_ERRORS = {
-  1: "未获得定位权限，请在浏览器设置中允许本网站使用位置信息后重试",
-  2: "无法获取当前位置，请到开阔处后重试",
-  3: "定位超时，请到开阔处后重试",
-};
 const NETWORK_LOST = contactToken
   ? "现在没有网络。自检可以照常进行：填写的内容和拍摄的照片、视频、录音先保存在这部手机上，有网络后自动上传。"
   : "当前无网络：检查可以继续，填写的回答和拍摄的取证先保存在本手机（刷新或关闭页面也不会丢失），联网后自动上传。";
-// The phone would not keep it (storage full, or a browser that refuses): only this page holds it.
-const NOT_KEPT = "本手机无法保存数据（存储空间不足或浏览器不允许）：未上传的回答和取证只在当前页面中，请勿刷新或关闭页面，联网后自动上传。";
 const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
 const UNVERIFIED = "二维码待同步核验";
 const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
-// A label's payload (as inspection_api/checkpoints/qr.py signs it): 1.{id}.{generation}.{signature}.
-const LABEL_PAYLOAD = /^1\.([1-9]\d{0,9})\.[1-9]\d{0,9}\.[A-Za-z0-9_-]{22}$/;
-const LABEL_PATH = "/s/";
 
 let inspection = null;
 let form = null;
 let base = null; // where this inspection's API lives: /api/v1/inspections/{id} or the link
 let offlineSubmit = null; // set while an offline inspection is being filled in
 let kept = null; // 待上传 of the online inspection shown (online-outbox.js)
-let notKept = false; // the phone refused to keep something
 
 // What the offline inspection (offline-inspection.js) needs of this page.
 const offlinePage = {
@@ -100,26 +83,6 @@ function toLogin() {
   window.location.replace(`/login?next=${encodeURIComponent(next)}`);
 }
 
-function locate() {
-  return new Promise((resolve, reject) => {
-    if (!navigator.geolocation) {
-      reject(new Error("此浏览器不支持定位，请使用手机浏览器打开"));
-      return;
-    }
-    navigator.geolocation.getCurrentPosition(
-      (p) =>
-        resolve({
-          latitude: p.coords.latitude,
-          longitude: p.coords.longitude,
-          accuracy: p.coords.accuracy,
-          captured_at: new Date(p.timestamp).toISOString(),
-        }),
-      (err) => reject(new Error(GEO_ERRORS[err.code] || "无法获取定位")),
-      { enableHighAccuracy: true, maximumAge: 0, timeout: 20000 },
-    );
-  });
-}
-
 function showFix(fix, distance, radius) {
   if (fix) $("fix-accuracy").textContent = `±${Math.round(fix.accuracy)} 米`;
   if (distance !== undefined && distance !== null) {
@@ -144,27 +107,6 @@ function showRefusal(err) {
   }
   showFix(null, problem.distance_m, problem.radius_m);
   status(`距检查点 ${Math.round(problem.distance_m)} 米，允许范围 ${problem.radius_m} 米：请到检查点现场后重新定位`, "error");
-}
-
-/** The checkpoint id a scanned text names if it has the shape of one of our labels (the
- * label URL, from any host, or its payload), else null. Only the server can tell whether
- * the signature is genuine. */
-function labelCheckpointId(text) {
-  let payload = text.trim();
-  if (payload.length > 200) return null;
-  if (payload.includes("/")) {
-    let path;
-    try {
-      path = new URL(payload, window.location.origin).pathname;
-    } catch {
-      return null;
-    }
-    if (!path.includes(LABEL_PATH)) return null;
-    // As the server reads it: no decoding, a payload is URL-safe text.
-    payload = path.slice(path.lastIndexOf(LABEL_PATH) + LABEL_PATH.length).replace(/^\/+|\/+$/g, "");
-  }
-  const match = LABEL_PAYLOAD.exec(payload);
-  return match ? Number(match[1]) : null;
 }
 
 /** The online start: with the task's form when the label is of the task's checkpoint. */
@@ -195,25 +137,10 @@ async function scan() {
     show($("page-error"), mediaErrorText(err));
     return;
   }
-  video.srcObject = stream;
-  video.hidden = false;
   $("scan-start").hidden = true;
   $("scan-problem").hidden = true;
-  const canvas = h("canvas");
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  const timer = setInterval(() => {
-    if (!video.videoWidth) return;
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    context.drawImage(video, 0, 0);
-    const found = window.jsQR(context.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height);
-    if (!found || !found.data) return;
-    clearInterval(timer);
-    for (const track of stream.getTracks()) track.stop();
-    video.hidden = true;
-    video.srcObject = null;
-    readLabel(found.data).catch((err) => fail(err));
-  }, 250);
+  const text = await readQr(video, stream);
+  readLabel(text).catch((err) => fail(err));
 }
 
 /** A refused scan: the reason, and the camera again. Nothing asks for a fix. */
@@ -374,12 +301,7 @@ async function showInspection() {
   const key = keyOf(inspection, contactToken);
   const record = inspection.can_edit ? await keptOnline(key).catch(() => null) : null;
   const pending = record?.pending || { answers: {} };
-  const shown = { ...inspection, answers: { ...inspection.answers }, flags: pending.flags ?? inspection.flags };
-  for (const [item, value] of Object.entries(pending.answers)) {
-    if (value === null) delete shown.answers[item];
-    else shown.answers[item] = value;
-  }
-  form = renderInspectionForm(shown, {
+  form = renderInspectionForm(shownWith(inspection, pending), {
     editable: inspection.can_edit,
     captureKinds: () => CAPTURE_KINDS,
     onCapture: capture,
@@ -402,27 +324,15 @@ async function showInspection() {
     onAttached: (added) => {
       inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
       form.setEvidence(inspection.evidence);
-      keepInspection();
+      kept.keepShown(inspection);
     },
     onChange: waitingChanged,
-    onStoreFailed: () => {
-      notKept = true;
-      networkNotice();
-    },
   });
-  keepInspection();
+  kept.keepShown(inspection);
   // What waited on the phone goes again by the usual ways (and says 待上传 meanwhile).
   for (const item of Object.keys(pending.answers)) answers().touch(item);
   if (pending.flags) answers().touch("flags");
   await kept.resume();
-}
-
-/** The inspection as the server last showed it, for a reload without network. */
-function keepInspection() {
-  keepOnline(keyOf(inspection, contactToken), base, inspection).catch(() => {
-    notKept = true;
-    networkNotice();
-  });
 }
 
 /** What waits changed: the notice's counts, and 提交检查's note once all is up. */
@@ -436,15 +346,10 @@ function waitingChanged() {
   }
 }
 
-/** The notice without network: what this phone keeps, truly. */
+/** The notice: without network, what this phone keeps, truly. */
 function networkNotice() {
-  if (navigator.onLine) {
-    if (notKept && kept && waitingText(kept.waiting())) show($("offline-notice"), NOT_KEPT);
-    return;
-  }
-  const waiting = kept ? waitingText(kept.waiting()) : "";
-  const held = waiting ? `本机待上传：${waiting}。` : "";
-  show($("offline-notice"), notKept ? NOT_KEPT : `${NETWORK_LOST}${held}`);
+  const text = kept ? kept.notice(NETWORK_LOST) : navigator.onLine ? null : NETWORK_LOST;
+  if (text !== null) show($("offline-notice"), text);
 }
 
 // ---- filling in ----
@@ -464,7 +369,7 @@ function answers() {
       onStatus: (text) => ($("save-status").textContent = text),
       onSaved: (saved) => {
         inspection = { ...inspection, answers: saved.answers, flags: saved.flags };
-        keepInspection();
+        kept?.keepShown(inspection);
       },
       onFail: (err) => fail(err),
     });
