@@ -124,6 +124,8 @@ async def reload_offline_and_check(
         "本机待上传：2 项回答、1 个取证"
     )
     await shot(page, tmp_path, f"{name}-reloaded")
+    await row.scroll_into_view_if_needed()
+    await page.screenshot(path=f"/tmp/netlost-{name}-pending-row.png")  # as the phone shows it
 
     # 提交检查 now: not submitted, and it says what waits.
     await page.get_by_role("button", name="提交检查").click()

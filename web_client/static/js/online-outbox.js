@@ -7,7 +7,7 @@
 // a crash attaches it once. What the server acknowledged leaves the phone at once.
 import { ApiError } from "./api.js";
 import { sha256Hex, uploadEvidence } from "./capture.js";
-import { EVIDENCE_LABELS } from "./inspection-form.js";
+import { EVIDENCE_LABELS, evidenceMedia } from "./inspection-form.js";
 import { addCapture, answersAnswered, capturesOf, keepAnswers, keepOnline, removeCapture, updateCapture } from "./offline-store.js";
 import { NetworkError } from "./tus-upload.js";
 import { uploadRow } from "./upload-progress.js";
@@ -71,10 +71,13 @@ export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, o
   };
 
   function showRow(capture, notice = "") {
-    const row = uploadRow(`${EVIDENCE_LABELS[capture.kind]} · ${itemLabel(capture.item_key)}`, capture.size);
+    // What was taken, shown from the phone's own copy until the server has it.
+    const url = URL.createObjectURL(capture.blob);
+    const preview = evidenceMedia({ kind: capture.kind, url, item_key: itemLabel(capture.item_key) });
+    const row = uploadRow(`${EVIDENCE_LABELS[capture.kind]} · ${itemLabel(capture.item_key)}`, capture.size, { preview });
     row.note(notice);
     form().addUpload(capture.item_key, row.node);
-    const entry = { capture, row, sending: null, notice };
+    const entry = { capture, row, sending: null, notice, url };
     captures.set(capture.client_uuid, entry);
     return entry;
   }
@@ -109,6 +112,7 @@ export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, o
         captures.delete(c.client_uuid);
         await kept(removeCapture(c.client_uuid));
         row.done({ keep: Boolean(entry.notice) }); // a recording stopped at the limit says so
+        URL.revokeObjectURL(entry.url);
         onAttached(added);
         onChange();
       } catch (err) {

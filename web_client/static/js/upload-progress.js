@@ -22,9 +22,10 @@ export function uploadErrorText(err, sent, total, again = "点「重试」") {
 
 /**
  * A row for one file: `{node, progress(bytes), note(text), fail(err, retry), wait(text, retry), done()}`.
- * `retry` is called by 重试; the row stays until `done()`.
+ * `retry` is called by 重试; the row stays until `done()`. `preview` (a thumbnail or player
+ * of the file) is shown in it.
  */
-export function uploadRow(label, total) {
+export function uploadRow(label, total, { preview = null } = {}) {
   let sent = 0;
   const bar = h("progress", { max: String(total || 1), value: "0", "aria-label": `${label}上传进度` });
   const bytes = h("span", { class: "muted up-bytes" }, `${sizeText(0)} / ${sizeText(total)}`);
@@ -36,6 +37,7 @@ export function uploadRow(label, total) {
     "div",
     { class: "up-row", "data-testid": "upload-row", "data-state": "uploading" },
     h("div", { class: "up-line" }, h("span", { class: "up-name" }, label), state),
+    preview ? h("div", { class: "up-preview" }, preview) : null,
     bar,
     bytes,
     noteLine,
@@ -90,6 +92,7 @@ export function uploadRow(label, total) {
     },
     /** Uploaded: the row goes, unless `keep` (it has a note to show). */
     done({ keep = false } = {}) {
+      node.querySelector(".up-preview")?.remove(); // the form's gallery shows it now
       if (!keep) {
         node.remove();
         return;
