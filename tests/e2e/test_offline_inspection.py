@@ -28,7 +28,6 @@ from tests.plugins.phone import (
     answer_small_form,
     ca_0001_label,
     fill_login,
-    newest_inspection,
     open_phone,
     publish_small_form,
     ready_on_site,
@@ -50,10 +49,6 @@ PHONE_STORE = """async () => {
                                                size: c.size, state: c.state}))});
   }
   return out;
-}"""
-FORGET_ONLINE = """async (key) => {
-  const store = await import("/static/js/offline-store.js");
-  await store.forgetOnline(key);
 }"""
 CACHED_KEYS = """async () => {
   const store = await import("/static/js/offline-store.js");
@@ -382,13 +377,14 @@ async def test_a_label_started_online_is_named_when_scanned_again_offline(
         # The label names its checkpoint before the fix: wait for the started inspection.
         await start_inspection(page)
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
-        # That inspection is over (as after its submission, which forgets it on the phone):
-        # an open one would be reopened offline instead (test_online_network_lost.py).
-        started = await newest_inspection(live_server)
-        await page.evaluate(FORGET_ONLINE, f"inspection-{started.id}")
-
         await context.set_offline(True)
         await page.goto(label)
+        # The inspection begun online at this label is reopened from the phone (nothing of it
+        # waits): the inspector chooses to begin another one instead.
+        await expect(page.get_by_test_id("inspection-form")).to_be_visible()
+        await expect(page.get_by_test_id("offline-notice")).to_contain_text("当前无网络")
+        await page.screenshot(path="/tmp/netlost-reopened-nothing-waits.png")
+        await page.get_by_role("button", name="改为检查其他检查点（扫码）").click()
         await page.get_by_role("button", name="获取定位并开始检查").click()
         await expect(page.locator("#site-title")).to_have_text("离线检查 · 华北重工厂区")
         await expect(page.locator("#site-meta")).to_contain_text("二维码待同步核验")

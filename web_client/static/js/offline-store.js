@@ -317,6 +317,11 @@ export function answersAnswered(key, sent) {
   });
 }
 
+/** The inspector leaves the inspection shown last (nothing of it waits): not reopened. */
+export async function leaveOnline() {
+  await queued(async () => (await db()).delete("meta", "online-current"));
+}
+
 /** The inspection submitted (or gone): its record and captures leave the phone. */
 export async function forgetOnline(key) {
   await queued(async () => {

@@ -12,7 +12,7 @@ import { locate } from "./gps-fix.js";
 import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { QUEUED, UPLOADING, currentOnline, forgetOnline, keptOnline, knownCheckpoint, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
+import { QUEUED, UPLOADING, capturesOf, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
 import { selfCheckTarget, useTarget } from "./offline-target.js";
 import { mapLinks } from "./navigation.js";
 import { keyOf, onlineOutbox, shownWith, waitingText } from "./online-outbox.js";
@@ -511,15 +511,37 @@ async function reopenOnline(online) {
     try {
       inspection = await api(base);
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return false;
+      if (err instanceof ApiError && (err.status === 404 || err.status === 403)) {
+        await dropUnsendable(record.key, `检查记录 #${record.inspection.id} 已不存在或不在您的辖区内`);
+        return false;
+      }
       if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) throw err;
+    }
+    if (!inspection.can_edit) {
+      await dropUnsendable(record.key, `检查记录 #${inspection.id} 已提交或不可再修改`);
+      return false;
     }
   }
   $("scan-step").hidden = true;
   $("locate-step").hidden = false;
   await showInspection();
   networkNotice();
+  if (!waiting) {
+    // Nothing waits: the inspector may rather begin another inspection here.
+    const other = h("button", { type: "button", class: "btn btn-ghost btn-block", onclick: () => leaveOnline().then(() => window.location.reload()) }, "改为检查其他检查点（扫码）");
+    $("locate-step").append(other);
+  }
   return true;
+}
+
+/** What waits for an inspection the server no longer takes it for: said, then dropped. */
+async function dropUnsendable(key, reason) {
+  const record = await keptOnline(key).catch(() => null);
+  const answers = Object.keys(record?.pending?.answers || {}).length + (record?.pending?.flags ? 1 : 0);
+  const captures = (await capturesOf(key).catch(() => [])).length;
+  const what = waitingText({ answers, captures });
+  if (what) show($("page-error"), `${reason}：本机未上传的 ${what}无法再上传，已从本机删除。`);
+  await forgetOnline(key).catch(() => {});
 }
 
 /**
@@ -623,6 +645,7 @@ async function start() {
       }
       inspection = await request(base);
       storeSelfCheck(inspection).catch(() => {}); // for this link without network
+      if (!inspection.can_edit) await dropUnsendable(keyOf(inspection, contactToken), "本次自检已提交或不可再修改");
       $("user-name").textContent = inspection.contact_name;
       showSite(inspection);
       $("locate-step").hidden = false;
