@@ -230,3 +230,46 @@ async def test_a_self_check_begun_online_keeps_answers_and_a_photo_through_a_rel
         assert problems.errors == []
     finally:
         await context.close()
+
+
+async def test_kept_work_goes_up_when_the_page_is_opened_again_with_network(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
+) -> None:
+    """The tab closed without network and opened again later with it: the inspection is
+    reopened as the server has it, with what the phone kept over it, and that goes up."""
+    await publish_small_form(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    context, page, problems = await open_phone(browser, CA_0001, accuracy=10, timeout_ms=20_000)
+    try:
+        await ready_on_site(page, live_server, passwords["inspector"])
+        await page.goto(label)
+        form = await start_inspection(page)
+        inspection_id = (await newest_inspection(live_server)).id
+        key = f"inspection-{inspection_id}"
+        await lose_the_network_mid_session(page, form)
+        held = await page.evaluate(KEPT, key)
+        capture = held["captures"][0]
+
+        await page.goto("about:blank")  # the tab left without network
+        await context.set_offline(False)
+        await page.goto(f"{live_server.url}/onsite")
+        form = page.get_by_test_id("inspection-form")
+        plant = form.locator('[data-key="plant_running"]')
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1", timeout=30_000)
+        for item in ("remarks", "conclusion"):
+            await expect(form.locator(f'[data-status-for="{item}"]')).to_have_text(
+                "已保存", timeout=20_000
+            )
+        await expect(form.get_by_label("现场说明", exact=True)).to_have_value(REMARKS)
+        stored, rows = await server_side(live_server, inspection_id)
+        assert stored.answers == {
+            "plant_running": True,
+            "remarks": REMARKS,
+            "conclusion": "normal",
+        }
+        assert [(r.sha256, r.client_uuid) for r in rows] == [(capture["sha256"], capture["uuid"])]
+        held = await page.evaluate(KEPT, key)
+        assert held["captures"] == [] and held["pending"]["answers"] == {}, held
+        assert problems.errors == []
+    finally:
+        await context.close()
