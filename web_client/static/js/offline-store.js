@@ -253,12 +253,14 @@ function queued(op) {
   return next;
 }
 
-/** The inspection `key` as the server last showed it (its answers, form, evidence). */
-export function keepOnline(key, base, inspection) {
+/** The inspection `key` as the server last showed it (its answers, form, evidence), and
+ * whose it is (`owner`: the staff member's id; null for a contact's link). */
+export function keepOnline(key, base, inspection, owner = null) {
   return queued(async () => {
     const database = await db();
     const found = (await database.get("meta", ONLINE + key)) || { key, pending: { answers: {} } };
-    await database.put("meta", { ...found, base, inspection, kept_at: new Date().toISOString() }, ONLINE + key);
+    const whose = owner ?? found.owner ?? null; // reopened offline, the page does not know who
+    await database.put("meta", { ...found, base, inspection, owner: whose, kept_at: new Date().toISOString() }, ONLINE + key);
     await database.put("meta", key, "online-current");
   });
 }
@@ -267,13 +269,16 @@ export async function keptOnline(key) {
   return (await (await db()).get("meta", ONLINE + key)) || null;
 }
 
-/** The online inspection the page showed last, else one with something not yet sent. */
-export async function currentOnline() {
+/** The online inspection the page showed last, and one with something not yet sent (that
+ * one first); of `owner` when given (a phone shared by two inspectors keeps each one's). */
+export async function currentOnline(owner = null) {
   const database = await db();
   const current = await database.get("meta", "online-current");
   const all = [];
   for (const name of await database.getAllKeys("meta")) {
-    if (typeof name === "string" && name.startsWith(ONLINE)) all.push(await database.get("meta", name));
+    if (typeof name !== "string" || !name.startsWith(ONLINE)) continue;
+    const record = await database.get("meta", name);
+    if (owner === null || record.owner == null || record.owner === owner) all.push(record);
   }
   const waiting = [];
   for (const record of all) {

@@ -37,12 +37,13 @@ export function waitingText({ answers, captures }) {
 }
 
 /**
- * The outbox of the inspection shown, `key` its record. `base` is its API; `form()` the form
+ * The outbox of the inspection shown, `key` its record, `owner` whose it is (the staff
+ * member's id, null for a contact's link). `base` is its API; `form()` the form
  * shown now; `locate()` a GPS fix; `itemLabel(key)` an item's label; `onAttached(evidence)`
  * the server's row of a capture; `onChange()` whenever what waits (or the phone's keeping of
  * it) changed.
  */
-export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, onChange = () => {} }) {
+export function onlineOutbox({ key, owner = null, base, form, locate, itemLabel, onAttached, onChange = () => {} }) {
   const answers = new Set(); // item keys (and "flags") waiting for the server
   const captures = new Map(); // capture UUID → {capture, row, sending}
   let timer = null;
@@ -181,7 +182,7 @@ export function onlineOutbox({ key, base, form, locate, itemLabel, onAttached, o
   return {
     keep,
     /** The inspection as the server last showed it, for a reload without network. */
-    keepShown: (inspection) => kept(keepOnline(key, base, inspection)),
+    keepShown: (inspection) => kept(keepOnline(key, base, inspection, owner)),
     /** The page's notice, the truth of what is kept (`lost`: the page's no-network text);
      * null when there is nothing to say. */
     notice(lost) {

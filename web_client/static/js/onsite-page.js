@@ -45,6 +45,7 @@ let form = null;
 let base = null; // where this inspection's API lives: /api/v1/inspections/{id} or the link
 let offlineSubmit = null; // set while an offline inspection is being filled in
 let kept = null; // 待上传 of the online inspection shown (online-outbox.js)
+let me = null; // the staff member signed in (null offline, and for a contact)
 
 // What the offline inspection (offline-inspection.js) needs of this page.
 const offlinePage = {
@@ -317,6 +318,7 @@ async function showInspection() {
   if (!inspection.can_edit) return;
   kept = onlineOutbox({
     key,
+    owner: contactToken ? null : (me?.id ?? null),
     base,
     form: () => form,
     locate,
@@ -497,7 +499,7 @@ function watchNetwork() {
  * as the server has it, offline as it was kept. False when there is none.
  */
 async function reopenOnline(online) {
-  const { current, waiting } = await currentOnline().catch(() => ({}));
+  const { current, waiting } = await currentOnline(me?.id ?? null).catch(() => ({}));
   const ofThisPage = (r) => {
     const id = r?.inspection?.checkpoint_id;
     const named = qr ? labelCheckpointId(qr) : expectedId;
@@ -654,7 +656,7 @@ async function start() {
     } else {
       startOutbox($("outbox"));
       watchNetwork();
-      const me = await api("/api/v1/auth/me");
+      me = await api("/api/v1/auth/me");
       $("user-name").textContent = me.display_name || me.username;
       refreshChecklist().catch(() => {}); // for the next inspection without network
       if (await reopenOnline(true)) return;
