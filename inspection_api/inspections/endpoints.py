@@ -347,27 +347,32 @@ async def attach_uploaded_evidence(
 async def attach_from_upload(
     ctx: Ctx, row: Row, actor: service.Actor, owner: uploads.Owner, body: EvidenceFromUploadIn
 ) -> EvidenceOut:
-    """Attach `owner`'s upload `body.upload_id` (anyone else's is 404) to `row`'s item."""
-    stored = await uploads.get(ctx.session, owner, body.upload_id)
-    upload = Upload(
-        item_key=body.item_key,
-        kind=body.kind,
-        content_type=stored.content_type,
-        sha256=body.sha256.lower(),
-        captured_at=body.captured_at,
-        device_id=body.device_id,
-        fix=to_fix(body.fix),
-        declared_size=stored.length,
-    )
-    item, _created = await evidence.attach_online(
-        ctx.session,
-        ctx.app[SETTINGS],
-        row,
-        actor,
-        upload,
-        stored,
-        origin=origin_of(ctx),
-    )
+    """Attach `owner`'s upload `body.upload_id` (anyone else's is 404) to `row`'s item.
+    Read and written in line with the process's other writers and committed here (on
+    SQLite a second attach of the same upload, the phone's retry racing its first try,
+    then reads what the first stored and answers its row)."""
+    async with one_writer(ctx.session):
+        stored = await uploads.get(ctx.session, owner, body.upload_id)
+        upload = Upload(
+            item_key=body.item_key,
+            kind=body.kind,
+            content_type=stored.content_type,
+            sha256=body.sha256.lower(),
+            captured_at=body.captured_at,
+            device_id=body.device_id,
+            fix=to_fix(body.fix),
+            declared_size=stored.length,
+        )
+        item, _created = await evidence.attach_online(
+            ctx.session,
+            ctx.app[SETTINGS],
+            row,
+            actor,
+            upload,
+            stored,
+            origin=origin_of(ctx),
+        )
+        await ctx.session.commit()
     return await views.evidence_out(ctx.app[STORE], item)
 
 

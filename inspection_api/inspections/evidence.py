@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin
@@ -305,30 +306,51 @@ async def attach_online(
 ) -> tuple[Evidence, bool]:
     """Attach a capture made online and sent by resumable upload: ``attach_upload`` with
     the inspection's own window and the server's clock. The second value is false when this
-    upload was already attached to this item (the answer to an earlier try was lost)."""
-    if stored.evidence_id is not None:
-        done = await session.get(Evidence, stored.evidence_id)
-        if (
-            done is not None
-            and done.inspection_id == row.inspection.id
-            and done.item_key == upload.item_key
-            and done.removed_at is None
-        ):
-            check_editable(row, actor, ("取证", "add evidence"))
-            return done, False
-    evidence = await attach_upload(
-        session,
-        settings,
-        row,
-        actor,
-        upload,
-        stored,
-        client_uuid=stored.client_uuid,
-        window=None,
-        received_at=utcnow(),
-        origin=origin,
-    )
+    upload was already attached to this item (the answer to an earlier try was lost, or
+    the phone's retry raced its first try: the evidence row is unique by the upload's
+    ``client_uuid``, the loser of the race answers the winner's row)."""
+    done = await _attached(session, row, upload, stored)
+    if done is not None:
+        check_editable(row, actor, ("取证", "add evidence"))
+        return done, False
+    try:
+        async with session.begin_nested():
+            evidence = await attach_upload(
+                session,
+                settings,
+                row,
+                actor,
+                upload,
+                stored,
+                client_uuid=stored.client_uuid,
+                window=None,
+                received_at=utcnow(),
+                origin=origin,
+            )
+    except IntegrityError:  # attached at the same moment by another request
+        await session.refresh(stored)
+        done = await _attached(session, row, upload, stored)
+        if done is None:
+            raise UploadInUse() from None
+        return done, False
     return evidence, True
+
+
+async def _attached(
+    session: AsyncSession, row: Row, upload: Upload, stored: ResumableUpload
+) -> Evidence | None:
+    """The evidence this upload already is on this item, if any."""
+    if stored.evidence_id is None:
+        return None
+    done = await session.get(Evidence, stored.evidence_id, populate_existing=True)
+    if (
+        done is not None
+        and done.inspection_id == row.inspection.id
+        and done.item_key == upload.item_key
+        and done.removed_at is None
+    ):
+        return done
+    return None
 
 
 async def remove_evidence(

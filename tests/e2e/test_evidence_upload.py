@@ -118,6 +118,16 @@ def partial_bars(seen: list[list[Any]]) -> list[tuple[float, float, str]]:
     return [(v, top, text) for v, top, text, _row in seen if 0 < v < top]
 
 
+async def retried_offline_then_sent_by_itself(page: Any, failed: Any) -> None:
+    """重试 without network fails again and keeps the capture on the phone (待上传); the
+    network back, it goes up by itself (the same capture: no second evidence row)."""
+    await failed.get_by_role("button", name="重试").click()
+    await expect(failed).to_have_attribute("data-state", "failed")
+    await expect(failed.locator(".up-state")).to_have_text("待上传")
+    await expect(failed.locator(".up-error")).to_contain_text("无法连接服务器")
+    await page.context.set_offline(False)
+
+
 async def test_online_captures_go_up_by_tus_with_a_progress_bar(
     browser, live_server, passwords, tmp_path
 ):
@@ -180,9 +190,9 @@ async def test_online_captures_go_up_by_tus_with_a_progress_bar(
             re.compile(r"^上传中断：无法连接服务器（已上传 0\.0 KB / [\d.]+ KB）")
         )
         await expect(failed.locator(".up-error")).to_contain_text("请检查网络后点「重试」")
+        await expect(failed).to_contain_text("已保存在本手机，联网后自动上传")
         await page.screenshot(path="/tmp/evidence-retry.png")
-        await context.set_offline(False)
-        await failed.get_by_role("button", name="重试").click()
+        await retried_offline_then_sent_by_itself(page, failed)
         await expect(remarks.locator(".if-counts")).to_have_text("已取证：照片 1，录音 1")
         await expect(remarks.get_by_test_id("upload-row")).to_have_count(0)
         await page.screenshot(path="/tmp/evidence-done.png", full_page=True)
@@ -328,8 +338,7 @@ async def test_a_self_check_contact_uploads_by_tus_under_the_link_with_a_progres
         await expect(failed).to_have_attribute("data-state", "failed")
         await expect(failed.locator(".up-error")).to_contain_text("请检查网络后点「重试」")
         await page.screenshot(path="/tmp/selftus-contact-retry.png")
-        await context.set_offline(False)
-        await failed.get_by_role("button", name="重试").click()
+        await retried_offline_then_sent_by_itself(page, failed)
         await expect(remarks.locator(".if-counts")).to_have_text("已取证：视频 1，录音 1")
         await expect(remarks.get_by_test_id("upload-row")).to_have_count(0)
 

@@ -377,9 +377,14 @@ async def test_a_label_started_online_is_named_when_scanned_again_offline(
         # The label names its checkpoint before the fix: wait for the started inspection.
         await start_inspection(page)
         await expect(page.get_by_role("heading", name="华北重工厂区")).to_be_visible()
-
         await context.set_offline(True)
         await page.goto(label)
+        # The inspection begun online at this label is reopened from the phone (nothing of it
+        # waits): the inspector chooses to begin another one instead.
+        await expect(page.get_by_test_id("inspection-form")).to_be_visible()
+        await expect(page.get_by_test_id("offline-notice")).to_contain_text("当前无网络")
+        await page.screenshot(path="/tmp/netlost-reopened-nothing-waits.png")
+        await page.get_by_role("button", name="改为检查其他检查点（扫码）").click()
         await page.get_by_role("button", name="获取定位并开始检查").click()
         await expect(page.locator("#site-title")).to_have_text("离线检查 · 华北重工厂区")
         await expect(page.locator("#site-meta")).to_contain_text("二维码待同步核验")

@@ -4,6 +4,7 @@ incomplete, foreign or already used upload is refused with the reason in Chinese
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -128,3 +129,42 @@ async def test_attaching_is_checked_like_a_raw_upload(login_as, settings):
     theirs = await sent(colleague, jpeg(seed=9))
     foreign = await inspector.post(path, json=attach_body(theirs, "operating_status"))
     assert (await json_of(foreign, 404))["code"] == "not_found"
+
+
+async def test_a_phone_retrying_after_a_crash_gets_one_evidence_row(login_as, settings):
+    """The phone kept the capture under its UUID (a page reloaded mid-send, the answers of
+    the creation and of the attach lost): it creates the upload again with that UUID and
+    attaches it again, five times at once — one upload, one evidence row, with that UUID."""
+    inspector, one = await started(login_as, settings)
+    photo = jpeg(seed=21)
+    first = await sent(inspector, photo)
+    body = attach_body(first, "operating_status", at=moved(CA_0001, 10))
+    stored = await json_of(await inspector.post(f"{one}/evidence/from-upload", json=body), 201)
+
+    again = TusUpload(inspector, photo, client_uuid=first.client_uuid)
+    await again.create(status=200)  # the same upload, already complete
+    assert again.upload_id == first.upload_id
+    assert await again.offset() == len(photo)
+    answers = await asyncio.gather(
+        *(inspector.post(f"{one}/evidence/from-upload", json=body) for _ in range(5))
+    )
+    ids = {(await json_of(answer, 201))["id"] for answer in answers}
+    assert ids == {stored["id"]}
+    detail = await json_of(await inspector.get(one), 200)
+    assert [(e["id"], e["sha256"]) for e in detail["evidence"]] == [(stored["id"], sha256(photo))]
+
+
+async def test_attaching_one_upload_five_times_at_once_stores_one_row(login_as, settings):
+    """Never attached yet, sent five times at once (the phone's retry racing its first try):
+    one evidence row, and every answer names it."""
+    inspector, one = await started(login_as, settings)
+    upload = await sent(inspector, jpeg(seed=22))
+    body = attach_body(upload, "operating_status", at=moved(CA_0001, 10))
+    answers = await asyncio.gather(
+        *(inspector.post(f"{one}/evidence/from-upload", json=body) for _ in range(5))
+    )
+    statuses = [answer.status for answer in answers]
+    ids = {(await answer.json()).get("id") for answer in answers}
+    assert statuses == [201] * 5, [await a.text() for a in answers]
+    detail = await json_of(await inspector.get(one), 200)
+    assert len(detail["evidence"]) == 1 and ids == {detail["evidence"][0]["id"]}

@@ -2,7 +2,7 @@
 // 企业自检 (an invite link's /self-check/{token}) and 我的任务 (/field) open without network. Network first, the cache as the fallback, so a deploy is seen at
 // the next online load. API calls and object URLs never touch the cache: they carry data
 // and credentials, and the offline store (IndexedDB, offline-store.js) keeps the inspector's own data.
-const CACHE = "loancheck-shell-v5";
+const CACHE = "loancheck-shell-v6";
 const SHELL = [
   "/onsite",
   "/field",
@@ -25,6 +25,9 @@ const SHELL = [
   "/static/js/offline-inspection.js",
   "/static/js/offline-store.js",
   "/static/js/offline-target.js",
+  "/static/js/online-outbox.js",
+  "/static/js/qr-label.js",
+  "/static/js/gps-fix.js",
   "/static/js/outbox.js",
   "/static/js/tus-upload.js",
   "/static/js/upload-progress.js",

@@ -13,8 +13,11 @@ const RETRY_MS = 5000;
  * with the inspection; `extras` are further fields saved whole when touched (e.g. flags,
  * rectification_opinion: name → read()); `onStatus(text)` gets the page's summary,
  * `onSaved(inspection)` the inspection as stored, `onFail(err)` what is not an item's fault.
+ * `keep` (the on-site page) keeps each change on the phone until the server answered for
+ * it: `put(changes)` at once when given, `answered(body)` once saved or refused for good;
+ * while the server cannot be reached, its items say 待上传.
  */
-export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = () => {}, onSaved = () => {}, onFail = () => {} }) {
+export function answerSaver({ form, send, extras = {}, delay = 600, keep = null, onStatus = () => {}, onSaved = () => {}, onFail = () => {} }) {
   const timers = new Map(); // key → its debounce timer
   const ready = new Set(); // keys (and extras) due to be sent
   const refused = new Map(); // key → its refusals
@@ -23,7 +26,12 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
   let failed = false;
 
   function summary() {
-    if (inFlight || timers.size || ready.size) onStatus("保存中…");
+    if (failed && keep) {
+      // Unreachable: what waits for the next try is on the phone, and says so.
+      for (const key of ready) if (!(key in extras) && !timers.has(key)) form.setItemState(key, "pending");
+    }
+    if (failed && keep && ready.size) onStatus(`${ready.size} 项已保存在本机，联网后自动上传`);
+    else if (inFlight || timers.size || ready.size) onStatus("保存中…");
     else if (refused.size) onStatus(`${refused.size} 项未保存`);
     else if (failed) onStatus("保存失败，稍后自动重试");
     else onStatus("已保存");
@@ -31,6 +39,10 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
 
   /** `key` (an item, or the name of an extra) changed: send it after `delay`. */
   function touch(key) {
+    if (keep) {
+      const value = key in extras ? extras[key]() : form.answerOf(key);
+      if (!(value instanceof BadInput)) keep.put(key in extras ? { [key]: value } : { answers: { [key]: value } });
+    }
     clearTimeout(timers.get(key));
     if (!(key in extras)) form.setItemState(key, "saving");
     timers.set(
@@ -81,8 +93,12 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
       onSaved(await send(body));
       failed = false;
       settle(keys, []);
+      keep?.answered(body);
     } catch (err) {
       const problem = err instanceof ApiError ? err.problem || {} : {};
+      // Answered for good (saved, or refused for a reason no retry changes): the phone's copy
+      // goes. Logged out, the copy stays for after the login.
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && ![401, 408, 429].includes(err.status)) keep?.answered(body);
       if (problem.code === "answers_refused") {
         failed = false;
         onSaved(problem.inspection);
@@ -107,7 +123,7 @@ export function answerSaver({ form, send, extras = {}, delay = 600, onStatus = (
       for (const key of keys) ready.add(key);
       clearTimeout(wake);
       wake = setTimeout(pump, RETRY_MS);
-      onFail(err);
+      if (!keep) onFail(err); // kept: its items say 待上传, nothing is lost
     }
   }
 

@@ -189,8 +189,9 @@ export async function captureLive(kind, { maxBytes } = {}) {
  * (resumable, checksummed) to the page's target (offline-target.js: staff `/api/v1/uploads`,
  * a self-check link its own `/api/v1/self-checks/{token}/uploads` with the phone's
  * X-Device-Id) and is then attached (`{base}/evidence/from-upload`). The job keeps what a retry
- * needs (its SHA-256, its UUID, the tus upload's address): calling again with the same job
- * goes on from where the server stands. Problems throw ApiError (or NetworkError).
+ * needs (its SHA-256, its UUID, the tus upload's address, told to `job.onCreated(url)`):
+ * calling again with the same job, or one with the same UUID after a reload, goes on from
+ * where the server stands and attaches it once (the evidence row carries that UUID). Problems throw ApiError (or NetworkError).
  */
 export async function uploadEvidence(base, job) {
   job.sha256 = job.sha256 || (await sha256Hex(job.blob));
@@ -205,8 +206,9 @@ export async function uploadEvidence(base, job) {
   const uploadId = await tusUpload(
     { client_uuid: job.clientUuid, sha256: job.sha256, mime: job.mime, blob: job.blob, upload_url: job.uploadUrl },
     {
-      onCreated: (url) => {
+      onCreated: async (url) => {
         job.uploadUrl = url;
+        if (job.onCreated) await job.onCreated(url);
       },
       onProgress: (bytes) => job.onProgress && job.onProgress(bytes),
     },

@@ -287,9 +287,10 @@ export function renderInspectionForm(inspection, { editable, captureKinds, onCap
     for (const key of items.keys()) showErrors(key, errors.filter((e) => itemKeyOf(e) === key));
   }
 
-  const STATUS_TEXT = { saving: "保存中…", saved: "已保存", error: "未保存" };
+  const STATUS_TEXT = { saving: "保存中…", saved: "已保存", error: "未保存", pending: "待上传" };
 
-  /** An item's save state: "saving", "saved", "error" (with the refusals to show), or "". */
+  /** An item's save state: "saving", "saved", "error" (with the refusals to show), "pending"
+   * (kept on the phone until there is network), or "". */
   function setItemState(key, state, errors = []) {
     const entry = items.get(key);
     if (!entry) return;

@@ -237,3 +237,106 @@ export async function updateCapture(clientUuid, changes) {
 export async function removeCapture(clientUuid) {
   await (await db()).delete("captures", clientUuid);
 }
+
+// ---- an inspection begun online: what the server has not acknowledged yet ----
+// Kept under `online:{key}` in meta (`key`: "inspection-{id}", or "self-check-{token}" for
+// a contact's link): the inspection as last shown (to reopen it without network), the base
+// of its API, and the answers not yet saved (the latest value per item, null clears it).
+// Its captures are in `captures` under that key, each with its Blob, SHA-256, time and fix.
+
+const ONLINE = "online:";
+let writes = Promise.resolve(); // the answers' writes, in the order they were given
+
+function queued(op) {
+  const next = writes.then(op, op);
+  writes = next.catch(() => {});
+  return next;
+}
+
+/** The inspection `key` as the server last showed it (its answers, form, evidence), and
+ * whose it is (`owner`: the staff member's id; null for a contact's link). */
+export function keepOnline(key, base, inspection, owner = null) {
+  return queued(async () => {
+    const database = await db();
+    const found = (await database.get("meta", ONLINE + key)) || { key, pending: { answers: {} } };
+    const whose = owner ?? found.owner ?? null; // reopened offline, the page does not know who
+    await database.put("meta", { ...found, base, inspection, owner: whose, kept_at: new Date().toISOString() }, ONLINE + key);
+    await database.put("meta", key, "online-current");
+  });
+}
+
+export async function keptOnline(key) {
+  return (await (await db()).get("meta", ONLINE + key)) || null;
+}
+
+/** The online inspection the page showed last, and one with something not yet sent (that
+ * one first); of `owner` when given (a phone shared by two inspectors keeps each one's). */
+export async function currentOnline(owner = null) {
+  const database = await db();
+  const current = await database.get("meta", "online-current");
+  const all = [];
+  for (const name of await database.getAllKeys("meta")) {
+    if (typeof name !== "string" || !name.startsWith(ONLINE)) continue;
+    const record = await database.get("meta", name);
+    if (owner === null || record.owner == null || record.owner === owner) all.push(record);
+  }
+  const waiting = [];
+  for (const record of all) {
+    const answers = Object.keys(record.pending?.answers || {}).length + (record.pending?.flags ? 1 : 0);
+    if (answers || (await capturesOf(record.key)).length) waiting.push(record);
+  }
+  return {
+    current: all.find((r) => r.key === current) || null,
+    waiting: waiting.find((r) => r.key === current) || waiting[0] || null,
+  };
+}
+
+/** Answers (`{answers: {item: value}}`) and/or `flags` given: kept until the server has them. */
+export function keepAnswers(key, changes) {
+  return queued(async () => {
+    const tx = (await db()).transaction("meta", "readwrite");
+    const found = (await tx.store.get(ONLINE + key)) || { key, pending: { answers: {} } };
+    const pending = { ...found.pending, answers: { ...found.pending.answers, ...(changes.answers || {}) } };
+    if ("flags" in changes) pending.flags = changes.flags;
+    await tx.store.put({ ...found, pending }, ONLINE + key);
+    await tx.done;
+  });
+}
+
+/** The server answered for `sent` (saved, or refused for good): forget what it answered
+ * for, unless it was changed again since (then the newer value waits). */
+export function answersAnswered(key, sent) {
+  const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return queued(async () => {
+    const tx = (await db()).transaction("meta", "readwrite");
+    const found = await tx.store.get(ONLINE + key);
+    if (!found) return;
+    const answers = { ...found.pending.answers };
+    for (const [item, value] of Object.entries(sent.answers || {})) {
+      if (item in answers && same(answers[item], value)) delete answers[item];
+    }
+    const pending = { ...found.pending, answers };
+    if ("flags" in sent && same(pending.flags, sent.flags)) delete pending.flags;
+    await tx.store.put({ ...found, pending }, ONLINE + key);
+    await tx.done;
+  });
+}
+
+/** The inspector leaves the inspection shown last (nothing of it waits): not reopened. */
+export async function leaveOnline() {
+  await queued(async () => (await db()).delete("meta", "online-current"));
+}
+
+/** The inspection submitted (or gone): its record and captures leave the phone. */
+export async function forgetOnline(key) {
+  await queued(async () => {
+    const database = await db();
+    const tx = database.transaction(["meta", "captures"], "readwrite");
+    for (const name of await tx.objectStore("captures").index("inspection").getAllKeys(key)) {
+      await tx.objectStore("captures").delete(name);
+    }
+    await tx.objectStore("meta").delete(ONLINE + key);
+    if ((await tx.objectStore("meta").get("online-current")) === key) await tx.objectStore("meta").delete("online-current");
+    await tx.done;
+  });
+}

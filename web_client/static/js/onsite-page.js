@@ -6,26 +6,20 @@
 // 企业自检 (by invite).
 import { ApiError, api } from "./api.js";
 import { answerSaver } from "./answer-saver.js";
-import { captureLive, deviceId, mediaErrorText, uploadEvidence } from "./capture.js";
+import { captureLive, deviceId, mediaErrorText } from "./capture.js";
 import { h, show } from "./dom.js";
+import { locate } from "./gps-fix.js";
 import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { QUEUED, UPLOADING, knownCheckpoint, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
+import { QUEUED, UPLOADING, capturesOf, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
 import { selfCheckTarget, useTarget } from "./offline-target.js";
 import { mapLinks } from "./navigation.js";
+import { keyOf, onlineOutbox, shownWith, waitingText } from "./online-outbox.js";
 import { startOutbox } from "./outbox.js";
-import { uploadRow } from "./upload-progress.js";
+import { decodedOr, labelCheckpointId, readQr } from "./qr-label.js";
 
 const $ = (id) => document.getElementById(id);
-/** The text of a path segment; as it stands when it is no valid %-encoding. */
-function decodedOr(segment) {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
 const [, first, second] = window.location.pathname.split("/");
 const contactToken = first === "self-check" ? decodeURIComponent(second || "") : null;
 if (contactToken) useTarget(selfCheckTarget(contactToken, deviceId)); // the link's own store, uploads and sync
@@ -39,25 +33,19 @@ let expected = null;
 // The task's own form (its plan's template) from the link, for a label of that checkpoint.
 const taskTemplateId = /^[1-9]\d{0,9}$/.test(query.get("template") || "") ? Number(query.get("template")) : null;
 
-const GEO_ERRORS = {
-  1: "未获得定位权限，请在浏览器设置中允许本网站使用位置信息后重试",
-  2: "无法获取当前位置，请到开阔处后重试",
-  3: "定位超时，请到开阔处后重试",
-};
 const NETWORK_LOST = contactToken
   ? "现在没有网络。自检可以照常进行：填写的内容和拍摄的照片、视频、录音先保存在这部手机上，有网络后自动上传。"
-  : "当前无网络：检查可以继续，数据暂存在本机，联网后自动上传。";
+  : "当前无网络：检查可以继续，填写的回答和拍摄的取证先保存在本手机（刷新或关闭页面也不会丢失），联网后自动上传。";
 const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
 const UNVERIFIED = "二维码待同步核验";
 const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
-// A label's payload (as inspection_api/checkpoints/qr.py signs it): 1.{id}.{generation}.{signature}.
-const LABEL_PAYLOAD = /^1\.([1-9]\d{0,9})\.[1-9]\d{0,9}\.[A-Za-z0-9_-]{22}$/;
-const LABEL_PATH = "/s/";
 
 let inspection = null;
 let form = null;
 let base = null; // where this inspection's API lives: /api/v1/inspections/{id} or the link
 let offlineSubmit = null; // set while an offline inspection is being filled in
+let kept = null; // 待上传 of the online inspection shown (online-outbox.js)
+let me = null; // the staff member signed in (null offline, and for a contact)
 
 // What the offline inspection (offline-inspection.js) needs of this page.
 const offlinePage = {
@@ -65,6 +53,7 @@ const offlinePage = {
   fail: (err) => fail(err),
   setForm(offlineForm, submitOffline, extra) {
     form = offlineForm;
+    kept = null; // an offline inspection keeps everything itself
     offlineSubmit = submitOffline;
     $("scan-step").hidden = true;
     $("locate-step").hidden = false;
@@ -95,26 +84,6 @@ function toLogin() {
   window.location.replace(`/login?next=${encodeURIComponent(next)}`);
 }
 
-function locate() {
-  return new Promise((resolve, reject) => {
-    if (!navigator.geolocation) {
-      reject(new Error("此浏览器不支持定位，请使用手机浏览器打开"));
-      return;
-    }
-    navigator.geolocation.getCurrentPosition(
-      (p) =>
-        resolve({
-          latitude: p.coords.latitude,
-          longitude: p.coords.longitude,
-          accuracy: p.coords.accuracy,
-          captured_at: new Date(p.timestamp).toISOString(),
-        }),
-      (err) => reject(new Error(GEO_ERRORS[err.code] || "无法获取定位")),
-      { enableHighAccuracy: true, maximumAge: 0, timeout: 20000 },
-    );
-  });
-}
-
 function showFix(fix, distance, radius) {
   if (fix) $("fix-accuracy").textContent = `±${Math.round(fix.accuracy)} 米`;
   if (distance !== undefined && distance !== null) {
@@ -139,27 +108,6 @@ function showRefusal(err) {
   }
   showFix(null, problem.distance_m, problem.radius_m);
   status(`距检查点 ${Math.round(problem.distance_m)} 米，允许范围 ${problem.radius_m} 米：请到检查点现场后重新定位`, "error");
-}
-
-/** The checkpoint id a scanned text names if it has the shape of one of our labels (the
- * label URL, from any host, or its payload), else null. Only the server can tell whether
- * the signature is genuine. */
-function labelCheckpointId(text) {
-  let payload = text.trim();
-  if (payload.length > 200) return null;
-  if (payload.includes("/")) {
-    let path;
-    try {
-      path = new URL(payload, window.location.origin).pathname;
-    } catch {
-      return null;
-    }
-    if (!path.includes(LABEL_PATH)) return null;
-    // As the server reads it: no decoding, a payload is URL-safe text.
-    payload = path.slice(path.lastIndexOf(LABEL_PATH) + LABEL_PATH.length).replace(/^\/+|\/+$/g, "");
-  }
-  const match = LABEL_PAYLOAD.exec(payload);
-  return match ? Number(match[1]) : null;
 }
 
 /** The online start: with the task's form when the label is of the task's checkpoint. */
@@ -190,25 +138,10 @@ async function scan() {
     show($("page-error"), mediaErrorText(err));
     return;
   }
-  video.srcObject = stream;
-  video.hidden = false;
   $("scan-start").hidden = true;
   $("scan-problem").hidden = true;
-  const canvas = h("canvas");
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  const timer = setInterval(() => {
-    if (!video.videoWidth) return;
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    context.drawImage(video, 0, 0);
-    const found = window.jsQR(context.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height);
-    if (!found || !found.data) return;
-    clearInterval(timer);
-    for (const track of stream.getTracks()) track.stop();
-    video.hidden = true;
-    video.srcObject = null;
-    readLabel(found.data).catch((err) => fail(err));
-  }, 250);
+  const text = await readQr(video, stream);
+  readLabel(text).catch((err) => fail(err));
 }
 
 /** A refused scan: the reason, and the camera again. Nothing asks for a fix. */
@@ -309,7 +242,11 @@ async function startInspection() {
   try {
     const fix = await locate();
     showFix(fix);
-    const goOffline = () => (contactToken ? startSelfCheckOffline(offlinePage, { fix }) : startOffline(offlinePage, { qr, fix }));
+    // An inspection begun online goes on as it is: never a second one offline beside it.
+    const goOffline = async () => {
+      if (kept) status("当前无网络：位置待联网后再核验。检查可以继续，回答和取证保存在本手机。");
+      else await (contactToken ? startSelfCheckOffline(offlinePage, { fix }) : startOffline(offlinePage, { qr, fix }));
+    };
     if (!navigator.onLine) {
       await goOffline();
       return;
@@ -331,7 +268,7 @@ async function startInspection() {
     const result = started.check_in;
     showFix(fix, result.distance_m, result.radius_m);
     status(result.outcome === "bound" ? "首次扫码：已将当前位置设为检查点GPS位置" : "位置核验通过", "ok");
-    showInspection();
+    await showInspection();
     if (!contactToken) {
       refreshChecklist(inspection.checklist).catch(() => {});
       rememberCheckpoint(qr, inspection.checkpoint).catch(() => {});
@@ -355,13 +292,17 @@ function showSite(detail) {
   $("site-nav").hidden = !links;
 }
 
-function showInspection() {
+/** The inspection's form, with what this phone still keeps for it (待上传) on top. */
+async function showInspection() {
   showSite(inspection);
   if (inspection.state === "submitted" || inspection.state === "approved") {
     showDone(inspection);
     return;
   }
-  form = renderInspectionForm(inspection, {
+  const key = keyOf(inspection, contactToken);
+  const record = inspection.can_edit ? await keptOnline(key).catch(() => null) : null;
+  const pending = record?.pending || { answers: {} };
+  form = renderInspectionForm(shownWith(inspection, pending), {
     editable: inspection.can_edit,
     captureKinds: () => CAPTURE_KINDS,
     onCapture: capture,
@@ -374,6 +315,43 @@ function showInspection() {
   );
   $("form-step").hidden = false;
   $("locate-step").querySelector("#locate-start").textContent = "重新定位";
+  if (!inspection.can_edit) return;
+  kept = onlineOutbox({
+    key,
+    owner: contactToken ? null : (me?.id ?? null),
+    base,
+    form: () => form,
+    locate,
+    itemLabel: (item) => form.itemNode(item)?.querySelector(".if-label")?.textContent || item,
+    onAttached: (added) => {
+      inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
+      form.setEvidence(inspection.evidence);
+      kept.keepShown(inspection);
+    },
+    onChange: waitingChanged,
+  });
+  kept.keepShown(inspection);
+  // What waited on the phone goes again by the usual ways (and says 待上传 meanwhile).
+  for (const item of Object.keys(pending.answers)) answers().touch(item);
+  if (pending.flags) answers().touch("flags");
+  await kept.resume();
+}
+
+/** What waits changed: the notice's counts, and 提交检查's note once all is up. */
+function waitingChanged() {
+  networkNotice();
+  const problem = $("submit-problem");
+  if (!problem.hidden && problem.dataset.waiting && !waitingText(kept.waiting())) {
+    problem.dataset.waiting = "";
+    problem.className = "notice submit-problem";
+    problem.replaceChildren(h("p", {}, "待上传的回答和取证已全部上传，请再次点击「提交检查」。"));
+  }
+}
+
+/** The notice: without network, what this phone keeps, truly. */
+function networkNotice() {
+  const text = kept ? kept.notice(NETWORK_LOST) : navigator.onLine ? null : NETWORK_LOST;
+  if (text !== null) show($("offline-notice"), text);
 }
 
 // ---- filling in ----
@@ -389,8 +367,12 @@ function answers() {
       form,
       send: (body) => request(base, { method: "PATCH", body }),
       extras: { flags: () => form.flagList() },
+      keep: kept?.keep,
       onStatus: (text) => ($("save-status").textContent = text),
-      onSaved: (saved) => (inspection = { ...inspection, answers: saved.answers, flags: saved.flags }),
+      onSaved: (saved) => {
+        inspection = { ...inspection, answers: saved.answers, flags: saved.flags };
+        kept?.keepShown(inspection);
+      },
       onFail: (err) => fail(err),
     });
   }
@@ -419,24 +401,9 @@ async function capture(item, kind) {
     return;
   }
   if (!shot) return;
-  // A row with the bytes sent; a failure says why and 重试 goes on with this same capture.
-  const row = uploadRow(`${EVIDENCE_LABELS[kind]} · ${item.label}`, shot.blob.size);
-  row.note(shot.notice);
-  form.addUpload(item.key, row.node);
-  const job = { itemKey: item.key, kind, ...shot, fix: null, onProgress: (bytes) => row.progress(bytes) };
-  const send = async () => {
-    try {
-      job.fix = job.fix || (await locate());
-      const added = await uploadEvidence(base, job); // by tus: staff's or the link's (offline-target.js)
-      row.progress(shot.blob.size);
-      row.done({ keep: Boolean(shot.notice) }); // a recording stopped at the limit says so
-      inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
-      form.setEvidence(inspection.evidence);
-    } catch (err) {
-      row.fail(err, send);
-    }
-  };
-  await send();
+  // Kept on the phone at once, then up by tus (staff's or the link's, offline-target.js) with
+  // a row of the bytes sent: 待上传 without network, a refusal says why, 重试 goes on.
+  await kept.capture(item, kind, shot);
 }
 
 async function removeEvidence(evidence) {
@@ -461,16 +428,32 @@ async function submit() {
       await offlineSubmit();
       return;
     }
-    if (!(await save())) return;
+    const saved = await save();
+    const waiting = kept ? waitingText(kept.waiting()) : "";
+    if (waiting) {
+      // Never submitted without what the phone still holds: it goes up by itself.
+      problem.className = "notice submit-problem";
+      problem.dataset.waiting = "1";
+      problem.replaceChildren(h("p", {}, `还有 ${waiting}未上传，联网后自动上传；全部上传后请再次点击「提交检查」。`));
+      problem.hidden = false;
+      problem.scrollIntoView({ block: "center" });
+      kept.sendAll();
+      return;
+    }
+    if (!saved) return;
     status("");
     const fix = await locate();
     showFix(fix);
     const done = await request(`${base}/submit`, { method: "POST", body: { fix } });
+    forgetOnline(keyOf(inspection, contactToken)).catch(() => {});
+    kept = null;
     showDone(done);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return toLogin();
     if (err instanceof ApiError && err.problem.distance_m) showFix(null, err.problem.distance_m, err.problem.radius_m);
     if (err instanceof ApiError && err.problem.errors) form.setErrors(err.problem.errors);
+    problem.className = "alert submit-problem";
+    problem.dataset.waiting = "";
     problem.replaceChildren(...problemNodes(err));
     problem.hidden = false;
     problem.scrollIntoView({ block: "center" });
@@ -500,8 +483,67 @@ function showDone(done) {
 
 /** Say so when the network goes or comes back while the page is open (staff: work goes on). */
 function watchNetwork() {
-  window.addEventListener("offline", () => show($("offline-notice"), NETWORK_LOST));
-  window.addEventListener("online", () => show($("offline-notice"), ""));
+  window.addEventListener("offline", networkNotice);
+  window.addEventListener("online", () => {
+    show($("offline-notice"), "");
+    networkNotice();
+    if (!kept) return;
+    kept.sendAll();
+    answers().flush();
+  });
+}
+
+/**
+ * An online inspection this phone still holds something of (待上传), else (without network)
+ * the one the page showed last when the address is of its checkpoint: shown again, online
+ * as the server has it, offline as it was kept. False when there is none.
+ */
+async function reopenOnline(online) {
+  const { current, waiting } = await currentOnline(me?.id ?? null).catch(() => ({}));
+  const ofThisPage = (r) => {
+    const id = r?.inspection?.checkpoint_id;
+    const named = qr ? labelCheckpointId(qr) : expectedId;
+    return named === null || named === id;
+  };
+  const record = waiting || (!online && ofThisPage(current) ? current : null);
+  if (!record) return false;
+  inspection = record.inspection;
+  base = record.base;
+  if (online) {
+    try {
+      inspection = await api(base);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 403)) {
+        await dropUnsendable(record.key, `检查记录 #${record.inspection.id} 已不存在或不在您的辖区内`);
+        return false;
+      }
+      if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) throw err;
+    }
+    if (!inspection.can_edit) {
+      await dropUnsendable(record.key, `检查记录 #${inspection.id} 已提交或不可再修改`);
+      return false;
+    }
+  }
+  $("scan-step").hidden = true;
+  $("locate-step").hidden = false;
+  await showInspection();
+  networkNotice();
+  if (!waiting) {
+    // Nothing waits: the inspector may rather begin another inspection here.
+    const other = h("button", { type: "button", class: "btn btn-ghost btn-block", onclick: () => leaveOnline().then(() => window.location.reload()) }, "改为检查其他检查点（扫码）");
+    $("locate-step").append(other);
+  }
+  return true;
+}
+
+/** What waits for an inspection the server no longer takes it for: said, then dropped. */
+async function dropUnsendable(key, reason) {
+  const record = await keptOnline(key).catch(() => null);
+  const answers = Object.keys(record?.pending?.answers || {}).length + (record?.pending?.flags ? 1 : 0);
+  const captures = (await capturesOf(key).catch(() => [])).length;
+  const what = waitingText({ answers, captures });
+  if (what) show($("page-error"), `${reason}：本机未上传的 ${what}无法再上传，已从本机删除。`);
+  await forgetOnline(key).catch(() => {});
 }
 
 /**
@@ -536,6 +578,15 @@ async function showSelfCheckOffline() {
   }
   $("user-name").textContent = stored.contact_name;
   if (await resumeOffline(offlinePage).catch(() => false)) return;
+  // Begun online (checked in): reopened as it was kept, what waits goes up when online.
+  const begun = await keptOnline(keyOf(null, contactToken)).catch(() => null);
+  if (begun?.inspection?.check_in && begun.inspection.can_edit) {
+    inspection = begun.inspection;
+    $("locate-step").hidden = false;
+    await showInspection();
+    networkNotice();
+    return;
+  }
   showSite({ checkpoint: stored.checkpoint });
   $("locate-step").hidden = false;
   if (await selfCheckWaiting()) return;
@@ -596,17 +647,19 @@ async function start() {
       }
       inspection = await request(base);
       storeSelfCheck(inspection).catch(() => {}); // for this link without network
+      if (!inspection.can_edit) await dropUnsendable(keyOf(inspection, contactToken), "本次自检已提交或不可再修改");
       $("user-name").textContent = inspection.contact_name;
       showSite(inspection);
       $("locate-step").hidden = false;
       if (inspection.can_edit && (await selfCheckWaiting())) return;
-      if (inspection.check_in) showInspection();
+      if (inspection.check_in) await showInspection();
     } else {
       startOutbox($("outbox"));
       watchNetwork();
-      const me = await api("/api/v1/auth/me");
+      me = await api("/api/v1/auth/me");
       $("user-name").textContent = me.display_name || me.username;
       refreshChecklist().catch(() => {}); // for the next inspection without network
+      if (await reopenOnline(true)) return;
       await showSteps();
     }
   } catch (err) {
@@ -615,6 +668,7 @@ async function start() {
     else {
       show($("offline-notice"), contactToken ? NETWORK_LOST : OFFLINE);
       if (contactToken) await showSelfCheckOffline();
+      if (!contactToken && (await reopenOnline(false))) return;
       if (!contactToken) await showSteps();
       if (!contactToken) await showExpectedOffline().catch(() => false); // 开始检查 of a task, named from the 离线包
     }

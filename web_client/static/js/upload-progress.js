@@ -21,10 +21,11 @@ export function uploadErrorText(err, sent, total, again = "点「重试」") {
 }
 
 /**
- * A row for one file: `{node, progress(bytes), note(text), fail(err, retry), done()}`.
- * `retry` is called by 重试; the row stays until `done()`.
+ * A row for one file: `{node, progress(bytes), note(text), fail(err, retry), wait(text, retry), done()}`.
+ * `retry` is called by 重试; the row stays until `done()`. `preview` (a thumbnail or player
+ * of the file) is shown in it.
  */
-export function uploadRow(label, total) {
+export function uploadRow(label, total, { preview = null } = {}) {
   let sent = 0;
   const bar = h("progress", { max: String(total || 1), value: "0", "aria-label": `${label}上传进度` });
   const bytes = h("span", { class: "muted up-bytes" }, `${sizeText(0)} / ${sizeText(total)}`);
@@ -36,6 +37,7 @@ export function uploadRow(label, total) {
     "div",
     { class: "up-row", "data-testid": "upload-row", "data-state": "uploading" },
     h("div", { class: "up-line" }, h("span", { class: "up-name" }, label), state),
+    preview ? h("div", { class: "up-preview" }, preview) : null,
     bar,
     bytes,
     noteLine,
@@ -64,17 +66,33 @@ export function uploadRow(label, total) {
       noteLine.textContent = text;
       noteLine.hidden = !text;
     },
-    /** Failed: why, and 重试 when `retry` is given (else `again` says what sends it again). */
-    fail(err, retry, { again } = {}) {
+    /** Failed: why, and 重试 when `retry` is given (else `again` says what sends it again);
+     * `kept` (a text) when the file waits on the phone and goes up by itself (待上传). */
+    fail(err, retry, { again, kept } = {}) {
       error.textContent = uploadErrorText(err, sent, total, retry ? undefined : again);
       error.hidden = false;
-      state.textContent = "上传失败";
+      if (kept) {
+        noteLine.textContent = kept;
+        noteLine.hidden = false;
+      }
+      state.textContent = kept ? "待上传" : "上传失败";
       node.dataset.state = "failed";
+      onRetry = retry || null;
+      retryButton.hidden = !retry;
+    },
+    /** Kept on the phone, waiting for the network (待上传): it goes up by itself, or by 重试. */
+    wait(text, retry) {
+      noteLine.textContent = text;
+      noteLine.hidden = false;
+      error.hidden = true;
+      state.textContent = "待上传";
+      node.dataset.state = "pending";
       onRetry = retry || null;
       retryButton.hidden = !retry;
     },
     /** Uploaded: the row goes, unless `keep` (it has a note to show). */
     done({ keep = false } = {}) {
+      node.querySelector(".up-preview")?.remove(); // the form's gallery shows it now
       if (!keep) {
         node.remove();
         return;
