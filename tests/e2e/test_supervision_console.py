@@ -20,7 +20,7 @@ from inspection_api.plans.generator import local_date
 from inspection_api.plans.models import Task, TaskState
 from inspection_api.users.models import User
 from inspection_api.web.keys import NOTIFIER
-from tests.plugins.browser import log_in
+from tests.plugins.browser import log_in, new_page
 from tests.plugins.phone import PHONE, open_phone
 
 pytestmark = pytest.mark.browser
@@ -193,3 +193,27 @@ async def test_province_manager_switches_to_every_sub_branch(
     await expect(page.get_by_test_id("completion-card")).to_contain_text("第1季度")
     await shot(page, tmp_path, "province")
     assert page_problems.errors == []
+
+
+async def test_the_report_filters_sit_in_one_row_on_the_console(
+    browser, live_server, passwords, tmp_path
+):
+    """At 1440×900, even after 远程巡检 (whose stylesheet stays loaded) was opened first."""
+    context, page, problems = await new_page(browser, viewport={"width": 1440, "height": 900})
+    try:
+        await log_in(page, live_server, "hb_admin", passwords["hb_admin"])
+        await page.goto(f"{live_server.url}/console#/remote")
+        await expect(page.locator('link[href="/static/css/call.css"]')).to_have_count(1)
+        await page.goto(f"{live_server.url}/console#/supervision")
+        await expect(page.get_by_test_id("completion-table")).to_contain_text("石家庄分行")
+        controls = page.locator(".sup-controls select, .sup-controls input")
+        boxes = [await controls.nth(i).bounding_box() for i in range(await controls.count())]
+        assert len(boxes) == 4  # 按月, the month, 检查方式, 检查类型
+        assert all(box is not None for box in boxes)
+        tops = {round(box["y"]) for box in boxes if box}
+        assert max(tops) - min(tops) <= 2, boxes  # one row
+        assert all(box["width"] < 300 for box in boxes if box), boxes
+        await shot(page, tmp_path, "filters")
+        assert problems.errors == []
+    finally:
+        await context.close()
