@@ -217,3 +217,21 @@ async def test_the_report_filters_sit_in_one_row_on_the_console(
         assert problems.errors == []
     finally:
         await context.close()
+
+
+async def test_the_month_field_speaks_chinese(page, live_server, passwords):
+    """The browser's own words in <input type=month> (what a Chinese user's Chromium shows:
+    2026年12月, 年/月 fields), read from its accessibility tree."""
+    await log_in(page, live_server, "sjz_admin", passwords["sjz_admin"])
+    await page.goto(f"{live_server.url}/console#/supervision")
+    await expect(page.get_by_label("月份")).to_have_count(1)
+    cdp = await page.context.new_cdp_session(page)
+    tree = await cdp.send("Accessibility.getFullAXTree")
+    fields = [
+        node.get("name", {}).get("value", "")
+        for node in tree["nodes"]
+        if node.get("role", {}).get("value") == "spinbutton"
+    ]
+    assert any(name.startswith("年") for name in fields), fields
+    assert any(name.startswith("月") for name in fields), fields
+    assert not any("Month" in name or "Year" in name for name in fields), fields
