@@ -25,7 +25,7 @@ async def list_audit_events(ctx: Ctx, *, query: AuditQuery) -> list[AuditOut]:
     named = await service.name_events(ctx.session, ctx.user, events)
     return [
         AuditOut.model_validate(n.event).model_copy(
-            update={"actor_name": n.actor_name, "names": n.names}
+            update={"actor_name": n.actor_name, "names": n.names, "refs": n.refs}
         )
         for n in named
     ]

@@ -57,6 +57,15 @@ def _ids(value: Any) -> Iterable[int]:
             yield from _ids(item)
 
 
+def ref_keys(event: AuditEvent) -> dict[str, str]:
+    """The detail keys (top level and an edit's ``changes``) of ``event`` that hold record
+    ids, with the kind each names: what a client needs to look a value up in ``names``."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    changes = detail.get("changes")
+    keys = list(detail) + (list(changes) if isinstance(changes, dict) else [])
+    return {key: REF_KINDS[key] for key in keys if key in REF_KINDS}
+
+
 def refs_of(event: AuditEvent) -> set[tuple[str, int]]:
     """The (kind, id) of the records an event's detail refers to."""
     refs: set[tuple[str, int]] = set()

@@ -28,6 +28,10 @@ class AuditOut(Output):
             "a record outside the caller's jurisdiction has none"
         ),
     )
+    refs: dict[str, str] = Field(
+        default_factory=dict,
+        description="the detail keys (also inside `changes`) that hold a record's id → its kind",
+    )
 
 
 class AuditQuery(Input):

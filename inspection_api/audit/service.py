@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.models import AuditEvent
-from inspection_api.audit.repository import names_of, refs_of, wanted_by_kind
+from inspection_api.audit.repository import names_of, ref_keys, refs_of, wanted_by_kind
 from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal, Role
 
@@ -75,6 +75,7 @@ class NamedEvent:
     event: AuditEvent
     actor_name: str | None
     names: dict[str, str]  # "kind:id" → name
+    refs: dict[str, str]  # detail key → the kind of record its value names
 
 
 async def name_events(
@@ -93,6 +94,7 @@ async def name_events(
             names={
                 key: names[key] for kind, rid in refs[event.id] if (key := f"{kind}:{rid}") in names
             },
+            refs=ref_keys(event),
         )
         for event in events
     ]

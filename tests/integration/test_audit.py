@@ -47,12 +47,19 @@ async def test_the_records_an_event_refers_to_are_named(client, login_as, db):
     assert issued["names"][f"user:{detail['responsible_user_id']}"] == "李检查"
     assert issued["names"][f"anomaly:{detail['anomaly_id']}"] == "企业经营状况异常"
     assert f"rectification:{detail['rectification_id']}" in issued["names"]
+    assert issued["refs"] == {
+        "rectification_id": "rectification",
+        "checkpoint_id": "checkpoint",
+        "anomaly_id": "anomaly",
+        "responsible_user_id": "user",
+    }
     assert detail["checkpoint_id"] == known["LC-0001"]
 
     # An edit's before/after ids are named too.
     await note(db, "HB-SJZ", "checkpoint_updated", checkpoint_id=known["CA-0002"],
                changes={"org_id": [known["HB-SJZ-CA"], known["HB-SJZ"]]})  # fmt: skip
     moved = (await json_of(await admin.get(URL), 200))[0]
+    assert moved["refs"] == {"checkpoint_id": "checkpoint", "org_id": "org"}
     assert moved["names"] == {
         f"checkpoint:{known['CA-0002']}": "冀中纺织成品仓库（CA-0002）",
         f"org:{known['HB-SJZ-CA']}": "长安支行",

@@ -118,28 +118,9 @@ const VALUE_LABELS = {
   password: { reset: "已重置" },
 };
 
-// Detail keys that hold a record's id (the server's audit REF_KINDS): the server names those
-// inside the caller's jurisdiction in `names` ("kind:id" → name); one with a detail view in
-// the console is a link to it when the caller may open that section.
-const REF_KINDS = {
-  checkpoint_id: "checkpoint",
-  inspection_id: "inspection",
-  anomaly_id: "anomaly",
-  rectification_id: "rectification",
-  plan_id: "plan",
-  rule_id: "rule",
-  template_id: "template",
-  checklist_template_id: "template",
-  user_id: "user",
-  previous_user_id: "user",
-  assignee_user_id: "user",
-  responsible_user_id: "user",
-  org_id: "org",
-  from_org_id: "org",
-  to_org_id: "org",
-  handler_org_id: "org",
-  approver_org_id: "org",
-};
+// A detail value that is a record's id: the server says which kind (`refs`, detail key →
+// kind) and names those inside the caller's jurisdiction (`names`, "kind:id" → name); one
+// with a detail view in the console is a link to it when the caller may open that section.
 // A record known by its number rather than its name says which kind it is: 检查记录 #12.
 const NUMBERED = { inspection: "检查记录", rectification: "整改意见" };
 const DETAIL_VIEWS = {
@@ -163,7 +144,7 @@ function valueText(key, value) {
 /** A detail value as a person reads it: a record's name (a link to it where the console
  * shows it), a label for a code, or the value itself. */
 function valueNode(key, value, event, me) {
-  const kind = REF_KINDS[key];
+  const kind = (event.refs || {})[key];
   if (!kind || typeof value !== "number") return valueText(key, value);
   const name = (event.names || {})[`${kind}:${value}`];
   const text = NUMBERED[kind] ? `${NUMBERED[kind]} #${value}` : name || `#${value}`;
