@@ -17,8 +17,15 @@ api = ApiRoutes(tag="audit")
     response=list[AuditOut],
 )
 async def list_audit_events(ctx: Ctx, *, query: AuditQuery) -> list[AuditOut]:
-    """Newest first; page with `before_id`."""
+    """Newest first; page with `before_id`. Records the detail refers to by id are named in
+    `names` (inside the caller's jurisdiction)."""
     events = await service.list_events(
         ctx.session, ctx.user, action=query.action, before_id=query.before_id, limit=query.limit
     )
-    return [AuditOut.model_validate(e) for e in events]
+    named = await service.name_events(ctx.session, ctx.user, events)
+    return [
+        AuditOut.model_validate(n.event).model_copy(
+            update={"actor_name": n.actor_name, "names": n.names, "refs": n.refs}
+        )
+        for n in named
+    ]

@@ -17,6 +17,21 @@ class AuditOut(Output):
     ip: str
     user_agent: str
     detail: dict[str, Any]
+    actor_name: str | None = Field(
+        default=None, description="the actor's 姓名 (null: no account, or outside the jurisdiction)"
+    )
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "what the records the detail refers to by id are called, keyed `kind:id` "
+            "(checkpoint, inspection, anomaly, rectification, plan, rule, template, user, org); "
+            "a record outside the caller's jurisdiction has none"
+        ),
+    )
+    refs: dict[str, str] = Field(
+        default_factory=dict,
+        description="the detail keys (also inside `changes`) that hold a record's id → its kind",
+    )
 
 
 class AuditQuery(Input):

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.models import AuditEvent
+from inspection_api.audit.repository import names_of, ref_keys, refs_of, wanted_by_kind
 from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal, Role
 
@@ -65,3 +66,35 @@ async def list_events(
         query = query.where(AuditEvent.id < before_id)
     query = query.order_by(AuditEvent.id.desc()).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+@dataclass(frozen=True)
+class NamedEvent:
+    """An event with what its actor and the records its detail refers to are called."""
+
+    event: AuditEvent
+    actor_name: str | None
+    names: dict[str, str]  # "kind:id" → name
+    refs: dict[str, str]  # detail key → the kind of record its value names
+
+
+async def name_events(
+    session: AsyncSession, principal: Principal, events: list[AuditEvent]
+) -> list[NamedEvent]:
+    """Name the actors and referenced records (one query for the whole page), only those
+    inside the caller's jurisdiction: outside it a record keeps its bare id."""
+    refs = {event.id: refs_of(event) for event in events}
+    actors = {("user", e.actor_user_id) for e in events if e.actor_user_id is not None}
+    wanted = wanted_by_kind(set().union(actors, *refs.values()))
+    names = await names_of(session, wanted, principal.org_path)
+    return [
+        NamedEvent(
+            event=event,
+            actor_name=names.get(f"user:{event.actor_user_id}"),
+            names={
+                key: names[key] for kind, rid in refs[event.id] if (key := f"{kind}:{rid}") in names
+            },
+            refs=ref_keys(event),
+        )
+        for event in events
+    ]

@@ -78,7 +78,25 @@ async def test_console_shows_user_org_tree_and_logs_out(
     await expect(audit).to_contain_text("检查点：")
     for raw in ("_id", "true", "null", "severity"):
         await expect(audit).not_to_contain_text(raw)
+    # Records are named, not numbered: the demo's 下发整改意见 at 莲池汽配城 by 李检查.
+    issued = audit.locator("tr", has_text="下发整改意见")
+    details = issued.get_by_test_id("audit-detail")
+    await expect(details).to_contain_text("检查点：莲池汽配城（LC-0001）")
+    await expect(details).to_contain_text("责任人：李检查")
+    await expect(details).to_contain_text("异常：企业经营状况异常")
+    await expect(issued).to_contain_text("李检查")  # the actor's name beside the username
+    bare_id = re.compile(r"：#?\d+$")
+    for key in ("checkpoint_id", "responsible_user_id", "anomaly_id"):
+        await expect(details.locator(f'[data-key="{key}"]')).not_to_have_text(bare_id)
     await screenshot(page, tmp_path, "audit")
+    # 整改意见 #n opens that record.
+    await details.get_by_role("link", name=re.compile(r"^整改意见 #\d+$")).click()
+    await expect(page).to_have_url(re.compile(r"#/rectifications/\d+$"))
+    await expect(page.get_by_test_id("rectification-detail")).to_contain_text("莲池汽配城")
+    await nav.get_by_role("link", name="审计日志").click()
+    await audit.get_by_role("link", name="莲池汽配城（LC-0001）").first.click()
+    await expect(page).to_have_url(re.compile(r"#/checkpoints/\d+$"))
+    await expect(page.locator(".checkpoints-detail")).to_contain_text("莲池汽配城")
 
     await nav.get_by_role("link", name="实时监管").click()
     await expect(page.get_by_test_id("completion-card")).to_contain_text("分行完成率")

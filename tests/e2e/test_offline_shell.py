@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.async_api import expect
 
 from tests.integration.inspection_kit import CA_0001
-from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, chromium_env
 from tests.plugins.phone import PHONE, fill_login, live_api, open_phone, ready_on_site
 
 pytestmark = pytest.mark.browser
@@ -64,6 +64,7 @@ async def test_the_phone_pages_are_installable_to_the_home_screen(
         str(tmp_path / "profile"),
         executable_path=CHROMIUM,
         args=CHROMIUM_ARGS,
+        env=chromium_env(),
         headless=True,
         locale="zh-CN",
         viewport=PHONE,

@@ -96,6 +96,9 @@ async def test_rule_plan_preview_save_and_tasks(
         "保存后将删除 2 个尚未开始的任务（已开始和已完成的任务不受影响）"
     )
     await expect(dialog.get_by_label("检查模板")).to_have_value("")  # the province's default
+    await dialog.get_by_label("检查模板").select_option(
+        label="中小企业贷后管理“明白纸”（中国银行河北省分行）"
+    )
     await page.screenshot(path=str(tmp_path / "plan-dialog.png"))
     await dialog.get_by_role("button", name="保存计划").click()
     confirm = page.get_by_role("dialog", name="确认保存检查计划")
@@ -113,6 +116,13 @@ async def test_rule_plan_preview_save_and_tasks(
         "已保存 1 个检查计划：长安支行月度检查 · 长安支行"
     )
     await expect(plans).to_contain_text("长安支行月度检查 · 长安支行")
+    # Each plan's 检查模板 by name: the one chosen, or the province's default; never a number.
+    row = plans.locator('tr[data-plan="长安支行月度检查 · 长安支行"]')
+    await expect(row).to_contain_text("中小企业贷后管理“明白纸”")
+    await expect(plans.locator('tr[data-plan="全省支行月度检查"]')).to_contain_text(
+        "省行现行模板（默认）"
+    )
+    await expect(plans).not_to_contain_text("#")
     await (
         plans.locator('tr[data-plan="长安支行月度检查 · 长安支行"]')
         .get_by_role("button", name="进度")

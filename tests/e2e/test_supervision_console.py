@@ -20,7 +20,7 @@ from inspection_api.plans.generator import local_date
 from inspection_api.plans.models import Task, TaskState
 from inspection_api.users.models import User
 from inspection_api.web.keys import NOTIFIER
-from tests.plugins.browser import log_in
+from tests.plugins.browser import log_in, new_page
 from tests.plugins.phone import PHONE, open_phone
 
 pytestmark = pytest.mark.browser
@@ -193,3 +193,45 @@ async def test_province_manager_switches_to_every_sub_branch(
     await expect(page.get_by_test_id("completion-card")).to_contain_text("第1季度")
     await shot(page, tmp_path, "province")
     assert page_problems.errors == []
+
+
+async def test_the_report_filters_sit_in_one_row_on_the_console(
+    browser, live_server, passwords, tmp_path
+):
+    """At 1440×900, even after 远程巡检 (whose stylesheet stays loaded) was opened first."""
+    context, page, problems = await new_page(browser, viewport={"width": 1440, "height": 900})
+    try:
+        await log_in(page, live_server, "hb_admin", passwords["hb_admin"])
+        await page.goto(f"{live_server.url}/console#/remote")
+        await expect(page.locator('link[href="/static/css/call.css"]')).to_have_count(1)
+        await page.goto(f"{live_server.url}/console#/supervision")
+        await expect(page.get_by_test_id("completion-table")).to_contain_text("石家庄分行")
+        controls = page.locator(".sup-controls select, .sup-controls input")
+        boxes = [await controls.nth(i).bounding_box() for i in range(await controls.count())]
+        assert len(boxes) == 4  # 按月, the month, 检查方式, 检查类型
+        assert all(box is not None for box in boxes)
+        tops = {round(box["y"]) for box in boxes if box}
+        assert max(tops) - min(tops) <= 2, boxes  # one row
+        assert all(box["width"] < 300 for box in boxes if box), boxes
+        await shot(page, tmp_path, "filters")
+        assert problems.errors == []
+    finally:
+        await context.close()
+
+
+async def test_the_month_field_speaks_chinese(page, live_server, passwords):
+    """The browser's own words in <input type=month> (what a Chinese user's Chromium shows:
+    2026年12月, 年/月 fields), read from its accessibility tree."""
+    await log_in(page, live_server, "sjz_admin", passwords["sjz_admin"])
+    await page.goto(f"{live_server.url}/console#/supervision")
+    await expect(page.get_by_label("月份")).to_have_count(1)
+    cdp = await page.context.new_cdp_session(page)
+    tree = await cdp.send("Accessibility.getFullAXTree")
+    fields = [
+        node.get("name", {}).get("value", "")
+        for node in tree["nodes"]
+        if node.get("role", {}).get("value") == "spinbutton"
+    ]
+    assert any(name.startswith("年") for name in fields), fields
+    assert any(name.startswith("月") for name in fields), fields
+    assert not any("Month" in name or "Year" in name for name in fields), fields

@@ -37,7 +37,19 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
 ]
+# What a Chinese user's Chromium says in its own words — <input type=month> as 2026年12月 (not
+# "December 2026"), the pickers, built-in validation messages — follows the browser's UI
+# language. On Linux that comes from LANGUAGE in the environment, not from --lang nor the
+# context's locale, and needs Debian's chromium-l10n (.ci/run installs it). LANG stays a
+# C library locale the machine has: with LANG=zh_CN.UTF-8 missing from glibc, Chromium names
+# every download "download".
+CHROMIUM_LOCALE_ENV = {"LANGUAGE": "zh_CN", "LANG": "C.UTF-8"}
 HOST = "127.0.0.1"
+
+
+def chromium_env() -> dict[str, str]:
+    """The environment to launch Chromium in: ours, speaking zh-CN."""
+    return {**os.environ, **CHROMIUM_LOCALE_ENV}
 
 
 @dataclass
@@ -111,7 +123,7 @@ async def browser() -> AsyncIterator[Any]:
 
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=chromium_env()
         )
         try:
             yield chromium

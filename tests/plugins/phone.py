@@ -28,7 +28,14 @@ from inspection_api.checkpoints.checkin import label_url
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.inspections.models import Inspection
-from tests.plugins.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, PageProblems, new_page
+from tests.plugins.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveServer,
+    PageProblems,
+    chromium_env,
+    new_page,
+)
 from tests.plugins.services import require_executable
 
 PHONE = {"width": 390, "height": 844}
@@ -128,6 +135,7 @@ async def camera_phone(
             executable_path=CHROMIUM,
             args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={clip}"],
             headless=True,
+            env=chromium_env(),
         )
         try:
             yield await open_phone(chromium, at, gps=gps, init_script=init_script)

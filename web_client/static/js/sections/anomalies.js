@@ -6,15 +6,10 @@ import { clear, formatTime, h, show } from "../dom.js";
 import { onPushWhileShown, refreshBadges } from "../inbox.js";
 import { SEVERITY_LABELS, renderAnomalyDetail, severityBadge, stateBadges } from "./anomaly-detail.js";
 import { ensureStylesheet } from "./form-dialog.js";
+import { jurisdictionOrgs, listAndDetail, orgFilter, pageSummary, pager } from "./list-detail.js";
 
 const PAGE = 20;
 const STATE_FILTERS = [["", "全部"], ["open", "待处理"], ["acknowledged", "处理中"], ["resolved", "已处理"]];
-
-function orgOptions(orgs) {
-  const depth = (org) => org.path.split("/").filter(Boolean).length;
-  const top = Math.min(...orgs.map(depth));
-  return orgs.map((org) => h("option", { value: String(org.id) }, `${"　".repeat(depth(org) - top)}${org.name}`));
-}
 
 function inboxPanel(onOpen) {
   const list = h("ul", { class: "inbox-list", "data-testid": "inbox" });
@@ -71,20 +66,14 @@ function inboxPanel(onOpen) {
 
 export async function renderAnomalies(container, { me, onError, path }) {
   ensureStylesheet();
-  let orgs;
-  try {
-    orgs = await api("/api/v1/orgs");
-  } catch (err) {
-    onError(err, container);
-    return;
-  }
+  const orgs = await jurisdictionOrgs(container, onError);
+  if (!orgs) return;
   const state = { state: "", severity: "", org_id: "", mine: false, offset: 0 };
   const fresh = new Set(); // ids pushed since the list was opened: highlighted
-  let openId = null;
 
   const listView = h("div", { class: "anomalies-list" });
   const detailView = h("div", { class: "anomalies-detail", hidden: true });
-  const inbox = inboxPanel((note) => (note.anomaly_id ? openDetail(note.anomaly_id) : (window.location.hash = `#/rectifications/${note.rectification_id}`)));
+  const inbox = inboxPanel((note) => (note.anomaly_id ? view.openDetail(note.anomaly_id) : (window.location.hash = `#/rectifications/${note.rectification_id}`)));
   container.append(h("div", { class: "anomalies-layout" }, h("div", { class: "anomalies-main" }, listView, detailView), inbox.panel));
 
   const stateButtons = STATE_FILTERS.map(([value, label]) =>
@@ -96,13 +85,12 @@ export async function renderAnomalies(container, { me, onError, path }) {
     h("option", { value: "" }, "全部严重程度"),
     Object.entries(SEVERITY_LABELS).map(([value, label]) => h("option", { value }, label)),
   );
-  const orgSelect = h("select", { "aria-label": "机构" }, h("option", { value: "" }, "全部辖区"), orgOptions(orgs));
+  const orgSelect = orgFilter(orgs);
   const mine = h("input", { type: "checkbox", id: "anomalies-mine" });
   const summary = h("span", { class: "muted", "data-testid": "anomaly-count" });
   const body = h("div", {});
   const message = h("p", { class: "form-error", role: "alert", hidden: true });
-  const prev = h("button", { type: "button", class: "btn" }, "上一页");
-  const next = h("button", { type: "button", class: "btn" }, "下一页");
+  const pages = pager(PAGE, (offset) => reload(offset));
 
   listView.append(
     h(
@@ -126,7 +114,7 @@ export async function renderAnomalies(container, { me, onError, path }) {
       ),
       message,
       body,
-      h("div", { class: "table-foot pager" }, prev, next),
+      pages.node,
     ),
   );
 
@@ -139,7 +127,7 @@ export async function renderAnomalies(container, { me, onError, path }) {
         h(
           "td",
           {},
-          h("button", { type: "button", class: "link", onclick: () => openDetail(a.id) }, a.indicator),
+          h("button", { type: "button", class: "link", onclick: () => view.openDetail(a.id) }, a.indicator),
           a.source === "inspector" ? h("span", { class: "muted" }, "（检查员标记）") : null,
         ),
         h("td", {}, severityBadge(a.severity)),
@@ -181,54 +169,30 @@ export async function renderAnomalies(container, { me, onError, path }) {
       return;
     }
     clear(body).append(page.items.length ? table(page.items) : h("p", { class: "empty" }, "没有符合条件的异常"));
-    const last = Math.min(page.offset + page.items.length, page.total);
-    summary.textContent = page.total ? `共 ${page.total} 条，第 ${page.offset + 1}–${last} 条` : "共 0 条";
-    prev.disabled = page.offset === 0;
-    next.disabled = page.offset + page.items.length >= page.total;
+    summary.textContent = pageSummary(page, "条");
+    pages.shown(page);
   }
 
-  function showList() {
-    openId = null;
-    detailView.hidden = true;
-    listView.hidden = false;
-    if (window.location.hash !== "#/anomalies") history.replaceState(null, "", "#/anomalies");
-  }
-
-  const detailContext = {
-    me,
-    onError,
-    onBack: async () => {
-      showList();
-      await reload();
+  const view = listAndDetail({
+    section: "anomalies",
+    listView,
+    detailView,
+    renderDetail: renderAnomalyDetail,
+    reload: () => reload(),
+    context: () => ({ me, onError, onChanged: () => inbox.load() }),
+    afterOpen: () => {
+      inbox.load();
+      refreshBadges();
     },
-    onChanged: () => inbox.load(),
-  };
-
-  async function openDetail(id) {
-    openId = Number(id);
-    listView.hidden = true;
-    detailView.hidden = false;
-    if (window.location.hash !== `#/anomalies/${id}`) history.replaceState(null, "", `#/anomalies/${id}`);
-    await renderAnomalyDetail(detailView, openId, detailContext);
-    inbox.load();
-    refreshBadges();
-  }
+  });
 
   // Pushes: a new anomaly (or one changed elsewhere) shows up without reloading the page.
-  let pending = null;
   onPushWhileShown(container, (event, data) => {
     if (event === "notification_created" || event === "notifications_changed") inbox.load();
     const id = event === "anomaly_updated" ? data.id : data && data.anomaly_id;
     if (!id) return;
     if (event === "notification_created") fresh.add(id);
-    if (openId === id) {
-      renderAnomalyDetail(detailView, id, detailContext);
-      return;
-    }
-    clearTimeout(pending);
-    pending = setTimeout(() => {
-      if (!listView.hidden) reload();
-    }, 150);
+    view.refresh(id);
   });
 
   for (const button of stateButtons) {
@@ -238,9 +202,7 @@ export async function renderAnomalies(container, { me, onError, path }) {
     });
   }
   for (const control of [severitySelect, orgSelect, mine]) control.addEventListener("change", () => reload(0));
-  prev.addEventListener("click", () => reload(Math.max(0, state.offset - PAGE)));
-  next.addEventListener("click", () => reload(state.offset + PAGE));
 
   await Promise.all([reload(0), inbox.load()]);
-  if (/^\d+$/.test(path || "")) await openDetail(Number(path));
+  await view.openFromPath(path);
 }

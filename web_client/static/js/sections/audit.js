@@ -118,6 +118,19 @@ const VALUE_LABELS = {
   password: { reset: "已重置" },
 };
 
+// A detail value that is a record's id: the server says which kind (`refs`, detail key →
+// kind) and names those inside the caller's jurisdiction (`names`, "kind:id" → name); one
+// with a detail view in the console is a link to it when the caller may open that section.
+// A record known by its number rather than its name says which kind it is: 检查记录 #12.
+const NUMBERED = { inspection: "检查记录", rectification: "整改意见" };
+const DETAIL_VIEWS = {
+  checkpoint: ["checkpoints", "checkpoint.read"],
+  inspection: ["inspections", "inspection.read"],
+  anomaly: ["anomalies", "anomaly.read"],
+  rectification: ["rectifications", "rectification.read"],
+  template: ["checklists", "checklist.read"],
+};
+
 function valueText(key, value) {
   if (value === null || value === undefined || value === "") return "无";
   if (value === true) return "是";
@@ -128,27 +141,52 @@ function valueText(key, value) {
   return labels && labels[value] ? labels[value] : String(value);
 }
 
-function detailText(detail, action) {
-  if (!detail || typeof detail !== "object") return "";
-  // An edit's changes are {field: [before, after]}; a user's are {field: after}.
-  const pairs = action !== "user_updated";
-  return Object.entries(detail)
-    .map(([key, value]) => {
-      const label = DETAIL_LABELS[key] || key;
-      if (key === "changes" && value && typeof value === "object" && !Array.isArray(value)) {
-        const changed = Object.entries(value).map(([field, change]) =>
-          pairs && Array.isArray(change) && change.length === 2
-            ? `${DETAIL_LABELS[field] || field} ${valueText(field, change[0])} → ${valueText(field, change[1])}`
-            : `${DETAIL_LABELS[field] || field} ${valueText(field, change)}`,
-        );
-        return `${label}：${changed.join("，")}`;
-      }
-      return `${label}：${valueText(key, value)}`;
-    })
-    .join("；");
+/** A detail value as a person reads it: a record's name (a link to it where the console
+ * shows it), a label for a code, or the value itself. */
+function valueNode(key, value, event, me) {
+  const kind = (event.refs || {})[key];
+  if (!kind || typeof value !== "number") return valueText(key, value);
+  const name = (event.names || {})[`${kind}:${value}`];
+  const text = NUMBERED[kind] ? `${NUMBERED[kind]} #${value}` : name || `#${value}`;
+  const view = DETAIL_VIEWS[kind];
+  if (!name || !view || !me.permissions.includes(view[1])) return text;
+  return h("a", { class: "link", href: `#/${view[0]}/${value}`, title: NUMBERED[kind] ? name : null }, text);
 }
 
-export async function renderAudit(container, { onError }) {
+function joined(parts, separator) {
+  return parts.flatMap((part, index) => (index ? [separator, part] : [part]));
+}
+
+function detailNodes(event, me) {
+  const detail = event.detail;
+  if (!detail || typeof detail !== "object") return [];
+  // An edit's changes are {field: [before, after]}; a user's are {field: after}.
+  const pairs = event.action !== "user_updated";
+  const value = (key, v) => valueNode(key, v, event, me);
+  return joined(
+    Object.entries(detail).map(([key, v]) => {
+      const label = DETAIL_LABELS[key] || key;
+      if (key === "changes" && v && typeof v === "object" && !Array.isArray(v)) {
+        const changed = Object.entries(v).map(([field, change]) =>
+          pairs && Array.isArray(change) && change.length === 2
+            ? h("span", {}, `${DETAIL_LABELS[field] || field} `, value(field, change[0]), " → ", value(field, change[1]))
+            : h("span", {}, `${DETAIL_LABELS[field] || field} `, value(field, change)),
+        );
+        return h("span", {}, `${label}：`, joined(changed, "，"));
+      }
+      return h("span", { "data-key": key }, `${label}：`, value(key, v));
+    }),
+    "；",
+  );
+}
+
+function actorCell(event) {
+  if (!event.actor_username) return h("td", {}, "—");
+  if (!event.actor_name) return h("td", {}, event.actor_username);
+  return h("td", {}, event.actor_name, h("div", { class: "muted small mono" }, event.actor_username));
+}
+
+export async function renderAudit(container, { me, onError }) {
   const body = h("tbody");
   const more = h("button", { type: "button", class: "btn", hidden: true }, "加载更多");
   const status = h("p", { class: "muted", hidden: true });
@@ -191,10 +229,10 @@ export async function renderAudit(container, { onError }) {
           "tr",
           {},
           h("td", { class: "nowrap" }, formatTime(event.at)),
-          h("td", {}, AUDIT_ACTION_LABELS[event.action] || event.action),
-          h("td", { class: "mono" }, event.actor_username || "—"),
+          h("td", { class: "nowrap" }, AUDIT_ACTION_LABELS[event.action] || event.action),
+          actorCell(event),
           h("td", { class: "mono" }, event.ip || "—"),
-          h("td", { class: "detail" }, detailText(event.detail, event.action)),
+          h("td", { class: "detail", "data-testid": "audit-detail" }, detailNodes(event, me)),
         ),
       );
     }

@@ -70,7 +70,7 @@ function table(templates) {
           h(
             "tr",
             { "data-template": t.id },
-            h("td", {}, h("a", { href: `#/checklists/${t.id}` }, t.name), t.description ? h("div", { class: "muted cl-description" }, t.description) : null),
+            h("td", {}, h("a", { class: "link", href: `#/checklists/${t.id}` }, t.name), t.description ? h("div", { class: "muted cl-description" }, t.description) : null),
             h("td", {}, t.org_name),
             h("td", { class: "nowrap" }, versionText(t.published, "未发布")),
             h("td", { class: "nowrap" }, versionText(t.draft, "—")),

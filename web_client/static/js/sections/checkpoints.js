@@ -11,26 +11,16 @@ import {
   editCheckpoint,
   ensureStylesheet,
 } from "./checkpoint-dialogs.js";
+import { jurisdictionOrgs, listAndDetail, orgFilter, pageSummary, pager } from "./list-detail.js";
 
 const PAGE = 20;
 const STATUS_FILTERS = [["", "全部"], ["active", "在检"], ["exited", "退出点"]];
 
-function orgOptions(orgs) {
-  const depth = (org) => org.path.split("/").filter(Boolean).length - 1;
-  const top = Math.min(...orgs.map(depth));
-  return orgs.map((org) => h("option", { value: String(org.id) }, `${"　".repeat(depth(org) - top)}${org.name}`));
-}
-
 export async function renderCheckpoints(container, { me, onError, path }) {
   ensureStylesheet();
   const canManage = me.permissions.includes("checkpoint.manage");
-  let orgs;
-  try {
-    orgs = await api("/api/v1/orgs");
-  } catch (err) {
-    onError(err, container);
-    return;
-  }
+  const orgs = await jurisdictionOrgs(container, onError);
+  if (!orgs) return;
   const subBranches = orgs.filter((org) => org.kind === "sub_branch");
   const state = { org_id: "", status: "", exit_reason: "", q: "", offset: 0 };
   const selected = new Set();
@@ -40,7 +30,7 @@ export async function renderCheckpoints(container, { me, onError, path }) {
   const detailView = h("div", { class: "checkpoints-detail", hidden: true });
   container.append(listView, detailView);
 
-  const orgSelect = h("select", { "aria-label": "机构", id: "cp-filter-org" }, h("option", { value: "" }, "全部辖区"), orgOptions(orgs));
+  const orgSelect = orgFilter(orgs, { id: "cp-filter-org" });
   const statusButtons = STATUS_FILTERS.map(([value, label]) =>
     h("button", { type: "button", class: "btn", "aria-pressed": String(value === ""), "data-status": value }, label),
   );
@@ -56,8 +46,7 @@ export async function renderCheckpoints(container, { me, onError, path }) {
   const printSelected = h("button", { type: "button", class: "btn", disabled: true }, "打印所选标签");
   const printOrg = h("button", { type: "button", class: "btn" }, "打印本机构标签");
   const body = h("div", { class: "checkpoints-body" });
-  const prev = h("button", { type: "button", class: "btn" }, "上一页");
-  const next = h("button", { type: "button", class: "btn" }, "下一页");
+  const pages = pager(PAGE, (offset) => reload(offset));
 
   listView.append(
     h(
@@ -82,7 +71,7 @@ export async function renderCheckpoints(container, { me, onError, path }) {
       h("div", { class: "checkpoint-tools" }, summary, h("span", { class: "spacer" }), printSelected, printOrg),
       message,
       body,
-      h("div", { class: "table-foot pager" }, prev, next),
+      pages.node,
     ),
   );
 
@@ -184,40 +173,26 @@ export async function renderCheckpoints(container, { me, onError, path }) {
     }
     defaultRadius = page.default_radius_m;
     clear(body).append(page.items.length ? table(page.items) : h("p", { class: "empty" }, canManage ? "没有符合条件的检查点，可点击「新建检查点」登记" : "没有符合条件的检查点"));
-    const last = Math.min(page.offset + page.items.length, page.total);
-    summary.textContent = page.total ? `共 ${page.total} 个，第 ${page.offset + 1}–${last} 个` : "共 0 个";
-    prev.disabled = page.offset === 0;
-    next.disabled = page.offset + page.items.length >= page.total;
+    summary.textContent = pageSummary(page, "个");
+    pages.shown(page);
     updatePrintButtons();
   }
 
-  // The open record is in the address (#/checkpoints/{id}): a link or a reload opens it again.
-  function showList() {
-    detailView.hidden = true;
-    listView.hidden = false;
-    if (window.location.hash !== "#/checkpoints") history.replaceState(null, "", "#/checkpoints");
-  }
-
+  // Back from a record: the list reloads only when something was changed there.
   let stale = false;
-  async function openDetail(id) {
-    listView.hidden = true;
-    detailView.hidden = false;
-    if (window.location.hash !== `#/checkpoints/${id}`) history.replaceState(null, "", `#/checkpoints/${id}`);
-    await renderDetail(detailView, id, {
-      me,
-      onError,
-      subBranches,
-      defaultRadius,
-      onChanged: () => (stale = true),
-      onBack: async () => {
-        showList();
-        if (stale) {
-          stale = false;
-          await reload();
-        }
-      },
-    });
-  }
+  const view = listAndDetail({
+    section: "checkpoints",
+    listView,
+    detailView,
+    renderDetail,
+    reload: async () => {
+      if (!stale) return;
+      stale = false;
+      await reload();
+    },
+    context: () => ({ me, onError, subBranches, defaultRadius, onChanged: () => (stale = true) }),
+  });
+  const openDetail = view.openDetail;
 
   async function create() {
     const created = await editCheckpoint({
@@ -243,8 +218,6 @@ export async function renderCheckpoints(container, { me, onError, path }) {
     if (reasonSelect.value && state.status !== "exited") state.status = "exited";
     reload(0);
   });
-  prev.addEventListener("click", () => reload(Math.max(0, state.offset - PAGE)));
-  next.addEventListener("click", () => reload(state.offset + PAGE));
   await reload(0);
-  if (/^\d+$/.test(path || "")) await openDetail(Number(path));
+  await view.openFromPath(path);
 }

@@ -137,7 +137,7 @@ export async function renderPlans(container, { me, onError }) {
               h("td", {}, plan.rule_name),
               h("td", { class: "nowrap" }, `${plan.start_date} 至 ${plan.end_date || "长期"}`),
               h("td", {}, ROLE_LABELS[plan.executor_role] || plan.executor_role),
-              h("td", {}, plan.checklist_template_id ? `#${plan.checklist_template_id}` : "—"),
+              h("td", {}, plan.checklist_template_id ? templateNames.get(plan.checklist_template_id) || `检查模板 #${plan.checklist_template_id}` : h("span", { class: "muted" }, "省行现行模板（默认）")),
               h(
                 "td",
                 { class: "nowrap" },
@@ -152,10 +152,14 @@ export async function renderPlans(container, { me, onError }) {
     );
   }
 
+  let templateNames = new Map();
   async function reload() {
     try {
       let plans;
+      // A plan's 检查模板 by name (the list only has its id); without the list, by number.
+      const templates = api("/api/v1/checklist-templates?include_archived=true").catch(() => []);
       [rules, orgs, { items: plans }] = await Promise.all([api("/api/v1/plan-rules"), orgs.length ? orgs : api("/api/v1/orgs"), api("/api/v1/plans")]);
+      templateNames = new Map((await templates).map((t) => [t.id, t.name]));
       clear(rulesBody).append(rulesTable());
       clear(plansBody).append(plansTable(plans));
     } catch (err) {

@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { clear, formatTime, h, show } from "../dom.js";
 import { onPushWhileShown } from "../inbox.js";
 import { ensureStylesheet } from "./form-dialog.js";
+import { jurisdictionOrgs, listAndDetail, orgFilter } from "./list-detail.js";
 import { issueRectification } from "./rectification-dialogs.js";
 import { renderRectificationDetail } from "./rectification-detail.js";
 
@@ -16,12 +17,6 @@ const COLUMNS = [
   ["closed", "整改完成"],
 ];
 const PER_COLUMN = 50;
-
-function orgOptions(orgs) {
-  const depth = (org) => org.path.split("/").filter(Boolean).length;
-  const top = Math.min(...orgs.map(depth));
-  return orgs.map((org) => h("option", { value: String(org.id) }, `${"　".repeat(depth(org) - top)}${org.name}`));
-}
 
 function card(r, onOpen) {
   return h(
@@ -49,19 +44,13 @@ function card(r, onOpen) {
 export async function renderRectifications(container, { me, onError, path }) {
   ensureStylesheet();
   const canManage = me.permissions.includes("rectification.manage");
-  let orgs;
-  try {
-    orgs = await api("/api/v1/orgs");
-  } catch (err) {
-    onError(err, container);
-    return;
-  }
-  let openId = null;
+  const orgs = await jurisdictionOrgs(container, onError);
+  if (!orgs) return;
   const boardView = h("div", { class: "rectifications-board" });
   const detailView = h("div", { class: "rectifications-detail", hidden: true });
   container.append(boardView, detailView);
 
-  const orgSelect = h("select", { "aria-label": "机构" }, h("option", { value: "" }, "全部辖区"), orgOptions(orgs));
+  const orgSelect = orgFilter(orgs);
   const overdueOnly = h("input", { type: "checkbox", id: "rect-overdue" });
   const mineOnly = h("input", { type: "checkbox", id: "rect-mine" });
   const message = h("p", { class: "form-error", role: "alert", hidden: true });
@@ -114,7 +103,7 @@ export async function renderRectifications(container, { me, onError, path }) {
         c.count.textContent = String(page.total);
         const more = page.total - page.items.length;
         clear(c.list).append(
-          ...(page.items.length ? page.items.map((r) => card(r, openDetail)) : [h("li", { class: "empty" }, "暂无")]),
+          ...(page.items.length ? page.items.map((r) => card(r, view.openDetail)) : [h("li", { class: "empty" }, "暂无")]),
           ...(more > 0 ? [h("li", { class: "hint" }, `另有 ${more} 条，请用筛选缩小范围`)] : []),
         );
       });
@@ -123,29 +112,14 @@ export async function renderRectifications(container, { me, onError, path }) {
     }
   }
 
-  function showBoard() {
-    openId = null;
-    detailView.hidden = true;
-    boardView.hidden = false;
-    if (window.location.hash !== "#/rectifications") history.replaceState(null, "", "#/rectifications");
-  }
-
-  const detailContext = {
-    me,
-    onError,
-    onBack: async () => {
-      showBoard();
-      await reload();
-    },
-  };
-
-  async function openDetail(id) {
-    openId = Number(id);
-    boardView.hidden = true;
-    detailView.hidden = false;
-    if (window.location.hash !== `#/rectifications/${id}`) history.replaceState(null, "", `#/rectifications/${id}`);
-    await renderRectificationDetail(detailView, openId, detailContext);
-  }
+  const view = listAndDetail({
+    section: "rectifications",
+    listView: boardView,
+    detailView,
+    renderDetail: renderRectificationDetail,
+    reload,
+    context: () => ({ me, onError }),
+  });
 
   async function create() {
     try {
@@ -156,21 +130,12 @@ export async function renderRectifications(container, { me, onError, path }) {
     }
   }
 
-  let pending = null;
   onPushWhileShown(container, (event, data) => {
     const id = data && data.rectification_id;
-    if (event !== "notification_created" || !id) return;
-    if (openId === id) {
-      renderRectificationDetail(detailView, id, detailContext);
-      return;
-    }
-    clearTimeout(pending);
-    pending = setTimeout(() => {
-      if (!boardView.hidden) reload();
-    }, 150);
+    if (event === "notification_created" && id) view.refresh(id);
   });
 
   for (const control of [orgSelect, overdueOnly, mineOnly]) control.addEventListener("change", reload);
   await reload();
-  if (/^\d+$/.test(path || "")) await openDetail(Number(path));
+  await view.openFromPath(path);
 }

@@ -5,6 +5,7 @@ import { ApiError, api } from "../api.js";
 import { clear, h, show } from "../dom.js";
 import { mapLinks, onSiteLink } from "../navigation.js";
 import { ensureStylesheet } from "./checkpoint-dialogs.js";
+import { jurisdictionOrgs, orgFilter, pageSummary, pager } from "./list-detail.js";
 import { KIND_LABELS, ensurePlanStylesheet, lastDay } from "./plan-forms.js";
 
 const PAGE = 50;
@@ -17,12 +18,6 @@ const STATES = [
 ];
 const STATE_LABELS = Object.fromEntries(STATES.filter(([v]) => v));
 const STATE_BADGES = { pending: "badge-soon", in_progress: "badge-soon", overdue: "badge-overdue", done: "badge-ok" };
-
-function orgOptions(orgs) {
-  const depth = (org) => org.path.split("/").filter(Boolean).length;
-  const top = Math.min(...orgs.map(depth));
-  return orgs.map((org) => h("option", { value: String(org.id) }, `${"　".repeat(depth(org) - top)}${org.name}`));
-}
 
 function monthRange(month) {
   // "2026-11" → the month's first and last day.
@@ -58,26 +53,20 @@ export async function renderTasks(container, { me, onError }) {
   // every inspector: one round trip instead of two).
   const firstPage = api(`/api/v1/tasks?${taskQuery(state, 0, "", "")}`);
   firstPage.catch(() => {}); // its error is shown by reload; never an unhandled rejection
-  let orgs;
-  try {
-    orgs = await api("/api/v1/orgs");
-  } catch (err) {
-    onError(err, container);
-    return;
-  }
+  const orgs = await jurisdictionOrgs(container, onError);
+  if (!orgs) return;
   const viewButtons = [
     ["mine", "我的任务"],
     ["org", "按机构"],
   ].map(([value, label]) => h("button", { type: "button", class: "btn", "data-view": value, "aria-pressed": "false" }, label));
   const stateButtons = STATES.map(([value, label]) => h("button", { type: "button", class: "btn", "data-state": value, "aria-pressed": "false" }, label));
-  const orgSelect = h("select", { "aria-label": "机构" }, h("option", { value: "" }, "全部辖区"), orgOptions(orgs));
+  const orgSelect = orgFilter(orgs);
   const month = h("input", { type: "month", "aria-label": "检查周期（月份）" });
   const summary = h("span", { class: "muted", "data-testid": "task-count" });
   const message = h("p", { class: "form-error", role: "alert", hidden: true });
   const notice = h("p", { class: "form-success", role: "status", hidden: true });
   const body = h("div", {});
-  const prev = h("button", { type: "button", class: "btn" }, "上一页");
-  const next = h("button", { type: "button", class: "btn" }, "下一页");
+  const pages = pager(PAGE, (offset) => reload(offset));
   container.append(
     h(
       "section",
@@ -102,7 +91,7 @@ export async function renderTasks(container, { me, onError }) {
       notice,
       message,
       body,
-      h("div", { class: "table-foot pager" }, prev, next),
+      pages.node,
     ),
   );
 
@@ -190,10 +179,8 @@ export async function renderTasks(container, { me, onError }) {
     }
     const empty = state.view === "mine" ? "没有待办任务" : "没有符合条件的任务";
     clear(body).append(page.items.length ? table(page) : h("p", { class: "empty" }, empty));
-    const last = Math.min(page.offset + page.items.length, page.total);
-    summary.textContent = page.total ? `共 ${page.total} 个，第 ${page.offset + 1}–${last} 个（${page.today}）` : "共 0 个";
-    prev.disabled = page.offset === 0;
-    next.disabled = page.offset + page.items.length >= page.total;
+    summary.textContent = pageSummary(page, "个", `（${page.today}）`);
+    pages.shown(page);
   }
 
   async function assign(task) {
@@ -248,7 +235,5 @@ export async function renderTasks(container, { me, onError }) {
   for (const b of stateButtons) b.addEventListener("click", () => { state.state = b.dataset.state; reload(0); });
   orgSelect.addEventListener("change", () => reload(0));
   month.addEventListener("change", () => reload(0));
-  prev.addEventListener("click", () => reload(Math.max(0, state.offset - PAGE)));
-  next.addEventListener("click", () => reload(state.offset + PAGE));
   await reload(0, firstPage);
 }
