@@ -82,6 +82,26 @@ async def _self_check_manifest(request: web.Request) -> web.StreamResponse:
     )
 
 
+SHARED_MANIFEST = '<link rel="manifest" href="/static/manifest.webmanifest">'
+
+
+def _self_check_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``/self-check/{token}``: the on-site page naming the link's own manifest in its HTML,
+    so a browser that reads the manifest as the page loads installs the link, not the staff's
+    我的任务 (offline the cached shell swaps it in script: onsite-page.js)."""
+    html = (STATIC_DIR / "onsite.html").read_text()
+    assert SHARED_MANIFEST in html
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        page = f"/self-check/{quote(request.match_info['token'], safe='')}"
+        own = f'<link rel="manifest" href="{escape(page)}/manifest.webmanifest">'
+        return web.Response(
+            text=html.replace(SHARED_MANIFEST, own), content_type="text/html", headers=NO_STORE
+        )
+
+    return serve
+
+
 async def _to_console(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/console")
 
@@ -127,15 +147,6 @@ def _token_page(
     return serve
 
 
-def _no_store_page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    path = STATIC_DIR / name
-
-    async def serve(request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(path, headers=NO_STORE)
-
-    return serve
-
-
 def _join_page() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """``/join/{token}``: the enterprise contact's remote-inspection join page."""
     return _token_page(
@@ -169,7 +180,7 @@ def setup_web_client(app: web.Application) -> None:
     app.router.add_get("/field", _page("field.html"), name="field_page")
     app.router.add_get("/s/{payload}", _page("onsite.html"), name="label_page")
     # A self-check link is a credential, like a join link.
-    app.router.add_get("/self-check/{token}", _no_store_page("onsite.html"), name="self_check_page")
+    app.router.add_get("/self-check/{token}", _self_check_page(), name="self_check_page")
     app.router.add_get(
         "/self-check/{token}/manifest.webmanifest", _self_check_manifest, name="self_check_manifest"
     )

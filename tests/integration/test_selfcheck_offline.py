@@ -161,6 +161,20 @@ async def test_an_offline_self_check_lands_whole_with_the_phones_hashes(login_as
         assert (await fetch(inspector, stored["url"]))[1] == data
 
 
+async def test_the_links_page_names_the_links_own_home_screen_app(login_as, settings, client):
+    """The HTML itself names the link's manifest: a browser reading it as the page loads
+    never sees the staff's 我的任务 app (the offline shell swaps it in script)."""
+    _inspector, created, _phone = await invite(login_as, settings, client)
+    page = f"/self-check/{created['token']}"
+    response = await client.get(page)
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+    html = await response.text()
+    assert f'<link rel="manifest" href="{page}/manifest.webmanifest">' in html
+    assert "/static/manifest.webmanifest" not in html
+    manifest = await json_of(await client.get(f"{page}/manifest.webmanifest"), 200)
+    assert (manifest["start_url"], manifest["scope"]) == (page, page)
+
+
 async def test_a_self_check_replayed_five_times_at_once_lands_once(login_as, settings, client):
     _inspector, created, phone = await invite(login_as, settings, client)
     item = await offline_record(phone, media=False)
