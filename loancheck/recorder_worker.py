@@ -1,9 +1,10 @@
 """The recorder worker: records every active call, once, on whichever process holds it.
 
 Each worker claims calls through database leases (``inspection_api.recordings.service``),
-renews them every lease/4, and joins each call it holds as the receive-only recorder
-participant, over the same ``/call`` Socket.IO namespace the browsers use, so signaling
-reaches it on any node. Participants offer their tracks to it; every offer is a new leg
+renews them every lease/4 (in a task of its own, so nothing else the worker does delays
+a renewal), and joins each call it holds as the receive-only recorder participant, over
+the same ``/call`` Socket.IO namespace the browsers use, so signaling reaches it on any
+node. Participants offer their tracks to it; every offer is a new leg
 (``recorder.session.CallRecording``). Segments go to the object store while the call goes
 on (``spool``). When the call ends the worker assembles one file per participant
 (``assemble``). A worker that dies leaves its spool lock free: a worker on the same host
@@ -103,6 +104,7 @@ class RecorderWorker:
         self._dead: set[str] = set()  # workers found dead whose leases are still to free
         self._wake = asyncio.Event()  # a worker on this host died: claim its calls now
         self._watch_task: asyncio.Task[None] | None = None
+        self._renew_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await asyncio.to_thread(self.spool.open)
@@ -110,12 +112,13 @@ class RecorderWorker:
         await self.recover_spools(free_leases=False)
         self._loop_task = asyncio.create_task(self._run(), name=f"recorder-{self.name}")
         self._watch_task = asyncio.create_task(self._watch_spools(), name=f"spools-{self.name}")
+        self._renew_task = asyncio.create_task(self._renew_leases(), name=f"leases-{self.name}")
         log.info("recorder %s started", self.name)
 
     async def stop(self) -> None:
         """Stop claiming; every call ends its legs, uploads them and gives its lease up,
         so another worker takes over at once."""
-        for loop_task in (self._loop_task, self._watch_task):
+        for loop_task in (self._loop_task, self._watch_task, self._renew_task):
             if loop_task is not None:
                 loop_task.cancel()
                 await asyncio.gather(loop_task, return_exceptions=True)
@@ -180,9 +183,6 @@ class RecorderWorker:
             seen = found
 
     async def _run(self) -> None:
-        interval = self.settings.recorder_lease_seconds / 4
-        last_renewal = 0.0
-        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             async with self._recovering:  # free a dead worker's calls before claiming
@@ -192,26 +192,40 @@ class RecorderWorker:
                 if free > 0:
                     async with self.sessionmaker() as session:
                         claimed = await recordings.claim(
-                            session, self.name, lease=self.lease, limit=free
+                            session, self.name, lease=self.lease, limit=free, busy=set(self.calls)
                         )
                         await session.commit()
                     for session_id in claimed:
                         self._spawn(session_id)
-                if self.calls and loop.time() - last_renewal >= interval:
-                    async with self.sessionmaker() as session:
-                        held = await recordings.renew(
-                            session, self.name, list(self.calls), lease=self.lease
-                        )
-                        await session.commit()
-                    last_renewal = loop.time()
-                    for session_id in set(self.calls) - held:
-                        log.warning("call %d was taken over by another recorder", session_id)
-                        self.calls[session_id].cancel()
             except Exception:  # a database restart must not end the loop
-                log.warning("recorder %s: claiming or renewing failed", self.name, exc_info=True)
+                log.warning("recorder %s: claiming failed", self.name, exc_info=True)
             await self.recover_spools()  # their uploads, once their calls are claimed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    async def _renew_leases(self) -> None:
+        """Every lease/4, on its own: renewals must not wait behind claiming, or behind the
+        uploads of a dead worker's spool (seconds to the store), or the lease runs out
+        while the call is recorded and the call is taken over from a live recorder."""
+        interval = self.settings.recorder_lease_seconds / 4
+        while True:
+            await asyncio.sleep(interval)
+            recording = list(self.calls)
+            if not recording:
+                continue
+            try:
+                async with self.sessionmaker() as session:
+                    held = await recordings.renew(session, self.name, recording, lease=self.lease)
+                    await session.commit()
+            except Exception:  # a database restart must not end renewals
+                log.warning("recorder %s: renewing failed", self.name, exc_info=True)
+                continue
+            # Only those asked about: a call claimed meanwhile was not in this renewal.
+            for session_id in set(recording) - held:
+                task = self.calls.get(session_id)
+                if task is not None:
+                    log.warning("call %d was taken over by another recorder", session_id)
+                    task.cancel()
 
     def _spawn(self, session_id: int) -> None:
         call = CallRecorder(self, session_id)

@@ -217,6 +217,13 @@ VARIABLES: tuple[Variable, ...] = (
         _redis_url,
     ),
     Variable(
+        "REDIS_CHANNEL",
+        "redis_channel",
+        "",
+        "Redis Pub/Sub channel the nodes' Socket.IO messages go through; empty = one derived "
+        "from SECRET_KEY, so deployments that share a Redis never hear each other's calls.",
+    ),
+    Variable(
         "OBJECT_STORE",
         "object_store",
         None,
@@ -416,6 +423,7 @@ class Settings:
     data_dir: Path
     database_url: str
     redis_url: str | None
+    redis_channel: str
     object_store: str
     s3_endpoint: str
     s3_public_endpoint: str

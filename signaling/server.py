@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -40,13 +42,25 @@ class RedisManager(socketio.AsyncRedisManager):
 
     MAX_PUBLISHING = 32
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url, channel=channel)
         self._publishing = asyncio.Semaphore(self.MAX_PUBLISHING)
 
     async def _publish(self, data: Any) -> Any:
         async with self._publishing:
             return await super()._publish(data)
+
+
+def redis_channel(settings: Settings) -> str:
+    """The Pub/Sub channel of this deployment's nodes. Rooms are named by ids (``call-1``),
+    which every deployment has: on a channel shared with another deployment (python-socketio
+    names it ``socketio``), one call's offers, answers and joins reached the other's call of
+    the same id. Derived from the secret key, which every node of a deployment shares."""
+    if settings.redis_channel:
+        return settings.redis_channel
+    label = b"loancheck socket.io channel"
+    digest = hmac.new(settings.secret_key.encode(), label, hashlib.sha256).hexdigest()
+    return f"loancheck-{digest[:16]}"
 
 
 def _origin_allowed(origin: str, environ: dict[str, Any]) -> bool:
@@ -64,7 +78,9 @@ def setup_signaling(
 ) -> Notifier:
     """Attach Socket.IO (``/socket.io/``, WebSocket only) with the ``/console`` and ``/call``
     namespaces, and return the console notifier."""
-    manager = RedisManager(settings.redis_url) if settings.redis_url else None
+    manager = (
+        RedisManager(settings.redis_url, redis_channel(settings)) if settings.redis_url else None
+    )
     sio = GuardedServer(
         close_socket=_close_socket,
         async_mode="aiohttp",

@@ -125,6 +125,10 @@ def settings(
         data_dir,
         database_url=pg_url,
         redis_url=REDIS_URL,
+        # Every test's ids start at 1 and every test shares the secret key, so every test
+        # would share one channel: another test run on this machine (a second suite, a
+        # helper's) then had its call-1 signals delivered into this test's call-1.
+        redis_channel=f"loancheck-test-{uuid.uuid4().hex[:12]}",
         object_store=f"s3://{s3.new_bucket()}",
         s3_endpoint=s3.endpoint,
         s3_access_key=s3.access_key,

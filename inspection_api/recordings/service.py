@@ -8,11 +8,12 @@ racing for the same call never both get it, on SQLite as on PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -39,11 +40,19 @@ HELD_STATES = (RecordingState.RECORDING, RecordingState.FINALIZING)
 
 
 async def claim(
-    session: AsyncSession, worker: str, *, lease: timedelta, limit: int, now: datetime | None = None
+    session: AsyncSession,
+    worker: str,
+    *,
+    lease: timedelta,
+    limit: int,
+    busy: Collection[int] = (),
+    now: datetime | None = None,
 ) -> list[int]:
     """Session ids this worker now holds: active calls nobody records yet, and calls whose
     holder stopped renewing its lease (taken over: the recording goes on, or its files are
-    assembled). Commits are the caller's."""
+    assembled). ``busy``: the calls this worker records right now; a lease of its own that
+    ran out while it was late to renew is no call to take over (``renew`` keeps it, if
+    nobody else took it meanwhile). Commits are the caller's."""
     now = now or utcnow()
     until = now + lease
     claimed: list[int] = []
@@ -75,13 +84,13 @@ async def claim(
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(session_id)
+    lapsed = or_(Recording.worker.is_(None), Recording.lease_until < now)
+    if busy:
+        lapsed = and_(lapsed, Recording.session_id.not_in(list(busy)))
     expired = (
         await session.execute(
             select(Recording.id, Recording.session_id)
-            .where(
-                Recording.state.in_(HELD_STATES),
-                or_(Recording.worker.is_(None), Recording.lease_until < now),
-            )
+            .where(Recording.state.in_(HELD_STATES), lapsed)
             .order_by(Recording.id)
             .limit(max(0, limit - len(claimed)))
         )
@@ -89,11 +98,7 @@ async def claim(
     for recording_id, session_id in expired:
         result = await session.execute(
             update(Recording)
-            .where(
-                Recording.id == recording_id,
-                Recording.state.in_(HELD_STATES),
-                or_(Recording.worker.is_(None), Recording.lease_until < now),
-            )
+            .where(Recording.id == recording_id, Recording.state.in_(HELD_STATES), lapsed)
             .values(worker=worker, lease_until=until, takeovers=Recording.takeovers + 1)
             .execution_options(synchronize_session=False)
         )

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def node_env(database_url: str, data_dir: Path, objects: Path, port: int) -> dict[str, str]:
+def node_env(
+    database_url: str, data_dir: Path, objects: Path, port: int, channel: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOANCHECK_")}
     env.update(
         LOANCHECK_HOST="127.0.0.1",
@@ -51,6 +54,7 @@ def node_env(database_url: str, data_dir: Path, objects: Path, port: int) -> dic
         LOANCHECK_DATA_DIR=str(data_dir),
         LOANCHECK_DATABASE_URL=database_url,
         LOANCHECK_REDIS_URL=REDIS_URL,
+        LOANCHECK_REDIS_CHANNEL=channel,  # both nodes, and no other test's
         LOANCHECK_OBJECT_STORE=objects.resolve().as_uri(),
         LOANCHECK_SECRET_KEY=SECRET,
         LOANCHECK_LOG_LEVEL="INFO",
@@ -95,6 +99,7 @@ def nodes(pg_database_url: str, tmp_path: Path) -> Iterator[tuple[Node, Node, Se
     asyncio.run(pg_execute(pg_database_url, truncate_all_statement()))
     objects = tmp_path / "objects"
     objects.mkdir()
+    channel = f"loancheck-test-{uuid.uuid4().hex[:12]}"
     started: list[Node] = []
     try:
         for name in ("node1", "node2"):
@@ -105,7 +110,7 @@ def nodes(pg_database_url: str, tmp_path: Path) -> Iterator[tuple[Node, Node, Se
             with log.open("wb") as out:
                 process = subprocess.Popen(
                     [str(LOANCHECK), "serve"],
-                    env=node_env(pg_database_url, data_dir, objects, port),
+                    env=node_env(pg_database_url, data_dir, objects, port, channel),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
@@ -114,7 +119,7 @@ def nodes(pg_database_url: str, tmp_path: Path) -> Iterator[tuple[Node, Node, Se
         for node in started:
             wait_until_ready(node)
         settings = Settings.from_env(
-            node_env(pg_database_url, tmp_path / "node1", objects, free_port())
+            node_env(pg_database_url, tmp_path / "node1", objects, free_port(), channel)
         )
         yield started[0], started[1], settings
     finally:

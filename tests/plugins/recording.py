@@ -30,6 +30,11 @@ from tests.plugins.calls import CallClient, PatternVideoTrack
 
 LOANCHECK = Path(sys.executable).with_name("loancheck")
 
+# A bound on this machine's speed, not on the recorder's: a worker process imports aiortc,
+# PyAV and SQLAlchemy before it says it started, 1 to 2 s idle and 11 s seen under load
+# (2 cores, three CPU burners and two other test runs).
+STARTUP_SECONDS = 30
+
 TrackFactory = Callable[[], list[MediaStreamTrack]]
 
 
@@ -176,22 +181,28 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-def start_recorder(settings: Settings, signaling_url: str, log: Path) -> WorkerProcess:
-    """A ``loancheck recorder`` process, once it says it started."""
+async def start_recorder(settings: Settings, signaling_url: str, log: Path) -> WorkerProcess:
+    """A ``loancheck recorder`` process, once it says it started.
+
+    Waited for without blocking: the test's event loop serves the call (signaling, the
+    participants' aiortc peers) while the process imports and starts, which takes seconds
+    on a loaded machine; a ``time.sleep`` here froze the whole call for that long.
+    """
     with log.open("wb") as sink:
-        process = subprocess.Popen(
+        process = await asyncio.to_thread(
+            subprocess.Popen,
             [str(LOANCHECK), "recorder"],
             env=recorder_env(settings, signaling_url),
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
     worker = WorkerProcess(process, log)
-    deadline = time.monotonic() + 30
-    while "LoanCheck recorder" not in worker.output():
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while "LoanCheck recorder" not in await asyncio.to_thread(worker.output):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"the recorder did not start:\n{worker.output()}")
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     return worker
 
 

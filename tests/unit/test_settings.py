@@ -230,3 +230,20 @@ def test_an_explicit_public_url_wins_over_the_listener(tmp_path: Path):
     )
     assert settings.public_url == "https://check.bank.example"
     assert settings.public_url_explicit is True
+
+
+def test_deployments_sharing_a_redis_get_channels_of_their_own(tmp_path: Path):
+    """Room names are ids every deployment has (``call-1``): on one shared channel, one
+    deployment's call signals reached another's call of the same id."""
+    from signaling.server import redis_channel
+
+    def channel(**values: str) -> str:
+        return redis_channel(
+            Settings.from_env(env(tmp_path, REDIS_URL="redis://r:6379/0", **values))
+        )
+
+    bank_a, bank_b = channel(SECRET_KEY="a" * 40), channel(SECRET_KEY="b" * 40)
+    assert bank_a != bank_b and "socketio" not in (bank_a, bank_b)
+    assert channel(SECRET_KEY="a" * 40) == bank_a  # every node of one deployment: the same
+    assert "a" * 40 not in bank_a  # the secret is not published
+    assert channel(SECRET_KEY="a" * 40, REDIS_CHANNEL="loancheck-staging") == "loancheck-staging"
