@@ -157,6 +157,18 @@ async def back_online(page: Any, key: str, tmp_path: Path, name: str) -> None:
     assert held["captures"] == [] and held["pending"]["answers"] == {}, held
 
 
+async def every_answer_and_the_photo_landed(
+    live_server: LiveServer, inspection_id: int, capture: dict[str, Any]
+) -> None:
+    """The server holds every answer given and exactly one evidence row, the phone's photo."""
+    stored, rows = await server_side(live_server, inspection_id)
+    assert stored.answers == {"plant_running": True, "remarks": REMARKS, "conclusion": "normal"}
+    assert [(r.kind, r.item_key, r.sha256, r.size_bytes) for r in rows] == [
+        ("photo", "plant_running", capture["sha256"], capture["size"])
+    ]
+    assert rows[0].client_uuid == capture["uuid"]
+
+
 async def test_an_online_inspection_keeps_answers_and_a_photo_through_a_reload_offline(
     browser: Any, live_server: LiveServer, passwords: dict[str, str], tmp_path: Path
 ) -> None:
@@ -175,16 +187,7 @@ async def test_an_online_inspection_keeps_answers_and_a_photo_through_a_reload_o
         capture = await reload_offline_and_check(page, key, tmp_path, "staff")
         await back_online(page, key, tmp_path, "staff")
 
-        stored, rows = await server_side(live_server, inspection_id)
-        assert stored.answers == {
-            "plant_running": True,
-            "remarks": REMARKS,
-            "conclusion": "normal",
-        }
-        assert [(r.kind, r.item_key, r.sha256, r.size_bytes) for r in rows] == [
-            ("photo", "plant_running", capture["sha256"], capture["size"])
-        ]
-        assert rows[0].client_uuid == capture["uuid"]
+        await every_answer_and_the_photo_landed(live_server, inspection_id, capture)
 
         # Everything is up: 提交检查 submits.
         await page.get_by_role("button", name="提交检查").click()
@@ -217,16 +220,7 @@ async def test_a_self_check_begun_online_keeps_answers_and_a_photo_through_a_rel
         capture = await reload_offline_and_check(page, key, tmp_path, "contact")
         await back_online(page, key, tmp_path, "contact")
 
-        stored, rows = await server_side(live_server, inspection_id)
-        assert stored.answers == {
-            "plant_running": True,
-            "remarks": REMARKS,
-            "conclusion": "normal",
-        }
-        assert [(r.kind, r.item_key, r.sha256, r.size_bytes) for r in rows] == [
-            ("photo", "plant_running", capture["sha256"], capture["size"])
-        ]
-        assert rows[0].client_uuid == capture["uuid"]
+        await every_answer_and_the_photo_landed(live_server, inspection_id, capture)
         assert problems.errors == []
     finally:
         await context.close()
