@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +12,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inspection_api.tokens import derived_key
 from inspection_api.web.security import allowed_origin
 from loancheck.settings import Settings
 from signaling.call import CallNamespace
@@ -58,9 +57,7 @@ def redis_channel(settings: Settings) -> str:
     the same id. Derived from the secret key, which every node of a deployment shares."""
     if settings.redis_channel:
         return settings.redis_channel
-    label = b"loancheck socket.io channel"
-    digest = hmac.new(settings.secret_key.encode(), label, hashlib.sha256).hexdigest()
-    return f"loancheck-{digest[:16]}"
+    return "loancheck-" + derived_key(settings.secret_key, "loancheck socket.io channel").hex()[:16]
 
 
 def _origin_allowed(origin: str, environ: dict[str, Any]) -> bool:

@@ -57,29 +57,29 @@ def _ids(value: Any) -> Iterable[int]:
             yield from _ids(item)
 
 
+def _fields(event: AuditEvent) -> Iterable[tuple[str, Any]]:
+    """The (key, value) of an event's detail: its top level, then an edit's ``changes``."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    yield from detail.items()
+    changes = detail.get("changes")
+    if isinstance(changes, dict):
+        yield from changes.items()
+
+
 def ref_keys(event: AuditEvent) -> dict[str, str]:
     """The detail keys (top level and an edit's ``changes``) of ``event`` that hold record
     ids, with the kind each names: what a client needs to look a value up in ``names``."""
-    detail = event.detail if isinstance(event.detail, dict) else {}
-    changes = detail.get("changes")
-    keys = list(detail) + (list(changes) if isinstance(changes, dict) else [])
-    return {key: REF_KINDS[key] for key in keys if key in REF_KINDS}
+    return {key: REF_KINDS[key] for key, _value in _fields(event) if key in REF_KINDS}
 
 
 def refs_of(event: AuditEvent) -> set[tuple[str, int]]:
     """The (kind, id) of the records an event's detail refers to."""
-    refs: set[tuple[str, int]] = set()
-    detail = event.detail if isinstance(event.detail, dict) else {}
-    changes = detail.get("changes")
-    fields = [detail.items()]
-    if isinstance(changes, dict):
-        fields.append(changes.items())
-    for items in fields:
-        for key, value in items:
-            kind = REF_KINDS.get(key)
-            if kind:
-                refs.update((kind, record_id) for record_id in _ids(value))
-    return refs
+    return {
+        (REF_KINDS[key], record_id)
+        for key, value in _fields(event)
+        if key in REF_KINDS
+        for record_id in _ids(value)
+    }
 
 
 def wanted_by_kind(refs: Iterable[tuple[str, int]]) -> dict[str, set[int]]:

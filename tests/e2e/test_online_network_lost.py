@@ -157,6 +157,18 @@ async def back_online(page: Any, key: str, tmp_path: Path, name: str) -> None:
     assert held["captures"] == [] and held["pending"]["answers"] == {}, held
 
 
+async def start_online(
+    page: Any, live_server: LiveServer, passwords: dict[str, str], label: str
+) -> tuple[Any, int, str]:
+    """The inspector, online, opens the label and starts: the form, the inspection's id and
+    the key the phone keeps its unacknowledged work under."""
+    await ready_on_site(page, live_server, passwords["inspector"])
+    await page.goto(label)
+    form = await start_inspection(page)
+    inspection_id = (await newest_inspection(live_server)).id
+    return form, inspection_id, f"inspection-{inspection_id}"
+
+
 async def every_answer_and_the_photo_landed(
     live_server: LiveServer, inspection_id: int, capture: dict[str, Any]
 ) -> None:
@@ -176,11 +188,7 @@ async def test_an_online_inspection_keeps_answers_and_a_photo_through_a_reload_o
     label = await ca_0001_label(live_server)
     context, page, problems = await open_phone(browser, CA_0001, accuracy=10, timeout_ms=20_000)
     try:
-        await ready_on_site(page, live_server, passwords["inspector"])
-        await page.goto(label)
-        form = await start_inspection(page)
-        inspection_id = (await newest_inspection(live_server)).id
-        key = f"inspection-{inspection_id}"
+        form, inspection_id, key = await start_online(page, live_server, passwords, label)
 
         await lose_the_network_mid_session(page, form)
         await shot(page, tmp_path, "staff-offline")
@@ -235,11 +243,7 @@ async def test_kept_work_goes_up_when_the_page_is_opened_again_with_network(
     label = await ca_0001_label(live_server)
     context, page, problems = await open_phone(browser, CA_0001, accuracy=10, timeout_ms=20_000)
     try:
-        await ready_on_site(page, live_server, passwords["inspector"])
-        await page.goto(label)
-        form = await start_inspection(page)
-        inspection_id = (await newest_inspection(live_server)).id
-        key = f"inspection-{inspection_id}"
+        form, inspection_id, key = await start_online(page, live_server, passwords, label)
         await lose_the_network_mid_session(page, form)
         held = await page.evaluate(KEPT, key)
         capture = held["captures"][0]
