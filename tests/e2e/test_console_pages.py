@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from inspection_api.demo import seed_demo
 from tests.plugins.browser import log_in, submit_login
-from tests.plugins.phone import PHONE, open_phone
+from tests.plugins.phone import PHONE, console_on_phone, log_in_on_phone, open_phone
 
 pytestmark = pytest.mark.browser
 
@@ -157,7 +157,8 @@ async def test_password_dialog_shows_field_errors_and_revokes_other_consoles(
 async def test_console_is_usable_on_a_phone(browser, live_server, passwords, tmp_path):
     context, phone, _problems = await open_phone(browser, timeout_ms=30_000)
     try:
-        await log_in(phone, live_server, "inspector", passwords["inspector"])
+        await log_in_on_phone(phone, live_server, passwords["inspector"])
+        await console_on_phone(phone, live_server)
         await expect(phone.locator(".topbar")).to_contain_text("张检查")
         # Nothing wider than the screen except the scrolling nav strip and tables.
         width = await phone.evaluate("document.documentElement.scrollWidth")

@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.plugins.browser import log_in
+from tests.plugins.phone import log_in_on_phone, open_phone
 
 pytestmark = pytest.mark.browser
 
@@ -132,3 +133,29 @@ async def test_an_inspector_starts_field_work_from_the_task_list(
         "河北冀中纺织品有限公司 · 冀中纺织成品仓库（CA-0002）"
     )
     assert page_problems.errors == []
+
+
+async def test_on_a_phone_an_inspector_lands_on_the_phone_page(browser, live_server, passwords):
+    """An inspector signing in on a phone lands on 我的任务's phone page (/field), not on the
+    console's wide table; a link into the console is followed as it is, and other roles
+    land on the console on a phone too."""
+    context, phone, problems = await open_phone(browser)
+    try:
+        await log_in_on_phone(phone, live_server, passwords["inspector"])
+        await expect(phone.get_by_test_id("task")).to_have_count(2)
+        await expect(phone.get_by_test_id("console-link")).to_have_text(
+            "全部功能（检查任务、检查记录、远程巡检…）"
+        )
+        await phone.goto(f"{live_server.url}/console#/inspections")
+        await expect(phone.locator("#content h2").first).to_contain_text("检查记录")
+        await expect(phone).to_have_url(f"{live_server.url}/console#/inspections")
+        assert problems.errors == []
+    finally:
+        await context.close()
+    context, phone, problems = await open_phone(browser)
+    try:
+        await log_in(phone, live_server, "handler", passwords["handler"])
+        await expect(phone).to_have_url(f"{live_server.url}/console#/anomalies")
+        assert problems.errors == []
+    finally:
+        await context.close()

@@ -20,15 +20,17 @@ from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.plans.models import Plan, Task
 from tests.integration.inspection_kit import CA_0001
-from tests.plugins.browser import LiveServer, log_in
+from tests.plugins.browser import LiveServer
 from tests.plugins.phone import (
     PHONE,
     SMALL_FORM,
     answer_small_form,
     ca_0001_label,
     camera_phone,
+    console_on_phone,
     fill_login,
     live_api,
+    log_in_on_phone,
     newest_inspection,
     open_phone,
     ready_on_site,
@@ -203,7 +205,8 @@ async def test_the_online_start_of_a_task_fills_in_its_plans_form(
     template_id, ca_0001 = await _prepare(live_server, passwords["hb_admin"])
     label = await ca_0001_label(live_server)
     async with camera_phone(label, tmp_path, CA_0001) as (_context, page, problems):
-        await log_in(page, live_server, "inspector", passwords["inspector"])
+        await log_in_on_phone(page, live_server, passwords["inspector"])
+        await console_on_phone(page, live_server)
         ca1 = page.get_by_test_id("tasks-table").locator('tr[data-code="CA-0001"]')
         await ca1.get_by_role("link", name="开始检查").click()
         await expect(page).to_have_url(
@@ -325,10 +328,14 @@ async def test_storage_use_is_said_and_warned_past_80_percent(
 async def test_an_inspector_finds_the_phone_page_where_they_land(
     browser: Any, live_server: LiveServer, passwords: dict[str, str]
 ) -> None:
-    """The console's 我的任务 and the on-site page's top bar lead to /field, and back."""
+    """On a phone the inspector lands on /field; its 全部功能 leads to the console, whose
+    我的任务 and the on-site page's top bar lead back to /field."""
     context, page, problems = await open_phone(browser)
     try:
-        await log_in(page, live_server, "inspector", passwords["inspector"])
+        await log_in_on_phone(page, live_server, passwords["inspector"])
+        await expect(page.get_by_test_id("task")).to_have_count(2)
+        await console_on_phone(page, live_server)
+        await expect(page.get_by_test_id("tasks-table").locator("tr[data-code]")).to_have_count(2)
         await page.get_by_test_id("field-link").click()
         await expect(page).to_have_url(f"{live_server.url}/field")
         await expect(page.get_by_test_id("task")).to_have_count(2)

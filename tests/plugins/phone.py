@@ -5,9 +5,10 @@ position with camera and microphone allowed; ``camera_phone(text, …)`` is a ph
 Chromium whose fake camera sees a printed QR code of ``text``. ``fill_login`` signs a phone in
 through the login form it shows, ``ready_on_site`` at /onsite with its offline shell
 installed; ``start_inspection`` starts the on-site inspection of the page's checkpoint and
-``answer_small_form`` fills it in. ``publish_small_form`` makes the province's 明白纸 a short
-form; ``demo_checkpoint`` and ``newest_inspection`` read the server's database; ``live_api``
-is a logged-in HTTP client.
+``answer_small_form`` fills it in; ``log_in_on_phone`` signs the inspector in where a phone
+lands (/field), ``console_on_phone`` goes on to the console from there.
+``publish_small_form`` makes the province's 明白纸 a short form; ``demo_checkpoint`` and
+``newest_inspection`` read the server's database; ``live_api`` is a logged-in HTTP client.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tests.plugins.browser import (
     PageProblems,
     chromium_env,
     new_page,
+    submit_login,
 )
 from tests.plugins.services import require_executable
 
@@ -148,6 +150,20 @@ async def fill_login(page: Any, password: str, username: str = "inspector") -> N
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(password)
     await page.get_by_role("button", name="登录").click()
+
+
+async def log_in_on_phone(page: Any, server: LiveServer, password: str) -> None:
+    """Sign the inspector in on a phone: they land on 我的任务's phone page (/field)."""
+    await submit_login(page, server, "inspector", password)
+    await expect(page).to_have_url(f"{server.url}/field")
+    await expect(page.get_by_test_id("who")).to_have_text("张检查")
+
+
+async def console_on_phone(page: Any, server: LiveServer) -> None:
+    """From /field to the console's 检查任务 (全部功能), live."""
+    await page.get_by_test_id("console-link").click()
+    await expect(page).to_have_url(f"{server.url}/console#/tasks")
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
 
 
 async def start_inspection(page: Any) -> Any:

@@ -39,13 +39,18 @@ const SECTIONS = [
 // Where each role starts its day, first match wins for users with several roles: managers
 // on 实时监管, reviewers on what waits for review, handlers on their inbox, inspectors on
 // 我的任务 (overdue first). A target the user may not open is passed over.
+// On a phone an inspector starts on the phone page of 我的任务 (/field: it works offline, and
+// its cards fit the screen); the console stays one link away, and a link into the console
+// (with its own hash) is never redirected.
 const LANDINGS = [
   { role: "system_admin", hash: "#/supervision" },
   { role: "org_admin", hash: "#/supervision" },
   { role: "reviewer", hash: "#/inspections?state=submitted" },
   { role: "exception_handler", hash: "#/anomalies" },
-  { role: "inspector", hash: "#/tasks" },
+  { role: "inspector", hash: "#/tasks", phone: "/field" },
 ];
+// A phone: a touch screen as narrow as one (a tablet or a narrow desktop window is not).
+const PHONE = "(pointer: coarse) and (max-width: 700px)";
 
 const content = document.getElementById("content");
 const navList = document.getElementById("nav-list");
@@ -71,14 +76,18 @@ function parseHash(hash) {
   return { id, path: rest.join("/"), query: new URLSearchParams(search) };
 }
 
-/** The hash a user lands on: by role, else the first section they may open. */
-function landingHash(me) {
+/** Where a user lands: by role, else the first section they may open. */
+function landingOf(me) {
   for (const landing of LANDINGS) {
     const section = SECTIONS.find((s) => s.id === parseHash(landing.hash).id);
-    if (me.roles.includes(landing.role) && permitted(me, section)) return landing.hash;
+    if (me.roles.includes(landing.role) && permitted(me, section)) return landing;
   }
   const first = SECTIONS.find((s) => permitted(me, s));
-  return first ? `#/${first.id}` : "";
+  return { hash: first ? `#/${first.id}` : "" };
+}
+
+function landingHash(me) {
+  return landingOf(me).hash;
 }
 
 function renderRefusal(view, title, text, me) {
@@ -97,9 +106,14 @@ function renderRefusal(view, title, text, me) {
 let rendering = 0;
 async function route(me) {
   if (!window.location.hash.replace(/^#\/?/, "")) {
-    const home = landingHash(me);
-    if (home) {
-      window.location.replace(home); // no history entry: Back leaves the console
+    const landing = landingOf(me);
+    // No history entry either way: Back leaves the console.
+    if (landing.phone && window.matchMedia(PHONE).matches) {
+      window.location.replace(landing.phone);
+      return;
+    }
+    if (landing.hash) {
+      window.location.replace(landing.hash);
       return;
     }
   }
