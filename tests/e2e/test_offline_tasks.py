@@ -114,6 +114,7 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
         await expect(page.get_by_test_id("package-time")).to_contain_text("离线包更新于 ")
         await expect(page.get_by_test_id("storage")).to_contain_text("本机已用")
         await expect(page.get_by_test_id("offline-notice")).to_be_hidden()
+        await expect(page.get_by_test_id("console-link")).to_be_visible()
         await page.evaluate("async () => { await navigator.serviceWorker.ready; }")
         stored = await page.evaluate(STORED_PACKAGE)
         assert [code for code, _ in stored] == ["CA-0002", "CA-0001"]
@@ -128,6 +129,8 @@ async def test_my_tasks_work_offline_from_the_package_to_the_sync(
             "当前无网络：以下是手机上保存的离线包，可照常开始检查；联网后将自动更新。"
         )
         await expect(tasks).to_have_count(2)
+        # The console needs the network: its link is not offered offline.
+        await expect(page.get_by_test_id("console-link")).to_be_hidden()
         ca1 = page.locator('[data-testid="task"][data-code="CA-0001"]')
         await expect(ca1.get_by_role("heading")).to_have_text("华北重工厂区")
         baidu = ca1.get_by_role("link", name="百度地图导航")

@@ -92,6 +92,7 @@ async function refresh({ manual = false } = {}) {
     const kept = { ...pkg, who: me.display_name || me.username };
     await storePackage(kept);
     show($("offline-notice"), "");
+    $("field-more").hidden = false;
     render(kept);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return toLogin();
@@ -99,6 +100,7 @@ async function refresh({ manual = false } = {}) {
       show($("page-error"), err.message);
       return;
     }
+    $("field-more").hidden = true; // the console needs the network
     const stored = await storedPackage();
     if (stored) {
       render(stored);
