@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -71,7 +71,7 @@ class AuditFilters:
     def check(self) -> None:
         """Refuse an action nobody records and a range that ends before it starts (422)."""
         errors = []
-        if self.action is not None and self.action not in ACTIONS:
+        if self.action and self.action not in ACTIONS:
             errors.append(
                 FieldError(
                     "query.action",
@@ -87,6 +87,16 @@ class AuditFilters:
             )
         if errors:
             raise ValidationFailed(errors)
+
+    def moments(self) -> tuple[datetime | None, datetime | None]:
+        """``[start, end)`` in UTC; None where the range is open. The calendar's first and last
+        days leave it open too (their Beijing midnights in UTC fall outside ``datetime``)."""
+        start = end = None
+        if self.date_from and self.date_from > date.min:
+            start = utc_midnight(self.date_from)
+        if self.date_to and self.date_to < date.max:
+            end = utc_midnight(self.date_to + timedelta(days=1))
+        return start, end
 
 
 async def list_events(
@@ -104,10 +114,11 @@ async def list_events(
     if principal.has(Role.SYSTEM_ADMIN):
         scope = or_(scope, AuditEvent.org_path.is_(None))
     query = select(AuditEvent).where(scope)
-    if filters.date_from:
-        query = query.where(AuditEvent.at >= utc_midnight(filters.date_from))
-    if filters.date_to:
-        query = query.where(AuditEvent.at < utc_midnight(filters.date_to + timedelta(days=1)))
+    start, end = filters.moments()
+    if start is not None:
+        query = query.where(AuditEvent.at >= start)
+    if end is not None:
+        query = query.where(AuditEvent.at < end)
     if filters.actor_user_id is not None:
         query = query.where(AuditEvent.actor_user_id == filters.actor_user_id)
     if filters.action:

@@ -154,6 +154,11 @@ async def test_days_are_beijing_days_and_both_ends_are_inclusive(client, login_a
     assert await listed(reviewer, "date_from=2025-02-28&date_to=2025-02-28") == [before]
     assert await listed(reviewer, "date_from=2025-03-02&date_to=2025-03-02") == [after]
     assert await listed(reviewer, "date_to=2025-03-01") == [last, first, before]
+    # The calendar's ends are days like any other (no overflow past them).
+    every = await listed(reviewer, "date_from=0001-01-01&date_to=9999-12-31")
+    assert {before, first, last, after} <= set(every)
+    assert await listed(reviewer, "date_from=9999-12-31") == []
+    assert await listed(reviewer, "date_to=0001-01-01") == []
     since = await listed(reviewer, "date_from=2025-03-01")
     assert {first, last, after} <= set(since) and before not in since
     # An event recorded now is in the range of today, a Beijing day.
