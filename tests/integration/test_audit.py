@@ -201,14 +201,17 @@ async def test_filters_by_actor_action_and_object_type(client, login_as, db):
 
 
 async def test_paging_keeps_the_filters(client, login_as, db):
+    known = await ids(db)
     wanted = []
-    for _ in range(5):
-        wanted.append(await note(db, "HB-SJZ", "plan_deleted", plan_id=1))
-        await note(db, "HB-SJZ", "plan_updated", plan_id=1)
+    for action in ("plan_rule_created", "plan_rule_updated", "plan_rule_deleted") * 2:
+        wanted.append(await note(db, "HB-SJZ", action, rule_id=1))  # 全局规则 by sjz_admin
+        await note(db, "HB-SJZ", "plan_updated", plan_id=1)  # another object type
+        await note(db, "HB-SJZ", action, by="reviewer", rule_id=1)  # another actor
     reviewer = await login_as("reviewer")
     seen: list[int] = []
-    query = "action=plan_deleted&limit=2"
+    query = f"object_type=rule&actor_user_id={known['sjz_admin']}&limit=4"
     while page := await listed(reviewer, query + (f"&before_id={seen[-1]}" if seen else "")):
+        assert len(page) <= 4
         seen += page
     assert seen == wanted[::-1]
 
