@@ -4,7 +4,7 @@ China has kept UTC+8 without daylight saving since 1991; the zone is named all t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from inspection_api.db import utcnow
@@ -22,3 +22,14 @@ def local_date(moment: datetime) -> date:
 def today() -> date:
     """Today in Beijing."""
     return local_date(utcnow())
+
+
+def utc_midnight(day: date) -> datetime:
+    """The first moment of ``day`` in Beijing, in UTC (the previous day, 16:00). A range of
+    days ``[first, last]`` is the moments ``[utc_midnight(first), utc_midnight(last + 1))``."""
+    return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
+
+
+def minute_text(moment: datetime) -> str:
+    """``2026-11-30 14:05``: a moment as a person in Beijing reads it."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inspection_api.anomalies.models import STATE_LABELS as ANOMALY_STATE_LABELS
+from inspection_api.audit.actions import OBJECT_TYPE_LABELS
 from inspection_api.auth.principal import ROLE_LABELS
 from inspection_api.checklists.content import (
     CONCLUSION_LABELS,
@@ -27,7 +28,8 @@ from inspection_api.plans.models import STATE_LABELS as TASK_STATE_LABELS
 # (GLOSSARY.md); where a name is generic (``value``, ``key``) so is its label.
 FIELD_LABELS: dict[str, str] = {
     "accuracy": "定位精度",
-    "action": "操作",
+    "action": "操作类型",
+    "actor_user_id": "操作人",
     "address": "地址",
     "anomaly_id": "异常",
     "anomaly_rule": "预警规则",
@@ -117,6 +119,7 @@ FIELD_LABELS: dict[str, str] = {
     "note": "备注",
     "notification_id": "消息",
     "number": "版本号",
+    "object_type": "对象类型",
     "offset": "起始位置",
     "op": "判断方式",
     "open": "未关闭",
@@ -215,6 +218,7 @@ ENUM_LABELS: dict[frozenset[str], dict[str, str]] = _enum_index(
     [
         ANOMALY_STATE_LABELS,
         CLASSIFICATION_LABELS,
+        OBJECT_TYPE_LABELS,
         CONCLUSION_LABELS,
         EVIDENCE_LABELS,
         EXIT_REASON_LABELS,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from inspection_api.audit import service
-from inspection_api.audit.schemas import AuditOut, AuditQuery
+from inspection_api.audit.actions import ACTIONS, OBJECT_TYPE_LABELS
+from inspection_api.audit.schemas import AuditActionOut, AuditOut, AuditQuery
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="audit")
@@ -17,15 +18,48 @@ api = ApiRoutes(tag="audit")
     response=list[AuditOut],
 )
 async def list_audit_events(ctx: Ctx, *, query: AuditQuery) -> list[AuditOut]:
-    """Newest first; page with `before_id`. Records the detail refers to by id are named in
-    `names` (inside the caller's jurisdiction)."""
+    """Newest first; page with `before_id` (the last id of the page before, with the same
+    filters). `date_from`/`date_to` are Beijing days, both inclusive. Records the detail
+    refers to by id are named in `names` (inside the caller's jurisdiction)."""
+    filters = service.AuditFilters(
+        date_from=query.date_from,
+        date_to=query.date_to,
+        actor_user_id=query.actor_user_id,
+        action=query.action,
+        object_type=query.object_type,
+    )
     events = await service.list_events(
-        ctx.session, ctx.user, action=query.action, before_id=query.before_id, limit=query.limit
+        ctx.session, ctx.user, filters, before_id=query.before_id, limit=query.limit
     )
     named = await service.name_events(ctx.session, ctx.user, events)
     return [
         AuditOut.model_validate(n.event).model_copy(
-            update={"actor_name": n.actor_name, "names": n.names, "refs": n.refs}
+            update={
+                "action_label": ACTIONS[a].zh if (a := n.event.action) in ACTIONS else a,
+                "actor_name": n.actor_name,
+                "names": n.names,
+                "refs": n.refs,
+            }
         )
         for n in named
+    ]
+
+
+@api.route(
+    "GET",
+    "/api/v1/audit-events/actions",
+    summary="审计日志的操作类型 Audit actions",
+    response=list[AuditActionOut],
+)
+async def list_audit_actions(ctx: Ctx) -> list[AuditActionOut]:
+    """Every action the log records, with its 操作类型 and 对象类型 in Chinese: the filters'
+    choices."""
+    return [
+        AuditActionOut(
+            action=name,
+            label=action.zh,
+            object_type=action.object_type,
+            object_label=OBJECT_TYPE_LABELS[action.object_type][0],
+        )
+        for name, action in service.known_actions(ctx.user).items()
     ]

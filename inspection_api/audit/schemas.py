@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import Field
 
+from inspection_api.audit.actions import ObjectType
 from inspection_api.schemas import Input, Output
 
 
@@ -12,6 +13,7 @@ class AuditOut(Output):
     id: int
     at: datetime
     action: str
+    action_label: str = Field(default="", description="操作类型 as a person reads it")
     actor_user_id: int | None
     actor_username: str
     ip: str
@@ -35,6 +37,23 @@ class AuditOut(Output):
 
 
 class AuditQuery(Input):
-    action: str | None = Field(default=None, max_length=64)
+    """Filters (all optional, all inside the caller's jurisdiction) and the page."""
+
+    date_from: date | None = Field(default=None, description="from this day, Beijing (inclusive)")
+    date_to: date | None = Field(default=None, description="up to this day, Beijing (inclusive)")
+    actor_user_id: int | None = Field(default=None, ge=1, description="操作人: events by this user")
+    action: str | None = Field(
+        default=None, max_length=64, description="操作类型: one of GET /audit-events/actions"
+    )
+    object_type: ObjectType | None = Field(
+        default=None, description="对象类型: events about this kind of record"
+    )
     before_id: int | None = Field(default=None, ge=1, description="page: events older than this id")
     limit: int = Field(default=100, ge=1, le=500)
+
+
+class AuditActionOut(Output):
+    action: str
+    label: str = Field(description="操作类型 in Chinese")
+    object_type: ObjectType
+    object_label: str = Field(description="对象类型 in Chinese")

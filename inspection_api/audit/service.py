@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspection_api.audit.actions import ACTIONS, Action, ObjectType, actions_of
 from inspection_api.audit.models import AuditEvent
 from inspection_api.audit.repository import names_of, ref_keys, refs_of, wanted_by_kind
 from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal, Role
+from inspection_api.beijing import utc_midnight
+from inspection_api.db import utcnow
+from inspection_api.errors import FieldError, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -46,22 +51,80 @@ def record(
     return event
 
 
+def known_actions(principal: Principal) -> dict[str, Action]:
+    """The actions the log records (the filters' choices), for those who may read it."""
+    require(principal, Permission.AUDIT_READ)
+    return ACTIONS
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What an auditor narrows the log to. Days are Beijing calendar days, both inclusive:
+    ``date_from`` from its 00:00, ``date_to`` up to (not including) the next day's 00:00."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    actor_user_id: int | None = None
+    action: str | None = None
+    object_type: ObjectType | None = None
+
+    def check(self) -> None:
+        """Refuse an action nobody records and a range that ends before it starts (422)."""
+        errors = []
+        if self.action and self.action not in ACTIONS:
+            errors.append(
+                FieldError(
+                    "query.action",
+                    f"操作类型「{self.action}」不存在",
+                    f"no such action: {self.action}",
+                )
+            )
+        if self.date_from and self.date_to and self.date_to < self.date_from:
+            errors.append(
+                FieldError(
+                    "query.date_to", "结束日期不能早于开始日期", "must not be before date_from"
+                )
+            )
+        if errors:
+            raise ValidationFailed(errors)
+
+    def moments(self) -> tuple[datetime | None, datetime | None]:
+        """``[start, end)`` in UTC; None where the range is open. The calendar's first and last
+        days leave it open too (their Beijing midnights in UTC fall outside ``datetime``)."""
+        start = end = None
+        if self.date_from and self.date_from > date.min:
+            start = utc_midnight(self.date_from)
+        if self.date_to and self.date_to < date.max:
+            end = utc_midnight(self.date_to + timedelta(days=1))
+        return start, end
+
+
 async def list_events(
     session: AsyncSession,
     principal: Principal,
+    filters: AuditFilters = AuditFilters(),
     *,
-    action: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditEvent]:
-    """Newest first, inside the caller's jurisdiction."""
+    """Newest first, inside the caller's jurisdiction; the filters only narrow it."""
     require(principal, Permission.AUDIT_READ)
+    filters.check()
     scope = AuditEvent.org_path.startswith(principal.org_path, autoescape=True)
     if principal.has(Role.SYSTEM_ADMIN):
         scope = or_(scope, AuditEvent.org_path.is_(None))
     query = select(AuditEvent).where(scope)
-    if action:
-        query = query.where(AuditEvent.action == action)
+    start, end = filters.moments()
+    if start is not None:
+        query = query.where(AuditEvent.at >= start)
+    if end is not None:
+        query = query.where(AuditEvent.at < end)
+    if filters.actor_user_id is not None:
+        query = query.where(AuditEvent.actor_user_id == filters.actor_user_id)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.object_type:
+        query = query.where(AuditEvent.action.in_(actions_of(filters.object_type)))
     if before_id:
         query = query.where(AuditEvent.id < before_id)
     query = query.order_by(AuditEvent.id.desc()).limit(limit)
@@ -86,7 +149,7 @@ async def name_events(
     refs = {event.id: refs_of(event) for event in events}
     actors = {("user", e.actor_user_id) for e in events if e.actor_user_id is not None}
     wanted = wanted_by_kind(set().union(actors, *refs.values()))
-    names = await names_of(session, wanted, principal.org_path)
+    names = await names_of(session, wanted, principal.org_path, utcnow())
     return [
         NamedEvent(
             event=event,

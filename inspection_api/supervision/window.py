@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from inspection_api.plans.generator import SHANGHAI, add_months
+from inspection_api.beijing import utc_midnight
+from inspection_api.plans.generator import add_months
 
 PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4])|-(?P<month>0[1-9]|1[0-2]))?$")
 # A custom range may not span more than this: ten years of daily tasks is already more
@@ -43,10 +44,6 @@ class Window:
     @property
     def label(self) -> str:
         return label_of(self.start, self.end)
-
-
-def utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), SHANGHAI).astimezone(UTC)
 
 
 def parse_period(text: str) -> Window:

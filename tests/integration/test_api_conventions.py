@@ -445,6 +445,6 @@ async def test_text_with_nul_is_422_naming_the_field(client, login_as):
         "query.q": nul("搜索词")
     }
     assert await refused(await admin.get("/api/v1/audit-events?action=%00")) == {
-        "query.action": nul("操作")
+        "query.action": nul("操作类型")
     }
     assert await refused(await client.get("/api/v1/invites/a%00b")) == {"path.token": nul("令牌")}

@@ -1,15 +1,21 @@
 """审计日志: the records an event refers to by id come back named, inside the jurisdiction only,
-in a fixed number of queries however many records a page names."""
+in a fixed number of queries however many records a page names; the log filters by Beijing
+days, actor, action and object type, pages with the filters, and never shows more for them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
+from inspection_api.audit.models import AuditEvent
 from inspection_api.audit.service import Origin, record
+from inspection_api.auth.models import AuthSession
+from inspection_api.beijing import local_date, minute_text
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.orgs.models import Org
 from inspection_api.web.keys import ENGINE
@@ -26,13 +32,41 @@ async def db(settings, demo_passwords) -> AsyncIterator[Db]:
     await engine.dispose()
 
 
-async def note(db: Db, org_code: str, action: str, **detail: Any) -> None:
-    """An event in the jurisdiction of ``org_code`` (as a service records one)."""
+async def note(
+    db: Db,
+    org_code: str,
+    action: str,
+    *,
+    by: str = "sjz_admin",
+    at: datetime | None = None,
+    **detail: Any,
+) -> int:
+    """An event in the jurisdiction of ``org_code`` (as a service records one) by ``by``,
+    at ``at`` (default: now); its id."""
     async with db() as session:
         path = await session.scalar(select(Org.path).where(Org.code == org_code))
-        record(session, action, origin=Origin(), actor=await principal(db, "sjz_admin"),
-               org_path=path, **detail)  # fmt: skip
+        added = record(session, action, origin=Origin(), actor=await principal(db, by),
+                       org_path=path, **detail)  # fmt: skip
+        if at is not None:
+            added.at = at
         await session.commit()
+        return added.id
+
+
+@contextmanager
+def counting(client: Any) -> Iterator[list[str]]:
+    """The SQL statements the app runs inside the block."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = client.server.app[ENGINE].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 async def test_the_records_an_event_refers_to_are_named(client, login_as, db):
@@ -85,14 +119,7 @@ async def test_a_record_outside_the_jurisdiction_keeps_its_bare_id(client, login
 async def test_naming_a_page_takes_the_same_queries_however_many_records(client, login_as, db):
     known = await ids(db)
     admin = await login_as("admin")
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = client.server.app[ENGINE].sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting(client) as statements:
         await note(db, "HB", "checkpoint_updated", checkpoint_id=known["CA-0001"])
         await json_of(await admin.get(f"{URL}?limit=1"), 200)
         one = len(statements)
@@ -105,5 +132,215 @@ async def test_naming_a_page_takes_the_same_queries_however_many_records(client,
         assert len(checkpoints) >= 3
         assert all(len(e["names"]) == 3 for e in page)
         assert len(statements) == one
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+async def listed(user: Any, query: str) -> list[int]:
+    return [e["id"] for e in await json_of(await user.get(f"{URL}?{query}"), 200)]
+
+
+async def test_days_are_beijing_days_and_both_ends_are_inclusive(client, login_as, db):
+    # 2025-03-01 in Beijing runs from 2025-02-28 16:00 UTC to 2025-03-01 16:00 UTC.
+    before = await note(db, "HB-SJZ", "org_renamed", at=at("2025-02-28T15:59:59"))
+    first = await note(db, "HB-SJZ", "org_renamed", at=at("2025-02-28T16:00:00"))
+    last = await note(db, "HB-SJZ", "org_renamed", at=at("2025-03-01T15:59:59.999999"))
+    after = await note(db, "HB-SJZ", "org_renamed", at=at("2025-03-01T16:00:00"))
+    reviewer = await login_as("reviewer")
+    day = "date_from=2025-03-01&date_to=2025-03-01"
+    assert await listed(reviewer, day) == [last, first]
+    assert await listed(reviewer, "date_from=2025-02-28&date_to=2025-02-28") == [before]
+    assert await listed(reviewer, "date_from=2025-03-02&date_to=2025-03-02") == [after]
+    assert await listed(reviewer, "date_to=2025-03-01") == [last, first, before]
+    # The calendar's ends are days like any other (no overflow past them).
+    every = await listed(reviewer, "date_from=0001-01-01&date_to=9999-12-31")
+    assert {before, first, last, after} <= set(every)
+    assert await listed(reviewer, "date_from=9999-12-31") == []
+    assert await listed(reviewer, "date_to=0001-01-01") == []
+    since = await listed(reviewer, "date_from=2025-03-01")
+    assert {first, last, after} <= set(since) and before not in since
+    # An event recorded now is in the range of today, a Beijing day.
+    now = await note(db, "HB-SJZ", "org_renamed")
+    async with db() as session:
+        when = await session.scalar(select(AuditEvent.at).where(AuditEvent.id == now))
+    today = local_date(when).isoformat()
+    assert now in await listed(reviewer, f"date_from={today}&date_to={today}")
+
+
+async def test_filters_by_actor_action_and_object_type(client, login_as, db):
+    known = await ids(db)
+    mine = await note(db, "HB-SJZ", "checkpoint_updated", checkpoint_id=known["CA-0001"])
+    created = await note(db, "HB-SJZ", "checkpoint_created", checkpoint_id=known["CA-0002"])
+    theirs = await note(db, "HB-SJZ", "checkpoint_updated", by="reviewer")
+    plan = await note(db, "HB-SJZ", "plan_created", plan_id=1)
+    reviewer = await login_as("reviewer")
+    sjz_admin = known["sjz_admin"]
+
+    by_actor = await listed(reviewer, f"actor_user_id={sjz_admin}")
+    assert {mine, created, plan} <= set(by_actor) and theirs not in by_actor
+    events = await json_of(await reviewer.get(f"{URL}?actor_user_id={sjz_admin}"), 200)
+    assert {e["actor_user_id"] for e in events} == {sjz_admin}
+    assert await listed(reviewer, "action=checkpoint_updated") == [theirs, mine]
+    about = await listed(reviewer, "object_type=checkpoint")
+    assert {mine, created, theirs} <= set(about) and plan not in about
+    both = f"object_type=checkpoint&actor_user_id={sjz_admin}"
+    assert await listed(reviewer, both) == [created, mine]
+    assert await listed(reviewer, "object_type=plan&action=checkpoint_updated") == []
+    # 操作类型 comes with its Chinese label; the choices list them with their 对象类型.
+    updated = (await json_of(await reviewer.get(f"{URL}?action=checkpoint_updated"), 200))[0]
+    assert updated["action_label"] == "修改检查点"
+    choices = await json_of(await reviewer.get(f"{URL}/actions"), 200)
+    assert {"action": "checkpoint_updated", "label": "修改检查点", "object_type": "checkpoint",
+            "object_label": "检查点"} in choices  # fmt: skip
+    assert {"action": "remote_session_created", "label": "新建远程巡检",
+            "object_type": "remote_session", "object_label": "远程巡检"} in choices  # fmt: skip
+    inspector = await login_as("inspector")  # no audit.read
+    assert (await inspector.get(f"{URL}/actions")).status == 403
+
+
+async def test_paging_keeps_the_filters(client, login_as, db):
+    known = await ids(db)
+    wanted = []
+    for action in ("plan_rule_created", "plan_rule_updated", "plan_rule_deleted") * 2:
+        wanted.append(await note(db, "HB-SJZ", action, rule_id=1))  # 全局规则 by sjz_admin
+        await note(db, "HB-SJZ", "plan_updated", plan_id=1)  # another object type
+        await note(db, "HB-SJZ", action, by="reviewer", rule_id=1)  # another actor
+    reviewer = await login_as("reviewer")
+    seen: list[int] = []
+    query = f"object_type=rule&actor_user_id={known['sjz_admin']}&limit=4"
+    while page := await listed(reviewer, query + (f"&before_id={seen[-1]}" if seen else "")):
+        assert len(page) <= 4
+        seen += page
+    assert seen == wanted[::-1]
+
+
+async def test_a_filter_never_widens_the_jurisdiction(client, login_as, db):
+    known = await ids(db)
+    # 保定's events, by 保定's inspector and by 石家庄's administrator; a failed login of an
+    # unknown name (no org: system administrators only).
+    bd_own = await note(db, "HB-BD", "checkpoint_updated", by="inspector_bd")
+    bd_sjz = await note(db, "HB-BD", "checkpoint_updated", by="sjz_admin")
+    stranger = await client.post(
+        "/api/v1/auth/login", json={"username": "nobody-here", "password": "Wrong-pass-123"}
+    )
+    assert stranger.status == 401
+    reviewer, admin = await login_as("reviewer"), await login_as("admin")
+    for query in (
+        f"actor_user_id={known['inspector_bd']}",
+        f"actor_user_id={known['sjz_admin']}",
+        "action=checkpoint_updated",
+        "object_type=checkpoint",
+        "action=login_failed",
+        "date_from=2000-01-01&date_to=2100-12-31",
+    ):
+        shown = await listed(reviewer, query)
+        assert bd_own not in shown and bd_sjz not in shown, query
+    failed = await json_of(await reviewer.get(f"{URL}?action=login_failed"), 200)
+    assert all(e["actor_username"] != "nobody-here" for e in failed)
+    everything = await json_of(await admin.get(f"{URL}?action=login_failed"), 200)
+    assert "nobody-here" in {e["actor_username"] for e in everything}
+    assert {bd_own, bd_sjz} <= set(await listed(admin, "object_type=checkpoint"))
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "zh", "en"),
+    [
+        ("date_from=2026-13-01", "query.date_from", "开始日期：", "date"),
+        ("date_to=yesterday", "query.date_to", "结束日期：", "date"),
+        ("actor_user_id=abc", "query.actor_user_id", "操作人：应为整数", "integer"),
+        ("actor_user_id=0", "query.actor_user_id", "操作人：应不小于 1", "greater than"),
+        ("action=drop_table", "query.action", "操作类型「drop_table」不存在", "no such action"),
+        (
+            "object_type=rocket",
+            "query.object_type",
+            "对象类型：应为以下之一：登录与账号、机构",
+            "account",
+        ),
+        (
+            "date_from=2026-12-02&date_to=2026-12-01",
+            "query.date_to",
+            "结束日期不能早于开始日期",
+            "must not be before date_from",
+        ),
+    ],
+)
+async def test_bad_filters_are_refused_naming_the_field(login_as, query, field, zh, en):
+    reviewer = await login_as("reviewer")
+    chinese = await json_of(await reviewer.get(f"{URL}?{query}"), 422)
+    assert chinese["errors"][0]["field"] == field
+    assert chinese["errors"][0]["message"].startswith(zh), chinese
+    english = await reviewer.get(f"{URL}?{query}", headers={"Accept-Language": "en"})
+    refused = await json_of(english, 422)
+    assert refused["errors"][0]["field"] == field
+    assert en in refused["errors"][0]["message"], refused
+
+
+async def test_a_session_is_named_by_what_it_is(client, login_as, db):
+    """「会话：N」 was a bare number: a login's session is who logged in when and how it
+    ended; a remote inspection's is the enterprise, the matter, who opened it and when."""
+    inspector = await login_as("inspector")
+    remote = await json_of(
+        await inspector.post(
+            "/api/v1/remote-sessions",
+            json={"title": "季度视频巡检", "enterprise_name": "华北机械"},
+        ),
+        201,
+    )
+    opened = minute_text(datetime.fromisoformat(remote["created_at"]))
+    reviewer = await login_as("reviewer")
+    await reviewer.post("/api/v1/auth/logout")
+    admin = await login_as("admin")
+    with counting(client) as statements:
+        page = await json_of(await admin.get(f"{URL}?limit=1"), 200)
+        one = len(statements)
+        statements.clear()
+        events = await json_of(await admin.get(URL), 200)
+        assert len(statements) == one
+
+    created = next(e for e in events if e["action"] == "remote_session_created")
+    assert created["refs"]["session_id"] == "remote_session"
+    assert created["names"][f"remote_session:{remote['id']}"] == (
+        f"华北机械「季度视频巡检」（张检查，{opened} 发起）"
+    )
+    logins = [e for e in events if e["action"] == "login_succeeded"]
+    mine = next(e for e in logins if e["actor_username"] == "admin")
+    theirs = next(e for e in logins if e["actor_username"] == "reviewer")
+    async with db() as session:
+        sessions = {
+            s.id: s
+            for s in await session.scalars(
+                select(AuthSession).where(
+                    AuthSession.id.in_(
+                        [mine["detail"]["session_id"], theirs["detail"]["session_id"]]
+                    )
+                )
+            )
+        }
+    assert mine["refs"]["session_id"] == "login_session"
+    live = sessions[mine["detail"]["session_id"]]
+    assert mine["names"][f"login_session:{live.id}"] == (
+        f"系统管理员 {minute_text(live.created_at)} 登录，有效至 {minute_text(live.expires_at)}"
+    )
+    ended = sessions[theirs["detail"]["session_id"]]
+    assert ended.revoked_at is not None
+    assert theirs["names"][f"login_session:{ended.id}"] == (
+        f"王审核 {minute_text(ended.created_at)} 登录，{minute_text(ended.revoked_at)} 退出"
+    )
+    assert page  # the one-event page
+
+    # Outside the jurisdiction a session keeps its bare id: 石家庄's reviewer reads an event of
+    # 石家庄 that names a remote inspection of 保定.
+    inspector_bd = await login_as("inspector_bd")
+    elsewhere = await json_of(
+        await inspector_bd.post(
+            "/api/v1/remote-sessions", json={"title": "保定巡检", "enterprise_name": "莲池汽配"}
+        ),
+        201,
+    )
+    await note(db, "HB-SJZ", "remote_session_ended", session_id=elsewhere["id"])
+    reviewer = await login_as("reviewer")
+    seen = (await json_of(await reviewer.get(f"{URL}?action=remote_session_ended"), 200))[0]
+    assert seen["refs"] == {"session_id": "remote_session"}
+    assert seen["names"] == {}

@@ -104,7 +104,7 @@ export async function renderAnomalies(container, { me, onError, path }) {
       ),
       h(
         "div",
-        { class: "anomaly-filters" },
+        { class: "filter-row" },
         h("div", { class: "filters", role: "group", "aria-label": "按状态筛选" }, stateButtons),
         severitySelect,
         orgSelect,

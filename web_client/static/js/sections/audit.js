@@ -1,7 +1,9 @@
-// 审计日志: newest first, 50 at a time ("加载更多" pages with before_id).
-import { api } from "../api.js";
-import { formatTime, h } from "../dom.js";
-import { AUDIT_ACTION_LABELS, ROLE_LABELS } from "../labels.js";
+// 审计日志: newest first, 50 at a time ("加载更多" pages with before_id and the same
+// filters): by Beijing days (both inclusive), 操作人, 对象类型 and 操作类型, kept in the
+// address (#/audit?date_from=…&action=…) so a link or a reload shows the same.
+import { ApiError, api } from "../api.js";
+import { formatTime, h, show } from "../dom.js";
+import { ROLE_LABELS } from "../labels.js";
 import { SEVERITY_LABELS } from "./anomaly-detail.js";
 
 const PAGE = 50;
@@ -11,7 +13,7 @@ const DETAIL_LABELS = {
   reason: "原因",
   reason_label: "原因",
   previous_reason: "原原因",
-  session_id: "会话",
+  session_id: "会话", // said by what it is (SESSION_LABELS) where the server knows
   sessions_ended: "结束会话数",
   tokens_revoked: "吊销令牌数",
   token_id: "令牌",
@@ -120,16 +122,19 @@ const VALUE_LABELS = {
 
 // A detail value that is a record's id: the server says which kind (`refs`, detail key →
 // kind) and names those inside the caller's jurisdiction (`names`, "kind:id" → name); one
-// with a detail view in the console is a link to it when the caller may open that section.
+// with a view in the console is a link to it when the caller may open that section.
 // A record known by its number rather than its name says which kind it is: 检查记录 #12.
 const NUMBERED = { inspection: "检查记录", rectification: "整改意见" };
 const DETAIL_VIEWS = {
-  checkpoint: ["checkpoints", "checkpoint.read"],
-  inspection: ["inspections", "inspection.read"],
-  anomaly: ["anomalies", "anomaly.read"],
-  rectification: ["rectifications", "rectification.read"],
-  template: ["checklists", "checklist.read"],
+  checkpoint: [(id) => `#/checkpoints/${id}`, "checkpoint.read"],
+  inspection: [(id) => `#/inspections/${id}`, "inspection.read"],
+  anomaly: [(id) => `#/anomalies/${id}`, "anomaly.read"],
+  rectification: [(id) => `#/rectifications/${id}`, "rectification.read"],
+  template: [(id) => `#/checklists/${id}`, "checklist.read"],
+  remote_session: [(id) => `/remote/${id}`, "remote.read"],
 };
+// `session_id` is a login's session or a remote inspection, by the event (its `refs`).
+const SESSION_LABELS = { login_session: "登录会话", remote_session: "远程巡检" };
 
 function valueText(key, value) {
   if (value === null || value === undefined || value === "") return "无";
@@ -150,7 +155,7 @@ function valueNode(key, value, event, me) {
   const text = NUMBERED[kind] ? `${NUMBERED[kind]} #${value}` : name || `#${value}`;
   const view = DETAIL_VIEWS[kind];
   if (!name || !view || !me.permissions.includes(view[1])) return text;
-  return h("a", { class: "link", href: `#/${view[0]}/${value}`, title: NUMBERED[kind] ? name : null }, text);
+  return h("a", { class: "link", href: view[0](value), title: NUMBERED[kind] ? name : null }, text);
 }
 
 function joined(parts, separator) {
@@ -165,7 +170,7 @@ function detailNodes(event, me) {
   const value = (key, v) => valueNode(key, v, event, me);
   return joined(
     Object.entries(detail).map(([key, v]) => {
-      const label = DETAIL_LABELS[key] || key;
+      const label = (key === "session_id" && SESSION_LABELS[(event.refs || {})[key]]) || DETAIL_LABELS[key] || key;
       if (key === "changes" && v && typeof v === "object" && !Array.isArray(v)) {
         const changed = Object.entries(v).map(([field, change]) =>
           pairs && Array.isArray(change) && change.length === 2
@@ -186,7 +191,81 @@ function actorCell(event) {
   return h("td", {}, event.actor_name, h("div", { class: "muted small mono" }, event.actor_username));
 }
 
-export async function renderAudit(container, { me, onError }) {
+/** The filters of the address (#/audit?date_from=…&action=…), the API's own names. */
+const FILTERS = ["date_from", "date_to", "actor_user_id", "object_type", "action"];
+
+function select(label, testid, blank, options) {
+  return h("select", { "aria-label": label, "data-filter": testid }, h("option", { value: "" }, blank), options);
+}
+
+/** The users who may have acted here (操作人), or null when the caller may not list them. */
+async function actorsOf(me) {
+  if (!me.permissions.includes("user.read")) return null;
+  try {
+    return await api("/api/v1/users");
+  } catch {
+    return null; // the log still reads without this filter
+  }
+}
+
+export async function renderAudit(container, { me, onError, query }) {
+  let choices;
+  let users;
+  try {
+    [choices, users] = await Promise.all([api("/api/v1/audit-events/actions"), actorsOf(me)]);
+  } catch (err) {
+    onError(err, container);
+    return;
+  }
+  const objectLabels = new Map(choices.map((c) => [c.object_type, c.object_label]));
+  const controls = {
+    date_from: h("input", { type: "date", "aria-label": "开始日期", "data-filter": "date_from" }),
+    date_to: h("input", { type: "date", "aria-label": "结束日期", "data-filter": "date_to" }),
+    actor_user_id: users
+      ? select(
+          "操作人",
+          "actor_user_id",
+          "全部操作人",
+          users.map((u) => h("option", { value: String(u.id) }, `${u.display_name}（${u.username}）`)),
+        )
+      : null,
+    object_type: select("对象类型", "object_type", "全部对象类型", [...objectLabels].map(([value, label]) => h("option", { value }, label))),
+    action: select("操作类型", "action", "全部操作类型", []),
+  };
+  /** 操作类型 grouped by 对象类型; only those of the chosen 对象类型 once one is. */
+  function actionOptions() {
+    const kept = controls.action.value;
+    const wanted = controls.object_type.value;
+    const groups = [...objectLabels]
+      .filter(([type]) => !wanted || type === wanted)
+      .map(([type, label]) =>
+        h(
+          "optgroup",
+          { label },
+          choices.filter((c) => c.object_type === type).map((c) => h("option", { value: c.action }, c.label)),
+        ),
+      );
+    controls.action.replaceChildren(h("option", { value: "" }, "全部操作类型"), ...groups);
+    controls.action.value = [...controls.action.options].some((o) => o.value === kept) ? kept : "";
+  }
+  // A link (or a reload) keeps the filters: they live in the address.
+  for (const name of FILTERS) {
+    const preset = query && query.get(name);
+    const control = controls[name];
+    if (!preset || !control) continue;
+    if (name === "action") {
+      const known = choices.find((c) => c.action === preset);
+      if (known && !query.get("object_type")) controls.object_type.value = known.object_type;
+      actionOptions();
+    }
+    if (control.tagName === "SELECT" && ![...control.options].some((o) => o.value === preset)) continue;
+    control.value = preset;
+  }
+  actionOptions();
+
+  const reset = h("button", { type: "button", class: "btn", "data-testid": "audit-reset" }, "清除筛选");
+  const summary = h("span", { class: "muted", "data-testid": "audit-count" });
+  const message = h("p", { class: "form-error", role: "alert", hidden: true });
   const body = h("tbody");
   const more = h("button", { type: "button", class: "btn", hidden: true }, "加载更多");
   const status = h("p", { class: "muted", hidden: true });
@@ -194,7 +273,17 @@ export async function renderAudit(container, { me, onError }) {
     h(
       "section",
       { class: "card" },
-      h("div", { class: "card-head" }, h("h2", {}, "审计日志"), h("span", { class: "muted" }, "辖区内的登录、权限与数据变更记录")),
+      h("div", { class: "card-head" }, h("h2", {}, "审计日志"), h("span", { class: "muted" }, "辖区内的登录、权限与数据变更记录；日期按北京时间，含起止两天")),
+      h(
+        "div",
+        { class: "filter-row", role: "search", "aria-label": "筛选审计日志" },
+        h("span", { class: "filter-range" }, controls.date_from, h("span", { class: "muted" }, "至"), controls.date_to),
+        controls.actor_user_id,
+        controls.object_type,
+        controls.action,
+        reset,
+      ),
+      message,
       h(
         "div",
         { class: "table-wrap" },
@@ -206,44 +295,86 @@ export async function renderAudit(container, { me, onError }) {
         ),
       ),
       status,
-      h("div", { class: "table-foot" }, more),
+      h("div", { class: "table-foot pager" }, summary, more),
     ),
   );
 
+  function filters() {
+    const chosen = new URLSearchParams();
+    for (const name of FILTERS) if (controls[name] && controls[name].value) chosen.set(name, controls[name].value);
+    return chosen;
+  }
+
   let lastId = null;
-  async function load() {
+  let shown = 0;
+  let generation = 0;
+  /** The next page with the filters; `fresh` starts again from the newest. */
+  async function load(fresh) {
+    const token = fresh ? ++generation : generation;
+    if (fresh) {
+      lastId = null;
+      shown = 0;
+      body.replaceChildren();
+      status.hidden = true;
+    }
     more.disabled = true;
-    const query = new URLSearchParams({ limit: String(PAGE) });
-    if (lastId !== null) query.set("before_id", String(lastId));
+    show(message, "");
+    const params = filters();
+    params.set("limit", String(PAGE));
+    if (lastId !== null) params.set("before_id", String(lastId));
     let events;
     try {
-      events = await api(`/api/v1/audit-events?${query}`);
+      events = await api(`/api/v1/audit-events?${params}`);
     } catch (err) {
-      onError(err, status);
-      more.disabled = false;
+      if (token !== generation) return;
+      if (err instanceof ApiError && err.status === 422) show(message, err.detail);
+      else onError(err, status.parentNode);
+      more.hidden = true;
+      summary.textContent = "";
       return;
     }
+    if (token !== generation) return; // the filters changed while this page was on its way
     for (const event of events) {
       body.append(
         h(
           "tr",
-          {},
+          { "data-action": event.action },
           h("td", { class: "nowrap" }, formatTime(event.at)),
-          h("td", { class: "nowrap" }, AUDIT_ACTION_LABELS[event.action] || event.action),
+          h("td", { class: "nowrap" }, event.action_label || event.action),
           actorCell(event),
           h("td", { class: "mono" }, event.ip || "—"),
           h("td", { class: "detail", "data-testid": "audit-detail" }, detailNodes(event, me)),
         ),
       );
     }
+    shown += events.length;
     if (events.length) lastId = events[events.length - 1].id;
-    if (body.childElementCount === 0) {
-      status.textContent = "暂无审计记录";
-      status.hidden = false;
-    }
+    const filtered = [...filters()].length > 0;
+    show(status, shown ? "" : filtered ? "没有符合条件的审计记录" : "暂无审计记录");
+    summary.textContent = shown ? `已显示 ${shown} 条${events.length < PAGE ? "（全部）" : ""}` : "";
     more.hidden = events.length < PAGE;
     more.disabled = false;
   }
-  more.addEventListener("click", load);
-  await load();
+
+  /** A changed filter: into the address (no new history entry), then the newest page. */
+  function apply() {
+    controls.date_to.min = controls.date_from.value;
+    controls.date_from.max = controls.date_to.value;
+    const search = filters().toString();
+    const hash = search ? `#/audit?${search}` : "#/audit";
+    if (window.location.hash !== hash) history.replaceState(null, "", hash);
+    return load(true);
+  }
+  controls.object_type.addEventListener("change", () => {
+    actionOptions();
+    apply();
+  });
+  for (const name of ["date_from", "date_to", "actor_user_id", "action"]) controls[name]?.addEventListener("change", apply);
+  reset.addEventListener("click", () => {
+    for (const control of Object.values(controls)) if (control) control.value = "";
+    actionOptions();
+    apply();
+  });
+  more.addEventListener("click", () => load(false));
+  await apply();
 }

@@ -61,7 +61,7 @@ export async function renderCheckpoints(container, { me, onError, path }) {
       ),
       h(
         "form",
-        { class: "checkpoint-filters", role: "search", onsubmit: onSearch },
+        { class: "filter-row", role: "search", onsubmit: onSearch },
         orgSelect,
         h("div", { class: "filters", role: "group", "aria-label": "按状态筛选" }, statusButtons),
         reasonSelect,

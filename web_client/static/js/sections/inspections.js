@@ -112,7 +112,7 @@ export async function renderInspections(container, { me, onError, path, query })
         h("span", { class: "muted" }, "现场检查、企业自检与远程巡检的检查表、取证与审核"),
         canRun ? h("button", { type: "button", class: "btn btn-primary head-action", onclick: () => openSelfCheck(checkpoints, () => load(0)) }, "发起企业自检") : null,
       ),
-      h("div", { class: "inspection-filters", role: "search" }, Object.values(filters)),
+      h("div", { class: "filter-row", role: "search" }, Object.values(filters)),
       body,
       h("div", { class: "pager" }, summary, prev, next),
     ),

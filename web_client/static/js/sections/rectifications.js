@@ -80,7 +80,7 @@ export async function renderRectifications(container, { me, onError, path }) {
       ),
       h(
         "div",
-        { class: "anomaly-filters" },
+        { class: "filter-row" },
         orgSelect,
         h("label", { class: "check", for: "rect-overdue" }, overdueOnly, "只看逾期"),
         h("label", { class: "check", for: "rect-mine" }, mineOnly, "只看我负责的"),

@@ -195,7 +195,7 @@ function periodControls(state, go) {
     h("option", { value: "" }, "全部检查类型"),
     Object.entries(TYPE_LABELS).map(([v, l]) => h("option", { value: v, selected: v === state.type }, l)),
   );
-  return h("div", { class: "sup-controls" }, typeSelect, inputs, kindSelect, typeFilter);
+  return h("div", { class: "filter-row sup-controls" }, typeSelect, inputs, kindSelect, typeFilter);
 }
 
 function breadcrumb(report, state, go) {
@@ -342,13 +342,13 @@ export async function renderSupervision(container, { me, onError, path, query: s
     const detailHolder = h("div", {}, h("p", { class: "loading" }, "加载中…"));
     const stateSelect = h(
       "select",
-      { "aria-label": "状态", onchange: (e) => { detailFilters.state = e.target.value; detailOffset = 0; loadDetails(detailHolder); } },
+      { class: "filter-control", "aria-label": "状态", onchange: (e) => { detailFilters.state = e.target.value; detailOffset = 0; loadDetails(detailHolder); } },
       h("option", { value: "" }, "全部状态"),
       ["submitted", "approved", "returned"].map((v) => h("option", { value: v, selected: v === detailFilters.state }, STATE_LABELS[v])),
     );
     const conclusionSelect = h(
       "select",
-      { "aria-label": "检查结论", onchange: (e) => { detailFilters.conclusion = e.target.value; detailOffset = 0; loadDetails(detailHolder); } },
+      { class: "filter-control", "aria-label": "检查结论", onchange: (e) => { detailFilters.conclusion = e.target.value; detailOffset = 0; loadDetails(detailHolder); } },
       h("option", { value: "" }, "全部结论"),
       Object.entries(CONCLUSION_LABELS).map(([v, l]) => h("option", { value: v, selected: v === detailFilters.conclusion }, l)),
     );

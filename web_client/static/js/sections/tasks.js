@@ -81,7 +81,7 @@ export async function renderTasks(container, { me, onError }) {
       ),
       h(
         "div",
-        { class: "checkpoint-filters" },
+        { class: "filter-row" },
         h("div", { class: "filters", role: "group", "aria-label": "任务范围" }, viewButtons),
         orgSelect,
         h("div", { class: "filters", role: "group", "aria-label": "按状态筛选" }, stateButtons),
