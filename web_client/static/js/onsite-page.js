@@ -9,13 +9,13 @@ import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText } from "./capture.js";
 import { h, show } from "./dom.js";
 import { locate } from "./gps-fix.js";
-import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
+import { CAPTURE_KINDS, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
 import { QUEUED, UPLOADING, capturesOf, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
 import { selfCheckTarget, useTarget } from "./offline-target.js";
-import { mapLinks } from "./navigation.js";
 import { keyOf, onlineOutbox, shownWith, waitingText } from "./online-outbox.js";
+import { problemNodes, showDone as showEnd, showFix, showRefusal, showSite, status } from "./onsite-view.js";
 import { startOutbox } from "./outbox.js";
 import { decodedOr, labelCheckpointId, readQr } from "./qr-label.js";
 
@@ -68,6 +68,7 @@ const offlinePage = {
   },
 };
 
+const showDone = (done) => showEnd(done, { actions: !contactToken }); // a contact has no tasks and no labels
 const request = (path, options = {}) =>
   api(path, contactToken ? { ...options, headers: { "X-Device-Id": deviceId() } } : options);
 
@@ -84,47 +85,10 @@ function toLogin() {
   window.location.replace(`/login?next=${encodeURIComponent(next)}`);
 }
 
-function showFix(fix, distance, radius) {
-  if (fix) $("fix-accuracy").textContent = `±${Math.round(fix.accuracy)} 米`;
-  if (distance !== undefined && distance !== null) {
-    $("fix-distance").textContent = `${Math.round(distance)} 米（允许范围 ${radius} 米）`;
-  }
-}
-
-/** A line under the fix: `tone` info (in progress), ok (green) or error (a refusal). */
-function status(text, tone = "info") {
-  const line = $("locate-status");
-  line.className = { info: "notice", ok: "form-success", error: "alert" }[tone];
-  line.dataset.tone = tone;
-  show(line, text);
-}
-
-/** Where a check-in was refused for distance: the numbers in the facts and the line. */
-function showRefusal(err) {
-  const problem = (err instanceof ApiError && err.problem) || {};
-  if (problem.distance_m === undefined || problem.distance_m === null) {
-    status(err instanceof Error ? err.message : "操作失败，请稍后再试", "error");
-    return;
-  }
-  showFix(null, problem.distance_m, problem.radius_m);
-  status(`距检查点 ${Math.round(problem.distance_m)} 米，允许范围 ${problem.radius_m} 米：请到检查点现场后重新定位`, "error");
-}
-
 /** The online start: with the task's form when the label is of the task's checkpoint. */
 function onSiteStart(fix) {
   const ofTask = taskTemplateId !== null && expectedId !== null && labelCheckpointId(qr) === expectedId;
   return ofTask ? { qr, fix, template_id: taskTemplateId } : { qr, fix };
-}
-
-/** The problem's detail, then what it names: fields, missing evidence. */
-function problemNodes(err) {
-  const problem = (err instanceof ApiError && err.problem) || {};
-  const nodes = [h("p", {}, err.message)];
-  const lines = [];
-  for (const e of problem.errors || []) lines.push(e.message);
-  for (const m of problem.missing || []) lines.push(`「${m.item_label}」还缺${EVIDENCE_LABELS[m.kind]} ${m.missing}`);
-  if (lines.length) nodes.push(h("ul", {}, lines.map((line) => h("li", {}, line))));
-  return nodes;
 }
 
 // ---- scanning ----
@@ -279,17 +243,6 @@ async function startInspection() {
   } finally {
     button.disabled = false;
   }
-}
-
-/** The checkpoint's name, enterprise, address and 导航 (once its position is bound). */
-function showSite(detail) {
-  const site = detail.checkpoint;
-  $("site-title").textContent = site.name;
-  $("site-meta").textContent = `${site.customer_name} · ${site.address || site.code}`;
-  if (site.navigation === undefined) return; // an inspection's summary of its checkpoint
-  const links = mapLinks(site.navigation, { small: true });
-  $("site-nav").replaceChildren(...(links ? [links] : []));
-  $("site-nav").hidden = !links;
 }
 
 /** The inspection's form, with what this phone still keeps for it (待上传) on top. */
@@ -461,22 +414,6 @@ async function submit() {
     button.disabled = false;
     button.textContent = "提交检查";
   }
-}
-
-function showDone(done) {
-  $("form-step").hidden = true;
-  $("locate-step").hidden = true;
-  $("done-step").hidden = false;
-  $("done-actions").hidden = Boolean(contactToken); // a contact has no tasks and no labels
-  if (done.title) {
-    $("done-title").textContent = done.title;
-    $("done-summary").textContent = done.summary;
-    return;
-  }
-  const conclusion = CONCLUSION_LABELS[done.conclusion] || "—";
-  show($("done-number"), `检查记录编号：${done.id}`);
-  $("done-summary").textContent = `检查结论：${conclusion}；取证 ${done.evidence.length} 项；发现 ${done.findings.length} 项异常。`;
-  $("done-findings").replaceChildren(...done.findings.map((f) => h("li", {}, `${f.item_label}：${f.indicator}${f.note ? `（${f.note}）` : ""}`)));
 }
 
 // ---- start ----
