@@ -9,10 +9,10 @@ import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText } from "./capture.js";
 import { h, show } from "./dom.js";
 import { locate } from "./gps-fix.js";
-import { CAPTURE_KINDS, renderInspectionForm } from "./inspection-form.js";
+import { CAPTURE_KINDS, removeQuestion, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { QUEUED, UPLOADING, capturesOf, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
+import { QUEUED, UPLOADING, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck, waitingCaptures } from "./offline-store.js";
 import { selfCheckTarget, useTarget } from "./offline-target.js";
 import { keyOf, onlineOutbox, shownWith, waitingText } from "./online-outbox.js";
 import { problemNodes, showDone as showEnd, showFix, showRefusal, showSite, status } from "./onsite-view.js";
@@ -255,7 +255,23 @@ async function showInspection() {
   const key = keyOf(inspection, contactToken);
   const record = inspection.can_edit ? await keptOnline(key).catch(() => null) : null;
   const pending = record?.pending || { answers: {} };
-  form = renderInspectionForm(shownWith(inspection, pending), {
+  kept = !inspection.can_edit
+    ? null
+    : onlineOutbox({
+        key,
+        owner: contactToken ? null : (me?.id ?? null),
+        base,
+        form: () => form,
+        locate,
+        itemLabel: (item) => form.itemNode(item)?.querySelector(".if-label")?.textContent || item,
+        onAttached: (added) => {
+          inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
+          showEvidence();
+        },
+        onChange: waitingChanged,
+      });
+  await kept?.open(); // this phone's copies of what is attached: shown without network too
+  form = renderInspectionForm({ ...shownWith(inspection, pending), evidence: shownEvidence() }, {
     editable: inspection.can_edit,
     captureKinds: () => CAPTURE_KINDS,
     onCapture: capture,
@@ -268,21 +284,7 @@ async function showInspection() {
   );
   $("form-step").hidden = false;
   $("locate-step").querySelector("#locate-start").textContent = "重新定位";
-  if (!inspection.can_edit) return;
-  kept = onlineOutbox({
-    key,
-    owner: contactToken ? null : (me?.id ?? null),
-    base,
-    form: () => form,
-    locate,
-    itemLabel: (item) => form.itemNode(item)?.querySelector(".if-label")?.textContent || item,
-    onAttached: (added) => {
-      inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
-      form.setEvidence(inspection.evidence);
-      kept.keepShown(inspection);
-    },
-    onChange: waitingChanged,
-  });
+  if (!kept) return;
   kept.keepShown(inspection);
   // What waited on the phone goes again by the usual ways (and says 待上传 meanwhile).
   for (const item of Object.keys(pending.answers)) answers().touch(item);
@@ -290,14 +292,34 @@ async function showInspection() {
   await kept.resume();
 }
 
-/** What waits changed: the notice's counts, and 提交检查's note once all is up. */
-function waitingChanged() {
+/** The inspection's evidence as the form shows it: this phone's copies, and without network
+ * a placeholder for what it has no copy of (online-outbox.js). */
+const shownEvidence = () => (kept ? kept.shown(inspection.evidence) : inspection.evidence);
+
+function showEvidence() {
+  form.setEvidence(shownEvidence());
+  kept?.keepShown(inspection);
+}
+
+/** Back online: the server's evidence again (fresh links), for what showed 已上传，联网后可查看. */
+async function refreshEvidence() {
+  if (!kept || inspection.evidence.every((e) => kept.hasCopy(e.id))) return;
+  const fresh = await request(base);
+  if (!kept || fresh.id !== inspection.id) return;
+  inspection.evidence = fresh.evidence;
+  showEvidence();
+}
+
+/** What waits changed (`removed`: a waiting capture deleted): the notice's counts, and
+ * 提交检查's note once nothing waits. */
+function waitingChanged(removed = false) {
   networkNotice();
   const problem = $("submit-problem");
   if (!problem.hidden && problem.dataset.waiting && !waitingText(kept.waiting())) {
     problem.dataset.waiting = "";
     problem.className = "notice submit-problem";
-    problem.replaceChildren(h("p", {}, "待上传的回答和取证已全部上传，请再次点击「提交检查」。"));
+    const text = removed ? "本机已没有待上传的回答和取证，请再次点击「提交检查」。" : "待上传的回答和取证已全部上传，请再次点击「提交检查」。";
+    problem.replaceChildren(h("p", {}, text));
   }
 }
 
@@ -360,11 +382,12 @@ async function capture(item, kind) {
 }
 
 async function removeEvidence(evidence) {
-  if (!window.confirm("删除这条取证？")) return;
+  if (!window.confirm(removeQuestion(evidence.kind))) return;
   try {
     await request(`${base}/evidence/${evidence.id}`, { method: "DELETE" });
+    kept?.forget(evidence.id);
     inspection.evidence = inspection.evidence.filter((e) => e.id !== evidence.id);
-    form.setEvidence(inspection.evidence);
+    showEvidence();
   } catch (err) {
     fail(err);
   }
@@ -425,7 +448,10 @@ function watchNetwork() {
     show($("offline-notice"), "");
     networkNotice();
     if (!kept) return;
-    kept.sendAll();
+    kept
+      .sendAll()
+      .then(refreshEvidence)
+      .catch(() => {}); // still unreachable: the placeholders stay until the next time
     answers().flush();
   });
 }
@@ -477,7 +503,7 @@ async function reopenOnline(online) {
 async function dropUnsendable(key, reason) {
   const record = await keptOnline(key).catch(() => null);
   const answers = Object.keys(record?.pending?.answers || {}).length + (record?.pending?.flags ? 1 : 0);
-  const captures = (await capturesOf(key).catch(() => [])).length;
+  const captures = (await waitingCaptures(key).catch(() => [])).length;
   const what = waitingText({ answers, captures });
   if (what) show($("page-error"), `${reason}：本机未上传的 ${what}无法再上传，已从本机删除。`);
   await forgetOnline(key).catch(() => {});
