@@ -4,8 +4,9 @@ more answers and a photo are kept on the phone at once (IndexedDB, under the ins
 a reload without network reopens the inspection from the phone with them 待上传; 提交检查
 refuses to submit while they wait and says what waits; when the network returns they go up
 by the usual PATCH and tus + evidence/from-upload: the server holds every answer and exactly
-one evidence row whose SHA-256 is the phone's, and the phone's copies are gone. The same for
-an enterprise contact's self-check link."""
+one evidence row whose SHA-256 is the phone's, nothing waits on the phone any more (the photo
+stays as the copy of its evidence row until 提交检查, then nothing is left). The same for an
+enterprise contact's self-check link."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ KEPT = """async (key) => {
   return {pending: record ? record.pending : null,
           captures: captures.map((c) => ({uuid: c.client_uuid, sha256: c.sha256, size: c.size,
                                           kind: c.kind, item: c.item_key, blob: Boolean(c.blob),
-                                          fix: c.fix}))};
+                                          fix: c.fix, evidence: c.evidence_id ?? null}))};
 }"""
 REMARKS = "地下仓库：无网络时填写。"
 
@@ -104,6 +105,7 @@ async def reload_offline_and_check(
     assert held["pending"]["answers"] == {"remarks": REMARKS, "conclusion": "normal"}, held
     assert len(held["captures"]) == 1 and held["captures"][0]["blob"], held
     capture = held["captures"][0]
+    assert capture["evidence"] is None  # waiting, not attached
     assert (capture["kind"], capture["item"]) == ("photo", "plant_running")
     assert capture["fix"] is not None
     await page.reload()
@@ -138,7 +140,7 @@ async def reload_offline_and_check(
 
 
 async def back_online(page: Any, key: str, tmp_path: Path, name: str) -> None:
-    """The network returns: everything goes up by itself and leaves the phone."""
+    """The network returns: everything goes up by itself; nothing waits on the phone."""
     form = page.get_by_test_id("inspection-form")
     await page.context.set_offline(False)
     plant = form.locator('[data-key="plant_running"]')
@@ -154,7 +156,16 @@ async def back_online(page: Any, key: str, tmp_path: Path, name: str) -> None:
     await expect(page.get_by_test_id("offline-notice")).to_be_hidden()
     await shot(page, tmp_path, f"{name}-uploaded")
     held = await page.evaluate(KEPT, key)
-    assert held["captures"] == [] and held["pending"]["answers"] == {}, held
+    assert held["pending"]["answers"] == {}, held
+    only_copies_kept(held)
+
+
+def only_copies_kept(held: dict[str, Any]) -> None:
+    """Nothing waits; the photo stays on the phone as the copy of its evidence row (shown
+    without network) until the inspection is submitted."""
+    assert [(c["blob"], c["evidence"] is not None) for c in held["captures"]] == [(True, True)], (
+        held
+    )
 
 
 async def start_online(
@@ -171,14 +182,16 @@ async def start_online(
 
 async def every_answer_and_the_photo_landed(
     live_server: LiveServer, inspection_id: int, capture: dict[str, Any]
-) -> None:
-    """The server holds every answer given and exactly one evidence row, the phone's photo."""
+) -> int:
+    """The server holds every answer given and exactly one evidence row, the phone's photo
+    (its id)."""
     stored, rows = await server_side(live_server, inspection_id)
     assert stored.answers == {"plant_running": True, "remarks": REMARKS, "conclusion": "normal"}
     assert [(r.kind, r.item_key, r.sha256, r.size_bytes) for r in rows] == [
         ("photo", "plant_running", capture["sha256"], capture["size"])
     ]
     assert rows[0].client_uuid == capture["uuid"]
+    return rows[0].id
 
 
 async def test_an_online_inspection_keeps_answers_and_a_photo_through_a_reload_offline(
@@ -267,7 +280,8 @@ async def test_kept_work_goes_up_when_the_page_is_opened_again_with_network(
         }
         assert [(r.sha256, r.client_uuid) for r in rows] == [(capture["sha256"], capture["uuid"])]
         held = await page.evaluate(KEPT, key)
-        assert held["captures"] == [] and held["pending"]["answers"] == {}, held
+        assert held["pending"]["answers"] == {}, held
+        only_copies_kept(held)
         assert problems.errors == []
     finally:
         await context.close()

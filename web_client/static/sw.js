@@ -15,6 +15,7 @@ const SHELL = [
   "/static/img/apple-touch-icon.png",
   "/static/vendor/jsQR.js",
   "/static/js/onsite-page.js",
+  "/static/js/onsite-view.js",
   "/static/js/offline-shell.js",
   "/static/js/answer-saver.js",
   "/static/js/api.js",

@@ -192,6 +192,7 @@ export async function captureLive(kind, { maxBytes } = {}) {
  * needs (its SHA-256, its UUID, the tus upload's address, told to `job.onCreated(url)`):
  * calling again with the same job, or one with the same UUID after a reload, goes on from
  * where the server stands and attaches it once (the evidence row carries that UUID). Problems throw ApiError (or NetworkError).
+ * `job.signal` (an AbortSignal) stops the file's upload (UploadAborted); the attach, once asked, is not stopped.
  */
 export async function uploadEvidence(base, job) {
   job.sha256 = job.sha256 || (await sha256Hex(job.blob));
@@ -211,6 +212,7 @@ export async function uploadEvidence(base, job) {
         if (job.onCreated) await job.onCreated(url);
       },
       onProgress: (bytes) => job.onProgress && job.onProgress(bytes),
+      signal: job.signal,
     },
   );
   return api(`${base}/evidence/from-upload`, { method: "POST", body: { ...about, upload_id: uploadId, fix: job.fix || null }, headers: target().headers() });

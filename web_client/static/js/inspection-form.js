@@ -6,6 +6,7 @@ import { h, show } from "./dom.js";
 
 export const EVIDENCE_LABELS = { photo: "照片", video: "视频", audio: "录音" };
 const EVIDENCE_UNITS = { photo: "张", video: "段", audio: "段" };
+const UNAVAILABLE = "已上传，联网后可查看";
 // Every item can take photos, video and audio (the deck); 验证方式 says what it requires.
 export const CAPTURE_KINDS = [["photo", "拍照"], ["video", "录像"], ["audio", "录音"]];
 export const CONCLUSION_LABELS = { normal: "正常", watch: "关注", close_watch: "强烈关注", exit: "退出" };
@@ -160,8 +161,21 @@ function requirementText(evidence) {
     .join("、");
 }
 
-/** A thumbnail / player for one piece of evidence. */
+/** The question before a capture is deleted, in plain Chinese: 「删除这张照片？」; `waiting`
+ * when it has not gone up yet (kept on the phone: it is then never sent). */
+export function removeQuestion(kind, { waiting = false } = {}) {
+  const what = `这${EVIDENCE_UNITS[kind]}${EVIDENCE_LABELS[kind]}`;
+  return waiting ? `删除${what}？它还没有上传，删除后将从本手机移除，不会再上传。` : `删除${what}？`;
+}
+
+/** A thumbnail / player for one piece of evidence; without a `url` (on the server, and this
+ * phone has no copy and no network) a placeholder that says so. */
 export function evidenceMedia(item) {
+  if (!item.url) {
+    const label = `${EVIDENCE_LABELS[item.kind]}：${UNAVAILABLE}`;
+    const [where, when] = UNAVAILABLE.split("，"); // a line each in the thumbnail's place
+    return h("div", { class: "if-unavailable", role: "img", "aria-label": label }, h("strong", {}, EVIDENCE_LABELS[item.kind]), h("span", {}, `${where}，`), h("span", {}, when));
+  }
   if (item.kind === "photo") return h("img", { src: item.url, alt: `${item.item_key} 照片`, loading: "lazy" });
   if (item.kind === "video") return h("video", { src: item.url, controls: true, preload: "metadata", playsinline: true });
   return h("audio", { src: item.url, controls: true, preload: "metadata" });

@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { captureLive, mediaErrorText, sha256Hex } from "./capture.js";
 import { formatTime, h, show } from "./dom.js";
-import { CAPTURE_KINDS, renderInspectionForm } from "./inspection-form.js";
+import { CAPTURE_KINDS, removeQuestion, renderInspectionForm } from "./inspection-form.js";
 import {
   addCapture,
   cacheChecklist,
@@ -168,7 +168,7 @@ async function showOffline(ctx, record) {
   }
 
   async function remove(evidence) {
-    if (!window.confirm("删除这条取证？")) return;
+    if (!window.confirm(removeQuestion(evidence.kind, { waiting: true }))) return; // never sent
     await removeCapture(evidence.id);
     URL.revokeObjectURL(urls.get(evidence.id));
     urls.delete(evidence.id);

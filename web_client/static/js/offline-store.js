@@ -242,7 +242,9 @@ export async function removeCapture(clientUuid) {
 // Kept under `online:{key}` in meta (`key`: "inspection-{id}", or "self-check-{token}" for
 // a contact's link): the inspection as last shown (to reopen it without network), the base
 // of its API, and the answers not yet saved (the latest value per item, null clears it).
-// Its captures are in `captures` under that key, each with its Blob, SHA-256, time and fix.
+// Its captures are in `captures` under that key, each with its Blob, SHA-256, time and fix;
+// once attached a capture stays as this phone's copy (`evidence_id` set) to show it without
+// network, until the inspection is submitted or another one is shown.
 
 const ONLINE = "online:";
 let writes = Promise.resolve(); // the answers' writes, in the order they were given
@@ -261,8 +263,34 @@ export function keepOnline(key, base, inspection, owner = null) {
     const found = (await database.get("meta", ONLINE + key)) || { key, pending: { answers: {} } };
     const whose = owner ?? found.owner ?? null; // reopened offline, the page does not know who
     await database.put("meta", { ...found, base, inspection, owner: whose, kept_at: new Date().toISOString() }, ONLINE + key);
+    if ((await database.get("meta", "online-current")) !== key) await dropCopies(key);
     await database.put("meta", key, "online-current");
   });
+}
+
+/** The captures of `key` that wait for the server (not the copies of attached ones). */
+export async function waitingCaptures(key) {
+  return (await capturesOf(key)).filter((c) => c.evidence_id == null);
+}
+
+/** The copies of attached captures (kept to show them without network) of every online
+ * inspection but `except`'s: they give way to another inspection, or to room for what waits. */
+export async function dropCopies(except = null) {
+  const tx = (await db()).transaction("captures", "readwrite");
+  for await (const cursor of tx.store) {
+    const c = cursor.value;
+    if (c.evidence_id != null && c.inspection_uuid !== except) await cursor.delete();
+  }
+  await tx.done;
+}
+
+/** Evidence `evidenceId` of `key` deleted on the server: this phone's copy of it goes too. */
+export async function forgetCopy(key, evidenceId) {
+  const tx = (await db()).transaction("captures", "readwrite");
+  for (const c of await tx.store.index("inspection").getAll(key)) {
+    if (c.evidence_id === evidenceId) await tx.store.delete(c.client_uuid);
+  }
+  await tx.done;
 }
 
 export async function keptOnline(key) {
@@ -283,7 +311,7 @@ export async function currentOnline(owner = null) {
   const waiting = [];
   for (const record of all) {
     const answers = Object.keys(record.pending?.answers || {}).length + (record.pending?.flags ? 1 : 0);
-    if (answers || (await capturesOf(record.key)).length) waiting.push(record);
+    if (answers || (await waitingCaptures(record.key)).length) waiting.push(record);
   }
   return {
     current: all.find((r) => r.key === current) || null,
@@ -322,12 +350,16 @@ export function answersAnswered(key, sent) {
   });
 }
 
-/** The inspector leaves the inspection shown last (nothing of it waits): not reopened. */
+/** The inspector leaves the inspection shown last (nothing of it waits): not reopened, and
+ * its copies of attached captures go. */
 export async function leaveOnline() {
-  await queued(async () => (await db()).delete("meta", "online-current"));
+  await queued(async () => {
+    await (await db()).delete("meta", "online-current");
+    await dropCopies();
+  });
 }
 
-/** The inspection submitted (or gone): its record and captures leave the phone. */
+/** The inspection submitted (or gone): its record and captures (waiting ones and copies) leave the phone. */
 export async function forgetOnline(key) {
   await queued(async () => {
     const database = await db();

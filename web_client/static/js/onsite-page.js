@@ -9,13 +9,13 @@ import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText } from "./capture.js";
 import { h, show } from "./dom.js";
 import { locate } from "./gps-fix.js";
-import { CAPTURE_KINDS, CONCLUSION_LABELS, EVIDENCE_LABELS, renderInspectionForm } from "./inspection-form.js";
+import { CAPTURE_KINDS, removeQuestion, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
-import { QUEUED, UPLOADING, capturesOf, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck } from "./offline-store.js";
+import { QUEUED, UPLOADING, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck, waitingCaptures } from "./offline-store.js";
 import { selfCheckTarget, useTarget } from "./offline-target.js";
-import { mapLinks } from "./navigation.js";
 import { keyOf, onlineOutbox, shownWith, waitingText } from "./online-outbox.js";
+import { problemNodes, showDone as showEnd, showFix, showRefusal, showSite, status } from "./onsite-view.js";
 import { startOutbox } from "./outbox.js";
 import { decodedOr, labelCheckpointId, readQr } from "./qr-label.js";
 
@@ -68,6 +68,7 @@ const offlinePage = {
   },
 };
 
+const showDone = (done) => showEnd(done, { actions: !contactToken }); // a contact has no tasks and no labels
 const request = (path, options = {}) =>
   api(path, contactToken ? { ...options, headers: { "X-Device-Id": deviceId() } } : options);
 
@@ -84,47 +85,10 @@ function toLogin() {
   window.location.replace(`/login?next=${encodeURIComponent(next)}`);
 }
 
-function showFix(fix, distance, radius) {
-  if (fix) $("fix-accuracy").textContent = `±${Math.round(fix.accuracy)} 米`;
-  if (distance !== undefined && distance !== null) {
-    $("fix-distance").textContent = `${Math.round(distance)} 米（允许范围 ${radius} 米）`;
-  }
-}
-
-/** A line under the fix: `tone` info (in progress), ok (green) or error (a refusal). */
-function status(text, tone = "info") {
-  const line = $("locate-status");
-  line.className = { info: "notice", ok: "form-success", error: "alert" }[tone];
-  line.dataset.tone = tone;
-  show(line, text);
-}
-
-/** Where a check-in was refused for distance: the numbers in the facts and the line. */
-function showRefusal(err) {
-  const problem = (err instanceof ApiError && err.problem) || {};
-  if (problem.distance_m === undefined || problem.distance_m === null) {
-    status(err instanceof Error ? err.message : "操作失败，请稍后再试", "error");
-    return;
-  }
-  showFix(null, problem.distance_m, problem.radius_m);
-  status(`距检查点 ${Math.round(problem.distance_m)} 米，允许范围 ${problem.radius_m} 米：请到检查点现场后重新定位`, "error");
-}
-
 /** The online start: with the task's form when the label is of the task's checkpoint. */
 function onSiteStart(fix) {
   const ofTask = taskTemplateId !== null && expectedId !== null && labelCheckpointId(qr) === expectedId;
   return ofTask ? { qr, fix, template_id: taskTemplateId } : { qr, fix };
-}
-
-/** The problem's detail, then what it names: fields, missing evidence. */
-function problemNodes(err) {
-  const problem = (err instanceof ApiError && err.problem) || {};
-  const nodes = [h("p", {}, err.message)];
-  const lines = [];
-  for (const e of problem.errors || []) lines.push(e.message);
-  for (const m of problem.missing || []) lines.push(`「${m.item_label}」还缺${EVIDENCE_LABELS[m.kind]} ${m.missing}`);
-  if (lines.length) nodes.push(h("ul", {}, lines.map((line) => h("li", {}, line))));
-  return nodes;
 }
 
 // ---- scanning ----
@@ -281,17 +245,6 @@ async function startInspection() {
   }
 }
 
-/** The checkpoint's name, enterprise, address and 导航 (once its position is bound). */
-function showSite(detail) {
-  const site = detail.checkpoint;
-  $("site-title").textContent = site.name;
-  $("site-meta").textContent = `${site.customer_name} · ${site.address || site.code}`;
-  if (site.navigation === undefined) return; // an inspection's summary of its checkpoint
-  const links = mapLinks(site.navigation, { small: true });
-  $("site-nav").replaceChildren(...(links ? [links] : []));
-  $("site-nav").hidden = !links;
-}
-
 /** The inspection's form, with what this phone still keeps for it (待上传) on top. */
 async function showInspection() {
   showSite(inspection);
@@ -302,7 +255,23 @@ async function showInspection() {
   const key = keyOf(inspection, contactToken);
   const record = inspection.can_edit ? await keptOnline(key).catch(() => null) : null;
   const pending = record?.pending || { answers: {} };
-  form = renderInspectionForm(shownWith(inspection, pending), {
+  kept = !inspection.can_edit
+    ? null
+    : onlineOutbox({
+        key,
+        owner: contactToken ? null : (me?.id ?? null),
+        base,
+        form: () => form,
+        locate,
+        itemLabel: (item) => form.itemNode(item)?.querySelector(".if-label")?.textContent || item,
+        onAttached: (added) => {
+          inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
+          showEvidence();
+        },
+        onChange: waitingChanged,
+      });
+  await kept?.open(); // this phone's copies of what is attached: shown without network too
+  form = renderInspectionForm({ ...shownWith(inspection, pending), evidence: shownEvidence() }, {
     editable: inspection.can_edit,
     captureKinds: () => CAPTURE_KINDS,
     onCapture: capture,
@@ -315,21 +284,7 @@ async function showInspection() {
   );
   $("form-step").hidden = false;
   $("locate-step").querySelector("#locate-start").textContent = "重新定位";
-  if (!inspection.can_edit) return;
-  kept = onlineOutbox({
-    key,
-    owner: contactToken ? null : (me?.id ?? null),
-    base,
-    form: () => form,
-    locate,
-    itemLabel: (item) => form.itemNode(item)?.querySelector(".if-label")?.textContent || item,
-    onAttached: (added) => {
-      inspection.evidence = [...inspection.evidence.filter((e) => e.id !== added.id), added];
-      form.setEvidence(inspection.evidence);
-      kept.keepShown(inspection);
-    },
-    onChange: waitingChanged,
-  });
+  if (!kept) return;
   kept.keepShown(inspection);
   // What waited on the phone goes again by the usual ways (and says 待上传 meanwhile).
   for (const item of Object.keys(pending.answers)) answers().touch(item);
@@ -337,14 +292,34 @@ async function showInspection() {
   await kept.resume();
 }
 
-/** What waits changed: the notice's counts, and 提交检查's note once all is up. */
-function waitingChanged() {
+/** The inspection's evidence as the form shows it: this phone's copies, and without network
+ * a placeholder for what it has no copy of (online-outbox.js). */
+const shownEvidence = () => (kept ? kept.shown(inspection.evidence) : inspection.evidence);
+
+function showEvidence() {
+  form.setEvidence(shownEvidence());
+  kept?.keepShown(inspection);
+}
+
+/** Back online: the server's evidence again (fresh links), for what showed 已上传，联网后可查看. */
+async function refreshEvidence() {
+  if (!kept || inspection.evidence.every((e) => kept.hasCopy(e.id))) return;
+  const fresh = await request(base);
+  if (!kept || fresh.id !== inspection.id) return;
+  inspection.evidence = fresh.evidence;
+  showEvidence();
+}
+
+/** What waits changed (`removed`: a waiting capture deleted): the notice's counts, and
+ * 提交检查's note once nothing waits. */
+function waitingChanged(removed = false) {
   networkNotice();
   const problem = $("submit-problem");
   if (!problem.hidden && problem.dataset.waiting && !waitingText(kept.waiting())) {
     problem.dataset.waiting = "";
     problem.className = "notice submit-problem";
-    problem.replaceChildren(h("p", {}, "待上传的回答和取证已全部上传，请再次点击「提交检查」。"));
+    const text = removed ? "本机已没有待上传的回答和取证，请再次点击「提交检查」。" : "待上传的回答和取证已全部上传，请再次点击「提交检查」。";
+    problem.replaceChildren(h("p", {}, text));
   }
 }
 
@@ -407,11 +382,12 @@ async function capture(item, kind) {
 }
 
 async function removeEvidence(evidence) {
-  if (!window.confirm("删除这条取证？")) return;
+  if (!window.confirm(removeQuestion(evidence.kind))) return;
   try {
     await request(`${base}/evidence/${evidence.id}`, { method: "DELETE" });
+    kept?.forget(evidence.id);
     inspection.evidence = inspection.evidence.filter((e) => e.id !== evidence.id);
-    form.setEvidence(inspection.evidence);
+    showEvidence();
   } catch (err) {
     fail(err);
   }
@@ -463,22 +439,6 @@ async function submit() {
   }
 }
 
-function showDone(done) {
-  $("form-step").hidden = true;
-  $("locate-step").hidden = true;
-  $("done-step").hidden = false;
-  $("done-actions").hidden = Boolean(contactToken); // a contact has no tasks and no labels
-  if (done.title) {
-    $("done-title").textContent = done.title;
-    $("done-summary").textContent = done.summary;
-    return;
-  }
-  const conclusion = CONCLUSION_LABELS[done.conclusion] || "—";
-  show($("done-number"), `检查记录编号：${done.id}`);
-  $("done-summary").textContent = `检查结论：${conclusion}；取证 ${done.evidence.length} 项；发现 ${done.findings.length} 项异常。`;
-  $("done-findings").replaceChildren(...done.findings.map((f) => h("li", {}, `${f.item_label}：${f.indicator}${f.note ? `（${f.note}）` : ""}`)));
-}
-
 // ---- start ----
 
 /** Say so when the network goes or comes back while the page is open (staff: work goes on). */
@@ -488,7 +448,10 @@ function watchNetwork() {
     show($("offline-notice"), "");
     networkNotice();
     if (!kept) return;
-    kept.sendAll();
+    kept
+      .sendAll()
+      .then(refreshEvidence)
+      .catch(() => {}); // still unreachable: the placeholders stay until the next time
     answers().flush();
   });
 }
@@ -540,7 +503,7 @@ async function reopenOnline(online) {
 async function dropUnsendable(key, reason) {
   const record = await keptOnline(key).catch(() => null);
   const answers = Object.keys(record?.pending?.answers || {}).length + (record?.pending?.flags ? 1 : 0);
-  const captures = (await capturesOf(key).catch(() => [])).length;
+  const captures = (await waitingCaptures(key).catch(() => [])).length;
   const what = waitingText({ answers, captures });
   if (what) show($("page-error"), `${reason}：本机未上传的 ${what}无法再上传，已从本机删除。`);
   await forgetOnline(key).catch(() => {});

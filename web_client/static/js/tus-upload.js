@@ -3,6 +3,7 @@
 // it, checked against that SHA-256), then PATCH chunks at the server's offset, each with its
 // SHA-1 (Upload-Checksum). After a cut it asks HEAD where the server stands and goes on from
 // there, so a file is never re-sent from zero. Creating the same UUID twice is the same upload.
+// A capture deleted on the phone while it goes up stops at once (an AbortSignal).
 import { ApiError } from "./api.js";
 import { target } from "./offline-target.js";
 
@@ -15,6 +16,15 @@ export class NetworkError extends Error {
     super("无法连接服务器，联网后将自动重试");
   }
 }
+
+/** Stopped on purpose (the capture was deleted on the phone): nothing to retry. */
+export class UploadAborted extends Error {
+  constructor() {
+    super("上传已取消");
+  }
+}
+
+const stopped = (signal) => (signal?.aborted ? new UploadAborted() : new NetworkError());
 
 function b64(text) {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
@@ -30,19 +40,24 @@ async function problemOf(response) {
   return new ApiError(response.status, data && typeof data === "object" ? data : {});
 }
 
-async function call(url, method, headers = {}) {
+async function call(url, method, headers = {}, signal = undefined) {
   try {
-    return await fetch(url, { method, headers: { ...TUS, ...target().headers(), ...headers }, credentials: "same-origin", cache: "no-store" });
+    return await fetch(url, { method, headers: { ...TUS, ...target().headers(), ...headers }, credentials: "same-origin", cache: "no-store", signal });
   } catch {
-    throw new NetworkError();
+    throw stopped(signal);
   }
 }
 
 /** Send `chunk` through XHR, which reports the bytes sent as they go; resolves with the XHR
- * when the status is one of `ok`. */
-function send(method, url, headers, chunk, onBytes, ok) {
+ * when the status is one of `ok`. `signal` aborts it. */
+function send(method, url, headers, chunk, onBytes, ok, signal) {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new UploadAborted());
+      return;
+    }
     const xhr = new XMLHttpRequest();
+    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
     xhr.open(method, url);
     for (const [name, value] of Object.entries({ ...TUS, ...target().headers(), ...headers })) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
@@ -60,21 +75,21 @@ function send(method, url, headers, chunk, onBytes, ok) {
       }
       reject(new ApiError(xhr.status, problem));
     });
-    xhr.addEventListener("error", () => reject(new NetworkError()));
-    xhr.addEventListener("abort", () => reject(new NetworkError()));
+    xhr.addEventListener("error", () => reject(stopped(signal)));
+    xhr.addEventListener("abort", () => reject(stopped(signal)));
     xhr.send(chunk);
   });
 }
 
 /** PATCH one chunk at `offset`; resolves with the server's new offset. */
-async function patch(url, offset, chunk, checksum, onBytes) {
+async function patch(url, offset, chunk, checksum, onBytes, signal) {
   const headers = { "Upload-Offset": String(offset), "Upload-Checksum": `sha1 ${checksum}` };
-  const xhr = await send("PATCH", url, headers, chunk, (bytes) => onBytes(offset + bytes), [204]);
+  const xhr = await send("PATCH", url, headers, chunk, (bytes) => onBytes(offset + bytes), [204], signal);
   return Number(xhr.getResponseHeader("Upload-Offset"));
 }
 
-async function serverOffset(url) {
-  const response = await call(url, "HEAD");
+async function serverOffset(url, signal) {
+  const response = await call(url, "HEAD", {}, signal);
   // Gone (or never ours): create it again. 410 is a self-check link that closed: a HEAD
   // answer has no body, the creation's answer says why.
   if (response.status === 404 || response.status === 410) return null;
@@ -89,7 +104,7 @@ function hexBase64(hex) {
   return btoa(String.fromCharCode(...hex.match(/../g).map((byte) => parseInt(byte, 16))));
 }
 
-async function create(capture, onProgress) {
+async function create(capture, onProgress, signal) {
   const metadata = [
     ["client_uuid", capture.client_uuid],
     ["sha256", capture.sha256],
@@ -103,10 +118,10 @@ async function create(capture, onProgress) {
     // against the SHA-256 taken at capture (tus creation-with-upload). Creating the same
     // UUID again (an answer lost) is answered with the same upload.
     headers["Upload-Checksum"] = `sha256 ${hexBase64(capture.sha256)}`;
-    const xhr = await send("POST", target().uploads, headers, capture.blob, onProgress, [200, 201]);
+    const xhr = await send("POST", target().uploads, headers, capture.blob, onProgress, [200, 201], signal);
     return { url: xhr.getResponseHeader("Location"), offset: Number(xhr.getResponseHeader("Upload-Offset") || 0) };
   }
-  const response = await call(target().uploads, "POST", headers);
+  const response = await call(target().uploads, "POST", headers, signal);
   if (response.status !== 201 && response.status !== 200) throw await problemOf(response);
   return { url: response.headers.get("Location"), offset: Number(response.headers.get("Upload-Offset") || 0) };
 }
@@ -114,13 +129,15 @@ async function create(capture, onProgress) {
 /**
  * Send `capture` (from the offline store) whole. `onCreated(url)` is told the upload's
  * address (keep it to resume), `onProgress(bytes)` the bytes the server holds or is being
- * sent. Resolves with the upload id; throws NetworkError (retry later) or ApiError (refused).
+ * sent; `signal` stops it (UploadAborted). Resolves with the upload id; throws NetworkError
+ * (retry later) or ApiError (refused).
  */
-export async function tusUpload(capture, { onCreated = () => {}, onProgress = () => {} } = {}) {
+export async function tusUpload(capture, { onCreated = () => {}, onProgress = () => {}, signal = undefined } = {}) {
+  if (signal?.aborted) throw new UploadAborted();
   let url = capture.upload_url;
-  let offset = url ? await serverOffset(url) : null;
+  let offset = url ? await serverOffset(url, signal) : null;
   if (offset === null) {
-    ({ url, offset } = await create(capture, onProgress));
+    ({ url, offset } = await create(capture, onProgress, signal));
     await onCreated(url);
   }
   const length = sizeOf(capture);
@@ -129,16 +146,27 @@ export async function tusUpload(capture, { onCreated = () => {}, onProgress = ()
   // nothing to send while the server holds every byte.
   if (offset < length && !capture.blob) throw new Error("文件已从本机删除，无法重新上传");
   while (offset < length) {
+    if (signal?.aborted) throw new UploadAborted();
     const chunk = capture.blob.slice(offset, offset + CHUNK_BYTES);
     try {
-      offset = await patch(url, offset, chunk, await sha1Base64(chunk), onProgress);
+      offset = await patch(url, offset, chunk, await sha1Base64(chunk), onProgress, signal);
     } catch (err) {
       // The server has another offset (a chunk whose answer was lost): ask and go on.
       if (!(err instanceof ApiError && err.status === 409 && err.problem.code === "upload_offset_mismatch")) throw err;
-      offset = await serverOffset(url);
+      offset = await serverOffset(url, signal);
       if (offset === null) throw err;
     }
     onProgress(offset);
   }
   return url.split("/").pop();
+}
+
+/** Drop an upload that will never be attached (tus termination); false when the server
+ * could not be asked or would not (it stays then, unattached). */
+export async function terminateUpload(url) {
+  try {
+    return (await call(url, "DELETE")).ok;
+  } catch {
+    return false;
+  }
 }

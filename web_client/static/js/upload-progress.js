@@ -23,9 +23,9 @@ export function uploadErrorText(err, sent, total, again = "点「重试」") {
 /**
  * A row for one file: `{node, progress(bytes), note(text), fail(err, retry), wait(text, retry), done()}`.
  * `retry` is called by 重试; the row stays until `done()`. `preview` (a thumbnail or player
- * of the file) is shown in it.
+ * of the file) is shown in it; `onRemove` puts a 删除 beside 重试 until the file is up.
  */
-export function uploadRow(label, total, { preview = null } = {}) {
+export function uploadRow(label, total, { preview = null, onRemove = null } = {}) {
   let sent = 0;
   const bar = h("progress", { max: String(total || 1), value: "0", "aria-label": `${label}上传进度` });
   const bytes = h("span", { class: "muted up-bytes" }, `${sizeText(0)} / ${sizeText(total)}`);
@@ -33,6 +33,7 @@ export function uploadRow(label, total, { preview = null } = {}) {
   const noteLine = h("p", { class: "notice up-note", hidden: true });
   const error = h("p", { class: "field-error up-error", role: "alert", hidden: true });
   const retryButton = h("button", { type: "button", class: "btn up-retry", hidden: true }, "重试");
+  const removeButton = onRemove ? h("button", { type: "button", class: "btn btn-ghost up-remove", "aria-label": "删除此取证", onclick: onRemove }, "删除") : null;
   const node = h(
     "div",
     { class: "up-row", "data-testid": "upload-row", "data-state": "uploading" },
@@ -42,7 +43,7 @@ export function uploadRow(label, total, { preview = null } = {}) {
     bytes,
     noteLine,
     error,
-    retryButton,
+    h("div", { class: "up-actions" }, retryButton, removeButton),
   );
   let onRetry = null;
   retryButton.addEventListener("click", () => {
@@ -93,6 +94,7 @@ export function uploadRow(label, total, { preview = null } = {}) {
     /** Uploaded: the row goes, unless `keep` (it has a note to show). */
     done({ keep = false } = {}) {
       node.querySelector(".up-preview")?.remove(); // the form's gallery shows it now
+      removeButton?.remove(); // on the server now: deleted from the gallery, like the others
       if (!keep) {
         node.remove();
         return;
