@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import os
@@ -39,6 +40,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     ssl_context = server_ssl_context(settings)
     app = create_app(settings)
+    app.on_startup.append(_freeze_startup_heap)
     scheme = "https" if ssl_context else "http"
     print(
         f"LoanCheck 贷后检查 on {settings.public_url} "
@@ -54,6 +56,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=None,
     )
     return 0
+
+
+async def _freeze_startup_heap(_app: object) -> None:
+    """Once started (modules, ORM mappings, the app and its resources: ≈ 230 000 objects),
+    move what lives for the whole process out of the cyclic collector's reach: each full
+    collection then scans only what came after, and its pause — every socket of the process
+    stalls for it — shrinks accordingly (README: the signaling stall)."""
+    gc.collect()
+    gc.freeze()
 
 
 def cmd_recorder(settings: Settings, args: argparse.Namespace) -> int:
