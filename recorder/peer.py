@@ -54,7 +54,9 @@ class RecorderPeer:
         self.keyframe_requests = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._manifest: Manifest | None = None
+        self._connected = False
         self.connection.on("track", self._on_track)
+        self.connection.on("connectionstatechange", self._on_state)
 
     async def answer(self, offer: RTCSessionDescription) -> RTCSessionDescription:
         """Accept the participant's offer (every m-line received only) and return the answer.
@@ -79,17 +81,26 @@ class RecorderPeer:
             return self._manifest
         await self.connection.close()
         tasks = list(self._tasks)
-        if tasks:
+        if tasks and self._connected:
             _, pending = await asyncio.wait(tasks, timeout=TRACK_END_TIMEOUT)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        else:
+            # aiortc starts a receiver (and ends its track on close) only once the
+            # connection is up: a leg that never connected has tracks nothing will end.
+            for task in tasks:
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for tap in self.taps.values():
             tap.uninstall()
         self._manifest = await asyncio.to_thread(self.sink.close)
         return self._manifest
 
     # -- aiortc callbacks -----------------------------------------------------------------
+
+    def _on_state(self) -> None:
+        if self.connection.connectionState == "connected":
+            self._connected = True
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         transceiver = next(

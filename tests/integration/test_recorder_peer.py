@@ -7,6 +7,7 @@ the recording. Encoders are spied on to prove the recording holds the sender's o
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -24,7 +25,7 @@ import aiortc
 import aiortc.rtcrtpreceiver
 import av
 import pytest
-from aiortc import RTCRtpReceiver
+from aiortc import RTCPeerConnection, RTCRtpReceiver
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer
@@ -37,9 +38,11 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import RtpPacket
 
-from recorder import HookUnavailableError, Manifest
+import recorder.peer
+from recorder import HookUnavailableError, Manifest, RecorderPeer
 from recorder.hook import JITTER_BUFFER, PINNED_AIORTC, ReceiverTap, check_receiver
 from tests.plugins.media import (
+    FAST,
     SYNC_GOAL,
     BeepTrack,
     PatternTrack,
@@ -211,6 +214,28 @@ class StubTransport:
 
     async def _send_rtp(self, data: bytes) -> None:
         self.sent.append(data)
+
+
+async def test_a_leg_that_never_connected_closes_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The participant's offer is answered but its media never arrives (the answer never
+    # reaches it): nothing ends the recorder's tracks, so close must not wait for them.
+    # With the wait made endless, a close that waits hangs and wait_for fails the test.
+    monkeypatch.setattr(recorder.peer, "TRACK_END_TIMEOUT", 3600.0)
+    sender = RTCPeerConnection()
+    video = PatternTrack(time.time())
+    sender.addTrack(BeepTrack(video.epoch))
+    sender.addTrack(video)
+    await sender.setLocalDescription(await sender.createOffer())
+    peer = RecorderPeer(tmp_path, participant="borrower", settings=FAST)
+    await peer.answer(sender.localDescription)
+    assert len(peer.taps) == 2  # both tracks are there, waiting for media
+    try:
+        manifest = await asyncio.wait_for(peer.close(), timeout=60)
+    finally:
+        await sender.close()
+    assert manifest.segments == [] and manifest.complete
 
 
 def test_aiortc_is_the_pinned_version_and_has_what_the_hook_needs() -> None:
