@@ -33,3 +33,8 @@ def utc_midnight(day: date) -> datetime:
 def minute_text(moment: datetime) -> str:
     """``2026-11-30 14:05``: a moment as a person in Beijing reads it."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def second_text(moment: datetime) -> str:
+    """``2026-11-30 14:05:09``: to the second, where a second decides (a deadline, a window)."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.anomalies import repository
 from inspection_api.anomalies.models import Anomaly
-from inspection_api.anomalies.rules import beijing, nearest_handler_org, path_ids
+from inspection_api.anomalies.rules import nearest_handler_org, path_ids
+from inspection_api.beijing import minute_text
 from inspection_api.checklists.content import SEVERITY_LABELS
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.notifications import outbox
@@ -57,7 +58,7 @@ async def tell(
 ) -> None:
     """Notify ``user_ids`` about ``anomaly`` (zh-CN text by ``kind``)."""
     where = _where(checkpoint, org)
-    due = f"，请于 {beijing(anomaly.deadline)} 前受理" if anomaly.deadline else ""
+    due = f"，请于 {minute_text(anomaly.deadline)} 前受理" if anomaly.deadline else ""
     if kind == NotificationKind.ANOMALY_RAISED:
         title = f"新异常：{anomaly.indicator}"
         body = f"{where} · {SEVERITY_LABELS[anomaly.severity][0]}{due}"

@@ -1,14 +1,12 @@
 """Pure rules of anomalies (no IO): which org's exception handlers an anomaly goes to, when
-it is escalated, and how deadlines read to people in China."""
+it is escalated."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from inspection_api.anomalies.models import AnomalyState
-
-BEIJING_TIME = timezone(timedelta(hours=8))  # deadlines are read in China (no DST)
 
 # pg_try_advisory_xact_lock key of the escalation run: one node at a time does it.
 ESCALATION_LOCK_KEY = 0x4C43_414E_4F4D  # "LCANOM"
@@ -48,8 +46,3 @@ def deadline_after(now: datetime, hours: int) -> datetime:
 def is_overdue(state: AnomalyState, deadline: datetime | None, now: datetime) -> bool:
     """Open (nobody took it up) and past its deadline."""
     return state == AnomalyState.OPEN and deadline is not None and deadline <= now
-
-
-def beijing(moment: datetime) -> str:
-    """``2026-11-30 14:05`` in Beijing time, for messages people read."""
-    return moment.astimezone(BEIJING_TIME).strftime("%Y-%m-%d %H:%M")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -21,6 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from inspection_api.beijing import minute_text
 from inspection_api.checkpoints.qr import qr_png
 
 CJK_FONT = "STSong-Light"
@@ -30,7 +31,6 @@ LABELS_PER_PAGE = COLUMNS * ROWS
 MARGIN = 10 * mm
 QR_SIZE = 42 * mm
 NAME_SIZE, CODE_SIZE, SMALL_SIZE = 10, 10, 7
-BEIJING_TIME = timezone(timedelta(hours=8))  # the print time is read in China (no DST)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def label_sheet(labels: Sequence[Label], *, title: str, printed_at: datetime) ->
     cell_w = (page_w - 2 * MARGIN) / COLUMNS
     cell_h = (page_h - 2 * MARGIN) / ROWS
     pages = max(1, -(-len(labels) // LABELS_PER_PAGE))
-    stamp = printed_at.astimezone(BEIJING_TIME).strftime("%Y-%m-%d %H:%M")
+    stamp = minute_text(printed_at)
     for page in range(pages):
         chunk = labels[page * LABELS_PER_PAGE : (page + 1) * LABELS_PER_PAGE]
         for index, label in enumerate(chunk):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from inspection_api.beijing import second_text
 from inspection_api.checklists.content import Checklist, ItemType
 from inspection_api.checklists.defaults import SUPERVISOR_OPINION_KEY
 from inspection_api.checklists.rules import anomalies, is_blank, validate_answers
@@ -25,7 +26,6 @@ from loancheck.settings import Settings
 # Phone clocks run a little off: evidence up to this much before the start or after the
 # server's "now" is still taken as made during the inspection.
 CAPTURE_SKEW = timedelta(seconds=60)
-BEIJING = timezone(timedelta(hours=8))
 FLAG_NOTE_MAX = 500
 INSPECTOR_FLAG = ("检查人员标记", "flagged by the inspector")
 
@@ -217,12 +217,7 @@ def check_capture_time(captured_at: datetime, start: datetime, now: datetime) ->
     """Evidence is made during the inspection: from its start until now (each ± the skew)."""
     if start - CAPTURE_SKEW <= captured_at <= now + CAPTURE_SKEW:
         return
-    raise CaptureOutsideWindow(captured=_beijing(captured_at), start=_beijing(start))
-
-
-def _beijing(moment: datetime) -> str:
-    """How people in the bank read a time: Beijing time, to the second."""
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    raise CaptureOutsideWindow(captured=second_text(captured_at), start=second_text(start))
 
 
 _POSITION_RESET = (

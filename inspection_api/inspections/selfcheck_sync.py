@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.service import Origin
-from inspection_api.beijing import SHANGHAI
+from inspection_api.beijing import second_text
 from inspection_api.checkpoints import qr
 from inspection_api.checkpoints import service as checkpoints
 from inspection_api.checkpoints.errors import QrRetired
@@ -54,10 +54,10 @@ def _closed(invite: SelfCheckInvite, now: datetime) -> SelfCheckLinkClosed | Non
     """Why the link admits nothing at ``now`` (the server's clock), or None while it does:
     open strictly before ``expires_at``."""
     if invite.revoked_at is not None:
-        at = invite.revoked_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        at = second_text(invite.revoked_at)
         return SelfCheckLinkClosed(closed=(f"已于 {at} 被撤销", f"was revoked at {at}"))
     if now >= invite.expires_at:
-        at = invite.expires_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        at = second_text(invite.expires_at)
         return SelfCheckLinkClosed(closed=(f"已于 {at} 过期", f"expired at {at}"))
     return None
 

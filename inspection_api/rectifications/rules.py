@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from inspection_api.anomalies.rules import BEIJING_TIME
+from inspection_api.beijing import local_date
 from inspection_api.rectifications.errors import RectifyLinkExpired
 from inspection_api.rectifications.models import Rectification, RectificationState
 from loancheck.settings import Settings
@@ -57,13 +57,9 @@ def photo_key(rectification_id: int, sha256: str, content_type: str) -> str:
     return f"rectifications/{rectification_id}/{sha256}.{PHOTO_TYPES[content_type]}"
 
 
-def china_today(now: datetime) -> date:
-    return now.astimezone(BEIJING_TIME).date()
-
-
 def is_overdue(state: RectificationState, due_date: date, now: datetime) -> bool:
     """逾期: waiting for the enterprise, and the due day (in China) has passed."""
-    return state in AWAITING_CONTACT and china_today(now) > due_date
+    return state in AWAITING_CONTACT and local_date(now) > due_date
 
 
 LinkStatus = Literal["valid", "expired", "none"]

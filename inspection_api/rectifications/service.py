@@ -20,6 +20,7 @@ from inspection_api.auth.permissions import (
     require_governs,
 )
 from inspection_api.auth.principal import Principal
+from inspection_api.beijing import local_date
 from inspection_api.checkpoints import repository as checkpoints
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.checkpoints.rules import normalize_phone
@@ -40,7 +41,7 @@ from inspection_api.rectifications.replies import public_view as public_view
 from inspection_api.rectifications.replies import reply as reply
 from inspection_api.rectifications.replies import resolve_token as resolve_token
 from inspection_api.rectifications.repository import RectificationRow
-from inspection_api.rectifications.rules import OPEN_STATES, VERIFIABLE, china_today
+from inspection_api.rectifications.rules import OPEN_STATES, VERIFIABLE
 from inspection_api.rectifications.schemas import RectificationCreate
 from inspection_api.tokens import digest, new_token
 from inspection_api.users.models import User
@@ -104,7 +105,7 @@ async def _responsible(session: AsyncSession, principal: Principal, user_id: int
 
 
 def _check_due(due_date: date, now: datetime, field: str) -> None:
-    if due_date < china_today(now):
+    if due_date < local_date(now):
         raise InvalidField(field, "整改期限不能早于今天", "the due date is in the past")
 
 
@@ -209,7 +210,7 @@ async def list_rectifications(
         require_governs(principal, org.path if org else "", "org", org_id)
         assert org is not None
         scope = org.path
-    overdue_on = china_today(now) if overdue else None
+    overdue_on = local_date(now) if overdue else None
     return await repository.search(
         session,
         repository.Filters(scope_path=scope, overdue_on=overdue_on, **filters),

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from inspection_api.beijing import minute_text
 from inspection_api.checklists.content import (
     CONCLUSION_LABELS,
     Checklist,
@@ -22,7 +23,6 @@ from inspection_api.checklists.content import (
 )
 from inspection_api.checklists.defaults import SUPERVISOR_OPINION_KEY
 
-BEIJING = timezone(timedelta(hours=8))
 CHECKED, UNCHECKED = "[x]", "[ ]"
 # 填表说明 of the bank's sheet, as printed on it.
 INSTRUCTIONS = (
@@ -75,8 +75,9 @@ class SheetContent:
     instructions: Sequence[str] = field(default=INSTRUCTIONS)
 
 
-def beijing(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return moment.astimezone(BEIJING).strftime(fmt) if moment else ""
+def beijing(moment: datetime | None) -> str:
+    """A time on the sheet, to the minute in Beijing; blank where there is none."""
+    return minute_text(moment) if moment else ""
 
 
 def money(amount: Decimal | None) -> str:

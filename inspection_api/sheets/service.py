@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inspection_api.audit.service import Origin, record
 from inspection_api.auth.permissions import Permission, permissions_of
 from inspection_api.auth.principal import Principal
+from inspection_api.beijing import second_text
 from inspection_api.checklists import service as checklists
 from inspection_api.checkpoints.models import CLASSIFICATION_LABELS
 from inspection_api.inspections.models import KIND_LABELS, Inspection
@@ -28,7 +29,7 @@ from inspection_api.inspections.repository import Row
 from inspection_api.inspections.service import visible
 from inspection_api.orgs.models import Org
 from inspection_api.sheets import rules
-from inspection_api.sheets.content import Opinion, SheetContent, beijing, day, layout, money
+from inspection_api.sheets.content import Opinion, SheetContent, day, layout, money
 from inspection_api.sheets.errors import (
     OwnInspectionOpinion,
     SheetLocked,
@@ -106,7 +107,7 @@ def locked(sheet: BriefingSheet | None, now: datetime) -> bool:
 def _refuse_if_locked(sheet: BriefingSheet | None, now: datetime, action: tuple[str, str]) -> None:
     if sheet is not None and locked(sheet, now):
         raise SheetLocked(
-            deadline=beijing(sheet.print_deadline, "%Y-%m-%d %H:%M:%S"),
+            deadline=second_text(sheet.print_deadline),
             deadline_iso=sheet.print_deadline.isoformat(),
             action=action,
         )

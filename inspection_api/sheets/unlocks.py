@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from inspection_api.audit.service import Origin
 from inspection_api.auth.permissions import Permission, permissions_of, require, require_governs
 from inspection_api.auth.principal import Principal, Role
+from inspection_api.beijing import second_text
 from inspection_api.checklists.repository import ancestor_paths
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.inspections.models import Inspection
@@ -93,7 +94,7 @@ async def request_unlock(
     if sheet is None:
         raise SheetNotAvailable(action=("申请解锁", "ask for an unlock"))
     if not locked(sheet, now):
-        raise SheetNotLocked(deadline=beijing(sheet.print_deadline, "%Y-%m-%d %H:%M:%S"))
+        raise SheetNotLocked(deadline=second_text(sheet.print_deadline))
     pending = await session.scalar(
         select(UnlockRequest).where(
             UnlockRequest.inspection_id == inspection_id,

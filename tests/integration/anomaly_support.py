@@ -23,13 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inspection_api.anomalies.service import Finding, raise_anomalies
 from inspection_api.audit.service import Origin
 from inspection_api.auth.principal import Principal, Role
+from inspection_api.beijing import local_date
 from inspection_api.checklists.content import Severity
 from inspection_api.checkpoints.models import Checkpoint
 from inspection_api.db import utcnow
 from inspection_api.notifications.models import Notification
 from inspection_api.orgs.models import Org
 from inspection_api.rectifications import service as rectifications
-from inspection_api.rectifications.rules import china_today
 from inspection_api.rectifications.schemas import RectificationCreate
 from inspection_api.users.models import User
 from inspection_api.users.service import add_user
@@ -152,7 +152,7 @@ def reply_form(text: str | None, *photos: tuple[str, bytes, str], **extra: str) 
 
 def in_days(days: int) -> str:
     """The day ``days`` from today in China, as the API writes it."""
-    return (china_today(utcnow()) + timedelta(days=days)).isoformat()
+    return (local_date(utcnow()) + timedelta(days=days)).isoformat()
 
 
 async def stored(settings: Settings, rectification_id: int) -> dict[str, bytes]:
@@ -179,7 +179,7 @@ async def issue(
             RectificationCreate(
                 checkpoint_id=known[code],
                 text=rest.pop("text", "请补充近三个月的水电费缴纳凭证"),
-                due_date=rest.pop("due_date", china_today(utcnow()) + timedelta(days=7)),
+                due_date=rest.pop("due_date", local_date(utcnow()) + timedelta(days=7)),
                 **rest,
             ),
             now=utcnow(),

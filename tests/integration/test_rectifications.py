@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from inspection_api.anomalies.models import Anomaly
+from inspection_api.beijing import local_date
 from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.rectifications import service
 from inspection_api.rectifications.models import Rectification
-from inspection_api.rectifications.rules import china_today
 from tests.integration.anomaly_support import (
     Db,
     ids,
@@ -304,7 +304,7 @@ async def test_issuing_checks_every_field(login_as, db, client):
 async def test_jurisdiction_lists_and_new_links(client, login_as, db):
     known = await ids(db)
     token, rid = await issue(db)
-    _, due_today = await issue(db, due_date=china_today(utcnow()), text="今日到期")
+    _, due_today = await issue(db, due_date=local_date(utcnow()), text="今日到期")
 
     stranger = await login_as("inspector_bd")
     assert (await stranger.get(f"{URL}/{rid}")).status == 404

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from inspection_api.anomalies.models import AnomalyState
 from inspection_api.anomalies.rules import (
-    beijing,
     deadline_after,
     is_overdue,
     nearest_handler_org,
@@ -81,7 +80,3 @@ def test_deadlines_and_overdue():
     assert not is_overdue(AnomalyState.ACKNOWLEDGED, deadline, deadline + timedelta(days=9))
     assert not is_overdue(AnomalyState.RESOLVED, deadline, deadline + timedelta(days=9))
     assert not is_overdue(AnomalyState.OPEN, None, deadline)  # nobody above: the clock stopped
-
-
-def test_deadlines_read_in_beijing_time():
-    assert beijing(datetime(2026, 11, 29, 16, 30, tzinfo=UTC)) == "2026-11-30 00:30"

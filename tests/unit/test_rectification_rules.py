@@ -15,7 +15,6 @@ from inspection_api.rectifications.errors import RectifyLinkExpired
 from inspection_api.rectifications.models import Rectification, RectificationState
 from inspection_api.rectifications.rules import (
     check_link,
-    china_today,
     is_overdue,
     link_status,
     photo_key,
@@ -74,11 +73,6 @@ def test_objects_are_content_addressed_under_the_rectification():
     sha = "ab" * 32
     assert photo_key(7, sha, "image/jpeg") == f"rectifications/7/{sha}.jpg"
     assert photo_key(7, sha, "image/heic") == f"rectifications/7/{sha}.heic"
-
-
-def test_the_day_is_china_s():
-    assert china_today(datetime(2026, 11, 29, 15, 59, tzinfo=UTC)) == date(2026, 11, 29)
-    assert china_today(datetime(2026, 11, 29, 16, 0, tzinfo=UTC)) == date(2026, 11, 30)
 
 
 def test_overdue_only_while_waiting_for_the_enterprise_after_the_due_day():
