@@ -4,7 +4,8 @@ the network lost) can be deleted — asked first, then gone from its item, the p
 and the waiting count, 提交检查 no longer held by it, and never sent; a photo deleted while it
 goes up is stopped and never attached; and an inspection reopened without network shows the
 photos this phone took from its own copy and says of the one another phone took that it is
-on the server (已上传，联网后可查看), which shows again once the network returns."""
+on the server (已上传，联网后可查看) and cannot be deleted without network; it shows again
+once the network returns."""
 
 from __future__ import annotations
 
@@ -224,6 +225,11 @@ async def test_reopened_offline_own_photos_show_and_the_others_say_where_they_ar
             page, [{"local": True, "loaded": True}, {"placeholder": "照片已上传，联网后可查看"}]
         )
         await shot(page, "reopened-offline", plant)
+        # The server's photo cannot be deleted without network: said at once, nothing asked,
+        # and it stays.
+        said = await delete_row(page, plant.locator(".if-shot").nth(1))
+        assert said == "这张照片已上传到服务器，没有网络时不能删除，请联网后再删除。"
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 2/1")
 
         # The network back: the other photo is shown too (a fresh link from the server).
         await context.set_offline(False)

@@ -168,6 +168,11 @@ export function removeQuestion(kind, { waiting = false } = {}) {
   return waiting ? `删除${what}？它还没有上传，删除后将从本手机移除，不会再上传。` : `删除${what}？`;
 }
 
+/** Why a capture the server holds cannot be deleted now: only the server can, so not offline. */
+export function removeOfflineText(kind) {
+  return `这${EVIDENCE_UNITS[kind]}${EVIDENCE_LABELS[kind]}已上传到服务器，没有网络时不能删除，请联网后再删除。`;
+}
+
 /** A thumbnail / player for one piece of evidence; without a `url` (on the server, and this
  * phone has no copy and no network) a placeholder that says so. */
 export function evidenceMedia(item) {

@@ -9,7 +9,7 @@ import { answerSaver } from "./answer-saver.js";
 import { captureLive, deviceId, mediaErrorText } from "./capture.js";
 import { h, show } from "./dom.js";
 import { locate } from "./gps-fix.js";
-import { CAPTURE_KINDS, removeQuestion, renderInspectionForm } from "./inspection-form.js";
+import { CAPTURE_KINDS, removeOfflineText, removeQuestion, renderInspectionForm } from "./inspection-form.js";
 import { NO_SELF_CHECK, refreshChecklist, resumeOffline, showExpectedOffline, startOffline, startSelfCheckOffline } from "./offline-inspection.js";
 import { OFFLINE, installShell, isOffline } from "./offline-shell.js";
 import { QUEUED, UPLOADING, currentOnline, forgetOnline, keptOnline, knownCheckpoint, leaveOnline, listInspections, rememberCheckpoint, storeSelfCheck, storedSelfCheck, waitingCaptures } from "./offline-store.js";
@@ -382,6 +382,11 @@ async function capture(item, kind) {
 }
 
 async function removeEvidence(evidence) {
+  // Said where the inspector is looking (a dialog, like the question), not at the page's top.
+  if (isOffline()) {
+    window.alert(removeOfflineText(evidence.kind));
+    return;
+  }
   if (!window.confirm(removeQuestion(evidence.kind))) return;
   try {
     await request(`${base}/evidence/${evidence.id}`, { method: "DELETE" });
@@ -389,7 +394,8 @@ async function removeEvidence(evidence) {
     inspection.evidence = inspection.evidence.filter((e) => e.id !== evidence.id);
     showEvidence();
   } catch (err) {
-    fail(err);
+    if (err instanceof ApiError && err.status === 0) window.alert(removeOfflineText(evidence.kind));
+    else fail(err);
   }
 }
 
