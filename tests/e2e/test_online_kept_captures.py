@@ -246,3 +246,71 @@ async def test_reopened_offline_own_photos_show_and_the_others_say_where_they_ar
         assert all("ERR_INTERNET_DISCONNECTED" in e for e in problems.errors), problems.errors
     finally:
         await context.close()
+
+
+# The phone's storage full, as Chromium reports it: IndexedDB refuses to store a capture
+# (``window.__storageFull`` times, or every time when it is true).
+STORAGE_FULL = """(() => {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
+    const full = window.__storageFull;
+    if (this.name === "captures" && full) {
+      if (typeof full === "number") window.__storageFull = full - 1;
+      throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    }
+    return put.apply(this, args);
+  };
+})();"""
+NOT_KEPT = (
+    "本手机无法保存数据（存储空间不足或浏览器不允许）：未上传的回答和取证只在当前页面中，"
+    "请勿刷新或关闭页面，联网后自动上传。"
+)
+
+
+async def test_storage_full_the_copies_give_way_and_then_the_page_holds_the_capture(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str]
+) -> None:
+    await publish_small_form(live_server, passwords["hb_admin"])
+    label = await ca_0001_label(live_server)
+    context, page, problems = await open_phone(
+        browser, CA_0001, accuracy=10, timeout_ms=20_000, init_script=STORAGE_FULL
+    )
+    try:
+        form, inspection_id, key = await start_online(page, live_server, passwords, label)
+        plant = form.locator('[data-key="plant_running"]')
+        notice = page.get_by_test_id("offline-notice")
+        await take_photo(page, plant)
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1")
+        first = (await page.evaluate(KEPT, key))["captures"]
+        assert [(c["evidence"] is not None, c["blob"]) for c in first] == [(True, True)]
+
+        # Full once: the copy of the attached photo gives way, the new one is kept and sent.
+        await page.evaluate("window.__storageFull = 1")
+        await take_photo(page, plant)
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 2/1")
+        await expect(plant.get_by_test_id("upload-row")).to_have_count(0)
+        held = (await page.evaluate(KEPT, key))["captures"]
+        assert first[0]["uuid"] not in {c["uuid"] for c in held}
+        assert [(c["evidence"] is not None, c["blob"]) for c in held] == [(True, True)]
+        assert await page.evaluate("window.__storageFull") == 0
+        await expect(notice).to_be_hidden()
+
+        # Full for good, and no network: the page holds the capture itself and says so; it
+        # goes up when the network returns.
+        await page.evaluate("window.__storageFull = true")
+        await context.set_offline(True)
+        await take_photo(page, plant)
+        await expect(notice).to_have_text(NOT_KEPT)
+        await shot(page, "storage-full", notice)
+        # The copies gave way first (to no avail), the new photo was not stored.
+        assert (await page.evaluate(KEPT, key))["captures"] == []
+        await context.set_offline(False)
+        await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 3/1")
+        await expect(plant.get_by_test_id("upload-row")).to_have_count(0, timeout=15_000)
+        await expect(notice).to_be_hidden()
+        _, rows = await server_side(live_server, inspection_id)
+        assert len(rows) == 3
+        assert held[0]["sha256"] in {r.sha256 for r in rows}
+        assert all("ERR_INTERNET_DISCONNECTED" in e for e in problems.errors), problems.errors
+    finally:
+        await context.close()

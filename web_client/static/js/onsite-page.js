@@ -323,10 +323,18 @@ function waitingChanged(removed = false) {
   }
 }
 
-/** The notice: without network, what this phone keeps, truly. */
+/** The notice: without network, what this phone keeps, truly; once that has nothing to say
+ * (everything went up), what it said before goes. */
 function networkNotice() {
+  const node = $("offline-notice");
   const text = kept ? kept.notice(NETWORK_LOST) : navigator.onLine ? null : NETWORK_LOST;
-  if (text !== null) show($("offline-notice"), text);
+  if (text !== null) {
+    show(node, text);
+    node.dataset.network = "1";
+  } else if (node.dataset.network) {
+    show(node, "");
+    delete node.dataset.network;
+  }
 }
 
 // ---- filling in ----
