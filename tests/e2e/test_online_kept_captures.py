@@ -1,7 +1,8 @@
 """What the phone keeps of an ONLINE inspection's captures, as the inspector sees it (a phone,
 390×844, GPS set, fake camera, headless Chromium): a photo still waiting to go up (待上传,
-the network lost) can be deleted — asked first, then gone from its item, the phone's store
-and the waiting count, 提交检查 no longer held by it, and never sent; a photo deleted while it
+the network lost) can be deleted, by staff and by a self-check's contact — asked first,
+then gone from its item, the phone's store and the waiting count, 提交检查 no longer held by
+it, and never sent; a photo deleted while it
 goes up is stopped and never attached; and an inspection reopened without network shows the
 photos this phone took from its own copy and says of the one another phone took that it is
 on the server (已上传，联网后可查看) and cannot be deleted without network; it shows again
@@ -19,7 +20,16 @@ from tests.e2e.test_evidence_upload import attach_requests, throttle
 from tests.e2e.test_online_network_lost import KEPT, server_side, start_online
 from tests.integration.inspection_kit import CA_0001, jpeg, upload
 from tests.plugins.browser import LiveServer
-from tests.plugins.phone import NO_OVERFLOW, ca_0001_label, live_api, open_phone, publish_small_form
+from tests.plugins.phone import (
+    NO_OVERFLOW,
+    ca_0001_label,
+    live_api,
+    newest_inspection,
+    open_phone,
+    publish_small_form,
+    self_check_link,
+    start_inspection,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -145,6 +155,41 @@ async def test_a_waiting_photo_can_be_deleted_and_is_never_sent(
         assert stored.state == "submitted"
         assert len(evidence) == 1 and evidence[0].client_uuid not in (first, second)
         assert problems.errors == []
+    finally:
+        await context.close()
+
+
+async def test_a_contact_deletes_a_waiting_photo_and_it_is_never_sent(
+    browser: Any, live_server: LiveServer, passwords: dict[str, str]
+) -> None:
+    # The enterprise contact's self-check link: the same page, the link's own store and uploads.
+    await publish_small_form(live_server, passwords["hb_admin"])
+    link = await self_check_link(live_server, passwords["inspector"])
+    key = f"self-check-{link.rstrip('/').rsplit('/', 1)[1]}"
+    context, page, problems = await open_phone(browser, CA_0001, accuracy=10, timeout_ms=20_000)
+    try:
+        await page.goto(link)
+        await expect(page.locator("#user-name")).to_have_text("刘建国")
+        form = await start_inspection(page)
+        inspection_id = (await newest_inspection(live_server)).id
+        plant = form.locator('[data-key="plant_running"]')
+        await context.set_offline(True)
+        await take_photo(page, plant)
+        rows = plant.get_by_test_id("upload-row")
+        await expect(rows).to_have_count(1)
+        assert len((await page.evaluate(KEPT, key))["captures"]) == 1
+        assert await delete_row(page, rows.first) == WAITING_QUESTION
+        await expect(rows).to_have_count(0)
+        assert (await page.evaluate(KEPT, key))["captures"] == []
+        await shot(page, "contact-waiting-deleted", plant)
+
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if "/uploads" in r.url else None)
+        await context.set_offline(False)
+        await asyncio.sleep(2)
+        assert sent == [], sent
+        assert (await server_side(live_server, inspection_id))[1] == []
+        assert all("ERR_INTERNET_DISCONNECTED" in e for e in problems.errors), problems.errors
     finally:
         await context.close()
 
