@@ -2,11 +2,12 @@
 390×844, GPS set, fake camera, headless Chromium): a photo still waiting to go up (待上传,
 the network lost) can be deleted, by staff and by a self-check's contact — asked first,
 then gone from its item, the phone's store and the waiting count, 提交检查 no longer held by
-it, and never sent; a photo deleted while it
-goes up is stopped and never attached; and an inspection reopened without network shows the
-photos this phone took from its own copy and says of the one another phone took that it is
-on the server (已上传，联网后可查看) and cannot be deleted without network; it shows again
-once the network returns."""
+it, and never sent; a photo deleted while it goes up is stopped and never attached; an
+inspection reopened without network shows the photos this phone took from its own copy and
+says of the one another phone took that it is on the server (已上传，联网后可查看) and cannot
+be deleted without network, and shows it again once the network returns; and with the
+phone's storage full the copies give way first, then the page holds the capture and says so
+until it has gone up."""
 
 from __future__ import annotations
 
