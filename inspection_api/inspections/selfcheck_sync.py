@@ -31,7 +31,7 @@ from inspection_api.checkpoints import qr
 from inspection_api.checkpoints import service as checkpoints
 from inspection_api.checkpoints.errors import QrRetired
 from inspection_api.db import one_writer
-from inspection_api.inspections import repository, selfcheck, service, sync
+from inspection_api.inspections import repository, selfcheck, service, sync, sync_records
 from inspection_api.inspections.errors import (
     CheckpointNotLocated,
     SelfCheckLinkClosed,
@@ -104,7 +104,7 @@ class Link:
         # The phone the link is bound to, whatever the record says.
         return service.Actor(None, contact_name=self.contact_name, device_id=self.device_id)
 
-    async def row(self, session: AsyncSession, item: sync.OfflineInspection) -> Row:
+    async def row(self, session: AsyncSession, item: sync_records.OfflineInspection) -> Row:
         row = await repository.get_row(session, self.inspection_id)
         assert row is not None  # a foreign key
         if row.inspection.client_uuid != item.client_uuid:
@@ -115,8 +115,8 @@ class Link:
         self,
         session: AsyncSession,
         settings: Settings,
-        item: sync.OfflineInspection,
-        receipt: sync.Receipt,
+        item: sync_records.OfflineInspection,
+        receipt: sync_records.Receipt,
         *,
         origin: Origin,
         hooks: Sequence[InspectionHook],
@@ -187,7 +187,7 @@ class Link:
         inspection.device_started_at = item.started_at
         inspection.received_at = receipt.received_at
         inspection.clock_offset_seconds = receipt.offset_seconds
-        inspection.clock_flagged = sync.clock_flagged(receipt, item)
+        inspection.clock_flagged = sync_records.clock_flagged(receipt, item)
         await service.save(session, row, actor, changes)
         service.audit_event(
             session,
@@ -219,8 +219,8 @@ async def link_for_sync(
 
 
 async def landed_before(
-    sessions: sync.Sessions, token: str, device_id: str, item: sync.OfflineInspection
-) -> sync.SyncOutcome | None:
+    sessions: sync.Sessions, token: str, device_id: str, item: sync_records.OfflineInspection
+) -> sync_records.SyncOutcome | None:
     """What an earlier sync of this very record stored, when it was submitted: a phone that
     never heard that answer hears it again, even after the link closed (nothing changes).
     None for anything else (another record, another phone, not submitted)."""
@@ -241,11 +241,13 @@ async def landed_before(
             )
         )
         attached = {u: id_ for u, id_ in found.all()}
-    outcome = sync.SyncOutcome(item.client_uuid, "submitted", inspection.id)
+    outcome = sync_records.SyncOutcome(item.client_uuid, "submitted", inspection.id)
     for capture in item.evidence:
         if capture.client_uuid in attached:
             outcome.evidence.append(
-                sync.CaptureOutcome(capture.client_uuid, "attached", attached[capture.client_uuid])
+                sync_records.CaptureOutcome(
+                    capture.client_uuid, "attached", attached[capture.client_uuid]
+                )
             )
         else:  # not part of what was submitted: this record changed since
             return None
@@ -256,12 +258,12 @@ async def sync_self_check(
     sessions: sync.Sessions,
     settings: Settings,
     link: Link,
-    item: sync.OfflineInspection,
-    receipt: sync.Receipt,
+    item: sync_records.OfflineInspection,
+    receipt: sync_records.Receipt,
     *,
     origin: Origin,
     submitted: Sequence[InspectionHook],
-) -> sync.SyncOutcome:
+) -> sync_records.SyncOutcome:
     """The staff sync's steps for the link's one record (``sync.sync_batch``)."""
     [outcome] = await sync.sync_batch(
         sessions, settings, link, [item], receipt, origin=origin, started=(), submitted=submitted

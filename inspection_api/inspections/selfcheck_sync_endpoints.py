@@ -18,8 +18,8 @@ from inspection_api.inspections import selfcheck_sync
 from inspection_api.inspections.endpoints import hooks
 from inspection_api.inspections.errors import SelfCheckLinkClosed
 from inspection_api.inspections.selfcheck_endpoints import DEVICE_HEADER, ONE, TOKEN
-from inspection_api.inspections.sync import Receipt
 from inspection_api.inspections.sync_endpoints import offline_item, sync_out, sync_sessions
+from inspection_api.inspections.sync_records import Receipt
 from inspection_api.inspections.sync_schemas import SelfCheckSyncIn, SyncOut
 from inspection_api.uploads import endpoints as tus
 from inspection_api.uploads import service as uploads

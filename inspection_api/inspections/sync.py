@@ -25,8 +25,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -37,7 +36,6 @@ from inspection_api.auth.permissions import Permission, require
 from inspection_api.auth.principal import Principal
 from inspection_api.checklists import service as checklists
 from inspection_api.checklists.schemas import ChecklistVersionOut
-from inspection_api.checkpoints import geo
 from inspection_api.checkpoints import service as checkpoints
 from inspection_api.db import one_writer
 from inspection_api.errors import InspectionError
@@ -52,87 +50,21 @@ from inspection_api.inspections.models import (
     InspectionKind,
 )
 from inspection_api.inspections.repository import Row
+from inspection_api.inspections.sync_records import (
+    CaptureOutcome,
+    OfflineCapture,
+    OfflineInspection,
+    Receipt,
+    SyncOutcome,
+    clock_flagged,
+)
 from inspection_api.uploads import service as uploads
 from inspection_api.uploads.errors import UploadInUse
 from inspection_api.uploads.models import ResumableUpload
 from loancheck.settings import Settings
 
-# A phone clock off by more than this from the server's is flagged on the record.
-CLOCK_TOLERANCE = timedelta(seconds=60)
-# Phone times are compared with each other with the skew evidence already allows.
-SKEW = timedelta(seconds=60)
 _RETRIES = 5
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class OfflineCapture:
-    client_uuid: str
-    item_key: str
-    kind: Any  # EvidenceKind
-    upload_id: str
-    sha256: str
-    captured_at: datetime
-    fix: geo.Fix
-
-
-@dataclass(frozen=True)
-class OfflineInspection:
-    client_uuid: str
-    qr: str
-    scan_fix: geo.Fix
-    started_at: datetime  # the phone's clock, at the scan
-    template_id: int | None
-    checklist_version_id: int | None  # the form the phone filled in
-    answers: dict[str, Any]
-    flags: list[dict[str, Any]]
-    evidence: Sequence[OfflineCapture]
-    submit_fix: geo.Fix | None  # present when the inspector submitted on the phone
-    submitted_at: datetime | None
-    device_id: str
-
-
-@dataclass
-class CaptureOutcome:
-    client_uuid: str
-    status: Literal["attached", "waiting", "refused"]
-    evidence_id: int | None = None
-    problem: InspectionError | None = None
-
-
-@dataclass
-class SyncOutcome:
-    client_uuid: str
-    status: Literal["submitted", "saved", "refused"]
-    inspection_id: int | None = None
-    evidence: list[CaptureOutcome] = field(default_factory=list)
-    problem: InspectionError | None = None
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """When and from what clock a sync arrived."""
-
-    sent_at: datetime  # the phone's clock when it sent the batch
-    received_at: datetime  # the server's clock when it arrived
-
-    @property
-    def offset_seconds(self) -> float:
-        return round((self.sent_at - self.received_at).total_seconds(), 3)
-
-    def bounded(self, device_time: datetime) -> datetime:
-        """A phone time as stored: never later than the receipt."""
-        return min(device_time, self.received_at)
-
-
-def clock_flagged(receipt: Receipt, item: OfflineInspection) -> bool:
-    """The phone's clock is off, or its times are out of order against its own sending."""
-    if abs(receipt.sent_at - receipt.received_at) > CLOCK_TOLERANCE:
-        return True
-    times = [item.started_at, *(c.captured_at for c in item.evidence)]
-    if item.submitted_at is not None:
-        times.append(item.submitted_at)
-    return any(t > receipt.sent_at + SKEW for t in times)
 
 
 # An ``async_sessionmaker``, or one that also hands each session's committed pushes to the

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inspection_api.auth.endpoints import origin_of
 from inspection_api.db import utcnow
 from inspection_api.errors import InspectionError
-from inspection_api.inspections import sync
+from inspection_api.inspections import sync, sync_records
 from inspection_api.inspections.endpoints import hooks, to_fix
 from inspection_api.inspections.sync_schemas import (
     CaptureSyncOut,
@@ -33,7 +33,7 @@ from inspection_api.web.routing import ApiRoutes, Ctx
 api = ApiRoutes(tag="inspections")
 
 
-def offline_item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspection:
+def offline_item(body: OfflineInspectionIn, device_id: str) -> sync_records.OfflineInspection:
     scan_fix = to_fix(body.scan_fix)
     assert scan_fix is not None
     captures = []
@@ -41,7 +41,7 @@ def offline_item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspe
         fix = to_fix(capture.fix)
         assert fix is not None
         captures.append(
-            sync.OfflineCapture(
+            sync_records.OfflineCapture(
                 client_uuid=str(capture.client_uuid),
                 item_key=capture.item_key,
                 kind=capture.kind,
@@ -51,7 +51,7 @@ def offline_item(body: OfflineInspectionIn, device_id: str) -> sync.OfflineInspe
                 fix=fix,
             )
         )
-    return sync.OfflineInspection(
+    return sync_records.OfflineInspection(
         client_uuid=str(body.client_uuid),
         qr=body.qr or "",  # a self-check's record may have no scanned label
         scan_fix=scan_fix,
@@ -105,7 +105,7 @@ async def sync_offline(ctx: Ctx, *, body: SyncIn) -> SyncOut:
     (a capture is `waiting` for its upload, or refused) or `refused`, with the problem as
     the online call would have answered it (e.g. `location_out_of_range`, `qr_retired`)."""
     received_at = utcnow()
-    receipt = sync.Receipt(sent_at=body.sent_at, received_at=received_at)
+    receipt = sync_records.Receipt(sent_at=body.sent_at, received_at=received_at)
     lang = request_lang(ctx.request)
     outcomes = await sync.sync_batch(
         sync_sessions(ctx),
@@ -120,7 +120,9 @@ async def sync_offline(ctx: Ctx, *, body: SyncIn) -> SyncOut:
     return sync_out(receipt, outcomes, lang)
 
 
-def sync_out(receipt: sync.Receipt, outcomes: list[sync.SyncOutcome], lang: str) -> SyncOut:
+def sync_out(
+    receipt: sync_records.Receipt, outcomes: list[sync_records.SyncOutcome], lang: str
+) -> SyncOut:
     """The answer of a sync (staff's, or a self-check link's)."""
     results = []
     for outcome in outcomes:
@@ -144,6 +146,6 @@ def sync_out(receipt: sync.Receipt, outcomes: list[sync.SyncOutcome], lang: str)
     return SyncOut(
         received_at=receipt.received_at,
         clock_offset_seconds=receipt.offset_seconds,
-        clock_flagged=abs(receipt.offset_seconds) > sync.CLOCK_TOLERANCE.total_seconds(),
+        clock_flagged=abs(receipt.offset_seconds) > sync_records.CLOCK_TOLERANCE.total_seconds(),
         results=results,
     )

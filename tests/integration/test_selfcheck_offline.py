@@ -20,8 +20,8 @@ from inspection_api.db import create_engine, create_sessionmaker, utcnow
 from inspection_api.inspections import selfcheck_sync
 from inspection_api.inspections.errors import SelfCheckLinkClosed
 from inspection_api.inspections.models import CheckIn, Evidence, Inspection, SelfCheckInvite
-from inspection_api.inspections.sync import Receipt
 from inspection_api.inspections.sync_endpoints import offline_item
+from inspection_api.inspections.sync_records import Receipt
 from inspection_api.inspections.sync_schemas import SelfCheckInspectionIn
 from inspection_api.tokens import digest
 from inspection_api.uploads.models import ResumableUpload
