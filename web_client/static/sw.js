@@ -2,7 +2,7 @@
 // 企业自检 (an invite link's /self-check/{token}) and 我的任务 (/field) open without network. Network first, the cache as the fallback, so a deploy is seen at
 // the next online load. API calls and object URLs never touch the cache: they carry data
 // and credentials, and the offline store (IndexedDB, offline-store.js) keeps the inspector's own data.
-const CACHE = "loancheck-shell-v9";
+const CACHE = "loancheck-shell-v10";
 const SHELL = [
   "/onsite",
   "/field",
@@ -16,6 +16,7 @@ const SHELL = [
   "/static/vendor/jsQR.js",
   "/static/js/onsite-page.js",
   "/static/js/onsite-view.js",
+  "/static/js/onsite-scan.js",
   "/static/js/offline-shell.js",
   "/static/js/answer-saver.js",
   "/static/js/api.js",

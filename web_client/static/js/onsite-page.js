@@ -17,7 +17,8 @@ import { selfCheckTarget, useTarget } from "./offline-target.js";
 import { keyOf, onlineOutbox, shownWith, waitingText } from "./online-outbox.js";
 import { problemNodes, showDone as showEnd, showFix, showRefusal, showSite, status } from "./onsite-view.js";
 import { startOutbox } from "./outbox.js";
-import { decodedOr, labelCheckpointId, readQr } from "./qr-label.js";
+import { UNVERIFIED, labelScanner } from "./onsite-scan.js";
+import { decodedOr, labelCheckpointId } from "./qr-label.js";
 
 const $ = (id) => document.getElementById(id);
 const [, first, second] = window.location.pathname.split("/");
@@ -36,8 +37,6 @@ const taskTemplateId = /^[1-9]\d{0,9}$/.test(query.get("template") || "") ? Numb
 const NETWORK_LOST = contactToken
   ? "现在没有网络。自检可以照常进行：填写的内容和拍摄的照片、视频、录音先保存在这部手机上，有网络后自动上传。"
   : "当前无网络：检查可以继续，填写的回答和拍摄的取证先保存在本手机（刷新或关闭页面也不会丢失），联网后自动上传。";
-const NOT_A_LABEL = "二维码无效：不是本平台的检查点标签，请扫描检查点现场张贴的二维码标签";
-const UNVERIFIED = "二维码待同步核验";
 const NOT_FOUND = "本任务的检查点不存在，或不在您的辖区内；仍可扫描现场的二维码标签。";
 
 let inspection = null;
@@ -91,89 +90,20 @@ function onSiteStart(fix) {
   return ofTask ? { qr, fix, template_id: taskTemplateId } : { qr, fix };
 }
 
-// ---- scanning ----
+// ---- scanning (onsite-scan.js) ----
 
-async function scan() {
-  const video = $("scan-video");
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } } });
-  } catch (err) {
-    show($("page-error"), mediaErrorText(err));
-    return;
-  }
-  $("scan-start").hidden = true;
-  $("scan-problem").hidden = true;
-  const text = await readQr(video, stream);
-  readLabel(text).catch((err) => fail(err));
-}
-
-/** A refused scan: the reason, and the camera again. Nothing asks for a fix. */
-function refuseLabel(reason) {
-  qr = null;
-  const problem = $("scan-problem");
-  problem.className = "onsite-verdict alert";
-  problem.setAttribute("role", "alert");
-  problem.replaceChildren(h("p", {}, reason));
-  problem.hidden = false;
-  $("scan-step").hidden = false;
-  $("scan-start").textContent = "重新扫码";
-  $("scan-start").hidden = false;
-  if (!expected) $("locate-step").hidden = true;
-}
-
-/**
- * What was scanned (or opened by /s/{payload}): not label-shaped → refused at once; online
- * the server reads it (forged, other bank's, retired, outside the jurisdiction → refused);
- * offline it is kept unverified (二维码待同步核验) for the server to check at the sync.
- */
-async function readLabel(text) {
-  show($("page-error"), "");
-  $("scan-problem").hidden = true;
-  const scannedId = labelCheckpointId(text);
-  if (scannedId === null) {
-    refuseLabel(NOT_A_LABEL);
-    return;
-  }
-  let checkpoint = null;
-  if (navigator.onLine) {
-    try {
-      checkpoint = await api("/api/v1/checkpoints/read-label", { method: "POST", body: { qr: text } });
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) return toLogin();
-      if (!isOffline(err) && !(err instanceof ApiError && err.status === 0)) {
-        refuseLabel(err.message);
-        return;
-      }
-    }
-  }
-  if (expectedId !== null && scannedId !== expectedId) {
-    askWhichSite(text, checkpoint);
-    return;
-  }
-  useLabel(text, checkpoint);
-}
-
-/** A label of another checkpoint than the task's: say so, and let the inspector choose. */
-function askWhichSite(text, checkpoint) {
-  qr = null;
-  const wanted = expected ? `「${expected.name}」` : "";
-  const scanned = checkpoint ? `检查点「${checkpoint.name}」（${checkpoint.customer_name}）的标签` : `另一检查点的标签（${UNVERIFIED}）`;
-  const problem = $("scan-problem");
-  problem.className = "onsite-verdict notice";
-  problem.setAttribute("role", "alert");
-  problem.replaceChildren(
-    h("p", {}, `扫描到的是${scanned}，不是本任务的检查点${wanted}。`),
-    h(
-      "div",
-      { class: "onsite-choice" },
-      h("button", { type: "button", class: "btn", onclick: () => useLabel(text, checkpoint) }, checkpoint ? `改为检查「${checkpoint.name}」` : "仍检查扫描到的检查点"),
-      h("button", { type: "button", class: "btn btn-primary", onclick: () => scan() }, "重新扫码"),
-    ),
-  );
-  problem.hidden = false;
-  $("scan-start").hidden = true;
-}
+const scanner = labelScanner({
+  expectedId,
+  expected: () => expected,
+  use: (text, checkpoint) => useLabel(text, checkpoint),
+  dropped: () => {
+    qr = null;
+  },
+  toLogin,
+  fail,
+});
+const scan = () => scanner.scan();
+const readLabel = (text) => scanner.readLabel(text);
 
 /** Go on with this label: its checkpoint named (offline: as last seen online), then the fix. */
 async function useLabel(text, checkpoint) {
