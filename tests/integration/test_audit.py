@@ -365,7 +365,8 @@ async def exported(user: Any, query: str = "") -> list[list[str]]:
     body = await response.read()
     assert response.status == 200, body.decode()
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert body.startswith(b"\xef\xbb\xbf"), body[:20]  # the BOM: Excel reads UTF-8
+    # The BOM (without it Excel reads GBK), then the headers, lines ending as Windows ends them.
+    assert body.startswith("\ufeff时间,操作,对象类型,对象,操作人,用户名,IP 地址,详情\r\n".encode())
     header, *rows = csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
     assert header == HEADERS
     return rows
