@@ -164,3 +164,9 @@ ACTIONS: dict[str, Action] = {
 def actions_of(object_type: ObjectType) -> list[str]:
     """The actions about records of ``object_type``."""
     return [name for name, action in ACTIONS.items() if action.object_type == object_type]
+
+
+def label_of(action: str) -> str:
+    """操作类型 as a person reads it; an action this table does not know, as recorded."""
+    known = ACTIONS.get(action)
+    return known.zh if known else action

@@ -62,6 +62,38 @@ SESSION_KINDS: dict[ObjectType, str] = {
 }
 
 
+# The record an event is about (its 对象), by its 对象类型: the first of these kinds its detail
+# names. A task has no name of its own, nor a 明白纸: both are known by their checkpoint.
+OBJECT_KINDS: dict[ObjectType, tuple[str, ...]] = {
+    ObjectType.ACCOUNT: ("login_session", "user"),
+    ObjectType.ORG: ("org",),
+    ObjectType.USER: ("user",),
+    ObjectType.CHECKPOINT: ("checkpoint",),
+    ObjectType.TEMPLATE: ("template",),
+    ObjectType.RULE: ("rule",),
+    ObjectType.PLAN: ("plan",),
+    ObjectType.TASK: ("checkpoint",),
+    ObjectType.INSPECTION: ("inspection", "checkpoint"),
+    ObjectType.REMOTE_SESSION: ("remote_session",),
+    ObjectType.SHEET: ("checkpoint",),
+    ObjectType.ANOMALY: ("anomaly",),
+    ObjectType.RECTIFICATION: ("rectification",),
+}
+
+
+def object_ref(event: AuditEvent) -> tuple[str, int] | None:
+    """(kind, id) of the record ``event`` is about, from its detail's top level; None when
+    the action is unknown or the detail names no such record."""
+    action = ACTIONS.get(event.action)
+    if action is None or not isinstance(event.detail, dict):
+        return None
+    for kind in OBJECT_KINDS[action.object_type]:
+        for key, value in event.detail.items():
+            if _kind(event, key) == kind and isinstance(value, int) and not isinstance(value, bool):
+                return kind, value
+    return None
+
+
 def _kind(event: AuditEvent, key: str) -> str | None:
     """The kind of record the detail key ``key`` of ``event`` names, if it names one."""
     if key == "session_id":

@@ -36,8 +36,8 @@ class AuditOut(Output):
     )
 
 
-class AuditQuery(Input):
-    """Filters (all optional, all inside the caller's jurisdiction) and the page."""
+class AuditFilterQuery(Input):
+    """Filters (all optional, all inside the caller's jurisdiction): the export's query."""
 
     date_from: date | None = Field(default=None, description="from this day, Beijing (inclusive)")
     date_to: date | None = Field(default=None, description="up to this day, Beijing (inclusive)")
@@ -48,6 +48,11 @@ class AuditQuery(Input):
     object_type: ObjectType | None = Field(
         default=None, description="对象类型: events about this kind of record"
     )
+
+
+class AuditQuery(AuditFilterQuery):
+    """The filters and the page."""
+
     before_id: int | None = Field(default=None, ge=1, description="page: events older than this id")
     limit: int = Field(default=100, ge=1, le=500)
 

@@ -4,10 +4,14 @@ days, actor, action and object type, pages with the filters, and never shows mor
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import event, select
@@ -15,7 +19,7 @@ from sqlalchemy import event, select
 from inspection_api.audit.models import AuditEvent
 from inspection_api.audit.service import Origin, record
 from inspection_api.auth.models import AuthSession
-from inspection_api.beijing import local_date, minute_text
+from inspection_api.beijing import local_date, minute_text, second_text
 from inspection_api.db import create_engine, create_sessionmaker
 from inspection_api.orgs.models import Org
 from inspection_api.web.keys import ENGINE
@@ -23,6 +27,7 @@ from tests.integration.anomaly_support import Db, ids, principal
 from tests.plugins.api import json_of
 
 URL = "/api/v1/audit-events"
+EXPORT = f"{URL}/export"
 
 
 @pytest.fixture
@@ -244,34 +249,37 @@ async def test_a_filter_never_widens_the_jurisdiction(client, login_as, db):
     assert {bd_own, bd_sjz} <= set(await listed(admin, "object_type=checkpoint"))
 
 
-@pytest.mark.parametrize(
-    ("query", "field", "zh", "en"),
-    [
-        ("date_from=2026-13-01", "query.date_from", "开始日期：", "date"),
-        ("date_to=yesterday", "query.date_to", "结束日期：", "date"),
-        ("actor_user_id=abc", "query.actor_user_id", "操作人：应为整数", "integer"),
-        ("actor_user_id=0", "query.actor_user_id", "操作人：应不小于 1", "greater than"),
-        ("action=drop_table", "query.action", "操作类型「drop_table」不存在", "no such action"),
-        (
-            "object_type=rocket",
-            "query.object_type",
-            "对象类型：应为以下之一：登录与账号、机构",
-            "account",
-        ),
-        (
-            "date_from=2026-12-02&date_to=2026-12-01",
-            "query.date_to",
-            "结束日期不能早于开始日期",
-            "must not be before date_from",
-        ),
-    ],
-)
-async def test_bad_filters_are_refused_naming_the_field(login_as, query, field, zh, en):
+# (query, field, the Chinese message it starts with, a word of the English one): the list
+# and the export refuse each the same.
+BAD_FILTERS = [
+    ("date_from=2026-13-01", "query.date_from", "开始日期：", "date"),
+    ("date_to=yesterday", "query.date_to", "结束日期：", "date"),
+    ("actor_user_id=abc", "query.actor_user_id", "操作人：应为整数", "integer"),
+    ("actor_user_id=0", "query.actor_user_id", "操作人：应不小于 1", "greater than"),
+    ("action=drop_table", "query.action", "操作类型「drop_table」不存在", "no such action"),
+    (
+        "object_type=rocket",
+        "query.object_type",
+        "对象类型：应为以下之一：登录与账号、机构",
+        "account",
+    ),
+    (
+        "date_from=2026-12-02&date_to=2026-12-01",
+        "query.date_to",
+        "结束日期不能早于开始日期",
+        "must not be before date_from",
+    ),
+]
+
+
+@pytest.mark.parametrize("path", [URL, EXPORT], ids=["list", "export"])
+@pytest.mark.parametrize(("query", "field", "zh", "en"), BAD_FILTERS)
+async def test_bad_filters_are_refused_naming_the_field(login_as, path, query, field, zh, en):
     reviewer = await login_as("reviewer")
-    chinese = await json_of(await reviewer.get(f"{URL}?{query}"), 422)
+    chinese = await json_of(await reviewer.get(f"{path}?{query}"), 422)
     assert chinese["errors"][0]["field"] == field
     assert chinese["errors"][0]["message"].startswith(zh), chinese
-    english = await reviewer.get(f"{URL}?{query}", headers={"Accept-Language": "en"})
+    english = await reviewer.get(f"{path}?{query}", headers={"Accept-Language": "en"})
     refused = await json_of(english, 422)
     assert refused["errors"][0]["field"] == field
     assert en in refused["errors"][0]["message"], refused
@@ -344,3 +352,155 @@ async def test_a_session_is_named_by_what_it_is(client, login_as, db):
     seen = (await json_of(await reviewer.get(f"{URL}?action=remote_session_ended"), 200))[0]
     assert seen["refs"] == {"session_id": "remote_session"}
     assert seen["names"] == {}
+
+
+# --- 导出 (CSV) -------------------------------------------------------------------------------
+
+HEADERS = ["时间", "操作", "对象类型", "对象", "操作人", "用户名", "IP 地址", "详情"]
+
+
+async def exported(user: Any, query: str = "") -> list[list[str]]:
+    """The export's rows (after checking it is a CSV Excel reads: BOM, Chinese headers)."""
+    response = await user.get(f"{EXPORT}?{query}")
+    body = await response.read()
+    assert response.status == 200, body.decode()
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    # The BOM (without it Excel reads GBK), then the headers, lines ending as Windows ends them.
+    assert body.startswith("\ufeff时间,操作,对象类型,对象,操作人,用户名,IP 地址,详情\r\n".encode())
+    header, *rows = csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
+    assert header == HEADERS
+    return rows
+
+
+async def test_the_export_is_what_the_filters_select_named_as_the_page_names_it(
+    client, login_as, db
+):
+    known = await ids(db)
+    mine = await note(db, "HB-SJZ", "checkpoint_updated", checkpoint_id=known["CA-0002"],
+                      at=at("2025-06-30T16:00:00"))  # fmt: skip
+    created = await note(db, "HB-SJZ", "checkpoint_created", checkpoint_id=known["CA-0001"])
+    await note(db, "HB-SJZ", "checkpoint_updated", by="reviewer", checkpoint_id=known["CA-0001"])
+    await note(db, "HB-SJZ", "plan_created", plan_id=1)
+    reviewer = await login_as("reviewer")
+    response = await reviewer.get(f"{EXPORT}?object_type=checkpoint")
+    assert response.headers["Content-Disposition"].startswith(
+        "attachment; filename=\"audit-log.csv\"; filename*=UTF-8''"
+        + quote("审计日志-")  # RFC 5987: the Chinese name for browsers, ASCII for the rest
+    )
+
+    both = f"object_type=checkpoint&actor_user_id={known['sjz_admin']}"
+    rows = await exported(reviewer, both)
+    # The same events as the list, in the same order (newest first).
+    assert await listed(reviewer, both) == [created, mine]
+    assert len(rows) == 2
+    assert [r[1] for r in rows] == ["新建检查点", "修改检查点"]
+    async with db() as session:
+        when = await session.scalar(select(AuditEvent.at).where(AuditEvent.id == created))
+    assert rows[0][:7] == [second_text(when), "新建检查点", "检查点", "华北重工厂区（CA-0001）",
+                           "石家庄分行管理员", "sjz_admin", ""]  # fmt: skip
+    # 2025-06-30 16:00 UTC is 2025-07-01 00:00 in Beijing, as the page shows it.
+    assert rows[1][:4] == ["2025-07-01 00:00:00", "修改检查点", "检查点",
+                           "冀中纺织成品仓库（CA-0002）"]  # fmt: skip
+    assert json.loads(rows[1][7]) == {"checkpoint_id": known["CA-0002"]}
+    assert await exported(reviewer, "object_type=plan&action=checkpoint_updated") == []
+    plans = await exported(reviewer, "object_type=plan")
+    assert [r[1:3] for r in plans] == [["新建检查计划", "检查计划"]]
+
+
+async def test_the_export_has_every_page(client, login_as, db):
+    """More than a page of the list (500) and more than a chunk read at once (1,000)."""
+    async with db() as session:
+        path = await session.scalar(select(Org.path).where(Org.code == "HB-SJZ"))
+        actor = await principal(db, "sjz_admin")
+        for n in range(1005):
+            record(session, "plan_rule_updated", origin=Origin(), actor=actor, org_path=path,
+                   rule_id=n + 1)  # fmt: skip
+        await session.commit()
+    rows = await exported(await login_as("reviewer"), "object_type=rule")
+    assert len(rows) == 1005
+    assert [json.loads(r[7])["rule_id"] for r in rows] == list(range(1005, 0, -1))
+
+
+async def test_the_export_keeps_to_beijing_days_both_ends_inclusive(client, login_as, db):
+    # 2024-07-01 in Beijing runs from 2024-06-30 16:00 UTC to 2024-07-01 16:00 UTC.
+    await note(db, "HB-SJZ", "org_renamed", at=at("2024-06-30T15:59:59"))
+    await note(db, "HB-SJZ", "org_renamed", at=at("2024-06-30T16:00:00"))
+    await note(db, "HB-SJZ", "org_renamed", at=at("2024-07-01T15:59:59.999999"))
+    await note(db, "HB-SJZ", "org_renamed", at=at("2024-07-01T16:00:00"))
+    reviewer = await login_as("reviewer")
+
+    def times(rows: list[list[str]]) -> list[str]:
+        return [r[0] for r in rows]
+
+    day = "date_from=2024-07-01&date_to=2024-07-01"
+    assert times(await exported(reviewer, day)) == ["2024-07-01 23:59:59", "2024-07-01 00:00:00"]
+    before = "date_from=2024-06-30&date_to=2024-06-30"
+    assert times(await exported(reviewer, before)) == ["2024-06-30 23:59:59"]
+    after = "date_from=2024-07-02&date_to=2024-07-02"
+    assert times(await exported(reviewer, after)) == ["2024-07-02 00:00:00"]
+    assert times(await exported(reviewer, "date_to=2024-07-01&object_type=org")) == [
+        "2024-07-01 23:59:59",
+        "2024-07-01 00:00:00",
+        "2024-06-30 23:59:59",
+    ]
+
+
+async def test_the_export_keeps_to_the_jurisdiction(client, login_as, db):
+    known = await ids(db)
+    # 保定's events: not 石家庄's to export, whatever the filters; the province's they are.
+    await note(db, "HB-BD", "checkpoint_updated", by="inspector_bd", checkpoint_id=known["LC-0001"])
+    await note(db, "HB-BD", "checkpoint_updated", by="sjz_admin", checkpoint_id=known["LC-0001"])
+    # 石家庄's event naming 保定's checkpoint: exported, the checkpoint by its bare id.
+    await note(db, "HB-SJZ", "checkpoint_updated", checkpoint_id=known["LC-0001"])
+    reviewer, sjz_admin, admin = (
+        await login_as("reviewer"),
+        await login_as("sjz_admin"),
+        await login_as("admin"),
+    )
+    for user in (reviewer, sjz_admin):
+        for query in (
+            "",
+            "action=checkpoint_updated",
+            f"actor_user_id={known['inspector_bd']}",
+            f"actor_user_id={known['sjz_admin']}&object_type=checkpoint",
+            "date_from=2000-01-01&date_to=2100-12-31",
+        ):
+            rows = await exported(user, query)
+            assert "莲池汽配城（LC-0001）" not in {r[3] for r in rows}, query
+            assert "inspector_bd" not in {r[5] for r in rows}, query
+        updated = await exported(user, "action=checkpoint_updated")
+        assert [r[3] for r in updated] == [f"#{known['LC-0001']}"]
+    province = await exported(admin, "action=checkpoint_updated")
+    assert [r[3] for r in province] == ["莲池汽配城（LC-0001）"] * 3
+    assert {r[5] for r in province} == {"sjz_admin", "inspector_bd"}
+
+
+async def test_a_cell_excel_would_run_as_a_formula_is_text(client, login_as, db):
+    async with db() as session:
+        path = await session.scalar(select(Org.path).where(Org.code == "HB-SJZ"))
+        for name in ('=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)",
+                     "a=b", "王-五"):  # fmt: skip
+            record(session, "login_failed", origin=Origin(ip="10.0.0.1"), actor_username=name,
+                   org_path=path, reason="bad_credentials")  # fmt: skip
+        await session.commit()
+    rows = await exported(await login_as("reviewer"), "action=login_failed")
+    assert [r[5] for r in rows] == [
+        "王-五",
+        "a=b",
+        "'@SUM(A1)",
+        "'-2+3",
+        "'+1+1",
+        '\'=HYPERLINK("http://evil.example","点我")',
+    ]
+    assert rows[0][1:3] == ["登录失败", "登录与账号"] and rows[0][6] == "10.0.0.1"
+
+
+async def test_only_auditors_export(client, login_as):
+    assert (await client.get(EXPORT)).status == 401
+    for username in ("inspector", "handler"):  # no 审计日志 for them
+        refused = await json_of(await (await login_as(username)).get(EXPORT), 403)
+        assert refused["status"] == 403
+    await exported(await login_as("reviewer"))
+    # The export is every page: paging it is refused, by name.
+    paged = await json_of(await (await login_as("reviewer")).get(f"{EXPORT}?limit=10"), 422)
+    assert paged["errors"][0]["field"] == "query.limit"
