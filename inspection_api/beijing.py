@@ -35,6 +35,11 @@ def minute_text(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def file_stamp(moment: datetime) -> str:
+    """``20261130-1405``: a moment in a file's name, in Beijing."""
+    return moment.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+
+
 def second_text(moment: datetime) -> str:
     """``2026-11-30 14:05:09``: to the second, where a second decides (a deadline, a window)."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")

@@ -64,8 +64,9 @@ def key_path(root: Path, key: str) -> Path:
     return path
 
 
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback and the RFC 5987 UTF-8 ``filename*``."""
+def content_disposition(filename: str, *, fallback: str | None = None) -> str:
+    """``attachment`` with an ASCII name (``fallback``, else ``filename`` made ASCII) and the
+    RFC 5987 UTF-8 ``filename*``."""
     name = "".join(ch for ch in filename if ch.isprintable()).replace("/", "_") or "download"
-    fallback = _FALLBACK_UNSAFE.sub("_", name).strip() or "download"
+    fallback = _FALLBACK_UNSAFE.sub("_", fallback or name).strip() or "download"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -8,6 +8,7 @@ from inspection_api.audit import export, service
 from inspection_api.audit.actions import OBJECT_TYPE_LABELS, label_of
 from inspection_api.audit.schemas import AuditActionOut, AuditFilterQuery, AuditOut, AuditQuery
 from inspection_api.db import utcnow
+from inspection_api.web.downloads import download
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="audit")
@@ -85,9 +86,5 @@ async def export_audit_events(ctx: Ctx, *, query: AuditFilterQuery) -> web.Strea
     are the same 422s as the list's."""
     batches = await service.stream_events(ctx.session, ctx.user, _filters(query))
     handle = await export.write(batches)
-    return web.Response(
-        body=export.chunks(handle),
-        content_type=CSV,
-        charset="utf-8",
-        headers={"Content-Disposition": export.disposition(export.filename(utcnow()))},
-    )
+    name = export.filename(utcnow())
+    return download(handle, name=name, fallback="audit-log.csv", content_type=CSV, charset="utf-8")

@@ -17,14 +17,12 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import IO
-from urllib.parse import quote
 
 from inspection_api.audit.actions import ACTIONS, OBJECT_TYPE_LABELS, label_of
 from inspection_api.audit.repository import object_ref
 from inspection_api.audit.service import NamedEvent
-from inspection_api.beijing import SHANGHAI, second_text
+from inspection_api.beijing import file_stamp, second_text
 
-CHUNK = 256 * 1024
 HEADERS = ("时间", "操作", "对象类型", "对象", "操作人", "用户名", "IP 地址", "详情")
 # A record known by its number rather than its name, as the console says it: 检查记录 #12.
 NUMBERED = {"inspection": "检查记录", "rectification": "整改意见"}
@@ -97,19 +95,5 @@ async def write(batches: AsyncIterator[list[NamedEvent]]) -> IO[bytes]:
         raise
 
 
-async def chunks(handle: IO[bytes]) -> AsyncIterator[bytes]:
-    try:
-        while block := await asyncio.to_thread(handle.read, CHUNK):
-            yield block
-    finally:
-        handle.close()
-
-
 def filename(now: datetime) -> str:
-    return f"审计日志-{now.astimezone(SHANGHAI):%Y%m%d-%H%M}.csv"
-
-
-def disposition(name: str) -> str:
-    """An attachment named in Chinese (RFC 6266 / RFC 5987 ``filename*``) with an ASCII
-    fallback, as the supervision exports name theirs."""
-    return f"attachment; filename=\"audit-log.csv\"; filename*=UTF-8''{quote(name)}"
+    return f"审计日志-{file_stamp(now)}.csv"

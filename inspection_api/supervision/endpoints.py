@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from inspection_api.beijing import file_stamp
 from inspection_api.db import utcnow
 from inspection_api.inspections.models import InspectionKind
 from inspection_api.plans.generator import local_date
@@ -41,6 +42,7 @@ from inspection_api.supervision.schemas import (
     WindowOut,
 )
 from inspection_api.supervision.window import Granularity, Window
+from inspection_api.web.downloads import download
 from inspection_api.web.routing import ApiRoutes, Ctx
 
 api = ApiRoutes(tag="supervision")
@@ -572,9 +574,5 @@ async def export_table(ctx: Ctx, *, query: ExportQuery) -> web.StreamResponse:
     same filters as that table (details: every page). Written row by row and streamed."""
     title, columns, rows = await _export_table(ctx, query)
     handle = await export.write(title[:31], columns, rows)
-    filename = f"{title}-{export.stamp(utcnow())}.xlsx"
-    return web.Response(
-        body=export.chunks(handle),
-        content_type=XLSX,
-        headers={"Content-Disposition": export.disposition(filename)},
-    )
+    name = f"{title}-{file_stamp(utcnow())}.xlsx"
+    return download(handle, name=name, fallback="supervision.xlsx", content_type=XLSX)

@@ -12,16 +12,13 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import IO, Any
-from urllib.parse import quote
 
 import xlsxwriter
 
 from inspection_api.plans.generator import SHANGHAI
 
 INT, RATE, TEXT, TIME = "int", "rate", "text", "time"
-CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -82,14 +79,6 @@ class XlsxFile:
                 os.unlink(self.path)
 
 
-async def chunks(handle: IO[bytes]) -> AsyncIterator[bytes]:
-    try:
-        while block := await asyncio.to_thread(handle.read, CHUNK):
-            yield block
-    finally:
-        handle.close()
-
-
 async def write(
     sheet: str, columns: Sequence[Column], batches: AsyncIterator[Sequence[Sequence[Any]]]
 ) -> IO[bytes]:
@@ -106,12 +95,3 @@ async def write(
 
 async def single(rows: Sequence[Sequence[Any]]) -> AsyncIterator[Sequence[Sequence[Any]]]:
     yield rows
-
-
-def disposition(filename: str) -> str:
-    """An attachment named in Chinese (RFC 6266 ``filename*``) with an ASCII fallback."""
-    return f"attachment; filename=\"supervision.xlsx\"; filename*=UTF-8''{quote(filename)}"
-
-
-def stamp(now: datetime) -> str:
-    return now.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")

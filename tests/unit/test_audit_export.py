@@ -15,6 +15,7 @@ from inspection_api.audit.actions import ACTIONS, ObjectType
 from inspection_api.audit.models import AuditEvent
 from inspection_api.audit.repository import OBJECT_KINDS, object_ref
 from inspection_api.audit.service import NamedEvent
+from storage.keys import content_disposition
 
 
 def event(action: str, **detail: Any) -> AuditEvent:
@@ -97,7 +98,7 @@ def test_a_row_reads_as_the_page_reads():
 def test_the_file_is_named_in_chinese_for_the_day_in_beijing():
     name = export.filename(datetime(2026, 12, 5, 16, 30, tzinfo=UTC))
     assert name == "审计日志-20261206-0030.csv"
-    assert export.disposition(name) == (
+    assert content_disposition(name, fallback="audit-log.csv") == (
         "attachment; filename=\"audit-log.csv\"; filename*=UTF-8''"
         "%E5%AE%A1%E8%AE%A1%E6%97%A5%E5%BF%97-20261206-0030.csv"
     )

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from inspection_api.beijing import local_date, minute_text, second_text, utc_midnight
+from inspection_api.beijing import file_stamp, local_date, minute_text, second_text, utc_midnight
 
 TURN = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # 2026-11-30 00:00 in Beijing
 
@@ -26,3 +26,4 @@ def test_times_read_as_in_beijing():
     assert minute_text(TURN + timedelta(minutes=30, seconds=59)) == "2026-11-30 00:30"
     assert second_text(TURN - timedelta(seconds=1)) == "2026-11-29 23:59:59"
     assert second_text(TURN) == "2026-11-30 00:00:00"
+    assert file_stamp(TURN + timedelta(minutes=5)) == "20261130-0005"

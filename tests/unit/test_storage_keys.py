@@ -106,6 +106,15 @@ def test_content_disposition_has_ascii_fallback_and_utf8_name() -> None:
     )
 
 
+def test_content_disposition_takes_a_named_ascii_fallback_made_safe_too() -> None:
+    header = content_disposition("审计日志-20261206-0030.csv", fallback="audit-log.csv")
+    assert header == (
+        "attachment; filename=\"audit-log.csv\"; filename*=UTF-8''"
+        + quote("审计日志-20261206-0030.csv", safe="")
+    )
+    assert 'filename="a_b.csv"' in content_disposition("x.csv", fallback='a"b.csv')
+
+
 def test_content_disposition_drops_header_breaking_characters() -> None:
     header = content_disposition('evil"\r\nSet-Cookie: x=1/..\\a.txt')
     assert "\r" not in header and "\n" not in header
