@@ -6,7 +6,13 @@ from aiohttp import web
 
 from inspection_api.audit import export, service
 from inspection_api.audit.actions import OBJECT_TYPE_LABELS, label_of
-from inspection_api.audit.schemas import AuditActionOut, AuditFilterQuery, AuditOut, AuditQuery
+from inspection_api.audit.schemas import (
+    AuditActionOut,
+    AuditFilterQuery,
+    AuditOut,
+    AuditQuery,
+    DetailPartOut,
+)
 from inspection_api.db import utcnow
 from inspection_api.web.downloads import download
 from inspection_api.web.routing import ApiRoutes, Ctx
@@ -35,7 +41,8 @@ def _filters(query: AuditFilterQuery) -> service.AuditFilters:
 async def list_audit_events(ctx: Ctx, *, query: AuditQuery) -> list[AuditOut]:
     """Newest first; page with `before_id` (the last id of the page before, with the same
     filters). `date_from`/`date_to` are Beijing days, both inclusive. Records the detail
-    refers to by id are named in `names` (inside the caller's jurisdiction)."""
+    refers to by id are named in `names` (inside the caller's jurisdiction); `detail_parts`
+    words the detail as the page shows it and the export's 详情 says it."""
     events = await service.list_events(
         ctx.session, ctx.user, _filters(query), before_id=query.before_id, limit=query.limit
     )
@@ -47,6 +54,7 @@ async def list_audit_events(ctx: Ctx, *, query: AuditQuery) -> list[AuditOut]:
                 "actor_name": n.actor_name,
                 "names": n.names,
                 "refs": n.refs,
+                "detail_parts": [DetailPartOut.model_validate(part) for part in n.parts],
             }
         )
         for n in named

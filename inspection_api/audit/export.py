@@ -1,6 +1,7 @@
 """审计日志 as CSV for Excel on a Chinese Windows PC: UTF-8 with a BOM (without one Excel
 reads the file as GBK), Chinese headers, times in Beijing to the second, 操作类型 and 对象类型
-in Chinese and the records named as the console names them.
+in Chinese and the records named as the console names them; 详情 is the line the page shows
+(``detail.py`` words both).
 
 Rows are written chunk by chunk (as the service reads them from a cursor) into a temporary
 file in a thread, then sent in chunks: the file is complete, or the request failed, before
@@ -12,20 +13,18 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import IO
 
 from inspection_api.audit.actions import ACTIONS, OBJECT_TYPE_LABELS, label_of
+from inspection_api.audit.detail import detail_line, record_text
 from inspection_api.audit.repository import object_ref
 from inspection_api.audit.service import NamedEvent
 from inspection_api.beijing import file_stamp, second_text
 
 HEADERS = ("时间", "操作", "对象类型", "对象", "操作人", "用户名", "IP 地址", "详情")
-# A record known by its number rather than its name, as the console says it: 检查记录 #12.
-NUMBERED = {"inspection": "检查记录", "rectification": "整改意见"}
 # What Excel would read as the start of a formula (=HYPERLINK(…), +cmd|…, -1+1, @SUM(…));
 # tab and carriage return too, as OWASP lists them.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,10 +43,7 @@ def object_text(named: NamedEvent) -> str:
     ref = object_ref(named.event)
     if ref is None:
         return ""
-    kind, record_id = ref
-    if kind in NUMBERED:
-        return f"{NUMBERED[kind]} #{record_id}"
-    return named.names.get(f"{kind}:{record_id}", f"#{record_id}")
+    return record_text(*ref, named.names)
 
 
 def row_of(named: NamedEvent) -> list[str]:
@@ -63,7 +59,7 @@ def row_of(named: NamedEvent) -> list[str]:
             named.actor_name or event.actor_username,
             event.actor_username,
             event.ip,
-            json.dumps(event.detail, ensure_ascii=False) if event.detail else "",
+            detail_line(named.parts),
         )
     ]
 

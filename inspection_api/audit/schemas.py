@@ -9,6 +9,37 @@ from inspection_api.audit.actions import ObjectType
 from inspection_api.schemas import Input, Output
 
 
+class DetailValueOut(Output):
+    text: str = Field(description="the value as the page shows it")
+    ref: str | None = Field(
+        default=None,
+        description="`kind:id` of the record the value is, when the caller may see it (a link)",
+    )
+
+
+class DetailChangeOut(Output):
+    field: str = Field(description="the field of the edit, as recorded")
+    label: str = Field(description="the field in Chinese (as recorded when it has no label)")
+    before: DetailValueOut | None = Field(
+        default=None, description="the old value (null: only the new one was recorded)"
+    )
+    after: DetailValueOut = Field(description="the new value")
+    text: str = Field(description="「label before → after」, or 「label after」")
+
+
+class DetailPartOut(Output):
+    key: str = Field(description="the detail key, as recorded")
+    label: str = Field(description="what it is, in Chinese (the key when it has no label)")
+    text: str = Field(description="its value as the page shows it (an edit: its changes)")
+    ref: str | None = Field(
+        default=None,
+        description="`kind:id` of the record the value is, when the caller may see it (a link)",
+    )
+    changes: list[DetailChangeOut] | None = Field(
+        default=None, description="an edit's fields (the `changes` key only)"
+    )
+
+
 class AuditOut(Output):
     id: int
     at: datetime
@@ -33,6 +64,15 @@ class AuditOut(Output):
     refs: dict[str, str] = Field(
         default_factory=dict,
         description="the detail keys (also inside `changes`) that hold a record's id → its kind",
+    )
+    detail_parts: list[DetailPartOut] = Field(
+        default_factory=list,
+        description=(
+            "the detail as a person reads it, in its order: each part 「label：text」, the parts "
+            "joined by 「；」 (the export's 详情 is that line); records by name (检查记录 #12, "
+            "`#5` outside the jurisdiction), codes by label, an edit's changes 「旧 → 新」; a key "
+            "or value without a label as recorded"
+        ),
     )
 
 

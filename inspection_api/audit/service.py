@@ -11,6 +11,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection_api.audit.actions import ACTIONS, Action, ObjectType, actions_of
+from inspection_api.audit.detail import DetailPart, detail_parts
 from inspection_api.audit.models import AuditEvent
 from inspection_api.audit.repository import names_of, ref_keys, refs_of, wanted_by_kind
 from inspection_api.auth.permissions import Permission, require
@@ -172,6 +173,11 @@ class NamedEvent:
     actor_name: str | None
     names: dict[str, str]  # "kind:id" → name
     refs: dict[str, str]  # detail key → the kind of record its value names
+
+    @property
+    def parts(self) -> list[DetailPart]:
+        """The event's detail as the page and the export say it."""
+        return detail_parts(self.event.action, self.event.detail, self.refs, self.names)
 
 
 async def name_events(

@@ -149,8 +149,8 @@ async def test_export_downloads_the_filtered_rows(browser, live_server, password
         header, *exported = csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
         assert header == ["时间", "操作", "对象类型", "对象", "操作人", "用户名", "IP 地址", "详情"]
         # Row for row the table: the time (the page writes 2026/12/06, the file 2026-12-06),
-        # 操作, 操作人 (the page puts the username under the name), the IP, and 对象 — the
-        # login session, named in the page's 详情 as the file names it.
+        # 操作, 操作人 (the page puts the username under the name), the IP, 对象 — the login
+        # session, named in the page's 详情 as the file names it — and 详情 itself.
         assert len(exported) == len(shown)
         for (at, action, actor, ip, detail), row in zip(shown, exported, strict=True):
             assert row[0] == at.replace("/", "-")
@@ -158,6 +158,7 @@ async def test_export_downloads_the_filtered_rows(browser, live_server, password
             assert actor.split("\n") == [row[4], row[5]]
             assert row[6] == ip
             assert row[3] and f"登录会话：{row[3]}" in detail
+            assert row[7] == detail  # 详情: the words the page shows, not the recorded JSON
         assert {r[5] for r in exported} >= {"inspector", "reviewer"}
 
         # Filters the server refuses: the page says why, and offers no export of them.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -401,7 +400,8 @@ async def test_the_export_is_what_the_filters_select_named_as_the_page_names_it(
     # 2025-06-30 16:00 UTC is 2025-07-01 00:00 in Beijing, as the page shows it.
     assert rows[1][:4] == ["2025-07-01 00:00:00", "修改检查点", "检查点",
                            "冀中纺织成品仓库（CA-0002）"]  # fmt: skip
-    assert json.loads(rows[1][7]) == {"checkpoint_id": known["CA-0002"]}
+    # 详情 as the page words it, not the recorded JSON.
+    assert rows[1][7] == "检查点：冀中纺织成品仓库（CA-0002）"
     assert await exported(reviewer, "object_type=plan&action=checkpoint_updated") == []
     plans = await exported(reviewer, "object_type=plan")
     assert [r[1:3] for r in plans] == [["新建检查计划", "检查计划"]]
@@ -418,7 +418,8 @@ async def test_the_export_has_every_page(client, login_as, db):
         await session.commit()
     rows = await exported(await login_as("reviewer"), "object_type=rule")
     assert len(rows) == 1005
-    assert [json.loads(r[7])["rule_id"] for r in rows] == list(range(1005, 0, -1))
+    # No such rules: each said by its bare id, newest first.
+    assert [r[7] for r in rows] == [f"全局规则：#{n}" for n in range(1005, 0, -1)]
 
 
 async def test_the_export_keeps_to_beijing_days_both_ends_inclusive(client, login_as, db):
@@ -504,3 +505,55 @@ async def test_only_auditors_export(client, login_as):
     # The export is every page: paging it is refused, by name.
     paged = await json_of(await (await login_as("reviewer")).get(f"{EXPORT}?limit=10"), 422)
     assert paged["errors"][0]["field"] == "query.limit"
+
+
+def line_of(event: dict[str, Any]) -> str:
+    """An event's 详情 as the page shows it, from the list's ``detail_parts``."""
+    return "；".join(f"{part['label']}：{part['text']}" for part in event["detail_parts"])
+
+
+async def test_the_export_says_the_detail_as_the_page_does(client, login_as, db):
+    known = await ids(db)
+    moved = await note(db, "HB-SJZ", "checkpoint_updated", checkpoint_id=known["CA-0002"],
+                       changes={"org_id": [known["HB-SJZ-CA"], known["HB-SJZ"]],
+                                "radius_m": [100, 200]})  # fmt: skip
+    roles = await note(db, "HB-SJZ", "user_updated", user_id=known["inspector"],
+                       changes={"roles": ["inspector", "reviewer"],
+                                "is_active": False})  # fmt: skip
+    submitted = await note(db, "HB-SJZ", "inspection_submitted", inspection_id=12,
+                           checkpoint_id=known["LC-0001"], severity="high",
+                           rocket={"stage": 2})  # fmt: skip
+    reviewer = await login_as("reviewer")
+    events = await json_of(await reviewer.get(f"{URL}?limit=500"), 200)
+    rows = await exported(reviewer)
+    assert len(events) < 500  # the list's one page is every event the export has
+    # Row for row, the export's 详情 is the line the page shows.
+    assert [r[7] for r in rows] == [line_of(e) for e in events]
+    by_id = {e["id"]: e for e in events}
+
+    # An edit's fields 「旧 → 新」, the records by name; a user's edit has the new values.
+    assert line_of(by_id[moved]) == (
+        "检查点：冀中纺织成品仓库（CA-0002）；"
+        "修改：机构 长安支行 → 石家庄分行，误差范围（米） 100 → 200"
+    )
+    change = by_id[moved]["detail_parts"][1]["changes"][0]
+    assert change["field"] == "org_id"
+    assert change["before"] == {"text": "长安支行", "ref": f"org:{known['HB-SJZ-CA']}"}
+    assert line_of(by_id[roles]) == "用户：张检查；修改：角色 客户经理/检查员、审核人，启用 否"
+    # 保定's checkpoint by its bare id, no link; an inspection by its number; a key no table
+    # knows, as recorded.
+    assert by_id[submitted]["detail_parts"][:2] == [
+        {"key": "inspection_id", "label": "检查记录", "text": "检查记录 #12", "ref": None,
+         "changes": None},
+        {"key": "checkpoint_id", "label": "检查点", "text": f"#{known['LC-0001']}", "ref": None,
+         "changes": None},
+    ]  # fmt: skip
+    assert line_of(by_id[submitted]).endswith('；严重程度：严重；rocket：{"stage":2}')
+
+    # The reviewer's own login: the session by who logged in when.
+    login = next(e for e in events if e["action"] == "login_succeeded")
+    part = login["detail_parts"][0]
+    assert part["label"] == "登录会话"
+    assert part["ref"] == f"login_session:{login['detail']['session_id']}"
+    assert part["text"].startswith("王审核 ") and "登录，有效至" in part["text"]
+    assert rows[events.index(login)][7] == f"登录会话：{part['text']}"

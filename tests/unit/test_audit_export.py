@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from inspection_api.audit import export
 from inspection_api.audit.actions import ACTIONS, ObjectType
 from inspection_api.audit.models import AuditEvent
-from inspection_api.audit.repository import OBJECT_KINDS, object_ref
+from inspection_api.audit.repository import OBJECT_KINDS, object_ref, ref_keys
 from inspection_api.audit.service import NamedEvent
 from storage.keys import content_disposition
 
@@ -31,7 +31,7 @@ def event(action: str, **detail: Any) -> AuditEvent:
 
 
 def named(e: AuditEvent, names: dict[str, str] | None = None) -> NamedEvent:
-    return NamedEvent(event=e, actor_name="王审核", names=names or {}, refs={})
+    return NamedEvent(event=e, actor_name="王审核", names=names or {}, refs=ref_keys(e))
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
@@ -81,10 +81,11 @@ def test_a_row_reads_as_the_page_reads():
         "王审核",
         "reviewer",
         "10.0.0.1",
-        '{"checkpoint_id": 5}',
+        "检查点：华北重工厂区（CA-0001）",  # 详情 as the page words it
     ]
     # Outside the jurisdiction a record keeps its bare id; a numbered one says its kind.
     assert export.row_of(named(updated))[3] == "#5"
+    assert export.row_of(named(updated))[7] == "检查点：#5"
     submitted = event("inspection_submitted", inspection_id=12, checkpoint_id=5)
     assert export.row_of(named(submitted, {"inspection:12": "华北重工厂区"}))[3] == "检查记录 #12"
     # An action the table does not know is said as recorded, with no 对象类型.

@@ -4,128 +4,11 @@
 // downloads every event they select as CSV.
 import { ApiError, api } from "../api.js";
 import { formatTime, h, show } from "../dom.js";
-import { ROLE_LABELS } from "../labels.js";
-import { SEVERITY_LABELS } from "./anomaly-detail.js";
 
 const PAGE = 50;
-// What each detail member is, as a person reads it (the keys are the services' audit
-// fields); a key without a label is shown as is.
-const DETAIL_LABELS = {
-  reason: "原因",
-  reason_label: "原因",
-  previous_reason: "原原因",
-  session_id: "会话", // said by what it is (SESSION_LABELS) where the server knows
-  sessions_ended: "结束会话数",
-  tokens_revoked: "吊销令牌数",
-  token_id: "令牌",
-  name: "名称",
-  code: "编号",
-  title: "标题",
-  text: "内容",
-  comment: "意见",
-  note: "备注",
-  previous_note: "原备注",
-  kind: "类型",
-  template_id: "检查模板",
-  checklist_template_id: "检查模板",
-  version_id: "模板版本",
-  number: "版本号",
-  seeded: "系统预置",
-  checkpoint_id: "检查点",
-  inspection_id: "检查记录",
-  anomaly_id: "异常",
-  rectification_id: "整改意见",
-  opinion_id: "整改意见",
-  unlock_request_id: "解锁申请",
-  plan_id: "检查计划",
-  rule_id: "全局规则",
-  rule_name: "规则名称",
-  task_id: "检查任务",
-  period_start: "检查周期开始",
-  start_date: "开始日期",
-  end_date: "结束日期",
-  date: "日期",
-  previous_date: "原日期",
-  due_date: "期限",
-  expires_at: "有效期至",
-  reopened_until: "重新开放至",
-  print_deadline: "打印截止",
-  print_count: "打印次数",
-  executor_role: "执行角色",
-  auto_join: "自动加入",
-  roles: "角色",
-  user_id: "用户",
-  username: "用户名",
-  previous_user_id: "原负责人",
-  assignee_user_id: "分派给",
-  assignee_username: "分派给",
-  responsible_user_id: "责任人",
-  org_id: "机构",
-  from_org_id: "原机构",
-  to_org_id: "新机构",
-  handler_org_id: "处理机构",
-  approver_org_id: "审批机构",
-  escalation_level: "上报级数",
-  indicator: "预警指标",
-  severity: "严重程度",
-  source: "来源",
-  invite_id: "邀请",
-  participant_id: "参与者",
-  enterprise_name: "企业名称",
-  contact_name: "企业联系人",
-  generation: "标签代次",
-  retired_generation: "作废的标签代次",
-  distance_m: "距离（米）",
-  radius_m: "误差范围（米）",
-  accuracy_m: "定位精度（米）",
-  latitude: "纬度",
-  longitude: "经度",
-  old_latitude: "原纬度",
-  old_longitude: "原经度",
-  old_bound_at: "原定位时间",
-  photos: "照片数",
-  old: "原值",
-  new: "新值",
-  changes: "修改",
-  // Fields of a plan rule, a checkpoint, a user (the changes of an edit), as the API names them.
-  org_kind: "机构类型",
-  frequency: "计划频次",
-  interval: "时间间隔",
-  inspection_type: "检查类型",
-  validity: "历史检查有效期",
-  validity_unit: "有效期单位",
-  exit_rule: "退出规则",
-  exit_interval: "退出点检查频率",
-  exit_unit: "退出点频率单位",
-  exit_count: "退出点检查次数",
-  first_rule: "首巡开始规则",
-  customer_name: "企业/借款人名称",
-  loan_amount: "贷款金额",
-  loan_date: "放款日期",
-  maturity_date: "到期日",
-  classification: "五级分类",
-  address: "地址",
-  contact_phone: "联系电话",
-  display_name: "姓名",
-  is_active: "启用",
-  password: "密码",
-};
-const REASON_LABELS = { bad_credentials: "用户名或密码错误", inactive: "账号已停用" };
-// Values that are codes: said by their member.
-const VALUE_LABELS = {
-  reason: REASON_LABELS,
-  severity: SEVERITY_LABELS,
-  source: { rule: "检查项预警规则", inspector: "检查员标记" },
-  executor_role: ROLE_LABELS,
-  roles: ROLE_LABELS,
-  password: { reset: "已重置" },
-};
-
-// A detail value that is a record's id: the server says which kind (`refs`, detail key →
-// kind) and names those inside the caller's jurisdiction (`names`, "kind:id" → name); one
-// with a view in the console is a link to it when the caller may open that section.
-// A record known by its number rather than its name says which kind it is: 检查记录 #12.
-const NUMBERED = { inspection: "检查记录", rectification: "整改意见" };
+// 详情 is worded by the server (`detail_parts`, the same words as the export's 详情): each
+// part 「label：text」; a record the caller may see (`ref`, "kind:id") is a link to it where the
+// console has a view of it and the caller may open that section.
 const DETAIL_VIEWS = {
   checkpoint: [(id) => `#/checkpoints/${id}`, "checkpoint.read"],
   inspection: [(id) => `#/inspections/${id}`, "inspection.read"],
@@ -134,29 +17,15 @@ const DETAIL_VIEWS = {
   template: [(id) => `#/checklists/${id}`, "checklist.read"],
   remote_session: [(id) => `/remote/${id}`, "remote.read"],
 };
-// `session_id` is a login's session or a remote inspection, by the event (its `refs`).
-const SESSION_LABELS = { login_session: "登录会话", remote_session: "远程巡检" };
 
-function valueText(key, value) {
-  if (value === null || value === undefined || value === "") return "无";
-  if (value === true) return "是";
-  if (value === false) return "否";
-  const labels = VALUE_LABELS[key];
-  if (Array.isArray(value)) return value.map((v) => valueText(key, v)).join("、") || "无";
-  if (typeof value === "object") return JSON.stringify(value);
-  return labels && labels[value] ? labels[value] : String(value);
-}
-
-/** A detail value as a person reads it: a record's name (a link to it where the console
- * shows it), a label for a code, or the value itself. */
-function valueNode(key, value, event, me) {
-  const kind = (event.refs || {})[key];
-  if (!kind || typeof value !== "number") return valueText(key, value);
-  const name = (event.names || {})[`${kind}:${value}`];
-  const text = NUMBERED[kind] ? `${NUMBERED[kind]} #${value}` : name || `#${value}`;
+/** A value as the server words it; a link to its record where there is one to open. A record
+ * said by its number (检查记录 #12) has its name as the link's title. */
+function valueNode(value, event, me) {
+  const [kind, id] = value.ref ? value.ref.split(":") : [];
   const view = DETAIL_VIEWS[kind];
-  if (!name || !view || !me.permissions.includes(view[1])) return text;
-  return h("a", { class: "link", href: view[0](value), title: NUMBERED[kind] ? name : null }, text);
+  if (!view || !me.permissions.includes(view[1])) return value.text;
+  const name = (event.names || {})[value.ref];
+  return h("a", { class: "link", href: view[0](id), title: name && name !== value.text ? name : null }, value.text);
 }
 
 function joined(parts, separator) {
@@ -164,23 +33,16 @@ function joined(parts, separator) {
 }
 
 function detailNodes(event, me) {
-  const detail = event.detail;
-  if (!detail || typeof detail !== "object") return [];
-  // An edit's changes are {field: [before, after]}; a user's are {field: after}.
-  const pairs = event.action !== "user_updated";
-  const value = (key, v) => valueNode(key, v, event, me);
+  const value = (v) => valueNode(v, event, me);
   return joined(
-    Object.entries(detail).map(([key, v]) => {
-      const label = (key === "session_id" && SESSION_LABELS[(event.refs || {})[key]]) || DETAIL_LABELS[key] || key;
-      if (key === "changes" && v && typeof v === "object" && !Array.isArray(v)) {
-        const changed = Object.entries(v).map(([field, change]) =>
-          pairs && Array.isArray(change) && change.length === 2
-            ? h("span", {}, `${DETAIL_LABELS[field] || field} `, value(field, change[0]), " → ", value(field, change[1]))
-            : h("span", {}, `${DETAIL_LABELS[field] || field} `, value(field, change)),
-        );
-        return h("span", {}, `${label}：`, joined(changed, "，"));
-      }
-      return h("span", { "data-key": key }, `${label}：`, value(key, v));
+    (event.detail_parts || []).map((part) => {
+      if (!part.changes) return h("span", { "data-key": part.key }, `${part.label}：`, value(part));
+      const changed = part.changes.map((change) =>
+        change.before
+          ? h("span", {}, `${change.label} `, value(change.before), " → ", value(change.after))
+          : h("span", {}, `${change.label} `, value(change.after)),
+      );
+      return h("span", { "data-key": part.key }, `${part.label}：`, joined(changed, "，"));
     }),
     "；",
   );
