@@ -345,7 +345,7 @@ class CallNamespace(socketio.AsyncNamespace):
         caller, slot = self._caller(sid), await self._slot(sid)
         if slot.kind != ParticipantKind.INSPECTOR:
             raise NotAllowed(("结束通话（仅客户经理可以结束）", "end the call (inspectors only)"))
-        async with self._db() as session:
+        async with self._db() as session, one_writer(session):  # in turn with joins
             principal = await self._principal(session, caller)
             try:
                 if principal is None:

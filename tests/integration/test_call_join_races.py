@@ -9,9 +9,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inspection_api.db import create_engine
+from inspection_api.remote import service
 from signaling.server import CALL
+from tests.integration.test_call_signaling import details
 from tests.plugins.browser import LiveServer
 from tests.plugins.calls import WAIT, CallClient, CallKit
 
@@ -111,3 +116,80 @@ async def test_a_late_bind_of_an_older_connection_never_replaces_the_newer_one(
     assert await inspector.next("signal") == {"from": them, "candidate": None}
     assert inspector.pending("peer_reconnecting") == []
     assert not second.disconnected.is_set()
+
+
+async def test_one_socket_joining_twice_at_once_joins_once(call_server, calls: CallKit):
+    """A page sends ``join_call`` again (a double tap) while its first one is still being
+    handled: the second is refused ``already_joined``, and the inspector hears it once."""
+    call = await calls.open_call(call_server.url)
+    inspector = await calls.staff_socket(call.url, call.cookie)
+    ack = await inspector.call("join_call", {"session_id": call.session_id, "device_id": "pc-1"})
+    me = ack["participant_id"]
+    contact = await calls.contact_socket(call.url, call.token)
+    again: dict[str, Any] = {}
+
+    async def joins_again() -> None:
+        again.update(await contact.call("join_call", {}))
+
+    pause_after_transaction(call_server, joins_again)
+    first = await contact.call("join_call", {})
+    assert first["ok"] is True, first
+    assert (again["ok"], again["error"]["code"]) == (False, "already_joined"), again
+    them = first["participant_id"]
+    assert await heard_about(inspector, contact, me) == [them]
+    assert (await inspector.call("send_signal", {"to": them, "candidate": None}))["ok"]
+    assert await contact.next("signal") == {"from": me, "candidate": None}
+    detail = await details(call)
+    assert {p["id"]: p["connected"] for p in detail["participants"]} == {me: True, them: True}
+
+
+async def test_a_join_while_the_call_is_being_ended_finds_it_closed(
+    call_server, calls: CallKit, monkeypatch: pytest.MonkeyPatch
+):
+    """The contact joins while the inspector's 结束通话 has closed the slots but not yet
+    committed: the join waits for it and is refused 本次远程巡检已结束, and no participant
+    of the ended session is left in the call (unserialized, the contact joined an ended
+    call and stayed connected in it)."""
+    if call_server.settings.database_url.startswith("sqlite"):
+        pytest.skip("needs two concurrent write transactions: SQLite has one writer")
+    call = await calls.open_call(call_server.url)
+    inspector = await calls.staff_socket(call.url, call.cookie)
+    ack = await inspector.call("join_call", {"session_id": call.session_id, "device_id": "pc-1"})
+    assert ack["ok"] is True, ack
+    contact = await calls.contact_socket(call.url, call.token)
+    join: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    end_session = service.end_session
+
+    async def end_then_join(*args: Any, **kwargs: Any) -> Any:
+        ended = await end_session(*args, **kwargs)
+        await contact.emit("join_call", {}, callback=join.set_result)
+        waiting = asyncio.ensure_future(waits_for_a_lock(call_server.settings.database_url))
+        await asyncio.wait({join, waiting}, timeout=WAIT, return_when="FIRST_COMPLETED")
+        waiting.cancel()
+        return ended
+
+    monkeypatch.setattr(service, "end_session", end_then_join)
+    assert await inspector.call("end_call") == {"ok": True}
+    answer = await asyncio.wait_for(join, WAIT)
+    assert (answer["ok"], answer["error"]["code"]) == (False, "session_closed"), answer
+    detail = await details(call)
+    assert detail["state"] == "ended"
+    assert [p["connected"] for p in detail["participants"]] == [False]
+
+
+async def waits_for_a_lock(database_url: str) -> None:
+    """Returns once a connection to the test database waits for a row lock. PostgreSQL
+    announces no such thing, so this asks it, every 10 ms."""
+    engine = create_engine(database_url)
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    try:
+        while True:
+            async with engine.connect() as connection:
+                if await connection.scalar(query):
+                    return
+            await asyncio.sleep(0.01)
+    finally:
+        await engine.dispose()
