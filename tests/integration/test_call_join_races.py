@@ -193,3 +193,33 @@ async def waits_for_a_lock(database_url: str) -> None:
             await asyncio.sleep(0.01)
     finally:
         await engine.dispose()
+
+
+async def test_joining_at_once_on_two_nodes_each_hears_of_the_other_once(
+    call_server, live_server_factory, calls: CallKit
+):
+    """As above, the contact's join paused on node 2 after committing, the inspector's
+    running through on node 1 (one PostgreSQL, one Redis channel): each learns of the other
+    once, across the nodes."""
+    if call_server.settings.redis_url is None:
+        pytest.skip("two nodes need the Redis manager and PostgreSQL")
+    node2 = await live_server_factory(call_server.settings)
+    call = await calls.open_call(call_server.url)
+    inspector = await calls.staff_socket(call.url, call.cookie)
+    contact = await calls.contact_socket(node2.url, call.token)
+    inspector_ack: dict[str, Any] = {}
+
+    async def inspector_joins() -> None:
+        data = {"session_id": call.session_id, "device_id": "pc-1"}
+        inspector_ack.update(await inspector.call("join_call", data))
+
+    pause_after_transaction(node2, inspector_joins)
+    contact_ack = await contact.call("join_call", {})
+    assert inspector_ack["ok"] is True and contact_ack["ok"] is True, (inspector_ack, contact_ack)
+    me, them = inspector_ack["participant_id"], contact_ack["participant_id"]
+
+    told_inspector = [p["participant_id"] for p in inspector_ack["peers"]]
+    told_inspector += await heard_about(inspector, contact, me)
+    told_contact = [p["participant_id"] for p in contact_ack["peers"]]
+    told_contact += await heard_about(contact, inspector, them)
+    assert (told_inspector, told_contact) == ([them], [me])
