@@ -1,7 +1,7 @@
 """Joins that overlap, on a real port (both backends). The server is paused inside the
-first join right after its transaction committed (nobody told yet, the socket not yet
-bound) while the second join runs through: the order in which an unserialized join
-announced a peer twice, or let an older connection replace a newer one."""
+first join right after its transaction ended (committed, nobody told yet) while the second
+one runs through: the order in which an unserialized join announced a peer twice, let an
+older connection replace a newer one, or joined a call being ended."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.7 50000 typ host
 def pause_after_transaction(server: LiveServer, meanwhile: Callable[[], Awaitable[None]]) -> None:
     """The next database session the call namespace opens (a join's) runs ``meanwhile``
     to its end once that session is closed: the join has committed and released whatever
-    it locked, and has not yet bound its socket or told anyone."""
+    it locked, and has not yet told anyone."""
     namespace = server.app[CALL]
     open_session = namespace._db
 
