@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inspection_api.audit.service import Origin
 from inspection_api.auth.principal import Principal
 from inspection_api.auth.service import principal_from_session_token, session_cookie_name
-from inspection_api.db import utcnow
+from inspection_api.db import one_writer, utcnow
 from inspection_api.errors import InspectionError, Unauthenticated
 from inspection_api.i18n import negotiate
 from inspection_api.remote import service
@@ -46,6 +46,7 @@ from signaling.errors import (
     NotJoined,
     RateLimited,
     SignalingError,
+    Superseded,
     UnknownEvent,
     call_ack,
     data_error,
@@ -110,6 +111,7 @@ class CallNamespace(socketio.AsyncNamespace):
         self._recorder_credential = recorder_credential(settings.secret_key)
         self._callers: dict[str, Caller] = {}
         self._rooms = CallRooms()
+        self._joining: set[str] = set()  # sockets with a join_call in flight
         # Slot hold timers, referenced until done; the server cancels them on shutdown.
         self.hold_tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
@@ -182,39 +184,37 @@ class CallNamespace(socketio.AsyncNamespace):
     # ---- client events ----
 
     async def on_join_call(self, sid: str, data: Any) -> dict[str, Any]:
-        """Become (or resume being) a participant; answer with the peers and ICE servers."""
+        """Become (or resume being) a participant; answer with the peers and ICE servers.
+
+        Joins of one session go one at a time (the session row is locked until commit), and
+        everything that orders them happens inside: the socket is bound and in its rooms,
+        older connections of the participant are dropped on every node, and the members are
+        read. So each member learns of each other exactly once: who committed earlier is in
+        this join's ``peers`` and hears ``peer_joined`` from it; who commits later reads
+        this one from the database, and is not told again."""
         message = parse(JoinCall, data)
         caller = self._caller(sid)
-        if self._rooms.slot(sid) is not None:
+        if self._rooms.slot(sid) is not None or sid in self._joining:
             raise AlreadyJoined()
-        async with self._db() as session:
-            participant = await self._join(session, caller, message)
-            room = call_room(participant.session_id)
-            # In the room before reading the peers: whoever commits after this read
-            # announces itself with peer_joined, which this socket then hears.
-            await self.enter_room(sid, room)
-            try:
-                members = await service.call_participants(session, participant.session_id)
-                await session.commit()
-            except BaseException:
-                await self.leave_room(sid, room)
-                raise
-        slot = Slot.of(participant)
+        self._joining.add(sid)
+        try:
+            slot, members = await self._enter(sid, caller, message)
+        finally:
+            self._joining.discard(sid)
         if not self.server.manager.is_connected(sid, self.namespace):
-            await self.leave_room(sid, room)
-            await self._dropped(slot, caller)  # it went away while joining: hold its slot
+            if self._rooms.release(sid) is not None:  # else its disconnect already held it
+                await self._leave_rooms(sid, slot)
+                await self._dropped(slot, caller)  # it went away while joining: hold its slot
             raise NotJoined()
-        replaced = self._rooms.bind(sid, slot)
         self._rooms.learn(slot.session_id, (m.id for m in members))
-        await self.enter_room(sid, participant_room(slot.participant_id))
-        for older in replaced:  # the client's earlier socket on this node: superseded
-            self._rooms.release(older)
-            await self.disconnect(older)
         resumed = slot.generation > 1
-        await self.emit("peer_joined", {**slot.peer(), "resumed": resumed}, room=room, skip_sid=sid)
-        peers = [
-            Slot.of(m).peer(m.media) for m in members if m.connected and m.id != slot.participant_id
-        ]
+        peers = [m for m in members if m.connected and m.id != slot.participant_id]
+        for peer in peers:  # those who joined earlier; later ones read this one's row
+            await self.emit(
+                "peer_joined",
+                {**slot.peer(), "resumed": resumed},
+                room=participant_room(peer.id),
+            )
         return {
             "ok": True,
             "participant_id": slot.participant_id,
@@ -222,10 +222,60 @@ class CallNamespace(socketio.AsyncNamespace):
             "kind": slot.kind,
             "polite": slot.kind != ParticipantKind.INSPECTOR,
             "resumed": resumed,
-            "peers": peers,
+            "peers": [Slot.of(m).peer(m.media) for m in peers],
             "ice_servers": service.ice_servers(self._settings, str(slot.participant_id)),
             "recorded": True,
         }
+
+    async def _enter(
+        self, sid: str, caller: Caller, message: JoinCall
+    ) -> tuple[Slot, list[RemoteParticipant]]:
+        """The join's transaction, holding the session's lock: the slot, bound and in its
+        rooms, and the session's participants as of this join."""
+        async with self._db() as session, one_writer(session):
+            participant = await self._join(session, caller, message)
+            slot = Slot.of(participant)
+            replaced = self._rooms.bind(sid, slot)
+            if replaced is None:
+                raise Superseded()
+            try:
+                for older in replaced:  # this node's: closed, as a replaced connection
+                    await self._supersede(older)
+                # Other nodes' leave the call: the participant room closes everywhere
+                # (``room_closed``) before this socket enters it.
+                await self.close_room(participant_room(slot.participant_id))
+                await self.enter_room(sid, call_room(slot.session_id))
+                await self.enter_room(sid, participant_room(slot.participant_id))
+                members = await service.call_participants(session, slot.session_id)
+                await session.commit()
+            except BaseException:
+                self._rooms.release(sid)
+                await self._leave_rooms(sid, slot)
+                raise
+        return slot, members
+
+    async def _leave_rooms(self, sid: str, slot: Slot) -> None:
+        await self.leave_room(sid, participant_room(slot.participant_id))
+        await self.leave_room(sid, call_room(slot.session_id))
+
+    async def _supersede(self, sid: str) -> None:
+        """A newer connection of the same participant joined: this socket leaves the call
+        and is closed (its slot is not held: the generation moved on)."""
+        slot = self._rooms.release(sid)
+        if slot is None:
+            return
+        await self._leave_rooms(sid, slot)
+        await self.disconnect(sid)
+
+    async def room_closed(self, room: str, sids: list[str]) -> None:
+        """The Redis manager closed ``room`` on this node (asked here or by another node):
+        when it was a participant's room — a newer connection joined, or the participant
+        was removed — the sockets that held that slot here leave the call at once, so they
+        hear nothing more of it, and their next message is refused ``not_joined``."""
+        for sid in sids:
+            slot = self._rooms.slot(sid)
+            if slot is not None and participant_room(slot.participant_id) == room:
+                await self._forget_removed(sid, slot)
 
     async def _join(
         self, session: AsyncSession, caller: Caller, message: JoinCall
@@ -295,7 +345,7 @@ class CallNamespace(socketio.AsyncNamespace):
         caller, slot = self._caller(sid), await self._slot(sid)
         if slot.kind != ParticipantKind.INSPECTOR:
             raise NotAllowed(("结束通话（仅客户经理可以结束）", "end the call (inspectors only)"))
-        async with self._db() as session:
+        async with self._db() as session, one_writer(session):  # in turn with joins
             principal = await self._principal(session, caller)
             try:
                 if principal is None:
@@ -337,17 +387,21 @@ class CallNamespace(socketio.AsyncNamespace):
             {"participant_id": participant_id, "reason": "removed"},
             room=call_room(session_id),
         )
+        here = [
+            (sid, slot)
+            for sid in self._rooms.sids_in(session_id)
+            if (slot := self._rooms.slot(sid)) is not None and slot.participant_id == participant_id
+        ]
         await self.close_room(participant_room(participant_id))
-        for sid in self._rooms.sids_in(session_id):
-            slot = self._rooms.slot(sid)
-            if slot is not None and slot.participant_id == participant_id:
-                await self._forget_removed(sid, slot)
-                await self.disconnect(sid)
+        for sid, slot in here:
+            await self._forget_removed(sid, slot)
+            await self.disconnect(sid)
 
     async def _forget_removed(self, sid: str, slot: Slot) -> None:
-        """A removed participant's socket holds no slot and hears nothing of the call."""
+        """A removed (or replaced) participant's socket holds no slot and hears nothing of
+        the call."""
         self._rooms.release(sid)
-        await self.leave_room(sid, call_room(slot.session_id))
+        await self._leave_rooms(sid, slot)
 
     async def on_leave_call(self, sid: str, data: Any) -> dict[str, Any]:
         """Hang up: the slot is freed at once (no hold) and the others hear ``peer_left``."""

@@ -89,6 +89,12 @@ class AlreadyJoined(SignalingError):
     en = "Already in the call"
 
 
+class Superseded(SignalingError):
+    code = "superseded"
+    zh = "已在另一个连接上加入通话"
+    en = "A newer connection of this participant is in the call"
+
+
 class NotInRoom(SignalingError):
     code = "not_in_room"
     zh = "对方不在本次通话中：{to}"

@@ -66,16 +66,20 @@ class CallRooms:
     def slot(self, sid: str) -> Slot | None:
         return self._slots.get(sid)
 
-    def bind(self, sid: str, slot: Slot) -> list[str]:
+    def bind(self, sid: str, slot: Slot) -> list[str] | None:
         """Give ``sid`` its slot; return the other local sockets of the same participant
-        (an older connection the client replaced, e.g. after a network switch)."""
+        (an older connection the client replaced, e.g. after a network switch). None, and
+        nothing changes, when a socket here holds a newer generation of that participant:
+        a late bind of an older join never replaces the newer connection."""
+        others = self._sids_of.get(slot.participant_id, set()) - {sid}
+        if any(self._slots[other].generation > slot.generation for other in others):
+            return None
         self.release(sid)
-        older = sorted(self._sids_of.get(slot.participant_id, ()))
         self._slots[sid] = slot
         self._sids_of.setdefault(slot.participant_id, set()).add(sid)
         self._sids_in.setdefault(slot.session_id, set()).add(sid)
         self._members.setdefault(slot.session_id, set()).add(slot.participant_id)
-        return older
+        return sorted(others)
 
     def release(self, sid: str) -> Slot | None:
         """Forget the socket's slot; forget the session once no local socket is in it."""

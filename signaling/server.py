@@ -43,11 +43,21 @@ class RedisManager(socketio.AsyncRedisManager):
 
     def __init__(self, url: str, channel: str) -> None:
         super().__init__(url, channel=channel)
+        self.call: CallNamespace | None = None  # set once registered
         self._publishing = asyncio.Semaphore(self.MAX_PUBLISHING)
 
     async def _publish(self, data: Any) -> Any:
         async with self._publishing:
             return await super()._publish(data)
+
+    async def _handle_close_room(self, message: Any) -> None:
+        """Close a room here (asked here or by another node), then tell the call namespace
+        which of its sockets were in it: rooms alone cannot take a socket's slot away."""
+        namespace, room = message.get("namespace") or "/", message.get("room")
+        sids = list(self.rooms.get(namespace, {}).get(room, {}))
+        await super()._handle_close_room(message)
+        if self.call is not None and namespace == self.call.namespace and sids:
+            await self.call.room_closed(room, sids)
 
 
 def redis_channel(settings: Settings) -> str:
@@ -92,6 +102,8 @@ def setup_signaling(
     call = CallNamespace(settings, app, sessionmaker_key, hold_seconds=settings.call_hold_seconds)
     sio.register_namespace(call)
     app[CALL] = call
+    if manager is not None:
+        manager.call = call
 
     async def close_sockets(app: web.Application) -> None:
         # on_shutdown runs before aiohttp waits for open handlers: a WebSocket left open

@@ -363,6 +363,7 @@ async def resolve_invite(
             select(RemoteInvite, RemoteSession)
             .join(RemoteSession, RemoteInvite.session_id == RemoteSession.id)
             .where(RemoteInvite.token_hash == digest(token))
+            .execution_options(populate_existing=True)
         )
     ).first()
     if row is None:
@@ -370,6 +371,19 @@ async def resolve_invite(
     invite, remote = row
     check_invite(invite, remote.state, now or utcnow())
     return remote, invite
+
+
+async def _lock_call(session: AsyncSession, session_id: int) -> RemoteSession | None:
+    """The session row, locked until the transaction ends (``SELECT … FOR UPDATE``; on
+    SQLite the caller's ``one_writer`` does it) and read afresh. Joins of one session, and
+    its ending, go one at a time: each join reads who is in the call after the previous
+    one committed, and no join slips in while ``end_session`` closes the slots."""
+    return await session.scalar(
+        select(RemoteSession)
+        .where(RemoteSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 async def _open(session: AsyncSession, remote: RemoteSession) -> None:
@@ -395,6 +409,7 @@ async def join_as_staff(
     remote, org_path = await session_in_jurisdiction(
         session, principal, session_id, Permission.REMOTE_RUN
     )
+    await _lock_call(session, remote.id)
     await _open(session, remote)
     existing = await session.scalar(
         select(RemoteParticipant).where(
@@ -426,7 +441,9 @@ async def join_as_contact(
     """An enterprise contact enters by invite; the first device to join is the only one
     the invite admits from then on (InviteInUse, 409, for any other)."""
     check_device_id(device_id)
-    remote, invite = await resolve_invite(session, token)
+    remote, _ = await resolve_invite(session, token)
+    await _lock_call(session, remote.id)
+    remote, invite = await resolve_invite(session, token)  # revoked or ended meanwhile?
     if invite.device_id is None:
         await session.execute(
             update(RemoteInvite)
@@ -469,7 +486,7 @@ async def join_as_recorder(
 ) -> RemoteParticipant:
     """The server's recorder enters an active call: one recorder participant per session,
     resumed by whichever worker holds the recording (a takeover is a reconnection)."""
-    remote = await session.get(RemoteSession, session_id)
+    remote = await _lock_call(session, session_id)
     if remote is None:
         raise NotFound(resource="remote_session", id=session_id)
     if remote.state != SessionState.ACTIVE:  # never opens a call by itself

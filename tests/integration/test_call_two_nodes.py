@@ -95,3 +95,31 @@ async def test_revoking_an_invite_on_one_node_removes_the_contact_held_by_the_ot
     ack = await contact.call("send_signal", {"to": me, "description": offer})
     assert (ack["ok"], ack["error"]["code"]) == (False, "not_joined")
     assert inspector.pending("signal") == []
+
+
+async def test_a_rejoin_on_the_other_node_takes_the_old_socket_out_of_the_call(
+    nodes, calls: CallKit
+):
+    """The phone's socket on node 2 is still open (its drop not yet noticed) when the phone
+    rejoins through node 1: node 2's old socket leaves the call there — it hears nothing
+    more of it and its messages are refused — and the inspector hears the phone once."""
+    node1, _, call, inspector, me, contact, them = await call_across(nodes, calls)
+    again = await calls.contact_socket(node1.url, call.token, "phone-1")
+    ack = await again.call("join_call")
+    assert (ack["participant_id"], ack["resumed"], ack["peers"][0]["participant_id"]) == (
+        them,
+        True,
+        me,
+    )
+    assert (await inspector.next("peer_joined"))["resumed"] is True
+
+    # Published through Redis after the rejoin closed the phone's room there: node 2 has
+    # taken the old socket out by the time it relays this.
+    assert await again.call("set_media", {"audio": True, "video": True}) == {"ok": True}
+    assert (await inspector.next("media"))["participant_id"] == them
+    refused = await contact.call("send_signal", {"to": me, "candidate": None})
+    assert (refused["ok"], refused["error"]["code"]) == (False, "not_joined")
+    assert contact.pending("media") == []  # it would have come before that answer
+    assert inspector.pending("peer_joined") == [] and inspector.pending("peer_reconnecting") == []
+    assert (await inspector.call("send_signal", {"to": them, "candidate": None}))["ok"]
+    assert await again.next("signal") == {"from": me, "candidate": None}

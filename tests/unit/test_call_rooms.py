@@ -36,3 +36,12 @@ def test_members_are_known_while_a_local_socket_is_in_the_session():
     assert not rooms.knows(1, 4)  # forgotten with its last socket
     assert rooms.sids_in(1) == [] and len(rooms) == 1
     assert rooms.release("a") is None
+
+
+def test_a_late_bind_of_an_older_generation_is_refused_and_changes_nothing():
+    rooms = CallRooms()
+    assert rooms.bind("new", slot(7, generation=3)) == []
+    assert rooms.bind("old", slot(7, generation=2)) is None
+    assert rooms.slot("old") is None and rooms.slot("new") == slot(7, generation=3)
+    assert rooms.sids_in(1) == ["new"] and len(rooms) == 1
+    assert rooms.bind("newest", slot(7, generation=4)) == ["new"]  # a newer one replaces
