@@ -54,21 +54,20 @@ async def heard_about(client: CallClient, barrier_from: CallClient, to: int) -> 
     return [event["participant_id"] for event in client.pending("peer_joined")]
 
 
-async def test_two_participants_joining_at_once_hear_of_each_other_once(
-    call_server, calls: CallKit
-):
-    """The contact's join has committed but not yet announced itself when the inspector's
-    join runs: each learns of the other exactly once, in ``peers`` or by ``peer_joined``."""
-    call = await calls.open_call(call_server.url)
+async def join_at_once(calls: CallKit, node1: Any, node2: Any) -> None:
+    """The contact's join (on ``node2``) has committed but not yet announced itself when the
+    inspector's join (on ``node1``) runs: each learns of the other exactly once, in
+    ``peers`` or by ``peer_joined``."""
+    call = await calls.open_call(node1.url)
     inspector = await calls.staff_socket(call.url, call.cookie)
-    contact = await calls.contact_socket(call.url, call.token)
+    contact = await calls.contact_socket(node2.url, call.token)
     inspector_ack: dict[str, Any] = {}
 
     async def inspector_joins() -> None:
         data = {"session_id": call.session_id, "device_id": "pc-1"}
         inspector_ack.update(await inspector.call("join_call", data))
 
-    pause_after_transaction(call_server, inspector_joins)
+    pause_after_transaction(node2, inspector_joins)
     contact_ack = await contact.call("join_call", {})
     assert inspector_ack["ok"] is True and contact_ack["ok"] is True, (inspector_ack, contact_ack)
     me, them = inspector_ack["participant_id"], contact_ack["participant_id"]
@@ -78,6 +77,13 @@ async def test_two_participants_joining_at_once_hear_of_each_other_once(
     told_contact = [p["participant_id"] for p in contact_ack["peers"]]
     told_contact += await heard_about(contact, inspector, them)
     assert (told_inspector, told_contact) == ([them], [me])
+
+
+async def test_two_participants_joining_at_once_hear_of_each_other_once(
+    call_server, calls: CallKit
+):
+    """Both on one node: each learns of the other exactly once."""
+    await join_at_once(calls, call_server, call_server)
 
 
 async def test_a_late_bind_of_an_older_connection_never_replaces_the_newer_one(
@@ -204,22 +210,4 @@ async def test_joining_at_once_on_two_nodes_each_hears_of_the_other_once(
     if call_server.settings.redis_url is None:
         pytest.skip("two nodes need the Redis manager and PostgreSQL")
     node2 = await live_server_factory(call_server.settings)
-    call = await calls.open_call(call_server.url)
-    inspector = await calls.staff_socket(call.url, call.cookie)
-    contact = await calls.contact_socket(node2.url, call.token)
-    inspector_ack: dict[str, Any] = {}
-
-    async def inspector_joins() -> None:
-        data = {"session_id": call.session_id, "device_id": "pc-1"}
-        inspector_ack.update(await inspector.call("join_call", data))
-
-    pause_after_transaction(node2, inspector_joins)
-    contact_ack = await contact.call("join_call", {})
-    assert inspector_ack["ok"] is True and contact_ack["ok"] is True, (inspector_ack, contact_ack)
-    me, them = inspector_ack["participant_id"], contact_ack["participant_id"]
-
-    told_inspector = [p["participant_id"] for p in inspector_ack["peers"]]
-    told_inspector += await heard_about(inspector, contact, me)
-    told_contact = [p["participant_id"] for p in contact_ack["peers"]]
-    told_contact += await heard_about(contact, inspector, them)
-    assert (told_inspector, told_contact) == ([them], [me])
+    await join_at_once(calls, call_server, node2)
