@@ -261,10 +261,10 @@ class CallNamespace(socketio.AsyncNamespace):
     async def _supersede(self, sid: str) -> None:
         """A newer connection of the same participant joined: this socket leaves the call
         and is closed (its slot is not held: the generation moved on)."""
-        slot = self._rooms.release(sid)
+        slot = self._rooms.slot(sid)
         if slot is None:
             return
-        await self._leave_rooms(sid, slot)
+        await self._forget_removed(sid, slot)
         await self.disconnect(sid)
 
     async def room_closed(self, room: str, sids: list[str]) -> None:
