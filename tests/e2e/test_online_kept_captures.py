@@ -62,6 +62,16 @@ async def gallery_shows(page: Any, expected: list[dict[str, Any]]) -> None:
     assert seen == expected
 
 
+async def nothing_goes_up(page: Any, context: Any, server: LiveServer, inspection_id: int) -> None:
+    """The network back: no upload is sent (watched for 2 s) and the server holds no evidence."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/uploads" in r.url else None)
+    await context.set_offline(False)
+    await asyncio.sleep(2)
+    assert sent == [], sent
+    assert (await server_side(server, inspection_id))[1] == []
+
+
 async def take_photo(page: Any, item: Any) -> None:
     await item.get_by_role("button", name="拍照", exact=True).click()
     await page.get_by_test_id("capture-shoot").click()
@@ -142,12 +152,7 @@ async def test_a_waiting_photo_can_be_deleted_and_is_never_sent(
 
         # The network back: nothing of them goes up; a new photo does, and the inspection
         # submits with that one alone.
-        sent: list[str] = []
-        page.on("request", lambda r: sent.append(r.method) if "/uploads" in r.url else None)
-        await context.set_offline(False)
-        await asyncio.sleep(2)
-        assert sent == [], sent
-        assert (await server_side(live_server, inspection_id))[1] == []
+        await nothing_goes_up(page, context, live_server, inspection_id)
         await take_photo(page, plant)
         await expect(plant.locator(".if-counts")).to_have_text("已取证：照片 1/1", timeout=20_000)
         await page.get_by_role("button", name="提交检查").click()
@@ -184,12 +189,7 @@ async def test_a_contact_deletes_a_waiting_photo_and_it_is_never_sent(
         assert (await page.evaluate(KEPT, key))["captures"] == []
         await shot(page, "contact-waiting-deleted", plant)
 
-        sent: list[str] = []
-        page.on("request", lambda r: sent.append(r.url) if "/uploads" in r.url else None)
-        await context.set_offline(False)
-        await asyncio.sleep(2)
-        assert sent == [], sent
-        assert (await server_side(live_server, inspection_id))[1] == []
+        await nothing_goes_up(page, context, live_server, inspection_id)
         assert all("ERR_INTERNET_DISCONNECTED" in e for e in problems.errors), problems.errors
     finally:
         await context.close()
